@@ -1,0 +1,88 @@
+// Package actors holds the room grain and the narrow interfaces it needs from the outside world.
+// The interfaces live here, where they are used, so that the adapters (Redis, LiveKit) and the
+// test stand-ins implement them without the actor knowing which one it talks to.
+package actors
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrFenced is returned by a store write whose activation epoch is no longer the newest: another
+// activation of the same room has started since, and this one must stop writing.
+var ErrFenced = errors.New("room activation is stale (fenced by a newer epoch)")
+
+// ErrIndexTaken is returned by a save whose exclusive index entry (a slug) already points to
+// another room. Nothing of that save was written.
+var ErrIndexTaken = errors.New("index entry already taken by another room")
+
+// ErrLiveKitRoomNotFound is returned by LiveKit calls on a room that is not running.
+var ErrLiveKitRoomNotFound = errors.New("livekit room not found")
+
+// Clock tells the time; tests control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Index names a secondary index that room actors maintain beside their snapshots, so that the
+// gateway can find rooms without asking every actor.
+type Index int
+
+const (
+	// IndexUserRooms: per user, the summaries of the rooms where they hold a role.
+	IndexUserRooms Index = iota + 1
+	// IndexSlug: slug -> room id.
+	IndexSlug
+	// IndexCallback: creation callback id -> room id, for a limited time.
+	IndexCallback
+	// IndexAccess: resource access id -> room id.
+	IndexAccess
+)
+
+// IndexOp is one change to an index, applied atomically with the snapshot it comes with.
+type IndexOp struct {
+	Index   Index
+	Key     string        // user id, slug, callback id or access id
+	Summary []byte        // IndexUserRooms: the room's summary for this user
+	TTL       time.Duration // pointer indexes: 0 means no expiry
+	Remove    bool          // remove the entry (pointers only if they still point to this room)
+	Exclusive bool          // pointer put fails with ErrIndexTaken when held by another room
+}
+
+// Snapshot is a room's persisted state as a store holds it.
+type Snapshot struct {
+	RoomID string
+	Epoch  int64
+	State  []byte        // encoded messages.RoomState
+	TTL    time.Duration // 0: kept until overwritten; tombstones of deleted rooms expire
+	Index  []IndexOp
+}
+
+// RoomStore persists room snapshots with fencing. It is used only by room actors.
+type RoomStore interface {
+	// Activate takes a new epoch for a stored room (fencing out every older activation) and
+	// returns it with the stored state. For a room never stored it returns epoch 0 and nil state
+	// without writing anything, so that looking up unknown ids leaves no trace.
+	Activate(ctx context.Context, roomID string) (epoch int64, state []byte, err error)
+	// Save writes the snapshot and its index changes atomically, or returns ErrFenced when the
+	// snapshot's epoch is not the room's newest. The first save of a room never stored before is
+	// made with epoch 0 and succeeds only if no other activation stored it first; the store then
+	// returns the room's first real epoch, which the activation keeps.
+	Save(ctx context.Context, s Snapshot) (epoch int64, err error)
+}
+
+// LiveKit is what a room actor asks of the LiveKit server.
+type LiveKit interface {
+	// SendData sends a reliable data message to every participant of the room.
+	SendData(ctx context.Context, room string, payload []byte) error
+	// UpdateRoomMetadata replaces the LiveKit room's metadata; ErrLiveKitRoomNotFound when the
+	// room is not running.
+	UpdateRoomMetadata(ctx context.Context, room string, metadata string) error
+}

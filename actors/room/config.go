@@ -1,0 +1,90 @@
+// Package room is the room grain: one actor per room, the only writer of that room's state.
+//
+// Receive (room.go) is a dispatch table; each concern lives in its own file: the room record and
+// its accesses (record.go), who may do what (permissions.go), the lobby (lobby.go, entry.go),
+// LiveKit tokens (tokens.go), webhooks (webhooks.go), outgoing LiveKit calls (notify.go),
+// persistence and idempotence (persist.go).
+package room
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"meetcoord/actors"
+)
+
+// Kind is the cluster kind of room grains.
+const Kind = "room"
+
+// Config is what a room needs to know of the service's configuration.
+type Config struct {
+	LiveKitPublicURL string // ws(s) URL given to clients
+	LiveKitAPIKey    string
+	LiveKitAPISecret string
+	DefaultSources   []string // LIVEKIT_DEFAULT_SOURCES
+
+	WaitingTimeout  time.Duration // LOBBY_WAITING_TIMEOUT
+	DeniedTimeout   time.Duration // LOBBY_DENIED_TIMEOUT
+	AcceptedTimeout time.Duration // LOBBY_ACCEPTED_TIMEOUT, also the LiveKit token's life
+
+	WaitingNotificationType string // LOBBY_NOTIFICATION_TYPE
+	CanEditDisplayName      bool   // AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME
+	CallbackTTL             time.Duration
+
+	IdleTimeout    time.Duration // passivation after this long without a message
+	StoreTimeout   time.Duration // one store call
+	LiveKitTimeout time.Duration // one LiveKit call
+}
+
+// Deps are the room's collaborators, shared by every room of the node.
+type Deps struct {
+	Config  Config
+	Store   actors.RoomStore
+	LiveKit actors.LiveKit
+	Clock   actors.Clock
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// Metrics are the room actors' Prometheus metrics.
+type Metrics struct {
+	Activations       prometheus.Counter
+	Passivations      prometheus.Counter
+	Fenced            prometheus.Counter
+	StoreErrors       prometheus.Counter
+	Notifications     *prometheus.CounterVec // by type and outcome
+	LobbyKnocks       prometheus.Counter
+	LobbyDecisions    *prometheus.CounterVec // by decision
+	DuplicateCommands prometheus.Counter
+	DuplicateEvents   prometheus.Counter
+}
+
+// NewMetrics registers the room metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Activations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_activations_total", Help: "Room actors activated on this node."}),
+		Passivations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_passivations_total", Help: "Room actors stopped after being idle."}),
+		Fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_fenced_total", Help: "Room activations stopped because a newer activation took over."}),
+		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_store_errors_total", Help: "Failed loads and saves of room state."}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meetcoord_room_notifications_total", Help: "Notifications sent to LiveKit rooms, by type and outcome."},
+			[]string{"type", "outcome"}),
+		LobbyKnocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_lobby_knocks_total", Help: "New lobby entries."}),
+		LobbyDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meetcoord_lobby_decisions_total", Help: "Lobby entries admitted or denied."}, []string{"decision"}),
+		DuplicateCommands: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_duplicate_commands_total", Help: "Commands answered from the idempotency cache."}),
+		DuplicateEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_webhook_duplicate_events_total", Help: "Webhook events ignored because already applied."}),
+	}
+	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.StoreErrors, m.Notifications,
+		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents)
+	return m
+}

@@ -1,0 +1,181 @@
+package room
+
+import (
+	"hash/fnv"
+	"fmt"
+	"sort"
+	"time"
+
+	"meetcoord/messages"
+)
+
+// lobbyTimeouts are how long each kind of lobby entry lives (rooms.md, LOBBY_*_TIMEOUT).
+type lobbyTimeouts struct {
+	waiting  time.Duration
+	denied   time.Duration
+	accepted time.Duration
+}
+
+// lobbyEntry is one participant who knocked.
+type lobbyEntry struct {
+	participantID string
+	username      string
+	status        messages.EntryStatus
+	deadline      time.Time
+}
+
+// lobby holds the room's knocks with explicit deadlines. It is plain data owned by the room
+// actor: no locks, no timers. An entry past its deadline no longer exists, whatever the map
+// still holds, so expiry needs no write and no timer to be exact.
+type lobby struct {
+	timeouts lobbyTimeouts
+	entries  map[string]*lobbyEntry
+}
+
+func newLobby(t lobbyTimeouts) *lobby {
+	return &lobby{timeouts: t, entries: map[string]*lobbyEntry{}}
+}
+
+// get returns the live entry of a participant, dropping it when expired.
+func (l *lobby) get(participantID string, now time.Time) (*lobbyEntry, bool) {
+	e, ok := l.entries[participantID]
+	if !ok {
+		return nil, false
+	}
+	if !now.Before(e.deadline) {
+		delete(l.entries, participantID)
+		return nil, false
+	}
+	return e, true
+}
+
+// knock handles a request-entry from a participant who may not join directly. It returns the
+// entry and whether it is new (a new entry must be persisted and announced; a poll of a
+// waiting entry only pushes its deadline, which is not worth a write: see restore).
+func (l *lobby) knock(participantID, username string, now time.Time) (entry lobbyEntry, isNew bool) {
+	if e, ok := l.get(participantID, now); ok {
+		if e.status == messages.EntryStatus_ENTRY_STATUS_WAITING {
+			e.deadline = now.Add(l.timeouts.waiting)
+		}
+		return *e, false
+	}
+	e := &lobbyEntry{
+		participantID: participantID,
+		username:      username,
+		status:        messages.EntryStatus_ENTRY_STATUS_WAITING,
+		deadline:      now.Add(l.timeouts.waiting),
+	}
+	l.entries[participantID] = e
+	return *e, true
+}
+
+// decide admits or denies a live entry; ok=false when the participant is unknown or expired.
+func (l *lobby) decide(participantID string, allow bool, now time.Time) (lobbyEntry, bool) {
+	e, ok := l.get(participantID, now)
+	if !ok {
+		return lobbyEntry{}, false
+	}
+	if allow {
+		e.status = messages.EntryStatus_ENTRY_STATUS_ACCEPTED
+		e.deadline = now.Add(l.timeouts.accepted)
+	} else {
+		e.status = messages.EntryStatus_ENTRY_STATUS_DENIED
+		e.deadline = now.Add(l.timeouts.denied)
+	}
+	return *e, true
+}
+
+// waiting lists the live waiting entries in a stable order (username, then id), so that an
+// admin's list does not reshuffle between polls.
+func (l *lobby) waiting(now time.Time) []lobbyEntry {
+	var out []lobbyEntry
+	for id := range l.entries {
+		if e, ok := l.get(id, now); ok && e.status == messages.EntryStatus_ENTRY_STATUS_WAITING {
+			out = append(out, *e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].username != out[j].username {
+			return out[i].username < out[j].username
+		}
+		return out[i].participantID < out[j].participantID
+	})
+	return out
+}
+
+// remove drops one participant's entry (moderator removed them); reports whether one existed.
+func (l *lobby) remove(participantID string) bool {
+	_, ok := l.entries[participantID]
+	delete(l.entries, participantID)
+	return ok
+}
+
+// clear drops every entry (the LiveKit room finished); reports whether any existed.
+func (l *lobby) clear() bool {
+	had := len(l.entries) > 0
+	l.entries = map[string]*lobbyEntry{}
+	return had
+}
+
+// prune drops expired entries so that snapshots stay small.
+func (l *lobby) prune(now time.Time) {
+	for id := range l.entries {
+		l.get(id, now)
+	}
+}
+
+// snapshot encodes the live entries for persistence.
+func (l *lobby) snapshot(now time.Time) []*messages.LobbyEntry {
+	l.prune(now)
+	out := make([]*messages.LobbyEntry, 0, len(l.entries))
+	for _, e := range l.entries {
+		out = append(out, &messages.LobbyEntry{
+			ParticipantId:  e.participantID,
+			Username:       e.username,
+			Status:         e.status,
+			DeadlineUnixMs: e.deadline.UnixMilli(),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ParticipantId < out[j].ParticipantId })
+	return out
+}
+
+// restore loads persisted entries. Polls push a waiting entry's deadline in memory only (a poll
+// never writes), so after a crash a stored waiting deadline may be older than the participant's
+// last poll: unless the snapshot was written exact (clean passivation), a stored waiting entry is
+// given one more waiting period from now. That keeps the place of a participant who goes on
+// polling while their room moves to another node, at the price of showing, for one waiting
+// period, a knock whose author stopped polling just before the crash. Accepted and denied
+// deadlines are always exact.
+func (l *lobby) restore(entries []*messages.LobbyEntry, exact bool, now time.Time) {
+	l.entries = make(map[string]*lobbyEntry, len(entries))
+	for _, e := range entries {
+		deadline := time.UnixMilli(e.DeadlineUnixMs)
+		if e.Status == messages.EntryStatus_ENTRY_STATUS_WAITING && !exact {
+			if grace := now.Add(l.timeouts.waiting); deadline.Before(grace) {
+				deadline = grace
+			}
+		}
+		if !now.Before(deadline) {
+			continue
+		}
+		l.entries[e.ParticipantId] = &lobbyEntry{
+			participantID: e.ParticipantId,
+			username:      e.Username,
+			status:        e.Status,
+			deadline:      deadline,
+		}
+	}
+}
+
+// participantColor is a stable colour per participant id, so that everyone sees the same colour
+// for a participant on every poll and in their LiveKit attributes.
+func participantColor(participantID string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(participantID))
+	sum := h.Sum32()
+	hue := sum % 361
+	saturation := 50 + (sum/361)%26
+	lightness := 25 + (sum/(361*26))%36
+	return fmt.Sprintf("hsl(%d, %d%%, %d%%)", hue, saturation, lightness)
+}

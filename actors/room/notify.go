@@ -1,0 +1,118 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+// effect is a LiveKit call a command makes once its state change is stored.
+type effect func(ctx context.Context)
+
+// outbox runs a room's LiveKit calls in order on a goroutine of its own, so that a slow or
+// unreachable LiveKit never blocks the actor (and with it the room's lobby). A call's failure
+// is logged and counted by the effect itself; it never fails the request that caused it.
+type outbox struct {
+	log     *slog.Logger
+	timeout time.Duration
+	jobs    chan effect
+	once    sync.Once
+}
+
+// outboxCapacity bounds what a room may queue while LiveKit is slow; beyond it calls are dropped
+// (and logged) rather than blocking the actor or growing without bound.
+const outboxCapacity = 256
+
+func newOutbox(log *slog.Logger, timeout time.Duration) *outbox {
+	o := &outbox{log: log, timeout: timeout, jobs: make(chan effect, outboxCapacity)}
+	go o.run()
+	return o
+}
+
+func (o *outbox) run() {
+	for job := range o.jobs {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+		job(ctx)
+		cancel()
+	}
+}
+
+func (o *outbox) push(e effect) {
+	select {
+	case o.jobs <- e:
+	default:
+		o.log.Warn("livekit call dropped: outbox full")
+	}
+}
+
+// close lets queued calls finish in the background and ends the goroutine.
+func (o *outbox) close() { o.once.Do(func() { close(o.jobs) }) }
+
+// notifyIfLive queues a notification to everyone in the LiveKit room, when the room is live
+// (there is nobody to notify otherwise, and LiveKit would create the room on our behalf).
+func (r *Room) notifyIfLive(notificationType string) {
+	if !r.live {
+		return
+	}
+	payload, _ := json.Marshal(map[string]string{"type": notificationType})
+	r.effects = append(r.effects, func(ctx context.Context) {
+		outcome := "sent"
+		if err := r.deps.LiveKit.SendData(ctx, r.id, payload); err != nil {
+			outcome = "failed"
+			r.log.Warn("notification not sent", slog.String("type", notificationType), slog.Any("error", err))
+		}
+		r.deps.Metrics.Notifications.WithLabelValues(notificationType, outcome).Inc()
+	})
+}
+
+// metadata is the LiveKit room metadata the actor owns whole (rooms.md: one writer, no
+// read-modify-write): what clients need to know of the room's settings.
+func (r *Room) metadata() string {
+	meta := map[string]any{
+		"access_level":  accessLevelName(r.record.GetAccessLevel()),
+		"configuration": configurationJSON(r.record.GetConfiguration()),
+	}
+	b, _ := json.Marshal(meta)
+	return string(b)
+}
+
+// updateMetadataEffect pushes the metadata; a LiveKit room that is not running has none to
+// update, which is not an error.
+func (r *Room) updateMetadataEffect(metadata string) effect {
+	return func(ctx context.Context) {
+		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
+		if err != nil && !errors.Is(err, actors.ErrLiveKitRoomNotFound) {
+			r.log.Warn("room metadata not updated", slog.Any("error", err))
+		}
+	}
+}
+
+func accessLevelName(l messages.AccessLevel) string {
+	switch l {
+	case messages.AccessLevel_ACCESS_LEVEL_PUBLIC:
+		return "public"
+	case messages.AccessLevel_ACCESS_LEVEL_TRUSTED:
+		return "trusted"
+	case messages.AccessLevel_ACCESS_LEVEL_RESTRICTED:
+		return "restricted"
+	}
+	return ""
+}
+
+// configurationJSON is the configuration as the API shows it.
+func configurationJSON(c *messages.RoomConfiguration) map[string]any {
+	out := map[string]any{}
+	if c.GetCanPublishSources() != nil {
+		out["can_publish_sources"] = append([]string{}, c.GetCanPublishSources().GetSources()...)
+	}
+	if c != nil && c.EveryoneCanMute != nil {
+		out["everyone_can_mute"] = c.GetEveryoneCanMute()
+	}
+	return out
+}

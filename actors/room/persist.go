@@ -1,0 +1,259 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+const (
+	// rememberedReplies and rememberedEvents bound the idempotency memory kept in the snapshot:
+	// enough to cover cluster and client retries, which come within seconds.
+	rememberedReplies = 64
+	rememberedEvents  = 128
+	// tombstoneTTL keeps a deleted room's snapshot (with its remembered replies) long enough for
+	// a retried delete to get the first answer, then lets Redis forget it.
+	tombstoneTTL = 24 * time.Hour
+)
+
+// indexChange is an index operation a command asks for explicitly (the user-rooms, slug and
+// access indexes are derived from the state; a creation callback is not).
+type indexChange = actors.IndexOp
+
+// command runs a handler that may change state. The handler calls changing() before it
+// modifies anything; if it did, the new state is written to the store before the reply goes
+// out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls
+// the actor back to the state it had, so nothing is half-applied.
+func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle func(now time.Time) *messages.RoomReply) {
+	if !r.loaded {
+		ctx.Respond(r.unavailableOrMissing(ctx))
+		return
+	}
+	if reply := r.rememberedReply(requestID); reply != nil {
+		r.deps.Metrics.DuplicateCommands.Inc()
+		ctx.Respond(reply)
+		return
+	}
+	if needsRoom && r.record == nil {
+		ctx.Respond(r.unavailableOrMissing(ctx))
+		return
+	}
+	now := r.deps.Clock.Now()
+	r.before, r.extra, r.effects = nil, nil, nil
+	reply := handle(now)
+	if r.before != nil {
+		r.remember(requestID, reply)
+		if err := r.save(now); err != nil {
+			reply = r.saveFailed(ctx, err)
+		} else {
+			for _, e := range r.effects {
+				r.outbox.push(e)
+			}
+		}
+	}
+	r.before, r.extra, r.effects = nil, nil, nil
+	ctx.Respond(reply)
+	if r.record == nil {
+		// Deleted, or a creation that failed: nothing worth keeping in memory.
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// changing marks the command as changing state, keeping what the state was so that a failed
+// write can be undone. Call it before the first modification.
+func (r *Room) changing(now time.Time) {
+	if r.before == nil {
+		r.before = r.state(now)
+	}
+}
+
+// saveFailed undoes the command and turns the failure into a reply. A fenced activation stops:
+// a newer one owns the room and the caller's retry will reach it.
+func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
+	r.load(r.before, r.deps.Clock.Now())
+	switch {
+	case errors.Is(err, actors.ErrFenced):
+		r.deps.Metrics.Fenced.Inc()
+		r.log.Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
+		r.loaded = false // never write again from this activation
+		ctx.Stop(ctx.Self())
+		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "The room moved to another node, try again.")
+	case errors.Is(err, actors.ErrIndexTaken):
+		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A room with this slug already exists.")
+	default:
+		r.deps.Metrics.StoreErrors.Inc()
+		r.log.Error("room state could not be saved", slog.Any("error", err))
+		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state could not be saved, try again.")
+	}
+}
+
+// loadFromStore takes this activation's epoch and loads the stored state.
+func (r *Room) loadFromStore() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
+	defer cancel()
+	epoch, data, err := r.deps.Store.Activate(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	r.epoch = epoch
+	state := &messages.RoomState{}
+	if err := proto.Unmarshal(data, state); err != nil {
+		return fmt.Errorf("decode state of room %s: %w", r.id, err)
+	}
+	r.load(state, r.deps.Clock.Now())
+	r.loaded = true
+	return nil
+}
+
+// save writes the current state, with the index changes derived from what the command changed.
+func (r *Room) save(now time.Time) error {
+	state := r.state(now)
+	data, err := proto.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("encode state of room %s: %w", r.id, err)
+	}
+	snapshot := actors.Snapshot{
+		RoomID: r.id,
+		Epoch:  r.epoch,
+		State:  data,
+		Index:  append(indexChanges(r.id, r.before.GetRecord(), state.GetRecord()), r.extra...),
+	}
+	if r.deleted {
+		snapshot.TTL = tombstoneTTL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
+	defer cancel()
+	epoch, err := r.deps.Store.Save(ctx, snapshot)
+	if err != nil {
+		return err
+	}
+	r.epoch = epoch
+	return nil
+}
+
+// saveExactDeadlines writes the lobby's in-memory waiting deadlines when the grain stops while
+// participants are still waiting (a graceful move to another node): polls do not write, so
+// without this the next activation would have to guess them. See lobby.restore.
+func (r *Room) saveExactDeadlines() {
+	if !r.loaded || r.record == nil {
+		return
+	}
+	now := r.deps.Clock.Now()
+	if len(r.lobby.waiting(now)) == 0 {
+		return
+	}
+	state := r.state(now)
+	state.ExactDeadlines = true
+	data, err := proto.Marshal(state)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
+		defer cancel()
+		_, err = r.deps.Store.Save(ctx, actors.Snapshot{RoomID: r.id, Epoch: r.epoch, State: data})
+	}
+	if err != nil {
+		r.log.Warn("lobby deadlines not saved on stop", slog.Any("error", err))
+	}
+}
+
+// state is the persisted form of the room.
+func (r *Room) state(now time.Time) *messages.RoomState {
+	return &messages.RoomState{
+		Record:            proto.CloneOf(r.record),
+		Lobby:             r.lobby.snapshot(now),
+		Live:              r.live,
+		LiveUpdatedUnixMs: r.liveUpdatedAt,
+		AppliedEventIds:   append([]string(nil), r.appliedEvents...),
+		Replies:           append([]*messages.RememberedReply(nil), r.replies...),
+		Deleted:           r.deleted,
+	}
+}
+
+// load replaces the in-memory state with a persisted one.
+func (r *Room) load(s *messages.RoomState, now time.Time) {
+	r.record = proto.CloneOf(s.GetRecord())
+	r.lobby.restore(s.GetLobby(), s.GetExactDeadlines(), now)
+	r.live = s.GetLive()
+	r.liveUpdatedAt = s.GetLiveUpdatedUnixMs()
+	r.appliedEvents = append([]string(nil), s.GetAppliedEventIds()...)
+	r.replies = append([]*messages.RememberedReply(nil), s.GetReplies()...)
+	r.deleted = s.GetDeleted()
+}
+
+// rememberedReply is the first reply given to a request id, if it is still remembered.
+func (r *Room) rememberedReply(requestID string) *messages.RoomReply {
+	if requestID == "" {
+		return nil
+	}
+	for _, rr := range r.replies {
+		if rr.GetRequestId() == requestID {
+			return rr.GetReply()
+		}
+	}
+	return nil
+}
+
+func (r *Room) remember(requestID string, reply *messages.RoomReply) {
+	if requestID == "" {
+		return
+	}
+	r.replies = append(r.replies, &messages.RememberedReply{RequestId: requestID, Reply: reply})
+	if over := len(r.replies) - rememberedReplies; over > 0 {
+		r.replies = r.replies[over:]
+	}
+}
+
+// indexChanges derives the index operations that keep the user-rooms, slug and access indexes in
+// step with the room record. after is nil when the room was deleted.
+func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.IndexOp {
+	var ops []actors.IndexOp
+	summaryChanged := before.GetName() != after.GetName() || before.GetAccessLevel() != after.GetAccessLevel() ||
+		before.GetSlug() != after.GetSlug()
+	var summary []byte
+	if after != nil {
+		summary, _ = proto.Marshal(&messages.RoomSummary{
+			Id: roomID, Name: after.GetName(), Slug: after.GetSlug(),
+			AccessLevel: after.GetAccessLevel(), CreatedUnixMs: after.GetCreatedUnixMs(),
+		})
+	}
+	beforeUsers := map[string]bool{}
+	beforeAccesses := map[string]bool{}
+	for _, a := range before.GetAccesses() {
+		beforeUsers[a.GetUser().GetId()] = true
+		beforeAccesses[a.GetId()] = true
+	}
+	afterUsers := map[string]bool{}
+	for _, a := range after.GetAccesses() {
+		userID := a.GetUser().GetId()
+		afterUsers[userID] = true
+		if summaryChanged || !beforeUsers[userID] {
+			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Summary: summary})
+		}
+		if !beforeAccesses[a.GetId()] {
+			ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: a.GetId()})
+		}
+		delete(beforeAccesses, a.GetId())
+	}
+	for userID := range beforeUsers {
+		if !afterUsers[userID] {
+			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Remove: true})
+		}
+	}
+	for accessID := range beforeAccesses {
+		ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: accessID, Remove: true})
+	}
+	switch {
+	case after != nil && before.GetSlug() != after.GetSlug():
+		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: after.GetSlug(), Exclusive: true})
+	case after == nil && before.GetSlug() != "":
+		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: before.GetSlug(), Remove: true})
+	}
+	return ops
+}

@@ -1,0 +1,158 @@
+package room
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"meetcoord/messages"
+)
+
+// Room is the actor of one room. protoactor delivers its messages one at a time, so nothing in
+// it is guarded: the actor is the only reader and writer of its room's state.
+type Room struct {
+	deps Deps
+	log  *slog.Logger
+
+	id     string
+	epoch  int64 // fencing epoch of this activation (0 until the room is first stored)
+	loaded bool  // state was read from the store
+
+	// The room's state; see state() and load() for its persisted form.
+	record        *messages.RoomRecord // nil: no such room
+	deleted       bool
+	lobby         *lobby
+	live          bool
+	liveUpdatedAt int64 // ms, LiveKit time of the event that last set live
+	appliedEvents []string
+	replies       []*messages.RememberedReply
+
+	// Per-command bookkeeping, reset by command().
+	before  *messages.RoomState // state when the command started changing it; nil: unchanged
+	extra   []indexChange       // index operations the command asks for beyond the derived ones
+	effects []effect            // LiveKit calls to make once the change is stored
+
+	outbox *outbox
+}
+
+// NewProps returns the props of room grains.
+func NewProps(deps Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts())}
+	})
+}
+
+func (d Deps) lobbyTimeouts() lobbyTimeouts {
+	return lobbyTimeouts{waiting: d.Config.WaitingTimeout, denied: d.Config.DeniedTimeout, accepted: d.Config.AcceptedTimeout}
+}
+
+// Receive routes each message to the one handler of its concern.
+func (r *Room) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *cluster.ClusterInit:
+		r.activate(ctx, msg.Identity.GetIdentity())
+	case *actor.ReceiveTimeout:
+		r.deps.Metrics.Passivations.Inc()
+		ctx.Stop(ctx.Self())
+	case *actor.Stopping:
+		r.deactivate()
+
+	case *messages.CreateRoom:
+		r.command(ctx, msg.GetRequestId(), false, func(now time.Time) *messages.RoomReply { return r.createRoom(msg, now) })
+	case *messages.GetRoom:
+		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.getRoom(msg) })
+	case *messages.UpdateRoom:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateRoom(msg) })
+	case *messages.DeleteRoom:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteRoom(msg) })
+
+	case *messages.ListAccesses:
+		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listAccesses(msg) })
+	case *messages.CreateAccess:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.createAccess(msg) })
+	case *messages.UpdateAccess:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateAccess(msg) })
+	case *messages.DeleteAccess:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteAccess(msg) })
+
+	case *messages.RequestEntry:
+		// A knock changes state only when it is new; a poll does not, so it carries no request id.
+		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.requestEntry(msg, now) })
+	case *messages.ListWaiting:
+		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listWaiting(msg, now) })
+	case *messages.DecideEntry:
+		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.decideEntry(msg, now) })
+
+	case *messages.WebhookEvent:
+		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
+	}
+}
+
+// activate loads the room's state when the grain starts on this node.
+func (r *Room) activate(ctx actor.Context, id string) {
+	r.id = id
+	r.log = r.deps.Logger.With(slog.String("room", id))
+	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
+	r.deps.Metrics.Activations.Inc()
+	ctx.SetReceiveTimeout(r.deps.Config.IdleTimeout)
+	if err := r.loadFromStore(); err != nil {
+		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
+		// that the next request tries a fresh activation.
+		r.deps.Metrics.StoreErrors.Inc()
+		r.log.Error("room state could not be loaded", slog.Any("error", err))
+	}
+}
+
+// deactivate runs when the grain stops (passivation, node shutdown, fencing).
+func (r *Room) deactivate() {
+	r.saveExactDeadlines()
+	if r.outbox != nil {
+		r.outbox.close()
+	}
+}
+
+// query answers a read-only request.
+func (r *Room) query(ctx actor.Context, handle func(now time.Time) *messages.RoomReply) {
+	if reply := r.unavailableOrMissing(ctx); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	ctx.Respond(handle(r.deps.Clock.Now()))
+}
+
+// unavailableOrMissing answers for a room that could not be loaded or does not exist, and stops
+// the grain: there is nothing worth keeping in memory for it.
+func (r *Room) unavailableOrMissing(ctx actor.Context) *messages.RoomReply {
+	if !r.loaded {
+		ctx.Stop(ctx.Self())
+		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state is unavailable, try again.")
+	}
+	if r.record == nil {
+		ctx.Stop(ctx.Self())
+		return notFound()
+	}
+	return nil
+}
+
+func failure(code messages.ErrorCode, detail string) *messages.RoomReply {
+	return &messages.RoomReply{Failure: &messages.Failure{Code: code, Detail: detail}}
+}
+
+func notFound() *messages.RoomReply {
+	return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No Room matches the given query.")
+}
+
+// invalid is a validation failure on one field.
+func invalid(field, message string) *messages.RoomReply {
+	return &messages.RoomReply{Failure: &messages.Failure{
+		Code:   messages.ErrorCode_ERROR_CODE_INVALID,
+		Detail: message,
+		Fields: map[string]*messages.FieldErrors{field: {Messages: []string{message}}},
+	}}
+}
+
+func ack(message string) *messages.RoomReply {
+	return &messages.RoomReply{Body: &messages.RoomReply_Ack{Ack: &messages.Ack{Message: message}}}
+}

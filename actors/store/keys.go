@@ -1,0 +1,14 @@
+// Package store keeps room snapshots and the indexes built from them: in Redis for real
+// deployments, in process memory for development and unit tests. Both implement the same
+// interfaces with the same semantics (fenced writes, atomic slug reservation).
+package store
+
+const prefix = "meetcoord:"
+
+func epochKey(roomID string) string     { return prefix + "room:" + roomID + ":epoch" }
+func stateKey(roomID string) string     { return prefix + "room:" + roomID + ":state" }
+func slugKey(slug string) string        { return prefix + "slug:" + slug }
+func userRoomsKey(userID string) string { return prefix + "user:" + userID + ":rooms" }
+func callbackKey(id string) string      { return prefix + "callback:" + id }
+func accessKey(id string) string        { return prefix + "access:" + id }
+func userKey(userID string) string      { return prefix + "user:" + userID }

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"meetcoord/actors"
+)
+
+// Memory is an in-process store with the same semantics as Redis. It serves single-node
+// development (REDIS_URL empty) and unit tests; its state is lost when the process exits.
+type Memory struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	epochs    map[string]int64
+	states    map[string]expiring
+	pointers  map[string]expiring // slug, callback and access indexes, by store key
+	userRooms map[string]map[string][]byte
+	users     map[string][]byte
+}
+
+type expiring struct {
+	value   []byte
+	expires time.Time // zero: never
+}
+
+func (e expiring) alive(now time.Time) bool { return e.expires.IsZero() || now.Before(e.expires) }
+
+// NewMemory returns an empty in-process store.
+func NewMemory() *Memory {
+	return &Memory{
+		now:       time.Now,
+		epochs:    map[string]int64{},
+		states:    map[string]expiring{},
+		pointers:  map[string]expiring{},
+		userRooms: map[string]map[string][]byte{},
+		users:     map[string][]byte{},
+	}
+}
+
+// Ping always succeeds.
+func (m *Memory) Ping(context.Context) error { return nil }
+
+// Activate implements actors.RoomStore.
+func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.states[roomID]
+	if !ok || !s.alive(m.now()) {
+		return m.epochs[roomID], nil, nil
+	}
+	m.epochs[roomID]++
+	return m.epochs[roomID], clone(s.value), nil
+}
+
+// Save implements actors.RoomStore.
+func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	current := m.epochs[s.RoomID]
+	if current != s.Epoch {
+		return 0, fmt.Errorf("save room %s at epoch %d (current %d): %w", s.RoomID, s.Epoch, current, actors.ErrFenced)
+	}
+	for _, op := range s.Index {
+		if op.Exclusive && !op.Remove {
+			if holder, ok := m.pointer(indexKey(op)); ok && holder != s.RoomID {
+				return 0, fmt.Errorf("save room %s: %w (%s)", s.RoomID, actors.ErrIndexTaken, indexKey(op))
+			}
+		}
+	}
+	if current == 0 {
+		current = 1
+		m.epochs[s.RoomID] = current
+	}
+	now := m.now()
+	m.states[s.RoomID] = expiring{value: clone(s.State), expires: expiry(now, s.TTL)}
+	for _, op := range s.Index {
+		switch {
+		case op.Index == actors.IndexUserRooms && op.Remove:
+			delete(m.userRooms[op.Key], s.RoomID)
+		case op.Index == actors.IndexUserRooms:
+			if m.userRooms[op.Key] == nil {
+				m.userRooms[op.Key] = map[string][]byte{}
+			}
+			m.userRooms[op.Key][s.RoomID] = clone(op.Summary)
+		case op.Remove:
+			key := indexKey(op)
+			if p, ok := m.pointers[key]; ok && string(p.value) == s.RoomID {
+				delete(m.pointers, key)
+			}
+		default:
+			m.pointers[indexKey(op)] = expiring{value: []byte(s.RoomID), expires: expiry(now, op.TTL)}
+		}
+	}
+	return current, nil
+}
+
+func (m *Memory) pointer(key string) (string, bool) {
+	p, ok := m.pointers[key]
+	if !ok || !p.alive(m.now()) {
+		return "", false
+	}
+	return string(p.value), true
+}
+
+func (m *Memory) lookup(key string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.pointer(key)
+	return id, ok, nil
+}
+
+// RoomIDBySlug resolves a slug to its room id.
+func (m *Memory) RoomIDBySlug(_ context.Context, slug string) (string, bool, error) {
+	return m.lookup(slugKey(slug))
+}
+
+// RoomIDByAccess resolves a resource access id to the room that holds it.
+func (m *Memory) RoomIDByAccess(_ context.Context, accessID string) (string, bool, error) {
+	return m.lookup(accessKey(accessID))
+}
+
+// CallbackRoom returns the room created under a creation callback id, if still remembered.
+func (m *Memory) CallbackRoom(_ context.Context, callbackID string) (string, bool, error) {
+	return m.lookup(callbackKey(callbackID))
+}
+
+// RoomsOfUser returns the room summaries of the rooms where the user holds a role.
+func (m *Memory) RoomsOfUser(_ context.Context, userID string) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]byte, 0, len(m.userRooms[userID]))
+	for _, s := range m.userRooms[userID] {
+		out = append(out, clone(s))
+	}
+	return out, nil
+}
+
+// PutUser stores a user record.
+func (m *Memory) PutUser(_ context.Context, userID string, record []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.users[userID] = clone(record)
+	return nil
+}
+
+// GetUser loads a user record.
+func (m *Memory) GetUser(_ context.Context, userID string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	return clone(u), ok, nil
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+func expiry(now time.Time, ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		return time.Time{}
+	}
+	return now.Add(ttl)
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"meetcoord/actors"
+)
+
+// Redis is the production store. Every multi-key change is one Lua script, so a snapshot and
+// its index entries are written together or not at all, and the epoch check and the write cannot
+// be separated by another activation's write.
+type Redis struct {
+	client *redis.Client
+}
+
+// NewRedis connects to the Redis server at url (redis://host:port/db).
+func NewRedis(url string) (*Redis, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	return &Redis{client: redis.NewClient(opts)}, nil
+}
+
+// Close releases the connections.
+func (r *Redis) Close() error { return r.client.Close() }
+
+// Ping reports whether Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// Activate implements actors.RoomStore.
+func (r *Redis) Activate(ctx context.Context, roomID string) (int64, []byte, error) {
+	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID)}).Slice()
+	if err != nil {
+		return 0, nil, fmt.Errorf("activate room %s: %w", roomID, err)
+	}
+	epoch, ok := res[0].(int64)
+	if !ok {
+		return 0, nil, fmt.Errorf("activate room %s: unexpected epoch %T", roomID, res[0])
+	}
+	var state []byte
+	if s, ok := res[1].(string); ok {
+		state = []byte(s)
+	}
+	return epoch, state, nil
+}
+
+// Save implements actors.RoomStore.
+func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
+	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID)}
+	args := []any{strconv.FormatInt(s.Epoch, 10), s.State, ttlMillis(s.TTL), s.RoomID}
+	for _, op := range s.Index {
+		keys = append(keys, indexKey(op))
+		args = append(args, indexArgs(op)...)
+	}
+	epoch, err := saveScript.Run(ctx, r.client, keys, args...).Int64()
+	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
+		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, actors.ErrFenced, err)
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "TAKEN") {
+		return 0, fmt.Errorf("save room %s: %w (%s)", s.RoomID, actors.ErrIndexTaken, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("save room %s: %w", s.RoomID, err)
+	}
+	return epoch, nil
+}
+
+// RoomIDBySlug resolves a slug to its room id; ok=false when no room has it.
+func (r *Redis) RoomIDBySlug(ctx context.Context, slug string) (string, bool, error) {
+	return r.getString(ctx, slugKey(slug), "slug")
+}
+
+// RoomIDByAccess resolves a resource access id to the room that holds it.
+func (r *Redis) RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error) {
+	return r.getString(ctx, accessKey(accessID), "resource access")
+}
+
+// CallbackRoom returns the room created under a creation callback id, if still remembered.
+func (r *Redis) CallbackRoom(ctx context.Context, callbackID string) (string, bool, error) {
+	return r.getString(ctx, callbackKey(callbackID), "creation callback")
+}
+
+func (r *Redis) getString(ctx context.Context, key, what string) (string, bool, error) {
+	v, err := r.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", what, err)
+	}
+	return v, true, nil
+}
+
+// RoomsOfUser returns the room summaries of the rooms where the user holds a role, sorted by the
+// caller (the summaries carry what is needed to sort and page).
+func (r *Redis) RoomsOfUser(ctx context.Context, userID string) ([][]byte, error) {
+	vals, err := r.client.HVals(ctx, userRoomsKey(userID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list rooms of user %s: %w", userID, err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
+}
+
+// PutUser stores a user record (encoded by the caller).
+func (r *Redis) PutUser(ctx context.Context, userID string, record []byte) error {
+	if err := r.client.Set(ctx, userKey(userID), record, 0).Err(); err != nil {
+		return fmt.Errorf("save user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// GetUser loads a user record; ok=false when unknown.
+func (r *Redis) GetUser(ctx context.Context, userID string) ([]byte, bool, error) {
+	v, ok, err := r.getString(ctx, userKey(userID), "user")
+	return []byte(v), ok, err
+}
+
+// Flush is for tests that share a server: it removes every key of this service.
+func (r *Redis) Flush(ctx context.Context) error {
+	iter := r.client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := r.client.Del(ctx, iter.Val()).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
+}
+
+// Client exposes the underlying client for tests that inspect Redis itself.
+func (r *Redis) Client() *redis.Client { return r.client }
+

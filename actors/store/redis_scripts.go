@@ -1,0 +1,120 @@
+package store
+
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"meetcoord/actors"
+)
+
+// activateScript takes a new epoch only for rooms that exist: a lookup of an unknown id must not
+// leave keys behind.
+var activateScript = redis.NewScript(`
+local state = redis.call('GET', KEYS[2])
+if state then
+  return {redis.call('INCR', KEYS[1]), state}
+end
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
+`)
+
+// saveScript refuses the write unless ARGV[1] is still the room's epoch (epoch "0": the room
+// was never stored, and the first such writer takes epoch 1), then writes the state and applies
+// one index operation per extra key:
+//
+//	"h" <summary>       HSET key <room id> summary   (user rooms)
+//	"hd"                HDEL key <room id>
+//	"p" <ttl ms>        SET key <room id> [PX ttl]   (slug, callback, access pointers)
+//	"px" <ttl ms>       as "p", but the whole save fails (TAKEN) if key holds another room
+//	"pd"                DEL key if it holds <room id>
+//
+// It returns the epoch the writer holds after the write.
+var saveScript = redis.NewScript(`
+local current = redis.call('GET', KEYS[1]) or '0'
+if current ~= ARGV[1] then
+  return redis.error_reply('FENCED current epoch ' .. current)
+end
+local room = ARGV[4]
+local ops = {}
+local a = 5
+for k = 3, #KEYS do
+  local op = {name = ARGV[a], key = KEYS[k]}
+  if op.name == 'h' or op.name == 'p' or op.name == 'px' then
+    op.arg = ARGV[a + 1]; a = a + 2
+  else
+    a = a + 1
+  end
+  if op.name == 'px' then
+    local holder = redis.call('GET', op.key)
+    if holder and holder ~= room then
+      return redis.error_reply('TAKEN ' .. op.key)
+    end
+  end
+  ops[#ops + 1] = op
+end
+local epoch = tonumber(current)
+if epoch == 0 then
+  epoch = redis.call('INCR', KEYS[1])
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+for _, op in ipairs(ops) do
+  if op.name == 'h' then
+    redis.call('HSET', op.key, room, op.arg)
+  elseif op.name == 'hd' then
+    redis.call('HDEL', op.key, room)
+  elseif op.name == 'p' or op.name == 'px' then
+    if tonumber(op.arg) > 0 then
+      redis.call('SET', op.key, room, 'PX', op.arg)
+    else
+      redis.call('SET', op.key, room)
+    end
+  elseif op.name == 'pd' then
+    if redis.call('GET', op.key) == room then redis.call('DEL', op.key) end
+  else
+    return redis.error_reply('unknown index op ' .. tostring(op.name))
+  end
+end
+return epoch
+`)
+
+// indexKey is the Redis key an index operation touches.
+func indexKey(op actors.IndexOp) string {
+	switch op.Index {
+	case actors.IndexUserRooms:
+		return userRoomsKey(op.Key)
+	case actors.IndexSlug:
+		return slugKey(op.Key)
+	case actors.IndexCallback:
+		return callbackKey(op.Key)
+	case actors.IndexAccess:
+		return accessKey(op.Key)
+	}
+	return ""
+}
+
+// indexArgs are the script arguments of an index operation.
+func indexArgs(op actors.IndexOp) []any {
+	switch {
+	case op.Index == actors.IndexUserRooms && op.Remove:
+		return []any{"hd"}
+	case op.Index == actors.IndexUserRooms:
+		return []any{"h", op.Summary}
+	case op.Remove:
+		return []any{"pd"}
+	case op.Exclusive:
+		return []any{"px", ttlMillis(op.TTL)}
+	default:
+		return []any{"p", ttlMillis(op.TTL)}
+	}
+}
+
+func ttlMillis(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return max(d.Milliseconds(), 1)
+}
