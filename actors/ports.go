@@ -48,9 +48,9 @@ const (
 
 // IndexOp is one change to an index, applied atomically with the snapshot it comes with.
 type IndexOp struct {
-	Index   Index
-	Key     string        // user id, slug, callback id or access id
-	Summary []byte        // IndexUserRooms: the room's summary for this user
+	Index     Index
+	Key       string        // user id, slug, callback id or access id
+	Summary   []byte        // IndexUserRooms: the room's summary for this user
 	TTL       time.Duration // pointer indexes: 0 means no expiry
 	Remove    bool          // remove the entry (pointers only if they still point to this room)
 	Exclusive bool          // pointer put fails with ErrIndexTaken when held by another room

@@ -1,8 +1,8 @@
 package room
 
 import (
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"time"
 

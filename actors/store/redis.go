@@ -144,4 +144,3 @@ func (r *Redis) Flush(ctx context.Context) error {
 
 // Client exposes the underlying client for tests that inspect Redis itself.
 func (r *Redis) Client() *redis.Client { return r.client }
-

@@ -1,0 +1,264 @@
+// Package cluster assembles a meetcoord node: configuration, actor system, remote, cluster
+// membership and identity lookup, the room kind, the store, the LiveKit client and the gateway.
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"meetcoord/gateway/ratelimit"
+)
+
+// Config is the service's configuration (../shared/spec/config.md).
+type Config struct {
+	Dev bool
+
+	ListenAddr string
+	RedisURL   string
+
+	ClusterProvider      string
+	ClusterName          string
+	ClusterAdvertiseAddr string
+	ClusterPort          int
+
+	LiveKitAPIURL         string
+	LiveKitPublicURL      string
+	LiveKitAPIKey         string
+	LiveKitAPISecret      string
+	LiveKitVerifySSL      bool
+	LiveKitDefaultSources []string
+	LiveKitTimeout        time.Duration
+	WebhookRoomFilter     *regexp.Regexp // nil: every room
+
+	OIDCIssuer   string
+	OIDCAudience string
+	DevKeyFile   string // dev mode: key shared with `meetcoord dev-token`
+
+	LobbyWaitingTimeout     time.Duration
+	LobbyDeniedTimeout      time.Duration
+	LobbyAcceptedTimeout    time.Duration
+	LobbyNotificationType   string
+	LobbyCookieName         string
+	LobbyCookieSecure       bool
+	CreationCallbackTTL     time.Duration
+	RequestEntryRate        ratelimit.Rate
+	CreationCallbackRate    ratelimit.Rate
+	CanEditDisplayName      bool
+	DefaultAccessLevel      string
+	RecordingEnabled        bool
+	TelephonyEnabled        bool
+	TelephonyPhoneNumber    string
+	TelephonyDefaultCountry string
+	SubtitleEnabled         bool
+
+	RoomIdleTimeout time.Duration // passivation
+	RequestTimeout  time.Duration // one request to a room grain
+	StoreTimeout    time.Duration
+	LogLevel        string
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in production). Dev mode only fills
+// in defaults: every variable set is still honoured. A missing required setting or an
+// unparsable value is an error naming the variable.
+func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
+	e := env{get: getenv}
+	c := Config{
+		Dev:                     dev,
+		ListenAddr:              e.str("LISTEN_ADDR", "127.0.0.1:8080"),
+		RedisURL:                e.str("REDIS_URL", ""),
+		ClusterProvider:         e.str("CLUSTER_PROVIDER", "none"),
+		ClusterName:             e.str("CLUSTER_NAME", "meetcoord"),
+		ClusterAdvertiseAddr:    e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
+		ClusterPort:             e.integer("CLUSTER_PORT", 0),
+		LiveKitAPIURL:           e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
+		LiveKitPublicURL:        e.str("LIVEKIT_PUBLIC_URL", ""),
+		LiveKitAPIKey:           e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
+		LiveKitAPISecret:        e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
+		LiveKitVerifySSL:        e.boolean("LIVEKIT_VERIFY_SSL", true),
+		LiveKitDefaultSources:   e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
+		LiveKitTimeout:          e.seconds("LIVEKIT_API_TIMEOUT", 5),
+		OIDCIssuer:              e.str("OIDC_ISSUER", ""),
+		OIDCAudience:            e.str("OIDC_AUDIENCE", ""),
+		DevKeyFile:              e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
+		LobbyWaitingTimeout:     e.seconds("LOBBY_WAITING_TIMEOUT", 3),
+		LobbyDeniedTimeout:      e.seconds("LOBBY_DENIED_TIMEOUT", 5),
+		LobbyAcceptedTimeout:    e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
+		LobbyNotificationType:   e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
+		LobbyCookieName:         e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
+		LobbyCookieSecure:       e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		CreationCallbackTTL:     e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
+		RequestEntryRate:        e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
+		CreationCallbackRate:    e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
+		CanEditDisplayName:      e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
+		DefaultAccessLevel:      e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
+		RecordingEnabled:        e.boolean("RECORDING_ENABLE", false),
+		TelephonyEnabled:        e.boolean("ROOM_TELEPHONY_ENABLED", false),
+		TelephonyPhoneNumber:    e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
+		TelephonyDefaultCountry: e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),
+		SubtitleEnabled:         e.boolean("ROOM_SUBTITLE_ENABLED", false),
+		RoomIdleTimeout:         e.seconds("ROOM_IDLE_TIMEOUT", 60),
+		RequestTimeout:          e.seconds("ROOM_REQUEST_TIMEOUT", 10),
+		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
+		LogLevel:                e.str("LOG_LEVEL", "info"),
+	}
+	if pattern := e.str("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", ""); pattern != "" {
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			e.fail("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", fmt.Sprintf("invalid pattern: %v", err))
+		}
+		c.WebhookRoomFilter = re
+	}
+	if c.LiveKitPublicURL == "" {
+		c.LiveKitPublicURL = websocketURL(c.LiveKitAPIURL)
+	}
+	e.require("LIVEKIT_API_KEY", c.LiveKitAPIKey)
+	e.require("LIVEKIT_API_SECRET", c.LiveKitAPISecret)
+	if !dev {
+		e.require("OIDC_ISSUER", c.OIDCIssuer)
+	}
+	switch c.ClusterProvider {
+	case "none":
+	default:
+		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none)", c.ClusterProvider))
+	}
+	switch c.DefaultAccessLevel {
+	case "public", "trusted", "restricted":
+	default:
+		e.fail("RESOURCE_DEFAULT_ACCESS_LEVEL", "must be public, trusted or restricted")
+	}
+	for _, s := range c.LiveKitDefaultSources {
+		if !ValidSource(s) {
+			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
+		}
+	}
+	return c, errors.Join(e.errs...)
+}
+
+// ValidSource says whether s is a LiveKit track source a room may allow.
+func ValidSource(s string) bool {
+	switch s {
+	case "camera", "microphone", "screen_share", "screen_share_audio":
+		return true
+	}
+	return false
+}
+
+// websocketURL derives the clients' ws(s) URL from LiveKit's http(s) API URL.
+func websocketURL(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return apiURL
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	}
+	return u.String()
+}
+
+func devDefault(dev bool, value string) string {
+	if dev {
+		return value
+	}
+	return ""
+}
+
+// env reads variables and collects every error, so that start-up reports them all at once.
+type env struct {
+	get  func(string) string
+	errs []error
+}
+
+func (e *env) fail(name, msg string) { e.errs = append(e.errs, fmt.Errorf("%s: %s", name, msg)) }
+
+func (e *env) require(name, value string) {
+	if value == "" {
+		e.fail(name, "required (or run with --dev for development defaults)")
+	}
+}
+
+func (e *env) str(name, def string) string {
+	if v := strings.TrimSpace(e.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret also accepts NAME_FILE, the path of a file holding the value (container secrets).
+func (e *env) secret(name, def string) string {
+	if path := e.get(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.fail(name+"_FILE", err.Error())
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return e.str(name, def)
+}
+
+func (e *env) boolean(name string, def bool) bool {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, fmt.Sprintf("%q is not a boolean", v))
+	}
+	return b
+}
+
+func (e *env) integer(name string, def int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		e.fail(name, fmt.Sprintf("%q is not a non-negative integer", v))
+	}
+	return n
+}
+
+// seconds reads a duration given in seconds (decimals allowed), as the reference product does.
+func (e *env) seconds(name string, def float64) time.Duration {
+	v := e.str(name, "")
+	f := def
+	if v != "" {
+		var err error
+		f, err = strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			e.fail(name, fmt.Sprintf("%q is not a positive number of seconds", v))
+			return 0
+		}
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+func (e *env) list(name, def string) []string {
+	var out []string
+	for _, s := range strings.Split(e.str(name, def), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (e *env) rate(name, def string) ratelimit.Rate {
+	r, err := ratelimit.ParseRate(e.str(name, def))
+	if err != nil {
+		e.fail(name, err.Error())
+	}
+	return r
+}

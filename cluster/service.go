@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"meetcoord/actors"
+	"meetcoord/actors/livekit"
+	"meetcoord/actors/room"
+	"meetcoord/actors/store"
+	"meetcoord/gateway"
+	gwauth "meetcoord/gateway/auth"
+)
+
+// DevIssuerPath is where dev mode serves its OIDC issuer.
+const DevIssuerPath = "/dev-oidc"
+
+// Options replace parts of a service, for tests: nil fields get the real thing.
+type Options struct {
+	LiveKit actors.LiveKit
+	Clock   actors.Clock
+}
+
+// Service is one meetcoord node: store, cluster member with room grains, and HTTP gateway.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	store   serviceStore
+	node    *Node
+	handler http.Handler
+}
+
+// serviceStore is what the node needs of its store, beyond the rooms' port.
+type serviceStore interface {
+	actors.RoomStore
+	gateway.Directory
+	gateway.Users
+	Ping(ctx context.Context) error
+}
+
+// NewService assembles a node from its configuration and joins the cluster.
+func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error) {
+	s := &Service{cfg: cfg, log: logger}
+	if cfg.RedisURL == "" {
+		logger.Warn("REDIS_URL is empty: room state lives in this process only and is lost when it exits (single node only)")
+		s.store = store.NewMemory()
+	} else {
+		redisStore, err := store.NewRedis(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		s.store = redisStore
+	}
+	lk := opts.LiveKit
+	if lk == nil {
+		lk = livekit.New(livekit.Config{
+			URL: cfg.LiveKitAPIURL, APIKey: cfg.LiveKitAPIKey, APISecret: cfg.LiveKitAPISecret,
+			VerifyTLS: cfg.LiveKitVerifySSL, Timeout: cfg.LiveKitTimeout,
+		})
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = actors.SystemClock{}
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	roomProps := room.NewProps(room.Deps{
+		Config: room.Config{
+			LiveKitPublicURL:        cfg.LiveKitPublicURL,
+			LiveKitAPIKey:           cfg.LiveKitAPIKey,
+			LiveKitAPISecret:        cfg.LiveKitAPISecret,
+			DefaultSources:          cfg.LiveKitDefaultSources,
+			WaitingTimeout:          cfg.LobbyWaitingTimeout,
+			DeniedTimeout:           cfg.LobbyDeniedTimeout,
+			AcceptedTimeout:         cfg.LobbyAcceptedTimeout,
+			WaitingNotificationType: cfg.LobbyNotificationType,
+			CanEditDisplayName:      cfg.CanEditDisplayName,
+			CallbackTTL:             cfg.CreationCallbackTTL,
+			IdleTimeout:             cfg.RoomIdleTimeout,
+			StoreTimeout:            cfg.StoreTimeout,
+			LiveKitTimeout:          cfg.LiveKitTimeout,
+		},
+		Store:   s.store,
+		LiveKit: lk,
+		Clock:   clock,
+		Logger:  logger,
+		Metrics: room.NewMetrics(registry),
+	})
+	node, err := StartNode(cfg, roomProps, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.node = node
+
+	verifier, mounts, err := s.userAuthentication()
+	if err != nil {
+		node.Stop()
+		return nil, err
+	}
+	s.handler = gateway.New(gateway.Config{
+		Rooms:                node,
+		Directory:            s.store,
+		Users:                s.store,
+		Verifier:             verifier,
+		Ready:                s.ready,
+		LobbyCookieName:      cfg.LobbyCookieName,
+		LobbyCookieSecure:    cfg.LobbyCookieSecure,
+		RequestEntryRate:     cfg.RequestEntryRate,
+		CreationCallbackRate: cfg.CreationCallbackRate,
+		DefaultAccessLevel:   cfg.DefaultAccessLevel,
+		ValidSource:          ValidSource,
+		WebhookKeys:          auth.NewSimpleKeyProvider(cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
+		WebhookRoomFilter:    cfg.WebhookRoomFilter,
+		FrontendConfig:       frontendConfig(cfg),
+		RequestTimeout:       cfg.RequestTimeout,
+		Logger:               logger,
+		Registry:             registry,
+		Mount:                mounts,
+	})
+	return s, nil
+}
+
+// userAuthentication is the OIDC verifier, and in dev mode without OIDC_ISSUER the embedded
+// development issuer that `meetcoord dev-token` mints for (they share DEV_OIDC_KEY_FILE).
+func (s *Service) userAuthentication() (gwauth.Verifier, map[string]http.Handler, error) {
+	if s.cfg.OIDCIssuer != "" {
+		return gwauth.NewOIDCVerifier(s.cfg.OIDCIssuer, s.cfg.OIDCAudience, nil), nil, nil
+	}
+	issuer, err := DevIssuer(s.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.log.Warn("development OIDC issuer enabled: never use --dev in production", slog.String("issuer", issuer.IssuerURL()))
+	return gwauth.NewOIDCVerifier(issuer.IssuerURL(), s.cfg.OIDCAudience, nil),
+		map[string]http.Handler{DevIssuerPath: issuer.Handler()}, nil
+}
+
+// DevIssuer is the development issuer of a dev-mode configuration.
+func DevIssuer(cfg Config) (*gwauth.DevIssuer, error) {
+	if !cfg.Dev {
+		return nil, errors.New("the development OIDC issuer exists only in dev mode")
+	}
+	host := cfg.ListenAddr
+	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
+		host = "127.0.0.1:" + host[strings.LastIndex(host, ":")+1:]
+	}
+	issuer, err := gwauth.LoadOrCreateDevIssuer(cfg.DevKeyFile, "http://"+host+DevIssuerPath)
+	if err != nil {
+		return nil, fmt.Errorf("development OIDC issuer: %w", err)
+	}
+	return issuer, nil
+}
+
+// Handler is the node's HTTP handler (API, webhooks, health, metrics).
+func (s *Service) Handler() http.Handler { return s.handler }
+
+func (s *Service) ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return s.node.Ready()
+}
+
+// Close leaves the cluster and releases the store.
+func (s *Service) Close() {
+	s.node.Stop()
+	if c, ok := s.store.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
+
+// frontendConfig is GET config/ (api.md).
+func frontendConfig(cfg Config) map[string]any {
+	modes := []string{}
+	if cfg.RecordingEnabled {
+		modes = []string{"screen_recording", "transcript"}
+	}
+	return map[string]any{
+		"recording": map[string]any{
+			"is_enabled": cfg.RecordingEnabled, "available_modes": modes,
+			"expiration_days": nil, "max_duration": nil,
+		},
+		"telephony": map[string]any{
+			"enabled": cfg.TelephonyEnabled, "phone_number": cfg.TelephonyPhoneNumber,
+			"default_country": cfg.TelephonyDefaultCountry,
+		},
+		"subtitle": map[string]any{"enabled": cfg.SubtitleEnabled},
+		"livekit": map[string]any{
+			"url": cfg.LiveKitPublicURL, "force_wss_protocol": false,
+			"enable_firefox_proxy_workaround": false, "default_sources": cfg.LiveKitDefaultSources,
+		},
+		"resource": map[string]any{"default_access_level": cfg.DefaultAccessLevel},
+		"authenticated_users_can_edit_display_name": cfg.CanEditDisplayName,
+	}
+}

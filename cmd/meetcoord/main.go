@@ -1,0 +1,135 @@
+// Command meetcoord coordinates the rooms of a LiveKit-based meeting service.
+//
+//	meetcoord serve [--dev]                              run a node
+//	meetcoord dev-token --sub SUB [--email E] [--name N] print a bearer token for dev mode
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"meetcoord/cluster"
+	gwauth "meetcoord/gateway/auth"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "meetcoord:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: meetcoord serve [--dev] | meetcoord dev-token --sub SUB [--email E] [--name N]")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "dev-token":
+		return devToken(args[1:], stdout)
+	default:
+		return fmt.Errorf("unknown command %q (serve, dev-token)", args[0])
+	}
+}
+
+func serve(args []string, stderr io.Writer) error {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	dev := flags.Bool("dev", false, "development defaults: in-process store unless REDIS_URL, local LiveKit devkey/secret, embedded OIDC issuer, plain-http cookies")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cluster.LoadConfig(os.Getenv, *dev)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+
+	// Listen before joining the cluster so that a port conflict fails fast.
+	listener, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+	}
+	service, err := cluster.NewService(cfg, logger, cluster.Options{})
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	server := &http.Server{
+		Handler:           service.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	logger.Info("meetcoord serving", slog.String("addr", listener.Addr().String()), slog.Bool("dev", cfg.Dev))
+
+	select {
+	case err := <-served:
+		service.Close()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining HTTP requests, then leaving the cluster")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("HTTP shutdown incomplete", slog.Any("error", err))
+	}
+	service.Close()
+	logger.Info("meetcoord stopped")
+	return nil
+}
+
+// devToken prints a bearer token that a dev-mode server started from the same directory with
+// the same environment accepts: both use the key file DEV_OIDC_KEY_FILE
+// (.meetcoord-dev/oidc-key.pem by default) and the issuer URL derived from LISTEN_ADDR.
+func devToken(args []string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("dev-token", flag.ContinueOnError)
+	sub := flags.String("sub", "", "subject (user id at the identity provider), required")
+	email := flags.String("email", "", "email claim")
+	name := flags.String("name", "", "full name claim")
+	ttl := flags.Duration("ttl", 12*time.Hour, "token lifetime")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("dev-token: --sub is required")
+	}
+	cfg, err := cluster.LoadConfig(os.Getenv, true)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	issuer, err := cluster.DevIssuer(cfg)
+	if err != nil {
+		return err
+	}
+	shortName, _, _ := strings.Cut(*name, " ")
+	token, err := issuer.Mint(gwauth.Claims{Subject: *sub, Email: *email, FullName: *name, ShortName: shortName}, cfg.OIDCAudience, *ttl)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, token)
+	return err
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/messages"
+)
+
+// ask sends msg to a room grain. ok=false means the failure reply has been written: the grain's
+// own failure (403, 404, ...) or an unreachable grain (503, so that clients and LiveKit retry).
+func (g *Gateway) ask(w http.ResponseWriter, r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+	defer cancel()
+	reply, err := g.cfg.Rooms.Ask(ctx, roomID, msg)
+	if err != nil {
+		g.log.Warn("room did not answer", "room", roomID, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+		return nil, false
+	}
+	if f := reply.GetFailure(); f != nil {
+		writeFailure(w, f)
+		return nil, false
+	}
+	return reply, true
+}
+
+// roomID resolves the {room} segment, an id or a slug. ok=false means a 404 or 503 is written.
+func (g *Gateway) roomID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	segment := mux.Vars(r)["room"]
+	if id, err := uuid.Parse(segment); err == nil {
+		return id.String(), true
+	}
+	id, found, err := g.cfg.Directory.RoomIDBySlug(r.Context(), segment)
+	if err != nil {
+		g.storeFailed(w, "resolve room slug", err)
+		return "", false
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, "No Room matches the given query.")
+		return "", false
+	}
+	return id, true
+}
+
+// requestID identifies a state-changing request for the room's idempotency memory: the client's
+// Idempotency-Key (scoped to the caller, so that two clients cannot collide) or a fresh id. The
+// same id goes with every retry the cluster makes of this request.
+func requestID(r *http.Request, u *userRecord) string {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return uuid.NewString()
+	}
+	owner := "anonymous"
+	if u != nil {
+		owner = u.ID
+	}
+	return owner + ":" + key
+}
+
+func (g *Gateway) storeFailed(w http.ResponseWriter, what string, err error) {
+	g.log.Error("store unavailable", "operation", what, "error", err)
+	writeError(w, http.StatusServiceUnavailable, "Storage is unavailable, try again.")
+}
+
+var errBadJSON = errors.New("malformed JSON")

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// jsonRaw is a field of a decoded request body, kept raw until validated.
+type jsonRaw = json.RawMessage
+
+// maxBodyBytes bounds request bodies: API bodies are small, webhooks a few kilobytes.
+const maxBodyBytes = 1 << 20
+
+// decodeObject reads a JSON object body into its raw fields, so that validation can tell a
+// missing field from a null one and report unknown keys where the API forbids them.
+// ok=false means a 400 is written.
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "Request body too large.")
+		return nil, false
+	}
+	fields := map[string]json.RawMessage{}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return fields, true
+	}
+	if err := json.Unmarshal(body, &fields); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("JSON parse error - %v", errors.Unwrap(fmt.Errorf("%w", err))))
+		return nil, false
+	}
+	if fields == nil {
+		writeError(w, http.StatusBadRequest, "Expected a JSON object.")
+		return nil, false
+	}
+	return fields, true
+}
+
+// stringField reads an optional string field; present=false when absent or null.
+func stringField(fields map[string]json.RawMessage, name string, errs fieldErrors) (value string, present bool) {
+	raw, ok := fields[name]
+	if !ok || string(raw) == "null" {
+		return "", false
+	}
+	if err := json.Unmarshal(raw, &value); err != nil {
+		errs.add(name, "Not a valid string.")
+		return "", false
+	}
+	return value, true
+}
+
+// boolField reads an optional boolean field.
+func boolField(fields map[string]json.RawMessage, name string, errs fieldErrors) (value bool, present bool) {
+	raw, ok := fields[name]
+	if !ok || string(raw) == "null" {
+		return false, false
+	}
+	if err := json.Unmarshal(raw, &value); err != nil {
+		errs.add(name, "Must be a valid boolean.")
+		return false, false
+	}
+	return value, true
+}

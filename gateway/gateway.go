@@ -1,0 +1,143 @@
+// Package gateway is the HTTP face of meetcoord: it authenticates callers, validates requests,
+// turns each into a protobuf message for the room's grain, and maps the reply to HTTP. It holds
+// no room state: rooms are asked, indexes are read.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/livekit/protocol/auth"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/ratelimit"
+	"meetcoord/messages"
+)
+
+// Rooms delivers messages to room grains, wherever they live in the cluster.
+type Rooms interface {
+	Ask(ctx context.Context, roomID string, msg proto.Message) (*messages.RoomReply, error)
+}
+
+// Directory reads the indexes that room actors maintain.
+type Directory interface {
+	RoomIDBySlug(ctx context.Context, slug string) (string, bool, error)
+	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
+	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
+	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
+}
+
+// Users keeps user records (created on first sight of a token).
+type Users interface {
+	PutUser(ctx context.Context, userID string, record []byte) error
+	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
+}
+
+// Config is what the gateway needs.
+type Config struct {
+	Rooms     Rooms
+	Directory Directory
+	Users     Users
+	Verifier  gwauth.Verifier // OIDC bearer tokens
+	// Ready reports whether the node can serve (store reachable, cluster joined).
+	Ready func(ctx context.Context) error
+
+	LobbyCookieName      string
+	LobbyCookieSecure    bool
+	RequestEntryRate     ratelimit.Rate
+	CreationCallbackRate ratelimit.Rate
+	DefaultAccessLevel   string
+	ValidSource          func(string) bool
+
+	WebhookKeys       auth.KeyProvider
+	WebhookRoomFilter *regexp.Regexp
+
+	// FrontendConfig is served as is by GET config/.
+	FrontendConfig map[string]any
+
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
+	Registry       *prometheus.Registry
+	// Extra routes mounted beside the API (the development OIDC issuer).
+	Mount map[string]http.Handler
+}
+
+// Gateway serves the HTTP API.
+type Gateway struct {
+	cfg           Config
+	log           *slog.Logger
+	users         *userCache
+	entryLimit    *ratelimit.Limiter
+	callbackLimit *ratelimit.Limiter
+	metrics       *metrics
+	router        *mux.Router
+}
+
+// New builds the gateway and its routes.
+func New(cfg Config) *Gateway {
+	g := &Gateway{
+		cfg:           cfg,
+		log:           cfg.Logger,
+		users:         newUserCache(cfg.Users),
+		entryLimit:    ratelimit.New(cfg.RequestEntryRate),
+		callbackLimit: ratelimit.New(cfg.CreationCallbackRate),
+		metrics:       newMetrics(cfg.Registry),
+		router:        mux.NewRouter(),
+	}
+	g.routes()
+	return g
+}
+
+func (g *Gateway) routes() {
+	r := g.router
+	r.Use(g.instrument)
+	r.HandleFunc("/healthz", g.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", g.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", g.metricsHandler()).Methods(http.MethodGet)
+	for prefix, h := range g.cfg.Mount {
+		r.PathPrefix(prefix).Handler(http.StripPrefix(prefix, h))
+	}
+
+	api := r.PathPrefix("/api/v1.0").Subrouter()
+	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
+	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
+
+	api.HandleFunc("/rooms/", g.listRooms).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/", g.createRoom).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/creation-callback/", g.creationCallback).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/webhooks-livekit/", g.livekitWebhook).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/", g.retrieveRoom).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/{room}/", g.updateRoom).Methods(http.MethodPut, http.MethodPatch)
+	api.HandleFunc("/rooms/{room}/", g.deleteRoom).Methods(http.MethodDelete)
+	api.HandleFunc("/rooms/{room}/request-entry/", g.requestEntry).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/waiting-participants/", g.waitingParticipants).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/{room}/enter/", g.enter).Methods(http.MethodPost)
+
+	api.HandleFunc("/resource-accesses/", g.listAccesses).Methods(http.MethodGet)
+	api.HandleFunc("/resource-accesses/", g.createAccess).Methods(http.MethodPost)
+	api.HandleFunc("/resource-accesses/{access}/", g.updateAccess).Methods(http.MethodPut, http.MethodPatch)
+	api.HandleFunc("/resource-accesses/{access}/", g.deleteAccess).Methods(http.MethodDelete)
+
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "Not found.")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
+	})
+}
+
+// ServeHTTP serves a request: API paths work with or without their trailing slash.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasSuffix(r.URL.Path, "/") {
+		r.URL.Path += "/"
+		r.URL.RawPath = ""
+	}
+	g.router.ServeHTTP(w, r)
+}

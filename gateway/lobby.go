@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"meetcoord/messages"
+)
+
+// lobbyParticipant is the caller's lobby participant id from the cookie. A value that is not a
+// UUID is never trusted (a caller could otherwise pick someone else's identity): a fresh id is
+// made instead, and fresh=true says the cookie must be set.
+func (g *Gateway) lobbyParticipant(r *http.Request) (id string, fresh bool) {
+	if c, err := r.Cookie(g.cfg.LobbyCookieName); err == nil {
+		if parsed, err := uuid.Parse(c.Value); err == nil {
+			return parsed.String(), false
+		}
+	}
+	return uuid.NewString(), true
+}
+
+func (g *Gateway) setLobbyCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     g.cfg.LobbyCookieName,
+		Value:    id,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   g.cfg.LobbyCookieSecure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// clientKey is the rate-limit key of a caller: the user, else the lobby participant, else the
+// network address (only for a first request without cookie).
+func clientKey(r *http.Request, u *userRecord, participant string) string {
+	switch {
+	case u != nil:
+		return "user:" + u.ID
+	case participant != "":
+		return "participant:" + participant
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "addr:" + host
+}
+
+// requestEntry is a knock or a poll at the room's lobby.
+func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.caller(w, r)
+	if !ok {
+		return
+	}
+	participant, fresh := g.lobbyParticipant(r)
+	if !g.entryLimit.Allow(clientKey(r, u, participant)) {
+		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	username, present := stringField(fields, "username", errs)
+	if !present && errs["username"] == nil {
+		errs.add("username", "This field is required.")
+	} else if present && strings.TrimSpace(username) == "" {
+		errs.add("username", "This field may not be blank.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.RequestEntry{
+		Caller:        callerMessage(u),
+		ParticipantId: participant,
+		Username:      strings.TrimSpace(username),
+	})
+	if !ok {
+		return
+	}
+	if fresh {
+		g.setLobbyCookie(w, participant)
+	}
+	writeJSON(w, http.StatusOK, entryView(reply.GetEntry()))
+}
+
+// waitingParticipants is the admins' view of the lobby.
+func (g *Gateway) waitingParticipants(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.ListWaiting{Caller: callerMessage(u)})
+	if !ok {
+		return
+	}
+	participants := []entryJSON{}
+	for _, e := range reply.GetWaiting().GetParticipants() {
+		v := entryView(e)
+		v.LiveKit = nil
+		participants = append(participants, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"participants": participants})
+}
+
+// enter admits or denies a waiting participant.
+func (g *Gateway) enter(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	participant, present := stringField(fields, "participant_id", errs)
+	if !present && errs["participant_id"] == nil {
+		errs.add("participant_id", "This field is required.")
+	} else if present {
+		if parsed, err := uuid.Parse(participant); err != nil {
+			errs.add("participant_id", "Must be a valid UUID.")
+		} else {
+			participant = parsed.String()
+		}
+	}
+	allow, present := boolField(fields, "allow_entry", errs)
+	if !present && errs["allow_entry"] == nil {
+		errs.add("allow_entry", "This field is required.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.DecideEntry{
+		RequestId: requestID(r, u), Caller: callerMessage(u), ParticipantId: participant, AllowEntry: allow,
+	})
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": reply.GetAck().GetMessage()})
+}

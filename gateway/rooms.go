@@ -1,0 +1,321 @@
+package gateway
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/messages"
+)
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+	maxNameLength   = 500
+)
+
+// listRooms: the rooms where the caller holds a role, from the index the room actors keep.
+func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.caller(w, r)
+	if !ok {
+		return
+	}
+	var rooms []*messages.RoomSummary
+	if u != nil {
+		raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
+		if err != nil {
+			g.storeFailed(w, "list rooms of user", err)
+			return
+		}
+		for _, b := range raw {
+			s := &messages.RoomSummary{}
+			if proto.Unmarshal(b, s) == nil {
+				rooms = append(rooms, s)
+			}
+		}
+	}
+	// Newest first, as the reference product lists them.
+	slices.SortFunc(rooms, func(a, b *messages.RoomSummary) int {
+		return cmp.Or(cmp.Compare(b.GetCreatedUnixMs(), a.GetCreatedUnixMs()), cmp.Compare(a.GetId(), b.GetId()))
+	})
+	page, size, ok := pagination(w, r)
+	if !ok {
+		return
+	}
+	results := []roomSummaryJSON{}
+	for _, s := range pageOf(rooms, page, size) {
+		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: accessLevelNames[s.GetAccessLevel()]})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"count":    len(rooms),
+		"next":     pageLink(r, page+1, size, page*size < len(rooms)),
+		"previous": pageLink(r, page-1, size, page > 1),
+		"results":  results,
+	})
+}
+
+// createRoom makes a room owned by the caller.
+func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}
+	name, present := stringField(fields, "name", errs)
+	switch {
+	case !present && errs["name"] == nil:
+		errs.add("name", "This field is required.")
+	case present:
+		msg.Name = g.validName(name, errs)
+	}
+	msg.AccessLevel = g.accessLevelField(fields, errs, accessLevels[g.cfg.DefaultAccessLevel])
+	msg.Configuration = g.configurationField(fields, errs)
+	if cb, present := stringField(fields, "callback_id", errs); present {
+		msg.CallbackId = cb
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, uuid.NewString(), msg)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusCreated, roomView(reply.GetRoom()))
+}
+
+// retrieveRoom shows the room as the caller may see it.
+func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.caller(w, r)
+	if !ok {
+		return
+	}
+	id, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	participant, _ := g.lobbyParticipant(r)
+	reply, ok := g.ask(w, r, id, &messages.GetRoom{
+		Caller:        callerMessage(u),
+		Username:      r.URL.Query().Get("username"),
+		ParticipantId: participant,
+	})
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, roomView(reply.GetRoom()))
+}
+
+// updateRoom changes a room (PUT: name required; PATCH: any subset).
+func (g *Gateway) updateRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	id, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	msg := &messages.UpdateRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}
+	name, present := stringField(fields, "name", errs)
+	switch {
+	case present:
+		n := g.validName(name, errs)
+		msg.Name = &n
+	case r.Method == http.MethodPut && errs["name"] == nil:
+		errs.add("name", "This field is required.")
+	}
+	msg.AccessLevel = g.accessLevelField(fields, errs, messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED)
+	if _, present := fields["configuration"]; present {
+		msg.Configuration = g.configurationField(fields, errs)
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, id, msg)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, roomView(reply.GetRoom()))
+}
+
+// deleteRoom removes a room (owner only).
+func (g *Gateway) deleteRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	id, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := g.ask(w, r, id, &messages.DeleteRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}); !ok {
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// creationCallback returns the room created with a callback id (calendar integrations poll it).
+func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.caller(w, r)
+	if !ok {
+		return
+	}
+	if !g.callbackLimit.Allow(clientKey(r, u, "")) {
+		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	callbackID, present := stringField(fields, "callback_id", errs)
+	if !present && errs["callback_id"] == nil {
+		errs.add("callback_id", "This field is required.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	id, found, err := g.cfg.Directory.CallbackRoom(r.Context(), callbackID)
+	if err != nil {
+		g.storeFailed(w, "read creation callback", err)
+		return
+	}
+	var room any
+	if found {
+		reply, err := g.cfg.Rooms.Ask(r.Context(), id, &messages.GetRoom{Caller: callerMessage(nil)})
+		switch {
+		case err != nil:
+			writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+			return
+		case reply.GetRoom() != nil:
+			v := reply.GetRoom()
+			room = roomSummaryJSON{ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: accessLevelNames[v.GetAccessLevel()]}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "room": room})
+}
+
+func (g *Gateway) validName(name string, errs fieldErrors) string {
+	switch {
+	case name == "":
+		errs.add("name", "This field may not be blank.")
+	case utf8.RuneCountInString(name) > maxNameLength:
+		errs.add("name", "Ensure this field has no more than 500 characters.")
+	}
+	return name
+}
+
+func (g *Gateway) accessLevelField(fields map[string]json.RawMessage, errs fieldErrors, def messages.AccessLevel) messages.AccessLevel {
+	s, present := stringField(fields, "access_level", errs)
+	if !present {
+		return def
+	}
+	level, ok := accessLevels[s]
+	if !ok {
+		errs.add("access_level", "\""+s+"\" is not a valid choice.")
+	}
+	return level
+}
+
+// configurationField validates `configuration`: only can_publish_sources and everyone_can_mute.
+func (g *Gateway) configurationField(fields map[string]json.RawMessage, errs fieldErrors) *messages.RoomConfiguration {
+	raw, present := fields["configuration"]
+	if !present || string(raw) == "null" {
+		return &messages.RoomConfiguration{}
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &cfg); err != nil || cfg == nil {
+		errs.add("configuration", "Must be an object.")
+		return nil
+	}
+	out := &messages.RoomConfiguration{}
+	for key, value := range cfg {
+		switch key {
+		case "can_publish_sources":
+			var sources []string
+			if err := json.Unmarshal(value, &sources); err != nil || sources == nil {
+				errs.add("configuration", "can_publish_sources must be a list of sources.")
+				continue
+			}
+			for _, s := range sources {
+				if !g.cfg.ValidSource(s) {
+					errs.add("configuration", "\""+s+"\" is not a valid source.")
+				}
+			}
+			out.CanPublishSources = &messages.SourceList{Sources: slices.Compact(slices.Sorted(slices.Values(sources)))}
+		case "everyone_can_mute":
+			var b bool
+			if err := json.Unmarshal(value, &b); err != nil {
+				errs.add("configuration", "everyone_can_mute must be a boolean.")
+				continue
+			}
+			out.EveryoneCanMute = &b
+		default:
+			errs.add("configuration", "Unknown key \""+key+"\".")
+		}
+	}
+	return out
+}
+
+// pagination reads ?page= and ?page_size=.
+func pagination(w http.ResponseWriter, r *http.Request) (page, size int, ok bool) {
+	page, size = 1, defaultPageSize
+	q := r.URL.Query()
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusNotFound, "Invalid page.")
+			return 0, 0, false
+		}
+		page = n
+	}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			size = min(n, maxPageSize)
+		}
+	}
+	return page, size, true
+}
+
+func pageOf[T any](items []T, page, size int) []T {
+	start := (page - 1) * size
+	if start >= len(items) {
+		return nil
+	}
+	return items[start:min(start+size, len(items))]
+}
+
+func pageLink(r *http.Request, page, size int, exists bool) *string {
+	if !exists {
+		return nil
+	}
+	u := url.URL{Path: r.URL.Path}
+	q := r.URL.Query()
+	q.Set("page", strconv.Itoa(page))
+	q.Set("page_size", strconv.Itoa(size))
+	u.RawQuery = q.Encode()
+	s := u.String()
+	return &s
+}

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/webhook"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/messages"
+)
+
+// knownEvents are the LiveKit webhook event types (webhooks.md); any other is a 422.
+var knownEvents = map[string]bool{
+	webhook.EventRoomStarted: true, webhook.EventRoomFinished: true,
+	webhook.EventParticipantJoined: true, webhook.EventParticipantLeft: true,
+	webhook.EventParticipantConnectionAborted: true,
+	webhook.EventTrackPublished:               true, webhook.EventTrackUnpublished: true,
+	webhook.EventEgressStarted: true, webhook.EventEgressUpdated: true, webhook.EventEgressEnded: true,
+	webhook.EventIngressStarted: true, webhook.EventIngressEnded: true,
+}
+
+// livekitWebhook verifies a LiveKit webhook and routes it to its room (webhooks.md). It answers
+// 5xx only when the event was not applied and a retry can help, so that LiveKit retries it.
+func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		g.metrics.webhooks.WithLabelValues("", "unauthenticated").Inc()
+		writeError(w, http.StatusUnauthorized, errNotAuthenticated)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	event, err := webhook.ReceiveWebhookEvent(r, g.cfg.WebhookKeys)
+	if err != nil {
+		g.metrics.webhooks.WithLabelValues("", "invalid").Inc()
+		g.log.Warn("webhook rejected", slog.Any("error", err))
+		writeError(w, http.StatusBadRequest, "Invalid webhook: "+err.Error())
+		return
+	}
+	if !knownEvents[event.GetEvent()] {
+		g.metrics.webhooks.WithLabelValues("unknown", "unknown_event").Inc()
+		writeError(w, http.StatusUnprocessableEntity, "Unknown event type \""+event.GetEvent()+"\".")
+		return
+	}
+	roomName := event.GetRoom().GetName()
+	if egress := event.GetEgressInfo(); egress != nil {
+		roomName = egress.GetRoomName()
+	}
+	if g.cfg.WebhookRoomFilter != nil && !g.cfg.WebhookRoomFilter.MatchString(roomName) {
+		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "filtered").Inc()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return
+	}
+	roomID, err := uuid.Parse(roomName)
+	if err != nil {
+		// Not one of ours (a connection test, another application's room): nothing to do.
+		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "not_a_room").Inc()
+		g.log.Info("webhook for a room name that is not a room id", slog.String("room", roomName), slog.String("event", event.GetEvent()))
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return
+	}
+	msg, err := webhookMessage(event)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID.String(), msg)
+	outcome := "applied"
+	switch {
+	case err != nil:
+		outcome = "unavailable"
+	case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_UNAVAILABLE:
+		outcome = "unavailable"
+	case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND:
+		outcome = "unknown_room"
+	case reply.GetFailure() != nil:
+		outcome = "rejected"
+	}
+	g.metrics.webhooks.WithLabelValues(event.GetEvent(), outcome).Inc()
+	switch outcome {
+	case "unavailable":
+		g.log.Warn("webhook not applied, asking LiveKit to retry", slog.String("room", roomName),
+			slog.String("event", event.GetEvent()), slog.Any("error", errors.Join(err, failureError(reply))))
+		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+	case "unknown_room":
+		g.log.Info("webhook for an unknown room", slog.String("room", roomName), slog.String("event", event.GetEvent()))
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	case "rejected":
+		g.log.Warn("webhook rejected by its room", slog.String("room", roomName), slog.String("event", event.GetEvent()),
+			slog.String("detail", reply.GetFailure().GetDetail()))
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	}
+}
+
+// webhookMessage wraps a verified event for its room.
+func webhookMessage(event *livekit.WebhookEvent) (*messages.WebhookEvent, error) {
+	raw, err := proto.Marshal(event)
+	if err != nil {
+		return nil, errors.New("webhook event could not be encoded")
+	}
+	createdAt := event.GetCreatedAt()
+	if createdAt == 0 {
+		createdAt = time.Now().Unix()
+	}
+	return &messages.WebhookEvent{
+		EventId: event.GetId(), Event: event.GetEvent(), CreatedAt: createdAt, LivekitEvent: raw,
+	}, nil
+}
+
+func failureError(reply *messages.RoomReply) error {
+	if f := reply.GetFailure(); f != nil {
+		return errors.New(f.GetDetail())
+	}
+	return nil
+}
