@@ -24,9 +24,10 @@ var ErrRoomUnreachable = errors.New("room unreachable")
 
 // Node is this process's member of the protoactor cluster.
 type Node struct {
-	system  *actor.ActorSystem
-	cluster *protocluster.Cluster
-	timeout time.Duration
+	system   *actor.ActorSystem
+	cluster  *protocluster.Cluster
+	timeout  time.Duration
+	graceful bool // leave the cluster gracefully on Stop (pointless, and 2 s slower, alone)
 }
 
 // StartNode starts the actor system, remote and cluster membership with the room kind.
@@ -54,7 +55,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	)
 	c := protocluster.New(system, clusterConfig)
 	c.StartMember()
-	return &Node{system: system, cluster: c, timeout: cfg.RequestTimeout}, nil
+	return &Node{system: system, cluster: c, timeout: cfg.RequestTimeout, graceful: cfg.ClusterProvider != "none"}, nil
 }
 
 // Ask sends a message to a room grain and waits for its reply, within ctx's deadline and the
@@ -86,9 +87,9 @@ func (n *Node) Ready() error {
 	return nil
 }
 
-// Stop leaves the cluster gracefully: room grains stop (their state is already stored).
+// Stop leaves the cluster: room grains stop (their state is already stored).
 func (n *Node) Stop() {
-	n.cluster.Shutdown(true)
+	n.cluster.Shutdown(n.graceful)
 }
 
 // minLevel drops records below a level, whatever the wrapped handler would accept.

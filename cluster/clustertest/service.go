@@ -1,0 +1,239 @@
+package clustertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"meetcoord/actors/store"
+	"meetcoord/cluster"
+	gwauth "meetcoord/gateway/auth"
+)
+
+// Node is a meetcoord node under test: the real gateway, actor system and Redis store, served
+// by an httptest server, with user tokens verified through OIDC discovery against a real issuer.
+type Node struct {
+	t       testing.TB
+	URL     string // base URL of the HTTP server, e.g. http://127.0.0.1:port
+	Env     map[string]string
+	Clock   *Clock
+	LiveKit *LiveKitRecorder
+	Issuer  *gwauth.DevIssuer
+	Redis   *store.Redis // direct access for assertions (nil with the in-process store)
+	Service *cluster.Service
+
+	server *httptest.Server
+	mu     sync.Mutex
+	closed bool
+}
+
+// Settings passed to every test node unless the test overrides them.
+var defaultEnv = map[string]string{
+	"LIVEKIT_API_KEY":      "testkey",
+	"LIVEKIT_API_SECRET":   "test-secret-of-at-least-32-characters",
+	"LIVEKIT_API_URL":      "http://127.0.0.1:1", // nothing listens: the recorder stands in
+	"LOBBY_COOKIE_SECURE":  "false",
+	"ROOM_REQUEST_TIMEOUT": "10",
+	"LOG_LEVEL":            "error",
+	// Tests poll hard; they get their own limits when they test limits.
+	"REQUEST_ENTRY_THROTTLE_RATES":     "100000/second",
+	"CREATION_CALLBACK_THROTTLE_RATES": "100000/second",
+}
+
+// StartNode starts a node on a fresh test Redis database. env overrides the defaults; with
+// "REDIS_URL" set to "" the in-process store is used.
+func StartNode(t testing.TB, env map[string]string) *Node {
+	t.Helper()
+	issuerServer, issuer := startIssuer(t)
+	merged := map[string]string{"REDIS_URL": ""}
+	for k, v := range defaultEnv {
+		merged[k] = v
+	}
+	merged["OIDC_ISSUER"] = issuer.IssuerURL()
+	if _, ok := env["REDIS_URL"]; !ok {
+		merged["REDIS_URL"] = RedisURL(t)
+	}
+	for k, v := range env {
+		merged[k] = v
+	}
+	n := &Node{t: t, Env: merged, Clock: NewClock(), LiveKit: NewLiveKitRecorder(), Issuer: issuer}
+	_ = issuerServer
+	if merged["REDIS_URL"] != "" {
+		r, err := store.NewRedis(merged["REDIS_URL"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		n.Redis = r
+	}
+	n.start()
+	t.Cleanup(n.Close)
+	return n
+}
+
+func (n *Node) start() {
+	n.t.Helper()
+	cfg, err := cluster.LoadConfig(func(k string) string { return n.Env[k] }, false)
+	if err != nil {
+		n.t.Fatalf("test configuration: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(testWriter(n.t), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if n.Env["LOG_LEVEL"] == "error" {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	svc, err := cluster.NewService(cfg, logger, cluster.Options{LiveKit: n.LiveKit, Clock: n.Clock})
+	if err != nil {
+		n.t.Fatalf("start node: %v", err)
+	}
+	n.Service = svc
+	n.server = httptest.NewServer(svc.Handler())
+	n.URL = n.server.URL
+	n.closed = false
+}
+
+// Close stops the node (HTTP server, cluster member, store connections).
+func (n *Node) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.closed = true
+	n.server.Close()
+	n.Service.Close()
+}
+
+// Restart stops the node and starts a new process-equivalent on the same Redis and settings:
+// nothing survives but what was stored.
+func (n *Node) Restart() {
+	n.t.Helper()
+	n.Close()
+	n.start()
+}
+
+// Token mints a user's OIDC access token from the test issuer.
+func (n *Node) Token(sub, email, fullName string) string {
+	n.t.Helper()
+	token, err := n.Issuer.Mint(gwauth.Claims{Subject: sub, Email: email, FullName: fullName,
+		ShortName: strings.Fields(fullName + " x")[0]}, "", time.Hour)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return token
+}
+
+// startIssuer serves a development OIDC issuer (discovery + JWKS) on its own server, standing
+// in for the identity provider.
+func startIssuer(t testing.TB) (*httptest.Server, *gwauth.DevIssuer) {
+	t.Helper()
+	var handler http.Handler = http.NotFoundHandler()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(server.Close)
+	issuer, err := gwauth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "issuer.pem"), server.URL+"/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = http.StripPrefix("/oidc", issuer.Handler())
+	return server, issuer
+}
+
+type tbWriter struct{ t testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func testWriter(t testing.TB) io.Writer {
+	if os.Getenv("MEETCOORD_TEST_LOGS") != "" {
+		return tbWriter{t}
+	}
+	return io.Discard
+}
+
+// Clock is a clock the test moves by hand.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts at the current time (LiveKit tokens are checked against real time).
+func NewClock() *Clock { return &Clock{now: time.Now()} }
+
+// Now implements actors.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// LiveKitRecorder stands in for the LiveKit server where none runs: it records every call.
+type LiveKitRecorder struct {
+	mu       sync.Mutex
+	data     []DataMessage
+	metadata map[string]string
+	Fail     error // when set, every call fails with it
+}
+
+// DataMessage is a recorded SendData call.
+type DataMessage struct {
+	Room    string
+	Payload string
+}
+
+// NewLiveKitRecorder returns an empty recorder.
+func NewLiveKitRecorder() *LiveKitRecorder {
+	return &LiveKitRecorder{metadata: map[string]string{}}
+}
+
+// SendData implements actors.LiveKit.
+func (l *LiveKitRecorder) SendData(_ context.Context, room string, payload []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return l.Fail
+	}
+	l.data = append(l.data, DataMessage{Room: room, Payload: string(payload)})
+	return nil
+}
+
+// UpdateRoomMetadata implements actors.LiveKit.
+func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return l.Fail
+	}
+	l.metadata[room] = metadata
+	return nil
+}
+
+// Data returns the data messages sent so far.
+func (l *LiveKitRecorder) Data() []DataMessage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]DataMessage(nil), l.data...)
+}
+
+// Metadata returns the last metadata set on a room.
+func (l *LiveKitRecorder) Metadata(room string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.metadata[room]
+	return m, ok
+}
