@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livekit/protocol/auth"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -101,14 +101,25 @@ func WebhookBody(t testing.TB, event *livekit.WebhookEvent) []byte {
 }
 
 // SignWebhook makes LiveKit's Authorization value for a body: a JWT signed with the API secret
-// whose sha256 claim is the body's base64 SHA-256.
+// whose sha256 claim is the body's base64 SHA-256, valid from now for validFor. A negative
+// validFor makes a token that expired that long ago (the protocol library cannot mint those, so
+// the claims are written here as LiveKit writes them).
 func SignWebhook(t testing.TB, body []byte, key, secret string, validFor time.Duration) string {
 	t.Helper()
 	sum := sha256.Sum256(body)
-	token, err := auth.NewAccessToken(key, secret).
-		SetValidFor(validFor).
-		SetSha256(base64.StdEncoding.EncodeToString(sum[:])).
-		ToJWT()
+	now := time.Now()
+	issued := now
+	if validFor < 0 {
+		issued = now.Add(2 * validFor)
+	}
+	claims := jwt.MapClaims{
+		"iss":    key,
+		"nbf":    issued.Unix(),
+		"iat":    issued.Unix(),
+		"exp":    now.Add(validFor).Unix(),
+		"sha256": base64.StdEncoding.EncodeToString(sum[:]),
+	}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}

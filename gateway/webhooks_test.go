@@ -1,0 +1,250 @@
+package gateway_test
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"meetcoord/cluster/clustertest"
+)
+
+var eventSeq atomic.Int64
+
+// event makes a LiveKit webhook event for a room, with a unique id and the given age.
+func event(kind, room string, age time.Duration) *livekit.WebhookEvent {
+	return &livekit.WebhookEvent{
+		Event:     kind,
+		Id:        fmt.Sprintf("EV_%d", eventSeq.Add(1)),
+		CreatedAt: time.Now().Add(-age).Unix(),
+		Room:      &livekit.Room{Name: room, Sid: "RM_test"},
+	}
+}
+
+// restrictedRoomWithAdmitted makes a restricted room and an anonymous participant admitted to it.
+func restrictedRoomWithAdmitted(t *testing.T, n *clustertest.Node, owner *clustertest.Client) (roomID string, guest *clustertest.Client) {
+	t.Helper()
+	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Board", "access_level": "restricted"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create room: %d %s", res.Status, res.Body)
+	}
+	roomID = res.JSON()["id"].(string)
+	guest = n.Client("")
+	knock := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	if got := knock.JSON()["status"]; got != "waiting" {
+		t.Fatalf("knock: status %v (%s)", got, knock.Body)
+	}
+	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"),
+		map[string]any{"participant_id": knock.JSON()["id"], "allow_entry": true})
+	if admit.Status != http.StatusOK {
+		t.Fatalf("admit: %d %s", admit.Status, admit.Body)
+	}
+	return roomID, guest
+}
+
+func entryStatus(t *testing.T, c *clustertest.Client, roomID string) string {
+	t.Helper()
+	res := c.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	if res.Status != http.StatusOK {
+		t.Fatalf("request-entry: %d %s", res.Status, res.Body)
+	}
+	return res.JSON()["status"].(string)
+}
+
+func TestWebhookVerification(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	key, secret := n.Env["LIVEKIT_API_KEY"], n.Env["LIVEKIT_API_SECRET"]
+	body := clustertest.WebhookBody(t, event("room_started", "9b2f5e1c-8a7d-4f3e-9c1b-2d4e6f8a0b1c", 0))
+	tampered := []byte(strings.Replace(string(body), "room_started", "room_finished", 1))
+
+	tests := []struct {
+		name          string
+		body          []byte
+		authorization string
+		want          int
+	}{
+		{"missing authorization", body, "", http.StatusUnauthorized},
+		{"unknown api key", body, clustertest.SignWebhook(t, body, "otherkey", secret, time.Minute), http.StatusBadRequest},
+		{"wrong secret", body, clustertest.SignWebhook(t, body, key, "another-secret-of-at-least-32-characters", time.Minute), http.StatusBadRequest},
+		{"tampered body", tampered, clustertest.SignWebhook(t, body, key, secret, time.Minute), http.StatusBadRequest},
+		{"expired token", body, clustertest.SignWebhook(t, body, key, secret, -10*time.Minute), http.StatusBadRequest}, // beyond the library's leeway
+		{"not a token", body, "Bearer nonsense", http.StatusBadRequest},
+		{"body not an event", []byte("{not json"), clustertest.SignWebhook(t, []byte("{not json"), key, secret, time.Minute), http.StatusBadRequest},
+		{"valid", body, clustertest.SignWebhook(t, body, key, secret, time.Minute), http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := n.PostRawWebhook(tt.body, tt.authorization)
+			if res.Status != tt.want {
+				t.Fatalf("status %d, want %d (%s)", res.Status, tt.want, res.Body)
+			}
+			if _, ok := res.JSON()["detail"]; tt.want != http.StatusOK && !ok {
+				t.Fatalf("error without detail: %s", res.Body)
+			}
+		})
+	}
+}
+
+func TestWebhookEventTypes(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID, _ := restrictedRoomWithAdmitted(t, n, owner)
+
+	unknown := event("room_exploded", roomID, 0)
+	if res := n.PostWebhook(unknown); res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown event type: %d, want 422 (%s)", res.Status, res.Body)
+	}
+	for _, kind := range []string{"track_published", "track_unpublished", "ingress_started", "participant_left"} {
+		if res := n.PostWebhook(event(kind, roomID, 0)); res.Status != http.StatusOK {
+			t.Fatalf("%s: %d, want 200 (%s)", kind, res.Status, res.Body)
+		}
+	}
+	// Rooms that are not ours: a name that is not a room id, an id that is no room.
+	for _, name := range []string{"connection-test-1234", "3f1c9a2e-0000-4000-8000-000000000000"} {
+		if res := n.PostWebhook(event("room_finished", name, 0)); res.Status != http.StatusOK {
+			t.Fatalf("room %q: %d, want 200 (%s)", name, res.Status, res.Body)
+		}
+	}
+	// An egress event names its room in egressInfo.
+	egress := &livekit.WebhookEvent{Event: "egress_started", Id: "EV_egress", CreatedAt: time.Now().Unix(),
+		EgressInfo: &livekit.EgressInfo{EgressId: "EG_1", RoomName: roomID}}
+	if res := n.PostWebhook(egress); res.Status != http.StatusOK {
+		t.Fatalf("egress event: %d (%s)", res.Status, res.Body)
+	}
+}
+
+func TestRoomFinishedClearsLobby(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
+	if got := entryStatus(t, guest, roomID); got != "accepted" {
+		t.Fatalf("before room_finished: %s, want accepted", got)
+	}
+	other := n.Client("")
+	entryStatus(t, other, roomID) // a second participant waiting
+
+	finished := event("room_finished", roomID, 0)
+	if res := n.PostWebhook(finished); res.Status != http.StatusOK {
+		t.Fatalf("room_finished: %d %s", res.Status, res.Body)
+	}
+	waiting := owner.Do(http.MethodGet, clustertest.Path("rooms", roomID, "waiting-participants"), nil)
+	if list := waiting.JSON()["participants"].([]any); len(list) != 0 {
+		t.Fatalf("waiting list after room_finished: %v, want empty", list)
+	}
+	if got := entryStatus(t, guest, roomID); got != "waiting" {
+		t.Fatalf("admitted participant after room_finished: %s, want waiting (knocks again)", got)
+	}
+}
+
+func TestWebhookDuplicatesAndReordering(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
+
+	finished := event("room_finished", roomID, 0)
+	if res := n.PostWebhook(finished); res.Status != http.StatusOK {
+		t.Fatalf("room_finished: %d", res.Status)
+	}
+	// The guest knocks again for the next session and is admitted again.
+	knock := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": knock.JSON()["id"], "allow_entry": true})
+
+	// LiveKit delivers the same room_finished again (a retry): it must not clear the new admission.
+	if res := n.PostWebhook(finished); res.Status != http.StatusOK {
+		t.Fatalf("duplicate room_finished: %d", res.Status)
+	}
+	if got := entryStatus(t, guest, roomID); got != "accepted" {
+		t.Fatalf("after a duplicate room_finished: %s, want accepted (event applied twice)", got)
+	}
+
+	// A room_started older than the room_finished arrives late: the room must stay not live,
+	// so a new knock sends no notification.
+	if res := n.PostWebhook(event("room_started", roomID, time.Hour)); res.Status != http.StatusOK {
+		t.Fatalf("late room_started: %d", res.Status)
+	}
+	before := len(n.LiveKit.Data())
+	entryStatus(t, n.Client(""), roomID)
+	// A fresh room_started makes it live: the next knock is announced.
+	n.PostWebhook(event("room_started", roomID, 0))
+	entryStatus(t, n.Client(""), roomID)
+	clustertest.Eventually(t, 5*time.Second, "one notification for the knock in the live room", func() bool {
+		return len(n.LiveKit.Data()) == before+1
+	})
+}
+
+func TestWebhookRoomFilter(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	keptRoom, keptGuest := restrictedRoomWithAdmitted(t, n, owner)
+	ignoredRoom, ignoredGuest := restrictedRoomWithAdmitted(t, n, owner)
+	n.Env["LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX"] = "^" + regexp.QuoteMeta(keptRoom) + "$"
+	n.Restart()
+
+	for _, room := range []string{keptRoom, ignoredRoom} {
+		if res := n.PostWebhook(event("room_finished", room, 0)); res.Status != http.StatusOK {
+			t.Fatalf("room_finished for %s: %d", room, res.Status)
+		}
+	}
+	if got := entryStatus(t, keptGuest, keptRoom); got != "waiting" {
+		t.Fatalf("matching room: %s, want waiting (event processed)", got)
+	}
+	if got := entryStatus(t, ignoredGuest, ignoredRoom); got != "accepted" {
+		t.Fatalf("filtered-out room: %s, want accepted (event ignored)", got)
+	}
+}
+
+// TestWebhookStoreDown: an event that cannot be stored is answered 503 so that LiveKit retries,
+// and the room keeps the state it had.
+func TestWebhookStoreDown(t *testing.T) {
+	redisServer := clustertest.StartRedis(t)
+	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5"})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
+
+	redisServer.Stop()
+	if res := n.PostWebhook(event("room_finished", roomID, 0)); res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("room_finished with Redis down: %d, want 503 (%s)", res.Status, res.Body)
+	}
+	if got := entryStatus(t, guest, roomID); got != "accepted" {
+		t.Fatalf("after a failed write: %s, want accepted (nothing half-applied)", got)
+	}
+	res := owner.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"name": "Renamed"})
+	if res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("update with Redis down: %d, want 503 (%s)", res.Status, res.Body)
+	}
+	if got := owner.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil).JSON()["name"]; got != "Board" {
+		t.Fatalf("name after failed update: %v, want Board", got)
+	}
+	if res := n.Client("").Do(http.MethodGet, "/readyz", nil); res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Redis down: %d, want 503", res.Status)
+	}
+}
+
+// TestPollDoesNotTouchRedis: a waiting participant's poll is answered from the room actor's
+// memory; only changes are written.
+func TestPollDoesNotTouchRedis(t *testing.T) {
+	redisServer := clustertest.StartRedis(t)
+	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Quiet", "access_level": "restricted"})
+	roomID := res.JSON()["id"].(string)
+	guest := n.Client("")
+	entryStatus(t, guest, roomID) // the knock: one write
+
+	before := redisServer.CommandsProcessed(t)
+	const polls = 50
+	for range polls {
+		if got := entryStatus(t, guest, roomID); got != "waiting" {
+			t.Fatalf("poll: %s, want waiting", got)
+		}
+	}
+	// The INFO command that reads the counter is itself counted once.
+	if delta := redisServer.CommandsProcessed(t) - before; delta > 1 {
+		t.Fatalf("%d polls made %d Redis commands, want none", polls, delta-1)
+	}
+}
