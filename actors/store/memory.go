@@ -48,7 +48,13 @@ func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, erro
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.states[roomID]
-	if !ok || !s.alive(m.now()) {
+	if ok && !s.alive(m.now()) {
+		// An expired tombstone takes its epoch with it, as in Redis.
+		delete(m.states, roomID)
+		delete(m.epochs, roomID)
+		ok = false
+	}
+	if !ok {
 		return m.epochs[roomID], nil, nil
 	}
 	m.epochs[roomID]++

@@ -57,9 +57,12 @@ if epoch == 0 then
   epoch = redis.call('INCR', KEYS[1])
 end
 if tonumber(ARGV[3]) > 0 then
+  -- A tombstone: the epoch goes with it, so a deleted room leaves no key behind.
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
 else
   redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('PERSIST', KEYS[1])
 end
 for _, op in ipairs(ops) do
   if op.name == 'h' then

@@ -487,12 +487,19 @@ func TestSnapshotTTL(t *testing.T) {
 			if d := f.pttl(t, "meetcoord:room:r1:state"); d <= 0 || d > ttl {
 				t.Errorf("tombstone PTTL %v, want in (0, %v]", d, ttl)
 			}
+			// The epoch expires with the tombstone: a deleted room leaves no key behind.
+			if d := f.pttl(t, "meetcoord:room:r1:epoch"); d <= 0 || d > ttl {
+				t.Errorf("epoch PTTL with a tombstone %v, want in (0, %v]", d, ttl)
+			}
 		}
 		// A later save without TTL makes the state permanent again.
 		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 2, State: []byte("revived")})
 		if f.rdb != nil {
 			if d := f.pttl(t, "meetcoord:room:r1:state"); d != -1 {
 				t.Errorf("state PTTL after a save without TTL %v, want none", d)
+			}
+			if d := f.pttl(t, "meetcoord:room:r1:epoch"); d != -1 {
+				t.Errorf("epoch PTTL after a save without TTL %v, want none", d)
 			}
 		}
 	})
