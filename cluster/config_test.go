@@ -1,0 +1,87 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		dev     bool
+		wantErr []string // substrings, each must appear
+	}{
+		{"production without settings", map[string]string{}, false,
+			[]string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER"}},
+		{"invalid webhook regex", map[string]string{"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX": "(unclosed"}, true,
+			[]string{"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX"}},
+		{"bad boolean", map[string]string{"LIVEKIT_VERIFY_SSL": "maybe"}, true, []string{"LIVEKIT_VERIFY_SSL"}},
+		{"bad duration", map[string]string{"LOBBY_WAITING_TIMEOUT": "-3"}, true, []string{"LOBBY_WAITING_TIMEOUT"}},
+		{"bad rate", map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": "lots"}, true, []string{"REQUEST_ENTRY_THROTTLE_RATES"}},
+		{"unknown source", map[string]string{"LIVEKIT_DEFAULT_SOURCES": "camera,hologram"}, true, []string{"LIVEKIT_DEFAULT_SOURCES"}},
+		{"unknown provider", map[string]string{"CLUSTER_PROVIDER": "carrier-pigeon"}, true, []string{"CLUSTER_PROVIDER"}},
+		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
+		{"missing secret file", map[string]string{"LIVEKIT_API_SECRET_FILE": "/nonexistent/secret"}, true, []string{"LIVEKIT_API_SECRET_FILE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig(envOf(tt.env), tt.dev)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %s", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDevModeOnlyFillsDefaults(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LiveKitAPIKey != "devkey" || cfg.LiveKitAPISecret != "secret" || cfg.LobbyCookieSecure || cfg.RedisURL != "" ||
+		cfg.LiveKitPublicURL != "ws://127.0.0.1:7880" || cfg.ListenAddr != "127.0.0.1:8080" {
+		t.Fatalf("dev defaults not applied: %+v", cfg)
+	}
+	set := map[string]string{
+		"LISTEN_ADDR": "127.0.0.1:9999", "REDIS_URL": "redis://127.0.0.1:6379/3",
+		"LIVEKIT_API_URL": "https://lk.example.org", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s",
+		"LOBBY_WAITING_TIMEOUT": "1.5", "LOBBY_DENIED_TIMEOUT": "7", "LOBBY_ACCEPTED_TIMEOUT": "60",
+		"LOBBY_COOKIE_SECURE": "true", "LOBBY_COOKIE_NAME": "knock", "LOBBY_NOTIFICATION_TYPE": "someoneKnocks",
+		"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX": "^meet-",
+	}
+	cfg, err = LoadConfig(envOf(set), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"LISTEN_ADDR", cfg.ListenAddr, "127.0.0.1:9999"},
+		{"REDIS_URL", cfg.RedisURL, "redis://127.0.0.1:6379/3"},
+		{"LIVEKIT_PUBLIC_URL derived", cfg.LiveKitPublicURL, "wss://lk.example.org"},
+		{"LIVEKIT_API_KEY", cfg.LiveKitAPIKey, "k"},
+		{"LIVEKIT_API_SECRET", cfg.LiveKitAPISecret, "s"},
+		{"LOBBY_WAITING_TIMEOUT", cfg.LobbyWaitingTimeout, 1500 * time.Millisecond},
+		{"LOBBY_DENIED_TIMEOUT", cfg.LobbyDeniedTimeout, 7 * time.Second},
+		{"LOBBY_ACCEPTED_TIMEOUT", cfg.LobbyAcceptedTimeout, time.Minute},
+		{"LOBBY_COOKIE_SECURE", cfg.LobbyCookieSecure, true},
+		{"LOBBY_COOKIE_NAME", cfg.LobbyCookieName, "knock"},
+		{"LOBBY_NOTIFICATION_TYPE", cfg.LobbyNotificationType, "someoneKnocks"},
+		{"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", cfg.WebhookRoomFilter.String(), "^meet-"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s with --dev: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// buildBinary builds meetcoord once for the tests of this package.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "meetcoord")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestDevServeAndDevToken runs the binary as a person would: `serve --dev` with no configuration
+// but a port and a Redis, and `dev-token` from the same directory with the same environment.
+func TestDevServeAndDevToken(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	env := append(os.Environ(), "LISTEN_ADDR="+addr, "REDIS_URL="+clustertest.RedisURL(t))
+
+	var serverLog bytes.Buffer
+	serve := exec.Command(bin, "serve", "--dev")
+	serve.Dir, serve.Env, serve.Stderr = dir, env, &serverLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	t.Cleanup(func() { _ = serve.Process.Kill() })
+	base := "http://" + addr
+	clustertest.Eventually(t, 20*time.Second, "dev server to be ready", func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+
+	var stdout, stderr bytes.Buffer
+	devToken := exec.Command(bin, "dev-token", "--sub", "alice", "--email", "alice@example.org", "--name", "Alice Martin")
+	devToken.Dir, devToken.Env, devToken.Stdout, devToken.Stderr = dir, env, &stdout, &stderr
+	if err := devToken.Run(); err != nil {
+		t.Fatalf("dev-token: %v (%s)", err, stderr.String())
+	}
+	token := strings.TrimSpace(stdout.String())
+	if strings.Count(token, ".") != 2 || strings.Contains(token, "\n") {
+		t.Fatalf("dev-token printed %q, want only a JWT", stdout.String())
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1.0/users/me/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"email":"alice@example.org"`) {
+		t.Fatalf("users/me with the dev token: %d %s\nserver log:\n%s", res.StatusCode, body, serverLog.String())
+	}
+
+	// SIGTERM: the node drains and exits cleanly.
+	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v\n%s", err, serverLog.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30 s of SIGTERM")
+	}
+}
+
+// TestServeWithoutDevNeedsConfiguration: missing required settings stop start-up with a message
+// that names them.
+func TestServeWithoutDevNeedsConfiguration(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run([]string{"serve"}, io.Discard, &stderr)
+	if err == nil {
+		t.Fatal("serve without configuration started")
+	}
+	for _, name := range []string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER"} {
+		if os.Getenv(name) == "" && !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestDevTokenNeedsSubject(t *testing.T) {
+	err := run([]string{"dev-token"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--sub") {
+		t.Fatalf("dev-token without --sub: %v", err)
+	}
+}
