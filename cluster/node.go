@@ -50,7 +50,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	}
 	remoteConfig := remote.Configure(cfg.ClusterAdvertiseAddr, cfg.ClusterPort)
 	clusterConfig := protocluster.Configure(cfg.ClusterName, provider, disthash.New(), remoteConfig,
-		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps)),
+		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps.Clone(actor.WithMailbox(bounceAfterStop(system))))),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
 	)
 	c := protocluster.New(system, clusterConfig)
@@ -68,7 +68,16 @@ func (n *Node) Ask(ctx context.Context, roomID string, msg proto.Message) (*mess
 	if timeout <= 0 {
 		return nil, fmt.Errorf("ask room %s: %w", roomID, context.DeadlineExceeded)
 	}
-	res, err := n.cluster.Request(roomID, room.Kind, msg, protocluster.WithTimeout(timeout))
+	res, err := n.cluster.Request(roomID, room.Kind, msg,
+		protocluster.WithTimeout(timeout),
+		// protoactor retries 3 times with a back-off of nanoseconds (grain.go), too soon for a
+		// stopped activation to be forgotten by the identity lookup: retry until the deadline,
+		// backing off up to 100 ms.
+		protocluster.WithRetryCount(1000),
+		protocluster.WithRetryAction(func(i int) int {
+			time.Sleep(min(time.Duration(i+1)*10*time.Millisecond, 100*time.Millisecond))
+			return i + 1
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("ask room %s: %w: %v", roomID, ErrRoomUnreachable, err)
 	}

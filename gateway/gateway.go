@@ -71,22 +71,25 @@ type Config struct {
 
 // Gateway serves the HTTP API.
 type Gateway struct {
-	cfg           Config
-	log           *slog.Logger
-	users         *userCache
-	entryLimit    *ratelimit.Limiter
-	callbackLimit *ratelimit.Limiter
-	metrics       *metrics
-	router        *mux.Router
+	cfg                  Config
+	log                  *slog.Logger
+	users                *userCache
+	entryLimit           *ratelimit.Limiter
+	cookielessEntryLimit *ratelimit.Limiter
+	callbackLimit        *ratelimit.Limiter
+	metrics              *metrics
+	router               *mux.Router
 }
 
 // New builds the gateway and its routes.
 func New(cfg Config) *Gateway {
 	g := &Gateway{
-		cfg:           cfg,
-		log:           cfg.Logger,
-		users:         newUserCache(cfg.Users),
-		entryLimit:    ratelimit.New(cfg.RequestEntryRate),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		users:      newUserCache(cfg.Users),
+		entryLimit: ratelimit.New(cfg.RequestEntryRate),
+		cookielessEntryLimit: ratelimit.New(ratelimit.Rate{
+			Requests: 10 * cfg.RequestEntryRate.Requests, Per: cfg.RequestEntryRate.Per}),
 		callbackLimit: ratelimit.New(cfg.CreationCallbackRate),
 		metrics:       newMetrics(cfg.Registry),
 		router:        mux.NewRouter(),
@@ -125,12 +128,16 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/resource-accesses/{access}/", g.updateAccess).Methods(http.MethodPut, http.MethodPatch)
 	api.HandleFunc("/resource-accesses/{access}/", g.deleteAccess).Methods(http.MethodDelete)
 
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "Not found.")
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
-	})
+	// Set on the subrouter too: gorilla/mux answers a method mismatch inside a subrouter with
+	// the subrouter's handlers.
+	for _, router := range []*mux.Router{r, api} {
+		router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusNotFound, "Not found.")
+		})
+		router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
+		})
+	}
 }
 
 // ServeHTTP serves a request: API paths work with or without their trailing slash.

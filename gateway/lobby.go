@@ -56,7 +56,14 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	participant, fresh := g.lobbyParticipant(r)
-	if !g.entryLimit.Allow(clientKey(r, u, participant)) {
+	allowed := g.entryLimit.Allow(clientKey(r, u, participant))
+	if fresh && u == nil {
+		// No cookie yet (or one thrown away): the new id is a new bucket, so a caller who never
+		// returns the cookie is also limited by address, ten times looser since many
+		// participants share a NAT address and each makes one such first request.
+		allowed = g.cookielessEntryLimit.Allow(clientKey(r, nil, "")) && allowed
+	}
+	if !allowed {
 		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
 		return
 	}

@@ -508,6 +508,31 @@ func TestLobbyFlow(t *testing.T) {
 		lobbyExpectNotifications(t, n, roomID, 2)
 	})
 
+	t.Run("bypass is checked on every poll", func(t *testing.T) {
+		roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
+		guest := n.Client("")
+		user := plain.freshClient(n)
+		g := lobbyKnock(t, guest, roomID, "Guest")
+		u := lobbyKnock(t, user, roomID, "User")
+		lobbyExpectStatus(t, g, "waiting")
+		lobbyExpectStatus(t, u, "waiting")
+		patch := func(level string) {
+			t.Helper()
+			res := owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"access_level": level})
+			if res.Status != http.StatusOK {
+				t.Fatalf("PATCH access_level %s: %d %s", level, res.Status, res.Body)
+			}
+		}
+		patch("trusted") // the authenticated user now gets in without a decision
+		lobbyCheckAccess(t, n, lobbyKnock(t, user, roomID, "User").LiveKit, roomID, plain.sub)
+		lobbyExpectStatus(t, lobbyKnock(t, guest, roomID, "Guest"), "waiting")
+		patch("public") // everyone does, and a public room has no lobby to show
+		lobbyCheckAccess(t, n, lobbyKnock(t, guest, roomID, "Guest").LiveKit, roomID, g.ID)
+		if ids := lobbyWaitingIDs(t, owner.c, roomID); len(ids) != 0 {
+			t.Fatalf("public room lists waiting participants %v", ids)
+		}
+	})
+
 	t.Run("enter errors", func(t *testing.T) {
 		restricted := lobbyCreateRoom(t, owner.c, "restricted", nil)
 		public := lobbyCreateRoom(t, owner.c, "public", nil)

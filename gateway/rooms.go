@@ -89,7 +89,7 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
-	reply, ok := g.ask(w, r, uuid.NewString(), msg)
+	reply, ok := g.ask(w, r, newRoomID(r, msg.RequestId), msg)
 	if !ok {
 		return
 	}
@@ -215,6 +215,17 @@ func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "room": room})
 }
+
+// newRoomID is the id of a room to create: random, or derived from the Idempotency-Key (with
+// its caller) so that a retried creation reaches the same room and gets the first answer.
+func newRoomID(r *http.Request, requestID string) string {
+	if r.Header.Get("Idempotency-Key") == "" {
+		return uuid.NewString()
+	}
+	return uuid.NewSHA1(roomIDNamespace, []byte(requestID)).String()
+}
+
+var roomIDNamespace = uuid.MustParse("0b7c1f5e-2d4a-4c8e-9f3b-6a1d2e3f4a5b")
 
 func (g *Gateway) validName(name string, errs fieldErrors) string {
 	switch {

@@ -35,6 +35,7 @@ type Room struct {
 	effects []effect            // LiveKit calls to make once the change is stored
 
 	outbox *outbox
+	idle   idleTimer
 }
 
 // NewProps returns the props of room grains.
@@ -53,9 +54,12 @@ func (r *Room) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *cluster.ClusterInit:
 		r.activate(ctx, msg.Identity.GetIdentity())
-	case *actor.ReceiveTimeout:
-		r.deps.Metrics.Passivations.Inc()
-		ctx.Stop(ctx.Self())
+	case idleCheck:
+		if r.idle.expired() {
+			r.deps.Metrics.Passivations.Inc()
+			ctx.Stop(ctx.Self())
+		}
+		return
 	case *actor.Stopping:
 		r.deactivate()
 
@@ -88,6 +92,7 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.WebhookEvent:
 		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
 	}
+	r.idle.touch()
 }
 
 // activate loads the room's state when the grain starts on this node.
@@ -96,7 +101,8 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
-	ctx.SetReceiveTimeout(r.deps.Config.IdleTimeout)
+	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
+	r.idle.start(ctx)
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
@@ -107,6 +113,7 @@ func (r *Room) activate(ctx actor.Context, id string) {
 
 // deactivate runs when the grain stops (passivation, node shutdown, fencing).
 func (r *Room) deactivate() {
+	r.idle.stop()
 	r.saveExactDeadlines()
 	if r.outbox != nil {
 		r.outbox.close()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,10 +80,21 @@ func StartNode(t testing.TB, env map[string]string) *Node {
 	return n
 }
 
+// liveNodes counts the nodes running in this process. protoactor's remote sets gRPC's
+// process-wide logger each time it starts (remote/server.go), racing with a running node's gRPC
+// goroutines: tests run one node at a time per process (several nodes are several processes).
+var liveNodes atomic.Int32
+
 func (n *Node) start() {
 	n.t.Helper()
+	if liveNodes.Add(1) > 1 {
+		liveNodes.Add(-1)
+		n.t.Fatal("another test node is running in this process: close it first " +
+			"(protoactor's remote start races with a running node; use one node at a time)")
+	}
 	cfg, err := cluster.LoadConfig(func(k string) string { return n.Env[k] }, false)
 	if err != nil {
+		liveNodes.Add(-1)
 		n.t.Fatalf("test configuration: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter(n.t), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -91,6 +103,7 @@ func (n *Node) start() {
 	}
 	svc, err := cluster.NewService(cfg, logger, cluster.Options{LiveKit: n.LiveKit, Clock: n.Clock})
 	if err != nil {
+		liveNodes.Add(-1)
 		n.t.Fatalf("start node: %v", err)
 	}
 	n.Service = svc
@@ -109,6 +122,7 @@ func (n *Node) Close() {
 	n.closed = true
 	n.server.Close()
 	n.Service.Close()
+	liveNodes.Add(-1)
 }
 
 // Restart stops the node and starts a new process-equivalent on the same Redis and settings:

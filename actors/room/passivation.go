@@ -1,0 +1,52 @@
+package room
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Passivation: a room with no message for IdleTimeout stops; its state is already stored, and
+// its next message re-activates it wherever the cluster places it.
+//
+// protoactor's own receive timeout is not used: its timer callback and the actor's goroutine
+// touch the same fields without synchronisation (a data race the race detector reports), so the
+// room keeps its own idle clock and checks it on a message it sends itself.
+
+// idleCheck is the message the room's idle timer sends it. It is not activity.
+type idleCheck struct{}
+
+type idleTimer struct {
+	timeout      time.Duration
+	lastActivity time.Time
+	timer        *time.Timer
+}
+
+// start arms the timer; the check arrives as a message, so it is handled in turn with the rest.
+func (t *idleTimer) start(ctx actor.Context) {
+	if t.timeout <= 0 {
+		return
+	}
+	t.lastActivity = time.Now()
+	system, self := ctx.ActorSystem(), ctx.Self()
+	t.timer = time.AfterFunc(t.timeout, func() { system.Root.Send(self, idleCheck{}) })
+}
+
+// touch records activity.
+func (t *idleTimer) touch() { t.lastActivity = time.Now() }
+
+// expired reports whether the room has been idle long enough, re-arming the timer otherwise.
+func (t *idleTimer) expired() bool {
+	idle := time.Since(t.lastActivity)
+	if idle >= t.timeout {
+		return true
+	}
+	t.timer.Reset(t.timeout - idle)
+	return false
+}
+
+func (t *idleTimer) stop() {
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+}

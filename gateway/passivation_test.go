@@ -1,0 +1,62 @@
+package gateway_test
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// metricValue reads one unlabelled counter from /metrics.
+func metricValue(t *testing.T, n *clustertest.Node, name string) float64 {
+	t.Helper()
+	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("metric %s not found", name)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// TestRoomsPassivateAndComeBack: idle rooms stop and re-activate from the store on their next
+// message, and requests that race a grain's stop are answered promptly, never lost.
+func TestRoomsPassivateAndComeBack(t *testing.T) {
+	n := clustertest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.05"})
+	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
+	worst := time.Duration(0)
+	timed := func(method, path string, body any) clustertest.Response {
+		start := time.Now()
+		res := owner.Do(method, path, body)
+		worst = max(worst, time.Since(start))
+		return res
+	}
+	for i := range 20 {
+		res := timed(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Idle", "access_level": "trusted"})
+		id := res.JSON()["id"].(string)
+		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
+		// some a fresh activation.
+		for j := range 5 {
+			time.Sleep(time.Duration((i+j)%6*15) * time.Millisecond)
+			if res := timed(http.MethodGet, clustertest.Path("rooms", id), nil); res.Status != http.StatusOK || res.JSON()["access_level"] != "trusted" {
+				t.Fatalf("room after idling: %d %s", res.Status, res.Body)
+			}
+		}
+		// A grain stops itself right after a delete; the next request reaches a new activation.
+		timed(http.MethodDelete, clustertest.Path("rooms", id), nil)
+		if res := timed(http.MethodGet, clustertest.Path("rooms", id), nil); res.Status != http.StatusNotFound {
+			t.Fatalf("room after delete: %d, want 404", res.Status)
+		}
+	}
+	if p := metricValue(t, n, "meetcoord_room_passivations_total"); p < 20 {
+		t.Fatalf("%v passivations, want at least one per room", p)
+	}
+	// The request timeout is 10 s: a request lost in a stopping grain would wait for all of it.
+	if worst > 5*time.Second {
+		t.Fatalf("slowest request took %v: a request raced a stopping grain and waited for its timeout", worst)
+	}
+	t.Logf("slowest request: %v", worst)
+}
