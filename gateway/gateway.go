@@ -108,7 +108,9 @@ func (g *Gateway) routes() {
 		r.PathPrefix(prefix).Handler(http.StripPrefix(prefix, h))
 	}
 
-	api := r.PathPrefix("/api/v1.0").Subrouter()
+	// API routes are registered on the root router with full paths: inside a gorilla/mux
+	// subrouter a method mismatch ends as a 404 instead of a 405.
+	api := prefixed{router: r, prefix: "/api/v1.0"}
 	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
 	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
 
@@ -128,16 +130,22 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/resource-accesses/{access}/", g.updateAccess).Methods(http.MethodPut, http.MethodPatch)
 	api.HandleFunc("/resource-accesses/{access}/", g.deleteAccess).Methods(http.MethodDelete)
 
-	// Set on the subrouter too: gorilla/mux answers a method mismatch inside a subrouter with
-	// the subrouter's handlers.
-	for _, router := range []*mux.Router{r, api} {
-		router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeError(w, http.StatusNotFound, "Not found.")
-		})
-		router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
-		})
-	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "Not found.")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
+	})
+}
+
+// prefixed registers routes on a router under a path prefix.
+type prefixed struct {
+	router *mux.Router
+	prefix string
+}
+
+func (p prefixed) HandleFunc(path string, f http.HandlerFunc) *mux.Route {
+	return p.router.HandleFunc(p.prefix+path, f)
 }
 
 // ServeHTTP serves a request: API paths work with or without their trailing slash.

@@ -24,6 +24,11 @@ var rtSlugPattern = regexp.MustCompile(`^[a-z]{3}-[a-z]{4}-[a-z]{3}$`)
 
 const rtNotAuthenticated = "Authentication credentials were not provided."
 
+// rtShortRequests bounds how long a request waits for a room grain (default 10 s), for tests that
+// ask a room right after it stopped itself (deleted or unknown room), so that a lost request
+// fails fast: see TestRoomRequestsRightAfterDeleteOrMiss.
+func rtShortRequests() map[string]string { return map[string]string{"ROOM_REQUEST_TIMEOUT": "3"} }
+
 // rtUser is a registered user: a client holding their token, and their id.
 type rtUser struct {
 	*clustertest.Client
@@ -437,7 +442,7 @@ func TestRoomCreate(t *testing.T) {
 
 // 4. Retrieve by id and by slug.
 func TestRoomRetrieve(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := clustertest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	anon := n.Client("")
@@ -510,7 +515,7 @@ func TestRoomRetrieve(t *testing.T) {
 
 // 5. Who may update and delete a room; LiveKit metadata follows updates.
 func TestRoomUpdateDeletePermissions(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := clustertest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice") // owner
 	carol := rtRegister(t, n, "carol") // administrator
 	dave := rtRegister(t, n, "dave")   // member
@@ -765,21 +770,23 @@ func TestRoomCreationCallback(t *testing.T) {
 		rtFieldError(t, anon.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{}), "callback_id", "missing callback_id")
 		rtFieldError(t, anon.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{"callback_id": 7}), "callback_id", "callback_id not a string")
 	})
+}
 
-	t.Run("rate limited", func(t *testing.T) {
-		limited := clustertest.StartNode(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "2/minute"})
-		caller := limited.Client("")
-		body := map[string]any{"callback_id": "cb-x"}
-		for i := range 2 {
-			rtStatus(t, caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "call within the rate "+string(rune('1'+i)))
-		}
-		res := caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body)
-		rtStatus(t, res, http.StatusTooManyRequests, "third call")
-		rtErrorBody(t, res, "third call")
-		// The limit is per client: an authenticated user has an allowance of their own.
-		user := limited.Client(limited.Token("erin", "erin@example.org", "Erin Blanc"))
-		rtStatus(t, user.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "another client")
-	})
+// 7b. The creation callback is rate limited per client. A node of its own: two live nodes in one
+// process race on protoactor's global gRPC logger (remote.Start calls grpclog.SetLoggerV2).
+func TestRoomCreationCallbackRateLimit(t *testing.T) {
+	limited := clustertest.StartNode(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "2/minute"})
+	caller := limited.Client("")
+	body := map[string]any{"callback_id": "cb-x"}
+	for i := range 2 {
+		rtStatus(t, caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "call within the rate "+string(rune('1'+i)))
+	}
+	res := caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body)
+	rtStatus(t, res, http.StatusTooManyRequests, "third call")
+	rtErrorBody(t, res, "third call")
+	// The limit is per client: an authenticated user has an allowance of their own.
+	user := limited.Client(limited.Token("erin", "erin@example.org", "Erin Blanc"))
+	rtStatus(t, user.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "another client")
 }
 
 // 8. State survives a restart against the same Redis.
@@ -837,7 +844,7 @@ func TestRoomStateSurvivesRestart(t *testing.T) {
 
 // 9. Idempotency-Key.
 func TestRoomIdempotency(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := clustertest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice")
 	carol := rtRegister(t, n, "carol")
 	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Original"})
@@ -942,6 +949,7 @@ func TestErrorBodies(t *testing.T) {
 		{"wrong method on rooms/", http.MethodDelete, clustertest.Path("rooms"), "", alice.Token, 405},
 		{"wrong method on users/me/", http.MethodPost, clustertest.Path("users", "me"), "{}", alice.Token, 405},
 		{"wrong method on config", http.MethodPut, "/api/v1.0/config", "{}", "", 405},
+		{"wrong method on an access", http.MethodPost, clustertest.Path("resource-accesses", uuid.NewString()), "{}", alice.Token, 405},
 		{"unknown room", http.MethodGet, clustertest.Path("rooms", uuid.NewString()), "", "", 404},
 		{"no credentials", http.MethodGet, clustertest.Path("users", "me"), "", "", 401},
 		{"bad token", http.MethodGet, clustertest.Path("rooms"), "", "garbage", 401},
@@ -956,5 +964,44 @@ func TestErrorBodies(t *testing.T) {
 			rtStatus(t, res, tc.status, tc.name)
 			rtErrorBody(t, res, tc.name)
 		})
+	}
+}
+
+// A deleted or unknown room answers 404 at once, however many callers ask it together: the grain
+// stops itself after a delete or a miss, and requests that reach the stopping activation must be
+// neither lost (503 after ROOM_REQUEST_TIMEOUT) nor dead-lettered (immediate 503).
+func TestRoomRequestsRightAfterDeleteOrMiss(t *testing.T) {
+	n := clustertest.StartNode(t, map[string]string{"ROOM_REQUEST_TIMEOUT": "2"})
+	alice := rtRegister(t, n, "alice")
+	const callers = 6
+	askTogether := func(what, id string) {
+		t.Helper()
+		type outcome struct {
+			res     clustertest.Response
+			elapsed time.Duration
+		}
+		results := make(chan outcome, callers)
+		for range callers {
+			go func() {
+				start := time.Now()
+				res := alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil)
+				results <- outcome{res, time.Since(start)}
+			}()
+		}
+		for range callers {
+			o := <-results
+			if o.res.Status != http.StatusNotFound {
+				t.Errorf("%s: GET answered %d after %v %s, want 404", what, o.res.Status, o.elapsed.Round(time.Millisecond), o.res.Body)
+			}
+		}
+	}
+	for i := range 3 {
+		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Short-lived"}), "id")
+		rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("rooms", id), nil), http.StatusNoContent, "delete")
+		askTogether("deleted room "+string(rune('1'+i)), id)
+		askTogether("unknown room "+string(rune('1'+i)), uuid.NewString())
+		if t.Failed() {
+			return
+		}
 	}
 }
