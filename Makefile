@@ -13,14 +13,16 @@ build:
 run:
 	$(GO) run ./cmd/meetcoord serve --dev
 
-# Installs what the tests need when missing (redis-server with apt), starts a throwaway Redis on
-# a free loopback port, runs every test with the race detector against it, and stops it.
+# Installs what the tests need when missing (redis-server with apt; livekit-server built once into
+# .cache), starts a throwaway Redis on a free loopback port, runs every test with the race
+# detector against them (tests start their own livekit-server processes), and stops Redis.
 test:
 	@set -euo pipefail; \
+	livekit=$$(scripts/livekit-server.sh $(CACHE)/livekit-server/v1.13.5); \
 	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
 	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis' EXIT; \
-	echo "test redis: $$url"; \
-	MEETCOORD_TEST_REDIS_URL=$$url $(GO) test -race -count=1 -timeout 20m ./...
+	echo "test redis: $$url, livekit-server: $$livekit"; \
+	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_LIVEKIT_BIN=$$livekit $(GO) test -race -count=1 -timeout 20m ./...
 
 # Regenerates the protobuf Go code (protoc from Debian's protobuf-compiler; the Go plugin's
 # version is pinned by the tool directive in go.mod).
