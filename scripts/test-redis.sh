@@ -9,7 +9,7 @@ if [ "${1:-start}" = stop ]; then
   exit 0
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   echo "redis-server missing: installing it with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 && apt-get install -y -qq redis-server >&2

@@ -77,16 +77,24 @@ func TestClientAgainstLiveKit(t *testing.T) {
 	})
 
 	t.Run("data message reaches the participant", func(t *testing.T) {
-		if err := client.SendData(ctx, "room-1", []byte(`{"type":"participantWaiting"}`)); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case p := <-received:
-			if string(p) != `{"type":"participantWaiting"}` {
-				t.Fatalf("participant received %q", p)
+		// ConnectToRoom returns once signalling joined; the data channel the server uses to
+		// reach the participant opens a moment later, and LiveKit drops what it cannot deliver
+		// before that. So send until the first message arrives, then check its content.
+		deadline := time.After(15 * time.Second)
+		for {
+			if err := client.SendData(ctx, "room-1", []byte(`{"type":"participantWaiting"}`)); err != nil {
+				t.Fatal(err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("participant received no data message")
+			select {
+			case p := <-received:
+				if string(p) != `{"type":"participantWaiting"}` {
+					t.Fatalf("participant received %q", p)
+				}
+				return
+			case <-time.After(250 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("participant received no data message")
+			}
 		}
 	})
 
