@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/livekit/protocol/livekit"
 )
 
 // ErrFenced is returned by a store write whose activation epoch is no longer the newest: another
@@ -17,8 +19,9 @@ var ErrFenced = errors.New("room activation is stale (fenced by a newer epoch)")
 // another room. Nothing of that save was written.
 var ErrIndexTaken = errors.New("index entry already taken by another room")
 
-// ErrLiveKitRoomNotFound is returned by LiveKit calls on a room that is not running.
-var ErrLiveKitRoomNotFound = errors.New("livekit room not found")
+// ErrLiveKitNotFound is returned by LiveKit calls on a room that is not running or a
+// participant or track that is not in it.
+var ErrLiveKitNotFound = errors.New("not found on livekit")
 
 // Clock tells the time; tests control it.
 type Clock interface {
@@ -82,7 +85,23 @@ type RoomStore interface {
 type LiveKit interface {
 	// SendData sends a reliable data message to every participant of the room.
 	SendData(ctx context.Context, room string, payload []byte) error
-	// UpdateRoomMetadata replaces the LiveKit room's metadata; ErrLiveKitRoomNotFound when the
+	// UpdateRoomMetadata replaces the LiveKit room's metadata; ErrLiveKitNotFound when the
 	// room is not running.
 	UpdateRoomMetadata(ctx context.Context, room string, metadata string) error
+	// MutePublishedTrack mutes a participant's published track.
+	MutePublishedTrack(ctx context.Context, room, identity, trackSID string) error
+	// UpdateParticipant changes a participant's name, metadata, attributes or permission.
+	UpdateParticipant(ctx context.Context, room, identity string, update ParticipantUpdate) error
+	// RemoveParticipant disconnects a participant from the room.
+	RemoveParticipant(ctx context.Context, room, identity string) error
+	// DispatchAgent asks LiveKit to send the named agent to the room.
+	DispatchAgent(ctx context.Context, room, agentName string) error
+}
+
+// ParticipantUpdate is what UpdateParticipant may change; nil fields stay as they are.
+type ParticipantUpdate struct {
+	Name       *string
+	Metadata   *string
+	Attributes map[string]string
+	Permission *livekit.ParticipantPermission
 }

@@ -57,6 +57,8 @@ type Config struct {
 	TelephonyPhoneNumber    string
 	TelephonyDefaultCountry string
 	SubtitleEnabled         bool
+	SubtitleAgentName       string
+	ForbiddenPermissions    []string
 
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
@@ -103,6 +105,8 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		TelephonyPhoneNumber:    e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
 		TelephonyDefaultCountry: e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),
 		SubtitleEnabled:         e.boolean("ROOM_SUBTITLE_ENABLED", false),
+		SubtitleAgentName:       e.str("ROOM_SUBTITLE_AGENT_NAME", "multi-user-transcriber"),
+		ForbiddenPermissions:    e.list("PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS", "hidden,recorder,agent"),
 		RoomIdleTimeout:         e.seconds("ROOM_IDLE_TIMEOUT", 60),
 		RequestTimeout:          e.seconds("ROOM_REQUEST_TIMEOUT", 10),
 		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),

@@ -57,6 +57,10 @@ type Config struct {
 	ValidSource          func(string) bool
 
 	WebhookKeys       auth.KeyProvider
+	// LiveKit participants authenticate with LiveKit tokens signed with the API secret.
+	LiveKitAPIKey        string
+	LiveKitAPISecret     string
+	ForbiddenPermissions []string // PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS
 	WebhookRoomFilter *regexp.Regexp
 
 	// FrontendConfig is served as is by GET config/.
@@ -124,6 +128,11 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/request-entry/", g.requestEntry).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/waiting-participants/", g.waitingParticipants).Methods(http.MethodGet)
 	api.HandleFunc("/rooms/{room}/enter/", g.enter).Methods(http.MethodPost)
+
+	api.HandleFunc("/rooms/{room}/mute-participant/", g.muteParticipant).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
 
 	api.HandleFunc("/resource-accesses/", g.listAccesses).Methods(http.MethodGet)
 	api.HandleFunc("/resource-accesses/", g.createAccess).Methods(http.MethodPost)

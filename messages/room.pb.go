@@ -331,10 +331,13 @@ func (x *User) GetLanguage() string {
 }
 
 type Caller struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"` // absent for anonymous callers
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"` // absent for anonymous callers
+	// A caller authenticated by a LiveKit access token (verified by the gateway): the identity and
+	// the room of its video grant.
+	LivekitParticipant *LiveKitParticipant `protobuf:"bytes,2,opt,name=livekit_participant,json=livekitParticipant,proto3" json:"livekit_participant,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Caller) Reset() {
@@ -374,6 +377,65 @@ func (x *Caller) GetUser() *User {
 	return nil
 }
 
+func (x *Caller) GetLivekitParticipant() *LiveKitParticipant {
+	if x != nil {
+		return x.LivekitParticipant
+	}
+	return nil
+}
+
+type LiveKitParticipant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveKitParticipant) Reset() {
+	*x = LiveKitParticipant{}
+	mi := &file_messages_room_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveKitParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveKitParticipant) ProtoMessage() {}
+
+func (x *LiveKitParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveKitParticipant.ProtoReflect.Descriptor instead.
+func (*LiveKitParticipant) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LiveKitParticipant) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *LiveKitParticipant) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
 type RoomConfiguration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Set only when the room restricts what participants may publish.
@@ -385,7 +447,7 @@ type RoomConfiguration struct {
 
 func (x *RoomConfiguration) Reset() {
 	*x = RoomConfiguration{}
-	mi := &file_messages_room_proto_msgTypes[2]
+	mi := &file_messages_room_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +459,7 @@ func (x *RoomConfiguration) String() string {
 func (*RoomConfiguration) ProtoMessage() {}
 
 func (x *RoomConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[2]
+	mi := &file_messages_room_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +472,7 @@ func (x *RoomConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomConfiguration.ProtoReflect.Descriptor instead.
 func (*RoomConfiguration) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{2}
+	return file_messages_room_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RoomConfiguration) GetCanPublishSources() *SourceList {
@@ -436,7 +498,7 @@ type SourceList struct {
 
 func (x *SourceList) Reset() {
 	*x = SourceList{}
-	mi := &file_messages_room_proto_msgTypes[3]
+	mi := &file_messages_room_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +510,7 @@ func (x *SourceList) String() string {
 func (*SourceList) ProtoMessage() {}
 
 func (x *SourceList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[3]
+	mi := &file_messages_room_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +523,7 @@ func (x *SourceList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceList.ProtoReflect.Descriptor instead.
 func (*SourceList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{3}
+	return file_messages_room_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SourceList) GetSources() []string {
@@ -482,7 +544,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_messages_room_proto_msgTypes[4]
+	mi := &file_messages_room_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +556,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[4]
+	mi := &file_messages_room_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +569,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{4}
+	return file_messages_room_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Access) GetId() string {
@@ -545,7 +607,7 @@ type CreateRoom struct {
 
 func (x *CreateRoom) Reset() {
 	*x = CreateRoom{}
-	mi := &file_messages_room_proto_msgTypes[5]
+	mi := &file_messages_room_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +619,7 @@ func (x *CreateRoom) String() string {
 func (*CreateRoom) ProtoMessage() {}
 
 func (x *CreateRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[5]
+	mi := &file_messages_room_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +632,7 @@ func (x *CreateRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoom.ProtoReflect.Descriptor instead.
 func (*CreateRoom) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{5}
+	return file_messages_room_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateRoom) GetRequestId() string {
@@ -626,7 +688,7 @@ type GetRoom struct {
 
 func (x *GetRoom) Reset() {
 	*x = GetRoom{}
-	mi := &file_messages_room_proto_msgTypes[6]
+	mi := &file_messages_room_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +700,7 @@ func (x *GetRoom) String() string {
 func (*GetRoom) ProtoMessage() {}
 
 func (x *GetRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[6]
+	mi := &file_messages_room_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +713,7 @@ func (x *GetRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoom.ProtoReflect.Descriptor instead.
 func (*GetRoom) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{6}
+	return file_messages_room_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRoom) GetCaller() *Caller {
@@ -688,7 +750,7 @@ type UpdateRoom struct {
 
 func (x *UpdateRoom) Reset() {
 	*x = UpdateRoom{}
-	mi := &file_messages_room_proto_msgTypes[7]
+	mi := &file_messages_room_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +762,7 @@ func (x *UpdateRoom) String() string {
 func (*UpdateRoom) ProtoMessage() {}
 
 func (x *UpdateRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[7]
+	mi := &file_messages_room_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +775,7 @@ func (x *UpdateRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoom.ProtoReflect.Descriptor instead.
 func (*UpdateRoom) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{7}
+	return file_messages_room_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateRoom) GetRequestId() string {
@@ -761,7 +823,7 @@ type DeleteRoom struct {
 
 func (x *DeleteRoom) Reset() {
 	*x = DeleteRoom{}
-	mi := &file_messages_room_proto_msgTypes[8]
+	mi := &file_messages_room_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +835,7 @@ func (x *DeleteRoom) String() string {
 func (*DeleteRoom) ProtoMessage() {}
 
 func (x *DeleteRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[8]
+	mi := &file_messages_room_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +848,7 @@ func (x *DeleteRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoom.ProtoReflect.Descriptor instead.
 func (*DeleteRoom) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{8}
+	return file_messages_room_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteRoom) GetRequestId() string {
@@ -812,7 +874,7 @@ type ListAccesses struct {
 
 func (x *ListAccesses) Reset() {
 	*x = ListAccesses{}
-	mi := &file_messages_room_proto_msgTypes[9]
+	mi := &file_messages_room_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +886,7 @@ func (x *ListAccesses) String() string {
 func (*ListAccesses) ProtoMessage() {}
 
 func (x *ListAccesses) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[9]
+	mi := &file_messages_room_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +899,7 @@ func (x *ListAccesses) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccesses.ProtoReflect.Descriptor instead.
 func (*ListAccesses) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{9}
+	return file_messages_room_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListAccesses) GetCaller() *Caller {
@@ -859,7 +921,7 @@ type CreateAccess struct {
 
 func (x *CreateAccess) Reset() {
 	*x = CreateAccess{}
-	mi := &file_messages_room_proto_msgTypes[10]
+	mi := &file_messages_room_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +933,7 @@ func (x *CreateAccess) String() string {
 func (*CreateAccess) ProtoMessage() {}
 
 func (x *CreateAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[10]
+	mi := &file_messages_room_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +946,7 @@ func (x *CreateAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccess.ProtoReflect.Descriptor instead.
 func (*CreateAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{10}
+	return file_messages_room_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateAccess) GetRequestId() string {
@@ -927,7 +989,7 @@ type UpdateAccess struct {
 
 func (x *UpdateAccess) Reset() {
 	*x = UpdateAccess{}
-	mi := &file_messages_room_proto_msgTypes[11]
+	mi := &file_messages_room_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1001,7 @@ func (x *UpdateAccess) String() string {
 func (*UpdateAccess) ProtoMessage() {}
 
 func (x *UpdateAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[11]
+	mi := &file_messages_room_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1014,7 @@ func (x *UpdateAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccess.ProtoReflect.Descriptor instead.
 func (*UpdateAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{11}
+	return file_messages_room_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateAccess) GetRequestId() string {
@@ -994,7 +1056,7 @@ type DeleteAccess struct {
 
 func (x *DeleteAccess) Reset() {
 	*x = DeleteAccess{}
-	mi := &file_messages_room_proto_msgTypes[12]
+	mi := &file_messages_room_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1068,7 @@ func (x *DeleteAccess) String() string {
 func (*DeleteAccess) ProtoMessage() {}
 
 func (x *DeleteAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[12]
+	mi := &file_messages_room_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1081,7 @@ func (x *DeleteAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccess.ProtoReflect.Descriptor instead.
 func (*DeleteAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{12}
+	return file_messages_room_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteAccess) GetRequestId() string {
@@ -1055,7 +1117,7 @@ type RequestEntry struct {
 
 func (x *RequestEntry) Reset() {
 	*x = RequestEntry{}
-	mi := &file_messages_room_proto_msgTypes[13]
+	mi := &file_messages_room_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1129,7 @@ func (x *RequestEntry) String() string {
 func (*RequestEntry) ProtoMessage() {}
 
 func (x *RequestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[13]
+	mi := &file_messages_room_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1142,7 @@ func (x *RequestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestEntry.ProtoReflect.Descriptor instead.
 func (*RequestEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{13}
+	return file_messages_room_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RequestEntry) GetCaller() *Caller {
@@ -1113,7 +1175,7 @@ type ListWaiting struct {
 
 func (x *ListWaiting) Reset() {
 	*x = ListWaiting{}
-	mi := &file_messages_room_proto_msgTypes[14]
+	mi := &file_messages_room_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1187,7 @@ func (x *ListWaiting) String() string {
 func (*ListWaiting) ProtoMessage() {}
 
 func (x *ListWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[14]
+	mi := &file_messages_room_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1200,7 @@ func (x *ListWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWaiting.ProtoReflect.Descriptor instead.
 func (*ListWaiting) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{14}
+	return file_messages_room_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListWaiting) GetCaller() *Caller {
@@ -1160,7 +1222,7 @@ type DecideEntry struct {
 
 func (x *DecideEntry) Reset() {
 	*x = DecideEntry{}
-	mi := &file_messages_room_proto_msgTypes[15]
+	mi := &file_messages_room_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1234,7 @@ func (x *DecideEntry) String() string {
 func (*DecideEntry) ProtoMessage() {}
 
 func (x *DecideEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[15]
+	mi := &file_messages_room_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1247,7 @@ func (x *DecideEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideEntry.ProtoReflect.Descriptor instead.
 func (*DecideEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{15}
+	return file_messages_room_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DecideEntry) GetRequestId() string {
@@ -1229,7 +1291,7 @@ type WebhookEvent struct {
 
 func (x *WebhookEvent) Reset() {
 	*x = WebhookEvent{}
-	mi := &file_messages_room_proto_msgTypes[16]
+	mi := &file_messages_room_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1303,7 @@ func (x *WebhookEvent) String() string {
 func (*WebhookEvent) ProtoMessage() {}
 
 func (x *WebhookEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[16]
+	mi := &file_messages_room_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1316,7 @@ func (x *WebhookEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookEvent.ProtoReflect.Descriptor instead.
 func (*WebhookEvent) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{16}
+	return file_messages_room_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WebhookEvent) GetEventId() string {
@@ -1285,6 +1347,387 @@ func (x *WebhookEvent) GetLivekitEvent() []byte {
 	return nil
 }
 
+// In-meeting actions. The gateway has validated the fields.
+type MuteParticipant struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RequestId           string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller              *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	ParticipantIdentity string                 `protobuf:"bytes,3,opt,name=participant_identity,json=participantIdentity,proto3" json:"participant_identity,omitempty"`
+	TrackSid            string                 `protobuf:"bytes,4,opt,name=track_sid,json=trackSid,proto3" json:"track_sid,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *MuteParticipant) Reset() {
+	*x = MuteParticipant{}
+	mi := &file_messages_room_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteParticipant) ProtoMessage() {}
+
+func (x *MuteParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteParticipant.ProtoReflect.Descriptor instead.
+func (*MuteParticipant) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MuteParticipant) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *MuteParticipant) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *MuteParticipant) GetParticipantIdentity() string {
+	if x != nil {
+		return x.ParticipantIdentity
+	}
+	return ""
+}
+
+func (x *MuteParticipant) GetTrackSid() string {
+	if x != nil {
+		return x.TrackSid
+	}
+	return ""
+}
+
+type ParticipantPermission struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	CanSubscribe        *bool                  `protobuf:"varint,1,opt,name=can_subscribe,json=canSubscribe,proto3,oneof" json:"can_subscribe,omitempty"`
+	CanPublish          *bool                  `protobuf:"varint,2,opt,name=can_publish,json=canPublish,proto3,oneof" json:"can_publish,omitempty"`
+	CanPublishData      *bool                  `protobuf:"varint,3,opt,name=can_publish_data,json=canPublishData,proto3,oneof" json:"can_publish_data,omitempty"`
+	CanPublishSources   *SourceList            `protobuf:"bytes,4,opt,name=can_publish_sources,json=canPublishSources,proto3" json:"can_publish_sources,omitempty"`
+	Hidden              *bool                  `protobuf:"varint,5,opt,name=hidden,proto3,oneof" json:"hidden,omitempty"`
+	Recorder            *bool                  `protobuf:"varint,6,opt,name=recorder,proto3,oneof" json:"recorder,omitempty"`
+	CanUpdateMetadata   *bool                  `protobuf:"varint,7,opt,name=can_update_metadata,json=canUpdateMetadata,proto3,oneof" json:"can_update_metadata,omitempty"`
+	Agent               *bool                  `protobuf:"varint,8,opt,name=agent,proto3,oneof" json:"agent,omitempty"`
+	CanSubscribeMetrics *bool                  `protobuf:"varint,9,opt,name=can_subscribe_metrics,json=canSubscribeMetrics,proto3,oneof" json:"can_subscribe_metrics,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ParticipantPermission) Reset() {
+	*x = ParticipantPermission{}
+	mi := &file_messages_room_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantPermission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantPermission) ProtoMessage() {}
+
+func (x *ParticipantPermission) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantPermission.ProtoReflect.Descriptor instead.
+func (*ParticipantPermission) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ParticipantPermission) GetCanSubscribe() bool {
+	if x != nil && x.CanSubscribe != nil {
+		return *x.CanSubscribe
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetCanPublish() bool {
+	if x != nil && x.CanPublish != nil {
+		return *x.CanPublish
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetCanPublishData() bool {
+	if x != nil && x.CanPublishData != nil {
+		return *x.CanPublishData
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetCanPublishSources() *SourceList {
+	if x != nil {
+		return x.CanPublishSources
+	}
+	return nil
+}
+
+func (x *ParticipantPermission) GetHidden() bool {
+	if x != nil && x.Hidden != nil {
+		return *x.Hidden
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetRecorder() bool {
+	if x != nil && x.Recorder != nil {
+		return *x.Recorder
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetCanUpdateMetadata() bool {
+	if x != nil && x.CanUpdateMetadata != nil {
+		return *x.CanUpdateMetadata
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetAgent() bool {
+	if x != nil && x.Agent != nil {
+		return *x.Agent
+	}
+	return false
+}
+
+func (x *ParticipantPermission) GetCanSubscribeMetrics() bool {
+	if x != nil && x.CanSubscribeMetrics != nil {
+		return *x.CanSubscribeMetrics
+	}
+	return false
+}
+
+type UpdateParticipant struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RequestId           string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller              *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	ParticipantIdentity string                 `protobuf:"bytes,3,opt,name=participant_identity,json=participantIdentity,proto3" json:"participant_identity,omitempty"`
+	Metadata            *string                `protobuf:"bytes,4,opt,name=metadata,proto3,oneof" json:"metadata,omitempty"`
+	Attributes          map[string]string      `protobuf:"bytes,5,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Permission          *ParticipantPermission `protobuf:"bytes,6,opt,name=permission,proto3" json:"permission,omitempty"`
+	Name                *string                `protobuf:"bytes,7,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateParticipant) Reset() {
+	*x = UpdateParticipant{}
+	mi := &file_messages_room_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateParticipant) ProtoMessage() {}
+
+func (x *UpdateParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateParticipant.ProtoReflect.Descriptor instead.
+func (*UpdateParticipant) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateParticipant) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateParticipant) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateParticipant) GetParticipantIdentity() string {
+	if x != nil {
+		return x.ParticipantIdentity
+	}
+	return ""
+}
+
+func (x *UpdateParticipant) GetMetadata() string {
+	if x != nil && x.Metadata != nil {
+		return *x.Metadata
+	}
+	return ""
+}
+
+func (x *UpdateParticipant) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *UpdateParticipant) GetPermission() *ParticipantPermission {
+	if x != nil {
+		return x.Permission
+	}
+	return nil
+}
+
+func (x *UpdateParticipant) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+type RemoveParticipant struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RequestId           string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller              *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	ParticipantIdentity string                 `protobuf:"bytes,3,opt,name=participant_identity,json=participantIdentity,proto3" json:"participant_identity,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RemoveParticipant) Reset() {
+	*x = RemoveParticipant{}
+	mi := &file_messages_room_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveParticipant) ProtoMessage() {}
+
+func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
+func (*RemoveParticipant) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RemoveParticipant) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RemoveParticipant) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *RemoveParticipant) GetParticipantIdentity() string {
+	if x != nil {
+		return x.ParticipantIdentity
+	}
+	return ""
+}
+
+type StartSubtitle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller        *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartSubtitle) Reset() {
+	*x = StartSubtitle{}
+	mi := &file_messages_room_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartSubtitle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartSubtitle) ProtoMessage() {}
+
+func (x *StartSubtitle) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartSubtitle.ProtoReflect.Descriptor instead.
+func (*StartSubtitle) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *StartSubtitle) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StartSubtitle) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
 type FieldErrors struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []string               `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
@@ -1294,7 +1737,7 @@ type FieldErrors struct {
 
 func (x *FieldErrors) Reset() {
 	*x = FieldErrors{}
-	mi := &file_messages_room_proto_msgTypes[17]
+	mi := &file_messages_room_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1749,7 @@ func (x *FieldErrors) String() string {
 func (*FieldErrors) ProtoMessage() {}
 
 func (x *FieldErrors) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[17]
+	mi := &file_messages_room_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1762,7 @@ func (x *FieldErrors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldErrors.ProtoReflect.Descriptor instead.
 func (*FieldErrors) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{17}
+	return file_messages_room_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FieldErrors) GetMessages() []string {
@@ -1340,7 +1783,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_messages_room_proto_msgTypes[18]
+	mi := &file_messages_room_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1795,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[18]
+	mi := &file_messages_room_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1808,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{18}
+	return file_messages_room_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Failure) GetCode() ErrorCode {
@@ -1400,7 +1843,7 @@ type LiveKitAccess struct {
 
 func (x *LiveKitAccess) Reset() {
 	*x = LiveKitAccess{}
-	mi := &file_messages_room_proto_msgTypes[19]
+	mi := &file_messages_room_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1855,7 @@ func (x *LiveKitAccess) String() string {
 func (*LiveKitAccess) ProtoMessage() {}
 
 func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[19]
+	mi := &file_messages_room_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1868,7 @@ func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveKitAccess.ProtoReflect.Descriptor instead.
 func (*LiveKitAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{19}
+	return file_messages_room_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LiveKitAccess) GetUrl() string {
@@ -1466,7 +1909,7 @@ type RoomView struct {
 
 func (x *RoomView) Reset() {
 	*x = RoomView{}
-	mi := &file_messages_room_proto_msgTypes[20]
+	mi := &file_messages_room_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1921,7 @@ func (x *RoomView) String() string {
 func (*RoomView) ProtoMessage() {}
 
 func (x *RoomView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[20]
+	mi := &file_messages_room_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1934,7 @@ func (x *RoomView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomView.ProtoReflect.Descriptor instead.
 func (*RoomView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{20}
+	return file_messages_room_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RoomView) GetId() string {
@@ -1570,7 +2013,7 @@ type EntryView struct {
 
 func (x *EntryView) Reset() {
 	*x = EntryView{}
-	mi := &file_messages_room_proto_msgTypes[21]
+	mi := &file_messages_room_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +2025,7 @@ func (x *EntryView) String() string {
 func (*EntryView) ProtoMessage() {}
 
 func (x *EntryView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[21]
+	mi := &file_messages_room_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +2038,7 @@ func (x *EntryView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryView.ProtoReflect.Descriptor instead.
 func (*EntryView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{21}
+	return file_messages_room_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EntryView) GetParticipantId() string {
@@ -1642,7 +2085,7 @@ type WaitingList struct {
 
 func (x *WaitingList) Reset() {
 	*x = WaitingList{}
-	mi := &file_messages_room_proto_msgTypes[22]
+	mi := &file_messages_room_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +2097,7 @@ func (x *WaitingList) String() string {
 func (*WaitingList) ProtoMessage() {}
 
 func (x *WaitingList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[22]
+	mi := &file_messages_room_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +2110,7 @@ func (x *WaitingList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitingList.ProtoReflect.Descriptor instead.
 func (*WaitingList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{22}
+	return file_messages_room_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WaitingList) GetParticipants() []*EntryView {
@@ -1686,7 +2129,7 @@ type AccessList struct {
 
 func (x *AccessList) Reset() {
 	*x = AccessList{}
-	mi := &file_messages_room_proto_msgTypes[23]
+	mi := &file_messages_room_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +2141,7 @@ func (x *AccessList) String() string {
 func (*AccessList) ProtoMessage() {}
 
 func (x *AccessList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[23]
+	mi := &file_messages_room_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +2154,7 @@ func (x *AccessList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessList.ProtoReflect.Descriptor instead.
 func (*AccessList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{23}
+	return file_messages_room_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AccessList) GetAccesses() []*Access {
@@ -1730,7 +2173,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_messages_room_proto_msgTypes[24]
+	mi := &file_messages_room_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +2185,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[24]
+	mi := &file_messages_room_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +2198,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{24}
+	return file_messages_room_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Ack) GetMessage() string {
@@ -1783,7 +2226,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_messages_room_proto_msgTypes[25]
+	mi := &file_messages_room_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +2238,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[25]
+	mi := &file_messages_room_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +2251,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{25}
+	return file_messages_room_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RoomReply) GetFailure() *Failure {
@@ -1925,13 +2368,14 @@ type LobbyEntry struct {
 	Username       string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
 	Status         EntryStatus            `protobuf:"varint,3,opt,name=status,proto3,enum=meetcoord.messages.EntryStatus" json:"status,omitempty"`
 	DeadlineUnixMs int64                  `protobuf:"varint,4,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	Identity       string                 `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"` // LiveKit identity once admitted (user sub, or the participant id)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LobbyEntry) Reset() {
 	*x = LobbyEntry{}
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2387,7 @@ func (x *LobbyEntry) String() string {
 func (*LobbyEntry) ProtoMessage() {}
 
 func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2400,7 @@ func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LobbyEntry.ProtoReflect.Descriptor instead.
 func (*LobbyEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{26}
+	return file_messages_room_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *LobbyEntry) GetParticipantId() string {
@@ -1987,6 +2431,13 @@ func (x *LobbyEntry) GetDeadlineUnixMs() int64 {
 	return 0
 }
 
+func (x *LobbyEntry) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
 type RoomRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2003,7 +2454,7 @@ type RoomRecord struct {
 
 func (x *RoomRecord) Reset() {
 	*x = RoomRecord{}
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2466,7 @@ func (x *RoomRecord) String() string {
 func (*RoomRecord) ProtoMessage() {}
 
 func (x *RoomRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2479,7 @@ func (x *RoomRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomRecord.ProtoReflect.Descriptor instead.
 func (*RoomRecord) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{27}
+	return file_messages_room_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RoomRecord) GetId() string {
@@ -2102,7 +2553,7 @@ type RoomSummary struct {
 
 func (x *RoomSummary) Reset() {
 	*x = RoomSummary{}
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2565,7 @@ func (x *RoomSummary) String() string {
 func (*RoomSummary) ProtoMessage() {}
 
 func (x *RoomSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2578,7 @@ func (x *RoomSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomSummary.ProtoReflect.Descriptor instead.
 func (*RoomSummary) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{28}
+	return file_messages_room_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RoomSummary) GetId() string {
@@ -2176,7 +2627,7 @@ type RememberedReply struct {
 
 func (x *RememberedReply) Reset() {
 	*x = RememberedReply{}
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2639,7 @@ func (x *RememberedReply) String() string {
 func (*RememberedReply) ProtoMessage() {}
 
 func (x *RememberedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2652,7 @@ func (x *RememberedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RememberedReply.ProtoReflect.Descriptor instead.
 func (*RememberedReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{29}
+	return file_messages_room_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RememberedReply) GetRequestId() string {
@@ -2219,22 +2670,23 @@ func (x *RememberedReply) GetReply() *RoomReply {
 }
 
 type RoomState struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	Record            *RoomRecord            `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
-	Lobby             []*LobbyEntry          `protobuf:"bytes,2,rep,name=lobby,proto3" json:"lobby,omitempty"`
-	Live              bool                   `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`                                               // LiveKit room running, as told by webhooks
-	AppliedEventIds   []string               `protobuf:"bytes,4,rep,name=applied_event_ids,json=appliedEventIds,proto3" json:"applied_event_ids,omitempty"` // most recent last, bounded
-	Replies           []*RememberedReply     `protobuf:"bytes,5,rep,name=replies,proto3" json:"replies,omitempty"`                                          // most recent last, bounded
-	Deleted           bool                   `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	LiveUpdatedUnixMs int64                  `protobuf:"varint,7,opt,name=live_updated_unix_ms,json=liveUpdatedUnixMs,proto3" json:"live_updated_unix_ms,omitempty"` // time of the LiveKit event that last set `live`
-	ExactDeadlines    bool                   `protobuf:"varint,8,opt,name=exact_deadlines,json=exactDeadlines,proto3" json:"exact_deadlines,omitempty"`              // written on clean passivation: waiting deadlines are exact
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Record              *RoomRecord            `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	Lobby               []*LobbyEntry          `protobuf:"bytes,2,rep,name=lobby,proto3" json:"lobby,omitempty"`
+	Live                bool                   `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`                                               // LiveKit room running, as told by webhooks
+	AppliedEventIds     []string               `protobuf:"bytes,4,rep,name=applied_event_ids,json=appliedEventIds,proto3" json:"applied_event_ids,omitempty"` // most recent last, bounded
+	Replies             []*RememberedReply     `protobuf:"bytes,5,rep,name=replies,proto3" json:"replies,omitempty"`                                          // most recent last, bounded
+	Deleted             bool                   `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	LiveUpdatedUnixMs   int64                  `protobuf:"varint,7,opt,name=live_updated_unix_ms,json=liveUpdatedUnixMs,proto3" json:"live_updated_unix_ms,omitempty"`   // time of the LiveKit event that last set `live`
+	ExactDeadlines      bool                   `protobuf:"varint,8,opt,name=exact_deadlines,json=exactDeadlines,proto3" json:"exact_deadlines,omitempty"`                // written on clean passivation: waiting deadlines are exact
+	SubtitlesDispatched bool                   `protobuf:"varint,9,opt,name=subtitles_dispatched,json=subtitlesDispatched,proto3" json:"subtitles_dispatched,omitempty"` // transcriber agent dispatched in this LiveKit session
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RoomState) Reset() {
 	*x = RoomState{}
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2698,7 @@ func (x *RoomState) String() string {
 func (*RoomState) ProtoMessage() {}
 
 func (x *RoomState) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2711,7 @@ func (x *RoomState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomState.ProtoReflect.Descriptor instead.
 func (*RoomState) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{30}
+	return file_messages_room_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RoomState) GetRecord() *RoomRecord {
@@ -2318,6 +2770,13 @@ func (x *RoomState) GetExactDeadlines() bool {
 	return false
 }
 
+func (x *RoomState) GetSubtitlesDispatched() bool {
+	if x != nil {
+		return x.SubtitlesDispatched
+	}
+	return false
+}
+
 var File_messages_room_proto protoreflect.FileDescriptor
 
 const file_messages_room_proto_rawDesc = "" +
@@ -2330,9 +2789,13 @@ const file_messages_room_proto_rawDesc = "" +
 	"\tfull_name\x18\x04 \x01(\tR\bfullName\x12\x1d\n" +
 	"\n" +
 	"short_name\x18\x05 \x01(\tR\tshortName\x12\x1a\n" +
-	"\blanguage\x18\x06 \x01(\tR\blanguage\"6\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\"\x8f\x01\n" +
 	"\x06Caller\x12,\n" +
-	"\x04user\x18\x01 \x01(\v2\x18.meetcoord.messages.UserR\x04user\"\xc7\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.meetcoord.messages.UserR\x04user\x12W\n" +
+	"\x13livekit_participant\x18\x02 \x01(\v2&.meetcoord.messages.LiveKitParticipantR\x12livekitParticipant\"D\n" +
+	"\x12LiveKitParticipant\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\"\xc7\x01\n" +
 	"\x11RoomConfiguration\x12S\n" +
 	"\x13can_publish_sources\x18\x01 \x01(\v2\x1e.meetcoord.messages.SourceListH\x00R\x11canPublishSources\x88\x01\x01\x12/\n" +
 	"\x11everyone_can_mute\x18\x02 \x01(\bH\x01R\x0feveryoneCanMute\x88\x01\x01B\x16\n" +
@@ -2410,7 +2873,59 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x05event\x18\x02 \x01(\tR\x05event\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x03 \x01(\x03R\tcreatedAt\x12#\n" +
-	"\rlivekit_event\x18\x04 \x01(\fR\flivekitEvent\")\n" +
+	"\rlivekit_event\x18\x04 \x01(\fR\flivekitEvent\"\xb4\x01\n" +
+	"\x0fMuteParticipant\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x121\n" +
+	"\x14participant_identity\x18\x03 \x01(\tR\x13participantIdentity\x12\x1b\n" +
+	"\ttrack_sid\x18\x04 \x01(\tR\btrackSid\"\xb8\x04\n" +
+	"\x15ParticipantPermission\x12(\n" +
+	"\rcan_subscribe\x18\x01 \x01(\bH\x00R\fcanSubscribe\x88\x01\x01\x12$\n" +
+	"\vcan_publish\x18\x02 \x01(\bH\x01R\n" +
+	"canPublish\x88\x01\x01\x12-\n" +
+	"\x10can_publish_data\x18\x03 \x01(\bH\x02R\x0ecanPublishData\x88\x01\x01\x12N\n" +
+	"\x13can_publish_sources\x18\x04 \x01(\v2\x1e.meetcoord.messages.SourceListR\x11canPublishSources\x12\x1b\n" +
+	"\x06hidden\x18\x05 \x01(\bH\x03R\x06hidden\x88\x01\x01\x12\x1f\n" +
+	"\brecorder\x18\x06 \x01(\bH\x04R\brecorder\x88\x01\x01\x123\n" +
+	"\x13can_update_metadata\x18\a \x01(\bH\x05R\x11canUpdateMetadata\x88\x01\x01\x12\x19\n" +
+	"\x05agent\x18\b \x01(\bH\x06R\x05agent\x88\x01\x01\x127\n" +
+	"\x15can_subscribe_metrics\x18\t \x01(\bH\aR\x13canSubscribeMetrics\x88\x01\x01B\x10\n" +
+	"\x0e_can_subscribeB\x0e\n" +
+	"\f_can_publishB\x13\n" +
+	"\x11_can_publish_dataB\t\n" +
+	"\a_hiddenB\v\n" +
+	"\t_recorderB\x16\n" +
+	"\x14_can_update_metadataB\b\n" +
+	"\x06_agentB\x18\n" +
+	"\x16_can_subscribe_metrics\"\xca\x03\n" +
+	"\x11UpdateParticipant\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x121\n" +
+	"\x14participant_identity\x18\x03 \x01(\tR\x13participantIdentity\x12\x1f\n" +
+	"\bmetadata\x18\x04 \x01(\tH\x00R\bmetadata\x88\x01\x01\x12U\n" +
+	"\n" +
+	"attributes\x18\x05 \x03(\v25.meetcoord.messages.UpdateParticipant.AttributesEntryR\n" +
+	"attributes\x12I\n" +
+	"\n" +
+	"permission\x18\x06 \x01(\v2).meetcoord.messages.ParticipantPermissionR\n" +
+	"permission\x12\x17\n" +
+	"\x04name\x18\a \x01(\tH\x01R\x04name\x88\x01\x01\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\t_metadataB\a\n" +
+	"\x05_name\"\x99\x01\n" +
+	"\x11RemoveParticipant\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x121\n" +
+	"\x14participant_identity\x18\x03 \x01(\tR\x13participantIdentity\"b\n" +
+	"\rStartSubtitle\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\")\n" +
 	"\vFieldErrors\x12\x1a\n" +
 	"\bmessages\x18\x01 \x03(\tR\bmessages\"\xf1\x01\n" +
 	"\aFailure\x121\n" +
@@ -2455,13 +2970,14 @@ const file_messages_room_proto_rawDesc = "" +
 	"\baccesses\x18\x05 \x01(\v2\x1e.meetcoord.messages.AccessListH\x00R\baccesses\x124\n" +
 	"\x06access\x18\x06 \x01(\v2\x1a.meetcoord.messages.AccessH\x00R\x06access\x12+\n" +
 	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ackB\x06\n" +
-	"\x04body\"\xb2\x01\n" +
+	"\x04body\"\xce\x01\n" +
 	"\n" +
 	"LobbyEntry\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x127\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.meetcoord.messages.EntryStatusR\x06status\x12(\n" +
-	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\"\xd0\x02\n" +
+	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\x12\x1a\n" +
+	"\bidentity\x18\x05 \x01(\tR\bidentity\"\xd0\x02\n" +
 	"\n" +
 	"RoomRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2481,7 +2997,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x0fRememberedReply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x123\n" +
-	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\xec\x02\n" +
+	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x9f\x03\n" +
 	"\tRoomState\x126\n" +
 	"\x06record\x18\x01 \x01(\v2\x1e.meetcoord.messages.RoomRecordR\x06record\x124\n" +
 	"\x05lobby\x18\x02 \x03(\v2\x1e.meetcoord.messages.LobbyEntryR\x05lobby\x12\x12\n" +
@@ -2490,7 +3006,8 @@ const file_messages_room_proto_rawDesc = "" +
 	"\areplies\x18\x05 \x03(\v2#.meetcoord.messages.RememberedReplyR\areplies\x12\x18\n" +
 	"\adeleted\x18\x06 \x01(\bR\adeleted\x12/\n" +
 	"\x14live_updated_unix_ms\x18\a \x01(\x03R\x11liveUpdatedUnixMs\x12'\n" +
-	"\x0fexact_deadlines\x18\b \x01(\bR\x0eexactDeadlines*{\n" +
+	"\x0fexact_deadlines\x18\b \x01(\bR\x0eexactDeadlines\x121\n" +
+	"\x14subtitles_dispatched\x18\t \x01(\bR\x13subtitlesDispatched*{\n" +
 	"\vAccessLevel\x12\x1c\n" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACCESS_LEVEL_PUBLIC\x10\x01\x12\x18\n" +
@@ -2530,100 +3047,115 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_messages_room_proto_goTypes = []any{
-	(AccessLevel)(0),          // 0: meetcoord.messages.AccessLevel
-	(Role)(0),                 // 1: meetcoord.messages.Role
-	(ErrorCode)(0),            // 2: meetcoord.messages.ErrorCode
-	(EntryStatus)(0),          // 3: meetcoord.messages.EntryStatus
-	(*User)(nil),              // 4: meetcoord.messages.User
-	(*Caller)(nil),            // 5: meetcoord.messages.Caller
-	(*RoomConfiguration)(nil), // 6: meetcoord.messages.RoomConfiguration
-	(*SourceList)(nil),        // 7: meetcoord.messages.SourceList
-	(*Access)(nil),            // 8: meetcoord.messages.Access
-	(*CreateRoom)(nil),        // 9: meetcoord.messages.CreateRoom
-	(*GetRoom)(nil),           // 10: meetcoord.messages.GetRoom
-	(*UpdateRoom)(nil),        // 11: meetcoord.messages.UpdateRoom
-	(*DeleteRoom)(nil),        // 12: meetcoord.messages.DeleteRoom
-	(*ListAccesses)(nil),      // 13: meetcoord.messages.ListAccesses
-	(*CreateAccess)(nil),      // 14: meetcoord.messages.CreateAccess
-	(*UpdateAccess)(nil),      // 15: meetcoord.messages.UpdateAccess
-	(*DeleteAccess)(nil),      // 16: meetcoord.messages.DeleteAccess
-	(*RequestEntry)(nil),      // 17: meetcoord.messages.RequestEntry
-	(*ListWaiting)(nil),       // 18: meetcoord.messages.ListWaiting
-	(*DecideEntry)(nil),       // 19: meetcoord.messages.DecideEntry
-	(*WebhookEvent)(nil),      // 20: meetcoord.messages.WebhookEvent
-	(*FieldErrors)(nil),       // 21: meetcoord.messages.FieldErrors
-	(*Failure)(nil),           // 22: meetcoord.messages.Failure
-	(*LiveKitAccess)(nil),     // 23: meetcoord.messages.LiveKitAccess
-	(*RoomView)(nil),          // 24: meetcoord.messages.RoomView
-	(*EntryView)(nil),         // 25: meetcoord.messages.EntryView
-	(*WaitingList)(nil),       // 26: meetcoord.messages.WaitingList
-	(*AccessList)(nil),        // 27: meetcoord.messages.AccessList
-	(*Ack)(nil),               // 28: meetcoord.messages.Ack
-	(*RoomReply)(nil),         // 29: meetcoord.messages.RoomReply
-	(*LobbyEntry)(nil),        // 30: meetcoord.messages.LobbyEntry
-	(*RoomRecord)(nil),        // 31: meetcoord.messages.RoomRecord
-	(*RoomSummary)(nil),       // 32: meetcoord.messages.RoomSummary
-	(*RememberedReply)(nil),   // 33: meetcoord.messages.RememberedReply
-	(*RoomState)(nil),         // 34: meetcoord.messages.RoomState
-	nil,                       // 35: meetcoord.messages.Failure.FieldsEntry
+	(AccessLevel)(0),              // 0: meetcoord.messages.AccessLevel
+	(Role)(0),                     // 1: meetcoord.messages.Role
+	(ErrorCode)(0),                // 2: meetcoord.messages.ErrorCode
+	(EntryStatus)(0),              // 3: meetcoord.messages.EntryStatus
+	(*User)(nil),                  // 4: meetcoord.messages.User
+	(*Caller)(nil),                // 5: meetcoord.messages.Caller
+	(*LiveKitParticipant)(nil),    // 6: meetcoord.messages.LiveKitParticipant
+	(*RoomConfiguration)(nil),     // 7: meetcoord.messages.RoomConfiguration
+	(*SourceList)(nil),            // 8: meetcoord.messages.SourceList
+	(*Access)(nil),                // 9: meetcoord.messages.Access
+	(*CreateRoom)(nil),            // 10: meetcoord.messages.CreateRoom
+	(*GetRoom)(nil),               // 11: meetcoord.messages.GetRoom
+	(*UpdateRoom)(nil),            // 12: meetcoord.messages.UpdateRoom
+	(*DeleteRoom)(nil),            // 13: meetcoord.messages.DeleteRoom
+	(*ListAccesses)(nil),          // 14: meetcoord.messages.ListAccesses
+	(*CreateAccess)(nil),          // 15: meetcoord.messages.CreateAccess
+	(*UpdateAccess)(nil),          // 16: meetcoord.messages.UpdateAccess
+	(*DeleteAccess)(nil),          // 17: meetcoord.messages.DeleteAccess
+	(*RequestEntry)(nil),          // 18: meetcoord.messages.RequestEntry
+	(*ListWaiting)(nil),           // 19: meetcoord.messages.ListWaiting
+	(*DecideEntry)(nil),           // 20: meetcoord.messages.DecideEntry
+	(*WebhookEvent)(nil),          // 21: meetcoord.messages.WebhookEvent
+	(*MuteParticipant)(nil),       // 22: meetcoord.messages.MuteParticipant
+	(*ParticipantPermission)(nil), // 23: meetcoord.messages.ParticipantPermission
+	(*UpdateParticipant)(nil),     // 24: meetcoord.messages.UpdateParticipant
+	(*RemoveParticipant)(nil),     // 25: meetcoord.messages.RemoveParticipant
+	(*StartSubtitle)(nil),         // 26: meetcoord.messages.StartSubtitle
+	(*FieldErrors)(nil),           // 27: meetcoord.messages.FieldErrors
+	(*Failure)(nil),               // 28: meetcoord.messages.Failure
+	(*LiveKitAccess)(nil),         // 29: meetcoord.messages.LiveKitAccess
+	(*RoomView)(nil),              // 30: meetcoord.messages.RoomView
+	(*EntryView)(nil),             // 31: meetcoord.messages.EntryView
+	(*WaitingList)(nil),           // 32: meetcoord.messages.WaitingList
+	(*AccessList)(nil),            // 33: meetcoord.messages.AccessList
+	(*Ack)(nil),                   // 34: meetcoord.messages.Ack
+	(*RoomReply)(nil),             // 35: meetcoord.messages.RoomReply
+	(*LobbyEntry)(nil),            // 36: meetcoord.messages.LobbyEntry
+	(*RoomRecord)(nil),            // 37: meetcoord.messages.RoomRecord
+	(*RoomSummary)(nil),           // 38: meetcoord.messages.RoomSummary
+	(*RememberedReply)(nil),       // 39: meetcoord.messages.RememberedReply
+	(*RoomState)(nil),             // 40: meetcoord.messages.RoomState
+	nil,                           // 41: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                           // 42: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
-	7,  // 1: meetcoord.messages.RoomConfiguration.can_publish_sources:type_name -> meetcoord.messages.SourceList
-	4,  // 2: meetcoord.messages.Access.user:type_name -> meetcoord.messages.User
-	1,  // 3: meetcoord.messages.Access.role:type_name -> meetcoord.messages.Role
-	5,  // 4: meetcoord.messages.CreateRoom.caller:type_name -> meetcoord.messages.Caller
-	0,  // 5: meetcoord.messages.CreateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
-	6,  // 6: meetcoord.messages.CreateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	5,  // 7: meetcoord.messages.GetRoom.caller:type_name -> meetcoord.messages.Caller
-	5,  // 8: meetcoord.messages.UpdateRoom.caller:type_name -> meetcoord.messages.Caller
-	0,  // 9: meetcoord.messages.UpdateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
-	6,  // 10: meetcoord.messages.UpdateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	5,  // 11: meetcoord.messages.DeleteRoom.caller:type_name -> meetcoord.messages.Caller
-	5,  // 12: meetcoord.messages.ListAccesses.caller:type_name -> meetcoord.messages.Caller
-	5,  // 13: meetcoord.messages.CreateAccess.caller:type_name -> meetcoord.messages.Caller
-	4,  // 14: meetcoord.messages.CreateAccess.user:type_name -> meetcoord.messages.User
-	1,  // 15: meetcoord.messages.CreateAccess.role:type_name -> meetcoord.messages.Role
-	5,  // 16: meetcoord.messages.UpdateAccess.caller:type_name -> meetcoord.messages.Caller
-	1,  // 17: meetcoord.messages.UpdateAccess.role:type_name -> meetcoord.messages.Role
-	5,  // 18: meetcoord.messages.DeleteAccess.caller:type_name -> meetcoord.messages.Caller
-	5,  // 19: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
-	5,  // 20: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
-	5,  // 21: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
-	2,  // 22: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	35, // 23: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
-	0,  // 24: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
-	6,  // 25: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	8,  // 26: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
-	23, // 27: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	3,  // 28: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
-	23, // 29: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	25, // 30: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
-	8,  // 31: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
-	22, // 32: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
-	24, // 33: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
-	25, // 34: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
-	26, // 35: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
-	27, // 36: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
-	8,  // 37: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
-	28, // 38: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	3,  // 39: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
-	0,  // 40: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
-	6,  // 41: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	8,  // 42: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
-	0,  // 43: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
-	29, // 44: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
-	31, // 45: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
-	30, // 46: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	33, // 47: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	21, // 48: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	49, // [49:49] is the sub-list for method output_type
-	49, // [49:49] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	6,  // 1: meetcoord.messages.Caller.livekit_participant:type_name -> meetcoord.messages.LiveKitParticipant
+	8,  // 2: meetcoord.messages.RoomConfiguration.can_publish_sources:type_name -> meetcoord.messages.SourceList
+	4,  // 3: meetcoord.messages.Access.user:type_name -> meetcoord.messages.User
+	1,  // 4: meetcoord.messages.Access.role:type_name -> meetcoord.messages.Role
+	5,  // 5: meetcoord.messages.CreateRoom.caller:type_name -> meetcoord.messages.Caller
+	0,  // 6: meetcoord.messages.CreateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 7: meetcoord.messages.CreateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	5,  // 8: meetcoord.messages.GetRoom.caller:type_name -> meetcoord.messages.Caller
+	5,  // 9: meetcoord.messages.UpdateRoom.caller:type_name -> meetcoord.messages.Caller
+	0,  // 10: meetcoord.messages.UpdateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 11: meetcoord.messages.UpdateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	5,  // 12: meetcoord.messages.DeleteRoom.caller:type_name -> meetcoord.messages.Caller
+	5,  // 13: meetcoord.messages.ListAccesses.caller:type_name -> meetcoord.messages.Caller
+	5,  // 14: meetcoord.messages.CreateAccess.caller:type_name -> meetcoord.messages.Caller
+	4,  // 15: meetcoord.messages.CreateAccess.user:type_name -> meetcoord.messages.User
+	1,  // 16: meetcoord.messages.CreateAccess.role:type_name -> meetcoord.messages.Role
+	5,  // 17: meetcoord.messages.UpdateAccess.caller:type_name -> meetcoord.messages.Caller
+	1,  // 18: meetcoord.messages.UpdateAccess.role:type_name -> meetcoord.messages.Role
+	5,  // 19: meetcoord.messages.DeleteAccess.caller:type_name -> meetcoord.messages.Caller
+	5,  // 20: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
+	5,  // 21: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
+	5,  // 22: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
+	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
+	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
+	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
+	41, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
+	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
+	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
+	2,  // 30: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
+	42, // 31: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	0,  // 32: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 33: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 34: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
+	29, // 35: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	3,  // 36: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
+	29, // 37: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	31, // 38: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
+	9,  // 39: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
+	28, // 40: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
+	30, // 41: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
+	31, // 42: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
+	32, // 43: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
+	33, // 44: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
+	9,  // 45: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
+	34, // 46: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
+	3,  // 47: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
+	0,  // 48: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 49: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 50: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
+	0,  // 51: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
+	35, // 52: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
+	37, // 53: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
+	36, // 54: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
+	39, // 55: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	27, // 56: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -2631,9 +3163,11 @@ func file_messages_room_proto_init() {
 	if File_messages_room_proto != nil {
 		return
 	}
-	file_messages_room_proto_msgTypes[2].OneofWrappers = []any{}
-	file_messages_room_proto_msgTypes[7].OneofWrappers = []any{}
-	file_messages_room_proto_msgTypes[25].OneofWrappers = []any{
+	file_messages_room_proto_msgTypes[3].OneofWrappers = []any{}
+	file_messages_room_proto_msgTypes[8].OneofWrappers = []any{}
+	file_messages_room_proto_msgTypes[19].OneofWrappers = []any{}
+	file_messages_room_proto_msgTypes[20].OneofWrappers = []any{}
+	file_messages_room_proto_msgTypes[31].OneofWrappers = []any{
 		(*RoomReply_Room)(nil),
 		(*RoomReply_Entry)(nil),
 		(*RoomReply_Waiting)(nil),
@@ -2647,7 +3181,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   32,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

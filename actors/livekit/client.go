@@ -35,8 +35,9 @@ type Config struct {
 
 // Client calls LiveKit's RoomService.
 type Client struct {
-	cfg   Config
-	rooms livekit.RoomService
+	cfg      Config
+	rooms    livekit.RoomService
+	dispatch livekit.AgentDispatchService
 }
 
 // ErrUnavailable wraps failures to reach LiveKit or LiveKit's own errors (5xx): a retry may help.
@@ -53,7 +54,11 @@ func New(cfg Config) *Client {
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec
 	}
 	httpClient := &http.Client{Transport: transport, Timeout: cfg.Timeout}
-	return &Client{cfg: cfg, rooms: livekit.NewRoomServiceProtobufClient(cfg.URL, httpClient)}
+	return &Client{
+		cfg:      cfg,
+		rooms:    livekit.NewRoomServiceProtobufClient(cfg.URL, httpClient),
+		dispatch: livekit.NewAgentDispatchServiceProtobufClient(cfg.URL, httpClient),
+	}
 }
 
 // SendData implements actors.LiveKit: a reliable data message to everyone in the room.
@@ -79,6 +84,59 @@ func (c *Client) UpdateRoomMetadata(ctx context.Context, room string, metadata s
 	defer cancel()
 	_, err = c.rooms.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: room, Metadata: metadata})
 	return mapError("update room metadata", err)
+}
+
+// MutePublishedTrack implements actors.LiveKit.
+func (c *Client) MutePublishedTrack(ctx context.Context, room, identity, trackSID string) error {
+	ctx, cancel, err := c.adminContext(ctx, room)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = c.rooms.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{
+		Room: room, Identity: identity, TrackSid: trackSID, Muted: true,
+	})
+	return mapError("mute published track", err)
+}
+
+// UpdateParticipant implements actors.LiveKit.
+func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u actors.ParticipantUpdate) error {
+	ctx, cancel, err := c.adminContext(ctx, room)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	req := &livekit.UpdateParticipantRequest{Room: room, Identity: identity, Attributes: u.Attributes, Permission: u.Permission}
+	if u.Name != nil {
+		req.Name = *u.Name
+	}
+	if u.Metadata != nil {
+		req.Metadata = *u.Metadata
+	}
+	_, err = c.rooms.UpdateParticipant(ctx, req)
+	return mapError("update participant", err)
+}
+
+// RemoveParticipant implements actors.LiveKit.
+func (c *Client) RemoveParticipant(ctx context.Context, room, identity string) error {
+	ctx, cancel, err := c.adminContext(ctx, room)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = c.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+	return mapError("remove participant", err)
+}
+
+// DispatchAgent implements actors.LiveKit.
+func (c *Client) DispatchAgent(ctx context.Context, room, agentName string) error {
+	ctx, cancel, err := c.adminContext(ctx, room)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = c.dispatch.CreateDispatch(ctx, &livekit.CreateAgentDispatchRequest{Room: room, AgentName: agentName})
+	return mapError("dispatch agent", err)
 }
 
 // adminContext bounds the call and carries a short-lived room-admin token for it.
@@ -109,7 +167,7 @@ func mapError(call string, err error) error {
 	if errors.As(err, &terr) {
 		switch terr.Code() {
 		case twirp.NotFound:
-			return fmt.Errorf("livekit %s: %w: %s", call, actors.ErrLiveKitRoomNotFound, terr.Msg())
+			return fmt.Errorf("livekit %s: %w: %s", call, actors.ErrLiveKitNotFound, terr.Msg())
 		case twirp.InvalidArgument, twirp.PermissionDenied, twirp.Unauthenticated, twirp.FailedPrecondition,
 			twirp.AlreadyExists, twirp.OutOfRange, twirp.Malformed, twirp.BadRoute:
 			return fmt.Errorf("livekit %s: %w: %s", call, ErrRefused, terr.Msg())

@@ -39,8 +39,8 @@ func TestClientAgainstLiveKit(t *testing.T) {
 
 	t.Run("metadata of a room that is not running", func(t *testing.T) {
 		err := client.UpdateRoomMetadata(ctx, "no-such-room", `{"a":1}`)
-		if !errors.Is(err, actors.ErrLiveKitRoomNotFound) {
-			t.Fatalf("err = %v, want ErrLiveKitRoomNotFound", err)
+		if !errors.Is(err, actors.ErrLiveKitNotFound) {
+			t.Fatalf("err = %v, want ErrLiveKitNotFound", err)
 		}
 	})
 

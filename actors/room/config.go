@@ -32,6 +32,7 @@ type Config struct {
 	WaitingNotificationType string // LOBBY_NOTIFICATION_TYPE
 	CanEditDisplayName      bool   // AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME
 	CallbackTTL             time.Duration
+	SubtitleAgentName       string // ROOM_SUBTITLE_AGENT_NAME
 
 	IdleTimeout    time.Duration // passivation after this long without a message
 	StoreTimeout   time.Duration // one store call

@@ -18,7 +18,11 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 	if _, known := r.lobby.get(participantID, now); !known {
 		r.changing(now)
 	}
-	entry, isNew := r.lobby.knock(participantID, msg.GetUsername(), now)
+	identity := participantID
+	if user := caller.GetUser(); user != nil {
+		identity = user.GetSub()
+	}
+	entry, isNew := r.lobby.knock(participantID, identity, msg.GetUsername(), now)
 	if isNew {
 		r.deps.Metrics.LobbyKnocks.Inc()
 		r.notifyIfLive(r.deps.Config.WaitingNotificationType)

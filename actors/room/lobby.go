@@ -19,6 +19,7 @@ type lobbyTimeouts struct {
 // lobbyEntry is one participant who knocked.
 type lobbyEntry struct {
 	participantID string
+	identity      string // LiveKit identity the participant's token carries
 	username      string
 	status        messages.EntryStatus
 	deadline      time.Time
@@ -52,7 +53,7 @@ func (l *lobby) get(participantID string, now time.Time) (*lobbyEntry, bool) {
 // knock handles a request-entry from a participant who may not join directly. It returns the
 // entry and whether it is new (a new entry must be persisted and announced; a poll of a
 // waiting entry only pushes its deadline, which is not worth a write: see restore).
-func (l *lobby) knock(participantID, username string, now time.Time) (entry lobbyEntry, isNew bool) {
+func (l *lobby) knock(participantID, identity, username string, now time.Time) (entry lobbyEntry, isNew bool) {
 	if e, ok := l.get(participantID, now); ok {
 		if e.status == messages.EntryStatus_ENTRY_STATUS_WAITING {
 			e.deadline = now.Add(l.timeouts.waiting)
@@ -61,6 +62,7 @@ func (l *lobby) knock(participantID, username string, now time.Time) (entry lobb
 	}
 	e := &lobbyEntry{
 		participantID: participantID,
+		identity:      identity,
 		username:      username,
 		status:        messages.EntryStatus_ENTRY_STATUS_WAITING,
 		deadline:      now.Add(l.timeouts.waiting),
@@ -110,6 +112,25 @@ func (l *lobby) remove(participantID string) bool {
 	return ok
 }
 
+// hasIdentity reports whether a live entry belongs to a LiveKit identity.
+func (l *lobby) hasIdentity(identity string, now time.Time) bool {
+	for id, e := range l.entries {
+		if _, live := l.get(id, now); live && (e.identity == identity || e.participantID == identity) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeIdentity drops the entries of a LiveKit identity (a moderator removed them).
+func (l *lobby) removeIdentity(identity string, now time.Time) {
+	for id, e := range l.entries {
+		if e.identity == identity || e.participantID == identity {
+			delete(l.entries, id)
+		}
+	}
+}
+
 // clear drops every entry (the LiveKit room finished); reports whether any existed.
 func (l *lobby) clear() bool {
 	had := len(l.entries) > 0
@@ -131,6 +152,7 @@ func (l *lobby) snapshot(now time.Time) []*messages.LobbyEntry {
 	for _, e := range l.entries {
 		out = append(out, &messages.LobbyEntry{
 			ParticipantId:  e.participantID,
+			Identity:       e.identity,
 			Username:       e.username,
 			Status:         e.status,
 			DeadlineUnixMs: e.deadline.UnixMilli(),
@@ -161,6 +183,7 @@ func (l *lobby) restore(entries []*messages.LobbyEntry, exact bool, now time.Tim
 		}
 		l.entries[e.ParticipantId] = &lobbyEntry{
 			participantID: e.ParticipantId,
+			identity:      e.GetIdentity(),
 			username:      e.Username,
 			status:        e.Status,
 			deadline:      deadline,

@@ -142,7 +142,7 @@ func TestLobbyRules(t *testing.T) {
 				)
 				switch s.op {
 				case "knock":
-					entry, isNew = l.knock(s.id, s.name, now)
+					entry, isNew = l.knock(s.id, s.id, s.name, now)
 					ok = true
 				case "allow", "deny":
 					entry, ok = l.decide(s.id, s.op == "allow", now)
@@ -217,7 +217,7 @@ func TestLobbyWaitingList(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLobby(lobbyTestTimeouts)
 			for _, k := range knocks {
-				l.knock(k.id, k.name, lobbyAt(k.at))
+				l.knock(k.id, k.id, k.name, lobbyAt(k.at))
 				switch k.decide {
 				case "allow":
 					l.decide(k.id, true, lobbyAt(k.at))
@@ -249,12 +249,12 @@ func TestLobbySnapshotRestore(t *testing.T) {
 	// +0 (deadline +5s), d waiting with a stored deadline past the grace (deadline +10s).
 	stored := func() []*messages.LobbyEntry {
 		l := newLobby(lobbyTestTimeouts)
-		l.knock("a", "Ann", lobbyAt(0))
-		l.knock("b", "Bob", lobbyAt(0))
+		l.knock("a", "a", "Ann", lobbyAt(0))
+		l.knock("b", "b", "Bob", lobbyAt(0))
 		l.decide("b", true, lobbyAt(0))
-		l.knock("c", "Cid", lobbyAt(0))
+		l.knock("c", "c", "Cid", lobbyAt(0))
 		l.decide("c", false, lobbyAt(0))
-		l.knock("x", "Expired", lobbyAt(-time.Minute)) // pruned from the snapshot
+		l.knock("x", "x", "Expired", lobbyAt(-time.Minute)) // pruned from the snapshot
 		s := l.snapshot(lobbyAt(0))
 		// a waiting deadline later than now+waiting (e.g. the timeout was shortened since)
 		s = append(s, &messages.LobbyEntry{ParticipantId: "d", Username: "Dee", Status: stWaiting,
@@ -303,7 +303,7 @@ func TestLobbySnapshotRestore(t *testing.T) {
 				}
 			}
 			l := newLobby(lobbyTestTimeouts)
-			l.knock("stale", "Stale", lobbyAt(tt.at)) // restore replaces whatever was there
+			l.knock("stale", "stale", "Stale", lobbyAt(tt.at)) // restore replaces whatever was there
 			l.restore(snap, tt.exact, lobbyAt(tt.at))
 			got := map[string]want{}
 			for id, e := range l.entries {
@@ -326,11 +326,11 @@ func TestLobbySnapshotRestore(t *testing.T) {
 
 func TestLobbySnapshotRoundTripIsExact(t *testing.T) {
 	l := newLobby(lobbyTestTimeouts)
-	l.knock("w", "Wanda", lobbyAt(0))
-	l.knock("w", "Wanda", lobbyAt(1500*time.Millisecond)) // pushed to +4.5s
-	l.knock("a", "Al", lobbyAt(0))
+	l.knock("w", "w", "Wanda", lobbyAt(0))
+	l.knock("w", "w", "Wanda", lobbyAt(1500*time.Millisecond)) // pushed to +4.5s
+	l.knock("a", "a", "Al", lobbyAt(0))
 	l.decide("a", true, lobbyAt(time.Second))
-	l.knock("d", "Di", lobbyAt(0))
+	l.knock("d", "d", "Di", lobbyAt(0))
 	l.decide("d", false, lobbyAt(2*time.Second))
 	snap := l.snapshot(lobbyAt(2 * time.Second))
 	for i := 1; i < len(snap); i++ {

@@ -87,7 +87,7 @@ func (r *Room) metadata() string {
 func (r *Room) updateMetadataEffect(metadata string) effect {
 	return func(ctx context.Context) {
 		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
-		if err != nil && !errors.Is(err, actors.ErrLiveKitRoomNotFound) {
+		if err != nil && !errors.Is(err, actors.ErrLiveKitNotFound) {
 			r.log.Warn("room metadata not updated", slog.Any("error", err))
 		}
 	}

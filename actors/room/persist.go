@@ -33,22 +33,38 @@ type indexChange = actors.IndexOp
 // out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls
 // the actor back to the state it had, so nothing is half-applied.
 func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle func(now time.Time) *messages.RoomReply) {
-	if !r.loaded {
-		ctx.Respond(r.unavailableOrMissing(ctx))
-		return
-	}
-	if reply := r.rememberedReply(requestID); reply != nil {
-		r.deps.Metrics.DuplicateCommands.Inc()
+	if reply := r.precheck(ctx, requestID, needsRoom); reply != nil {
 		ctx.Respond(reply)
-		return
-	}
-	if needsRoom && r.record == nil {
-		ctx.Respond(r.unavailableOrMissing(ctx))
 		return
 	}
 	now := r.deps.Clock.Now()
 	r.before, r.extra, r.effects = nil, nil, nil
-	reply := handle(now)
+	reply := r.commit(ctx, requestID, handle(now), now)
+	ctx.Respond(reply)
+	if r.record == nil {
+		// Deleted, or a creation that failed: nothing worth keeping in memory.
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// precheck answers a command that must not run: room not loaded, a repeated request id (with
+// the first reply), or a room that does not exist. nil means go ahead.
+func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool) *messages.RoomReply {
+	if !r.loaded {
+		return r.unavailableOrMissing(ctx)
+	}
+	if reply := r.rememberedReply(requestID); reply != nil {
+		r.deps.Metrics.DuplicateCommands.Inc()
+		return reply
+	}
+	if needsRoom && r.record == nil {
+		return r.unavailableOrMissing(ctx)
+	}
+	return nil
+}
+
+// commit stores what the command changed (if anything) and returns the reply to give.
+func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomReply, now time.Time) *messages.RoomReply {
 	if r.before != nil {
 		r.remember(requestID, reply)
 		if err := r.save(now); err != nil {
@@ -60,11 +76,7 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 		}
 	}
 	r.before, r.extra, r.effects = nil, nil, nil
-	ctx.Respond(reply)
-	if r.record == nil {
-		// Deleted, or a creation that failed: nothing worth keeping in memory.
-		ctx.Stop(ctx.Self())
-	}
+	return reply
 }
 
 // changing marks the command as changing state, keeping what the state was so that a failed
@@ -166,13 +178,14 @@ func (r *Room) saveExactDeadlines() {
 // state is the persisted form of the room.
 func (r *Room) state(now time.Time) *messages.RoomState {
 	return &messages.RoomState{
-		Record:            proto.CloneOf(r.record),
-		Lobby:             r.lobby.snapshot(now),
-		Live:              r.live,
-		LiveUpdatedUnixMs: r.liveUpdatedAt,
-		AppliedEventIds:   append([]string(nil), r.appliedEvents...),
-		Replies:           append([]*messages.RememberedReply(nil), r.replies...),
-		Deleted:           r.deleted,
+		Record:              proto.CloneOf(r.record),
+		Lobby:               r.lobby.snapshot(now),
+		Live:                r.live,
+		LiveUpdatedUnixMs:   r.liveUpdatedAt,
+		AppliedEventIds:     append([]string(nil), r.appliedEvents...),
+		Replies:             append([]*messages.RememberedReply(nil), r.replies...),
+		Deleted:             r.deleted,
+		SubtitlesDispatched: r.subtitlesDispatched,
 	}
 }
 
@@ -185,6 +198,7 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.appliedEvents = append([]string(nil), s.GetAppliedEventIds()...)
 	r.replies = append([]*messages.RememberedReply(nil), s.GetReplies()...)
 	r.deleted = s.GetDeleted()
+	r.subtitlesDispatched = s.GetSubtitlesDispatched()
 }
 
 // rememberedReply is the first reply given to a request id, if it is still remembered.

@@ -21,27 +21,29 @@ type Room struct {
 	loaded bool  // state was read from the store
 
 	// The room's state; see state() and load() for its persisted form.
-	record        *messages.RoomRecord // nil: no such room
-	deleted       bool
-	lobby         *lobby
-	live          bool
-	liveUpdatedAt int64 // ms, LiveKit time of the event that last set live
-	appliedEvents []string
-	replies       []*messages.RememberedReply
+	record              *messages.RoomRecord // nil: no such room
+	deleted             bool
+	lobby               *lobby
+	live                bool
+	liveUpdatedAt       int64 // ms, LiveKit time of the event that last set live
+	appliedEvents       []string
+	replies             []*messages.RememberedReply
+	subtitlesDispatched bool
 
 	// Per-command bookkeeping, reset by command().
 	before  *messages.RoomState // state when the command started changing it; nil: unchanged
 	extra   []indexChange       // index operations the command asks for beyond the derived ones
 	effects []effect            // LiveKit calls to make once the change is stored
 
-	outbox *outbox
-	idle   idleTimer
+	outbox   *outbox
+	idle     idleTimer
+	inFlight map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
 }
 
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts())}
+		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}}
 	})
 }
 
@@ -88,6 +90,15 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listWaiting(msg, now) })
 	case *messages.DecideEntry:
 		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.decideEntry(msg, now) })
+
+	case *messages.MuteParticipant:
+		r.muteParticipant(ctx, msg)
+	case *messages.UpdateParticipant:
+		r.updateParticipant(ctx, msg)
+	case *messages.RemoveParticipant:
+		r.removeParticipant(ctx, msg)
+	case *messages.StartSubtitle:
+		r.startSubtitle(ctx, msg)
 
 	case *messages.WebhookEvent:
 		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })

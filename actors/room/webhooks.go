@@ -30,8 +30,9 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 	case "room_finished":
 		if r.setLive(false, at, now) {
 			// A finished LiveKit room takes its lobby with it: admitted participants must knock
-			// again for the next session.
+			// again for the next session, and subtitles start afresh.
 			r.lobby.clear()
+			r.subtitlesDispatched = false
 		}
 	}
 	if r.before != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"meetcoord/actors"
 	"meetcoord/actors/store"
 	"meetcoord/cluster"
 	gwauth "meetcoord/gateway/auth"
@@ -31,9 +33,11 @@ type Node struct {
 	Redis   *store.Redis // direct access for assertions (nil with the in-process store)
 	Service *cluster.Service
 
-	server *httptest.Server
-	mu     sync.Mutex
-	closed bool
+	server  *httptest.Server
+	handler atomic.Value // http.Handler of the current service; the server outlives restarts
+	realLK  bool         // talk to a real livekit-server instead of the recorder
+	mu      sync.Mutex
+	closed  bool
 }
 
 // Settings passed to every test node unless the test overrides them.
@@ -53,6 +57,11 @@ var defaultEnv = map[string]string{
 // "REDIS_URL" set to "" the in-process store is used.
 func StartNode(t testing.TB, env map[string]string) *Node {
 	t.Helper()
+	return startNodeAt(t, env, "", false)
+}
+
+func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiveKit bool) *Node {
+	t.Helper()
 	issuerServer, issuer := startIssuer(t)
 	merged := map[string]string{"REDIS_URL": ""}
 	for k, v := range defaultEnv {
@@ -65,8 +74,9 @@ func StartNode(t testing.TB, env map[string]string) *Node {
 	for k, v := range env {
 		merged[k] = v
 	}
-	n := &Node{t: t, Env: merged, Clock: NewClock(), LiveKit: NewLiveKitRecorder(), Issuer: issuer}
+	n := &Node{t: t, Env: merged, Clock: NewClock(), LiveKit: NewLiveKitRecorder(), Issuer: issuer, realLK: realLiveKit}
 	_ = issuerServer
+	n.listenAt(listenAddr)
 	if merged["REDIS_URL"] != "" {
 		r, err := store.NewRedis(merged["REDIS_URL"])
 		if err != nil {
@@ -78,6 +88,27 @@ func StartNode(t testing.TB, env map[string]string) *Node {
 	n.start()
 	t.Cleanup(n.Close)
 	return n
+}
+
+// StartNodeWithLiveKit starts a real livekit-server whose webhooks go to a node, and the node
+// talking to it (no recorder).
+func StartNodeWithLiveKit(t testing.TB, env map[string]string) (*Node, *LiveKitServer) {
+	t.Helper()
+	// The node's address must exist before LiveKit starts (webhook URL) and LiveKit's before
+	// the node does (API URL): listen first, start the service once LiveKit runs.
+	probe := &Node{t: t}
+	probe.listen()
+	webhookURL := probe.URL + "/api/v1.0/rooms/webhooks-livekit/"
+	lk := StartLiveKit(t, LiveKitOptions{WebhookURLs: []string{webhookURL}})
+	merged := map[string]string{
+		"LIVEKIT_API_URL": lk.URL, "LIVEKIT_API_KEY": lk.Key, "LIVEKIT_API_SECRET": lk.Secret,
+	}
+	for k, v := range env {
+		merged[k] = v
+	}
+	probe.server.Close()
+	n := startNodeAt(t, merged, probe.server.Listener.Addr().String(), true)
+	return n, lk
 }
 
 // liveNodes counts the nodes running in this process. protoactor's remote sets gRPC's
@@ -101,15 +132,45 @@ func (n *Node) start() {
 	if n.Env["LOG_LEVEL"] == "error" {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	svc, err := cluster.NewService(cfg, logger, cluster.Options{LiveKit: n.LiveKit, Clock: n.Clock})
+	opts := cluster.Options{LiveKit: n.LiveKit, Clock: n.Clock}
+	if n.realLK {
+		opts.LiveKit = nil
+	}
+	svc, err := cluster.NewService(cfg, logger, opts)
 	if err != nil {
 		liveNodes.Add(-1)
 		n.t.Fatalf("start node: %v", err)
 	}
 	n.Service = svc
-	n.server = httptest.NewServer(svc.Handler())
-	n.URL = n.server.URL
+	n.handler.Store(svc.Handler())
 	n.closed = false
+}
+
+// listen starts the node's HTTP server; it serves the current service across restarts.
+func (n *Node) listen() {
+	n.listenAt("")
+}
+
+func (n *Node) listenAt(addr string) {
+	n.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := n.handler.Load().(http.Handler)
+		if !ok {
+			http.Error(w, "node not started", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			n.t.Fatalf("listen on %s again: %v", addr, err)
+		}
+		n.server.Listener.Close()
+		n.server.Listener = l
+	}
+	n.server.Start()
+	n.URL = n.server.URL
+	n.t.Cleanup(n.server.Close)
 }
 
 // Close stops the node (HTTP server, cluster member, store connections).
@@ -120,7 +181,6 @@ func (n *Node) Close() {
 		return
 	}
 	n.closed = true
-	n.server.Close()
 	n.Service.Close()
 	liveNodes.Add(-1)
 }
@@ -236,6 +296,23 @@ func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata s
 	l.metadata[room] = metadata
 	return nil
 }
+
+// MutePublishedTrack implements actors.LiveKit (recorded as nothing: tests of moderation use a
+// real LiveKit).
+func (l *LiveKitRecorder) MutePublishedTrack(context.Context, string, string, string) error {
+	return l.Fail
+}
+
+// UpdateParticipant implements actors.LiveKit.
+func (l *LiveKitRecorder) UpdateParticipant(context.Context, string, string, actors.ParticipantUpdate) error {
+	return l.Fail
+}
+
+// RemoveParticipant implements actors.LiveKit.
+func (l *LiveKitRecorder) RemoveParticipant(context.Context, string, string) error { return l.Fail }
+
+// DispatchAgent implements actors.LiveKit.
+func (l *LiveKitRecorder) DispatchAgent(context.Context, string, string) error { return l.Fail }
 
 // Data returns the data messages sent so far.
 func (l *LiveKitRecorder) Data() []DataMessage {

@@ -1,0 +1,79 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+// Commands whose answer depends on LiveKit (moderation, subtitles) make the call off the actor's
+// goroutine and continue in the actor when it returns (protoactor's ReenterAfter): the room's
+// other messages, the lobby's polls first of all, go on meanwhile, and a LiveKit outage costs
+// the waiting caller one call timeout, nobody else anything.
+
+// liveKitResult carries a call's outcome back to the actor.
+type liveKitResult struct{ err error }
+
+// liveKitCommand runs call once per flight key (a request arriving while one with the same key
+// is in flight waits for the same outcome: a retried request, or a second subtitle start), then
+// finish in the actor on success; its state changes are stored like any command's, and the
+// reply is remembered under requestID. Every caller waiting on the flight gets the same reply.
+func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, call func(context.Context) error,
+	finish func(now time.Time) *messages.RoomReply) {
+	if flightKey != "" {
+		if waiting, ok := r.inFlight[flightKey]; ok {
+			r.inFlight[flightKey] = append(waiting, ctx.Sender())
+			return
+		}
+		r.inFlight[flightKey] = []*actor.PID{ctx.Sender()}
+	}
+	sender := ctx.Sender()
+	timeout := r.deps.Config.LiveKitTimeout
+	future := actor.NewFuture(ctx.ActorSystem(), timeout+time.Second)
+	system, resultPID := ctx.ActorSystem(), future.PID()
+	go func() {
+		callCtx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		system.Root.Send(resultPID, &liveKitResult{err: call(callCtx)})
+	}()
+	ctx.ReenterAfter(future, func(res interface{}, err error) {
+		if result, ok := res.(*liveKitResult); ok {
+			err = result.err
+		} else if err == nil {
+			err = errors.New("livekit call gave no result")
+		}
+		now := r.deps.Clock.Now()
+		var reply *messages.RoomReply
+		if err != nil {
+			reply = r.liveKitFailure(err)
+		} else {
+			r.before, r.extra, r.effects = nil, nil, nil
+			reply = r.commit(ctx, requestID, finish(now), now)
+		}
+		receivers := []*actor.PID{sender}
+		if flightKey != "" {
+			receivers = r.inFlight[flightKey]
+			delete(r.inFlight, flightKey)
+		}
+		for _, pid := range receivers {
+			if pid != nil {
+				ctx.Send(pid, reply)
+			}
+		}
+	})
+}
+
+// liveKitFailure maps a failed LiveKit call to the caller's answer.
+func (r *Room) liveKitFailure(err error) *messages.RoomReply {
+	if errors.Is(err, actors.ErrLiveKitNotFound) {
+		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
+	}
+	r.log.Warn("livekit call failed", slog.Any("error", err))
+	return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit did not carry out the request.")
+}

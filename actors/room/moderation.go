@@ -1,0 +1,129 @@
+package room
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/livekit/protocol/livekit"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+// isParticipantOfThisRoom: the caller holds a LiveKit token for this room.
+func (r *Room) isParticipantOfThisRoom(caller *messages.Caller) bool {
+	p := caller.GetLivekitParticipant()
+	return p != nil && p.GetRoom() == r.id
+}
+
+// muteParticipant: privileged users, or participants of this room when the room lets everyone
+// mute.
+func (r *Room) muteParticipant(ctx actor.Context, msg *messages.MuteParticipant) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	caller := msg.GetCaller()
+	allowed := isPrivileged(roleOf(r.record, caller)) ||
+		(r.isParticipantOfThisRoom(caller) && r.record.GetConfiguration().GetEveryoneCanMute())
+	if !allowed {
+		ctx.Respond(moderationDenied(caller))
+		return
+	}
+	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
+		return r.deps.LiveKit.MutePublishedTrack(c, r.id, msg.GetParticipantIdentity(), msg.GetTrackSid())
+	}, func(time.Time) *messages.RoomReply { return ack("Participant muted.") })
+}
+
+// updateParticipant changes a participant's name, metadata, attributes or permission.
+func (r *Room) updateParticipant(ctx actor.Context, msg *messages.UpdateParticipant) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
+		ctx.Respond(moderationDenied(msg.GetCaller()))
+		return
+	}
+	update := actors.ParticipantUpdate{Name: msg.Name, Metadata: msg.Metadata, Attributes: msg.GetAttributes()}
+	if p := msg.GetPermission(); p != nil {
+		update.Permission = permissionOf(p)
+	}
+	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
+		return r.deps.LiveKit.UpdateParticipant(c, r.id, msg.GetParticipantIdentity(), update)
+	}, func(time.Time) *messages.RoomReply { return ack("Participant updated.") })
+}
+
+// removeParticipant disconnects a participant and clears their lobby entry, so that they must
+// knock again.
+func (r *Room) removeParticipant(ctx actor.Context, msg *messages.RemoveParticipant) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
+		ctx.Respond(moderationDenied(msg.GetCaller()))
+		return
+	}
+	identity := msg.GetParticipantIdentity()
+	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
+		return r.deps.LiveKit.RemoveParticipant(c, r.id, identity)
+	}, func(now time.Time) *messages.RoomReply {
+		if r.lobby.hasIdentity(identity, now) {
+			r.changing(now)
+			r.lobby.removeIdentity(identity, now)
+		}
+		return ack("Participant removed.")
+	})
+}
+
+// startSubtitle dispatches the transcriber agent once per LiveKit room session.
+func (r *Room) startSubtitle(ctx actor.Context, msg *messages.StartSubtitle) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	if !r.isParticipantOfThisRoom(msg.GetCaller()) {
+		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "This token is not valid for this room."))
+		return
+	}
+	if r.subtitlesDispatched {
+		ctx.Respond(ack("Subtitles started."))
+		return
+	}
+	// One dispatch in flight per room, whatever the request ids: later starts join it.
+	r.liveKitCommand(ctx, "subtitles", msg.GetRequestId(), func(c context.Context) error {
+		return r.deps.LiveKit.DispatchAgent(c, r.id, r.deps.Config.SubtitleAgentName)
+	}, func(now time.Time) *messages.RoomReply {
+		r.changing(now)
+		r.subtitlesDispatched = true
+		return ack("Subtitles started.")
+	})
+}
+
+func moderationDenied(caller *messages.Caller) *messages.RoomReply {
+	if caller.GetUser() == nil && caller.GetLivekitParticipant() == nil {
+		return failure(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "Authentication credentials were not provided.")
+	}
+	return failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "You do not have permission to perform this action.")
+}
+
+// permissionOf is LiveKit's permission message for the fields the caller set.
+func permissionOf(p *messages.ParticipantPermission) *livekit.ParticipantPermission {
+	out := &livekit.ParticipantPermission{
+		CanSubscribe:        p.GetCanSubscribe(),
+		CanPublish:          p.GetCanPublish(),
+		CanPublishData:      p.GetCanPublishData(),
+		Hidden:              p.GetHidden(),
+		Recorder:            p.GetRecorder(),
+		CanUpdateMetadata:   p.GetCanUpdateMetadata(),
+		Agent:               p.GetAgent(),
+		CanSubscribeMetrics: p.GetCanSubscribeMetrics(),
+	}
+	for _, s := range p.GetCanPublishSources().GetSources() {
+		out.CanPublishSources = append(out.CanPublishSources, livekit.TrackSource(livekit.TrackSource_value[strings.ToUpper(s)]))
+	}
+	return out
+}

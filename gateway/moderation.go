@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/livekit/protocol/auth"
+
+	gwauth "meetcoord/gateway/auth"
+	"meetcoord/messages"
+)
+
+// In-meeting actions (api.md): moderation by privileged users (or, for mute, by participants
+// when the room allows it) and subtitles started by a participant with their LiveKit token.
+
+// liveKitParticipant verifies a LiveKit access token from the Authorization header. ok=false with
+// isLiveKit=true means the token is LiveKit's but invalid or expired.
+func (g *Gateway) liveKitParticipant(r *http.Request) (p *messages.LiveKitParticipant, isLiveKit bool, ok bool) {
+	token, present := gwauth.BearerToken(r)
+	if !present {
+		return nil, false, false
+	}
+	verifier, err := auth.ParseAPIToken(token)
+	if err != nil || verifier.APIKey() != g.cfg.LiveKitAPIKey {
+		return nil, false, false
+	}
+	_, grants, err := verifier.Verify(g.cfg.LiveKitAPISecret)
+	if err != nil || grants.Video == nil {
+		return nil, true, false
+	}
+	return &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}, true, true
+}
+
+// moderator is the caller of a moderation endpoint: a LiveKit participant or a user. ok=false
+// means a 401 is written.
+func (g *Gateway) moderator(w http.ResponseWriter, r *http.Request) (*messages.Caller, *userRecord, bool) {
+	if p, isLiveKit, ok := g.liveKitParticipant(r); isLiveKit {
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "Invalid or expired LiveKit token.")
+			return nil, nil, false
+		}
+		return &messages.Caller{LivekitParticipant: p}, nil, true
+	}
+	u, ok := g.user(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	return callerMessage(u), u, true
+}
+
+type identityFields struct {
+	fields map[string]jsonRaw
+	errs   fieldErrors
+}
+
+func (f identityFields) required(name string) string {
+	s, present := stringField(f.fields, name, f.errs)
+	switch {
+	case !present && f.errs[name] == nil:
+		f.errs.add(name, "This field is required.")
+	case present && s == "":
+		f.errs.add(name, "This field may not be blank.")
+	}
+	return s
+}
+
+func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
+	caller, u, ok := g.moderator(w, r)
+	if !ok {
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	f := identityFields{fields: fields, errs: fieldErrors{}}
+	msg := &messages.MuteParticipant{
+		RequestId: requestID(r, u), Caller: caller,
+		ParticipantIdentity: f.required("participant_identity"), TrackSid: f.required("track_sid"),
+	}
+	if len(f.errs) > 0 {
+		f.errs.write(w)
+		return
+	}
+	if reply, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	}
+}
+
+var permissionFields = []string{"can_subscribe", "can_publish", "can_publish_data", "can_publish_sources",
+	"hidden", "recorder", "can_update_metadata", "agent", "can_subscribe_metrics"}
+
+func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
+	caller, u, ok := g.moderator(w, r)
+	if !ok {
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	f := identityFields{fields: fields, errs: fieldErrors{}}
+	msg := &messages.UpdateParticipant{RequestId: requestID(r, u), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+	if s, present := stringField(fields, "metadata", f.errs); present {
+		msg.Metadata = &s
+	}
+	if s, present := stringField(fields, "name", f.errs); present {
+		msg.Name = &s
+	}
+	if raw, present := fields["attributes"]; present && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &msg.Attributes); err != nil {
+			f.errs.add("attributes", "Must be an object of strings.")
+		}
+	}
+	if raw, present := fields["permission"]; present && string(raw) != "null" {
+		msg.Permission = g.permissionField(raw, f.errs)
+	}
+	if msg.Metadata == nil && msg.Name == nil && msg.Attributes == nil && msg.Permission == nil && len(f.errs) == 0 {
+		f.errs.add("non_field_errors", "At least one of metadata, attributes, permission or name must be provided.")
+	}
+	if len(f.errs) > 0 {
+		f.errs.write(w)
+		return
+	}
+	if reply, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	}
+}
+
+// permissionField validates a LiveKit permission object: known keys only, none of the
+// forbidden ones, booleans and a list of sources.
+func (g *Gateway) permissionField(raw jsonRaw, errs fieldErrors) *messages.ParticipantPermission {
+	var fields map[string]jsonRaw
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		errs.add("permission", "Must be an object.")
+		return nil
+	}
+	out := &messages.ParticipantPermission{}
+	flags := map[string]**bool{
+		"can_subscribe": &out.CanSubscribe, "can_publish": &out.CanPublish, "can_publish_data": &out.CanPublishData,
+		"hidden": &out.Hidden, "recorder": &out.Recorder, "can_update_metadata": &out.CanUpdateMetadata,
+		"agent": &out.Agent, "can_subscribe_metrics": &out.CanSubscribeMetrics,
+	}
+	for key, value := range fields {
+		switch {
+		case !slices.Contains(permissionFields, key):
+			errs.add("permission", "Unknown permission field \""+key+"\".")
+		case slices.Contains(g.cfg.ForbiddenPermissions, key):
+			errs.add("permission", "Setting \""+key+"\" is not allowed.")
+		case key == "can_publish_sources":
+			var sources []string
+			if err := json.Unmarshal(value, &sources); err != nil {
+				errs.add("permission", "can_publish_sources must be a list of sources.")
+				continue
+			}
+			for _, s := range sources {
+				if !g.cfg.ValidSource(s) {
+					errs.add("permission", "\""+s+"\" is not a valid source.")
+				}
+			}
+			out.CanPublishSources = &messages.SourceList{Sources: sources}
+		default:
+			var b bool
+			if err := json.Unmarshal(value, &b); err != nil {
+				errs.add("permission", key+" must be a boolean.")
+				continue
+			}
+			*flags[key] = &b
+		}
+	}
+	return out
+}
+
+func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) {
+	caller, u, ok := g.moderator(w, r)
+	if !ok {
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	f := identityFields{fields: fields, errs: fieldErrors{}}
+	msg := &messages.RemoveParticipant{RequestId: requestID(r, u), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+	if len(f.errs) > 0 {
+		f.errs.write(w)
+		return
+	}
+	if reply, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	}
+}
+
+// startSubtitle: only a participant of the room, by their LiveKit token.
+func (g *Gateway) startSubtitle(w http.ResponseWriter, r *http.Request) {
+	p, isLiveKit, ok := g.liveKitParticipant(r)
+	if !ok {
+		detail := errNotAuthenticated
+		if isLiveKit {
+			detail = "Invalid or expired LiveKit token."
+		}
+		writeError(w, http.StatusUnauthorized, detail)
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	msg := &messages.StartSubtitle{RequestId: requestID(r, nil), Caller: &messages.Caller{LivekitParticipant: p}}
+	if _, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	}
+}
