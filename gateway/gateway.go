@@ -56,12 +56,12 @@ type Config struct {
 	DefaultAccessLevel   string
 	ValidSource          func(string) bool
 
-	WebhookKeys       auth.KeyProvider
+	WebhookKeys auth.KeyProvider
 	// LiveKit participants authenticate with LiveKit tokens signed with the API secret.
 	LiveKitAPIKey        string
 	LiveKitAPISecret     string
 	ForbiddenPermissions []string // PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS
-	WebhookRoomFilter *regexp.Regexp
+	WebhookRoomFilter    *regexp.Regexp
 
 	// FrontendConfig is served as is by GET config/.
 	FrontendConfig map[string]any
