@@ -47,12 +47,14 @@ const (
 	IndexCallback
 	// IndexAccess: resource access id -> room id.
 	IndexAccess
+	// IndexPin: telephony PIN -> room id (PINs are unique across rooms).
+	IndexPin
 )
 
 // IndexOp is one change to an index, applied atomically with the snapshot it comes with.
 type IndexOp struct {
 	Index     Index
-	Key       string        // user id, slug, callback id or access id
+	Key       string        // user id, slug, callback id, access id or PIN
 	Summary   []byte        // IndexUserRooms: the room's summary for this user
 	TTL       time.Duration // pointer indexes: 0 means no expiry
 	Remove    bool          // remove the entry (pointers only if they still point to this room)
@@ -96,6 +98,20 @@ type LiveKit interface {
 	RemoveParticipant(ctx context.Context, room, identity string) error
 	// DispatchAgent asks LiveKit to send the named agent to the room.
 	DispatchAgent(ctx context.Context, room, agentName string) error
+	// ListParticipants lists who is in the room (ErrLiveKitNotFound when it is not running).
+	ListParticipants(ctx context.Context, room string) ([]Participant, error)
+	// SIPDispatchRuleIDs lists the ids of the SIP dispatch rules with this name.
+	SIPDispatchRuleIDs(ctx context.Context, name string) ([]string, error)
+	// CreateSIPDispatchRule creates a rule sending dial-in callers with the PIN to the room.
+	CreateSIPDispatchRule(ctx context.Context, name, room, pin string) (id string, err error)
+	// DeleteSIPDispatchRule deletes a rule; a rule already gone is not an error.
+	DeleteSIPDispatchRule(ctx context.Context, id string) error
+}
+
+// Participant is one participant of a LiveKit room.
+type Participant struct {
+	Identity string
+	SIP      bool // a dial-in caller, who does not keep a room "occupied"
 }
 
 // ParticipantUpdate is what UpdateParticipant may change; nil fields stay as they are.

@@ -56,6 +56,9 @@ type Config struct {
 	TelephonyEnabled        bool
 	TelephonyPhoneNumber    string
 	TelephonyDefaultCountry string
+	TelephonyPinLength      int
+	TelephonyPinMaxRetries  int
+	ReconcileInterval       time.Duration
 	SubtitleEnabled         bool
 	SubtitleAgentName       string
 	ForbiddenPermissions    []string
@@ -104,6 +107,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		TelephonyEnabled:        e.boolean("ROOM_TELEPHONY_ENABLED", false),
 		TelephonyPhoneNumber:    e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
 		TelephonyDefaultCountry: e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),
+		TelephonyPinLength:      e.integer("ROOM_TELEPHONY_PIN_LENGTH", 10),
+		TelephonyPinMaxRetries:  e.integer("ROOM_TELEPHONY_PIN_MAX_RETRIES", 5),
+		ReconcileInterval:       e.seconds("ROOM_RECONCILE_INTERVAL", 60),
 		SubtitleEnabled:         e.boolean("ROOM_SUBTITLE_ENABLED", false),
 		SubtitleAgentName:       e.str("ROOM_SUBTITLE_AGENT_NAME", "multi-user-transcriber"),
 		ForbiddenPermissions:    e.list("PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS", "hidden,recorder,agent"),
@@ -131,6 +137,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	case "none":
 	default:
 		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none)", c.ClusterProvider))
+	}
+	if c.TelephonyPinLength < 4 || c.TelephonyPinLength > 20 {
+		e.fail("ROOM_TELEPHONY_PIN_LENGTH", "must be between 4 and 20 digits")
 	}
 	switch c.DefaultAccessLevel {
 	case "public", "trusted", "restricted":

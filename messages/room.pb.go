@@ -2616,6 +2616,75 @@ func (x *RoomSummary) GetCreatedUnixMs() int64 {
 	return 0
 }
 
+// A participant's presence in the LiveKit room, as of the newest webhook about them.
+type Presence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Sip           bool                   `protobuf:"varint,2,opt,name=sip,proto3" json:"sip,omitempty"`
+	Present       bool                   `protobuf:"varint,3,opt,name=present,proto3" json:"present,omitempty"`
+	AtUnixMs      int64                  `protobuf:"varint,4,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_messages_room_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Presence) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *Presence) GetSip() bool {
+	if x != nil {
+		return x.Sip
+	}
+	return false
+}
+
+func (x *Presence) GetPresent() bool {
+	if x != nil {
+		return x.Present
+	}
+	return false
+}
+
+func (x *Presence) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
 // A reply remembered for a request id, so a retried command is answered without acting twice.
 type RememberedReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2627,7 +2696,7 @@ type RememberedReply struct {
 
 func (x *RememberedReply) Reset() {
 	*x = RememberedReply{}
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +2708,7 @@ func (x *RememberedReply) String() string {
 func (*RememberedReply) ProtoMessage() {}
 
 func (x *RememberedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +2721,7 @@ func (x *RememberedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RememberedReply.ProtoReflect.Descriptor instead.
 func (*RememberedReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{35}
+	return file_messages_room_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RememberedReply) GetRequestId() string {
@@ -2680,13 +2749,15 @@ type RoomState struct {
 	LiveUpdatedUnixMs   int64                  `protobuf:"varint,7,opt,name=live_updated_unix_ms,json=liveUpdatedUnixMs,proto3" json:"live_updated_unix_ms,omitempty"`   // time of the LiveKit event that last set `live`
 	ExactDeadlines      bool                   `protobuf:"varint,8,opt,name=exact_deadlines,json=exactDeadlines,proto3" json:"exact_deadlines,omitempty"`                // written on clean passivation: waiting deadlines are exact
 	SubtitlesDispatched bool                   `protobuf:"varint,9,opt,name=subtitles_dispatched,json=subtitlesDispatched,proto3" json:"subtitles_dispatched,omitempty"` // transcriber agent dispatched in this LiveKit session
+	Participants        []*Presence            `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty"`                                          // who is in the LiveKit room, as webhooks told
+	SipDispatchRuleId   string                 `protobuf:"bytes,11,opt,name=sip_dispatch_rule_id,json=sipDispatchRuleId,proto3" json:"sip_dispatch_rule_id,omitempty"`   // the room's SIP dispatch rule, when it holds one
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RoomState) Reset() {
 	*x = RoomState{}
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2769,7 @@ func (x *RoomState) String() string {
 func (*RoomState) ProtoMessage() {}
 
 func (x *RoomState) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +2782,7 @@ func (x *RoomState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomState.ProtoReflect.Descriptor instead.
 func (*RoomState) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{36}
+	return file_messages_room_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RoomState) GetRecord() *RoomRecord {
@@ -2775,6 +2846,20 @@ func (x *RoomState) GetSubtitlesDispatched() bool {
 		return x.SubtitlesDispatched
 	}
 	return false
+}
+
+func (x *RoomState) GetParticipants() []*Presence {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *RoomState) GetSipDispatchRuleId() string {
+	if x != nil {
+		return x.SipDispatchRuleId
+	}
+	return ""
 }
 
 var File_messages_room_proto protoreflect.FileDescriptor
@@ -2993,11 +3078,17 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x03 \x01(\tR\x04slug\x12B\n" +
 	"\faccess_level\x18\x04 \x01(\x0e2\x1f.meetcoord.messages.AccessLevelR\vaccessLevel\x12&\n" +
-	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"e\n" +
+	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"p\n" +
+	"\bPresence\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x10\n" +
+	"\x03sip\x18\x02 \x01(\bR\x03sip\x12\x18\n" +
+	"\apresent\x18\x03 \x01(\bR\apresent\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\"e\n" +
 	"\x0fRememberedReply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x123\n" +
-	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x9f\x03\n" +
+	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x92\x04\n" +
 	"\tRoomState\x126\n" +
 	"\x06record\x18\x01 \x01(\v2\x1e.meetcoord.messages.RoomRecordR\x06record\x124\n" +
 	"\x05lobby\x18\x02 \x03(\v2\x1e.meetcoord.messages.LobbyEntryR\x05lobby\x12\x12\n" +
@@ -3007,7 +3098,10 @@ const file_messages_room_proto_rawDesc = "" +
 	"\adeleted\x18\x06 \x01(\bR\adeleted\x12/\n" +
 	"\x14live_updated_unix_ms\x18\a \x01(\x03R\x11liveUpdatedUnixMs\x12'\n" +
 	"\x0fexact_deadlines\x18\b \x01(\bR\x0eexactDeadlines\x121\n" +
-	"\x14subtitles_dispatched\x18\t \x01(\bR\x13subtitlesDispatched*{\n" +
+	"\x14subtitles_dispatched\x18\t \x01(\bR\x13subtitlesDispatched\x12@\n" +
+	"\fparticipants\x18\n" +
+	" \x03(\v2\x1c.meetcoord.messages.PresenceR\fparticipants\x12/\n" +
+	"\x14sip_dispatch_rule_id\x18\v \x01(\tR\x11sipDispatchRuleId*{\n" +
 	"\vAccessLevel\x12\x1c\n" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACCESS_LEVEL_PUBLIC\x10\x01\x12\x18\n" +
@@ -3047,7 +3141,7 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),              // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                     // 1: meetcoord.messages.Role
@@ -3088,10 +3182,11 @@ var file_messages_room_proto_goTypes = []any{
 	(*LobbyEntry)(nil),            // 36: meetcoord.messages.LobbyEntry
 	(*RoomRecord)(nil),            // 37: meetcoord.messages.RoomRecord
 	(*RoomSummary)(nil),           // 38: meetcoord.messages.RoomSummary
-	(*RememberedReply)(nil),       // 39: meetcoord.messages.RememberedReply
-	(*RoomState)(nil),             // 40: meetcoord.messages.RoomState
-	nil,                           // 41: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                           // 42: meetcoord.messages.Failure.FieldsEntry
+	(*Presence)(nil),              // 39: meetcoord.messages.Presence
+	(*RememberedReply)(nil),       // 40: meetcoord.messages.RememberedReply
+	(*RoomState)(nil),             // 41: meetcoord.messages.RoomState
+	nil,                           // 42: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                           // 43: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -3120,12 +3215,12 @@ var file_messages_room_proto_depIdxs = []int32{
 	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	41, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	42, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
 	2,  // 30: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	42, // 31: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	43, // 31: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
 	0,  // 32: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
 	7,  // 33: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
 	9,  // 34: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
@@ -3149,13 +3244,14 @@ var file_messages_room_proto_depIdxs = []int32{
 	35, // 52: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
 	37, // 53: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
 	36, // 54: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	39, // 55: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	27, // 56: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	40, // 55: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	39, // 56: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
+	27, // 57: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -3181,7 +3277,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

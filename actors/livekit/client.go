@@ -38,6 +38,7 @@ type Client struct {
 	cfg      Config
 	rooms    livekit.RoomService
 	dispatch livekit.AgentDispatchService
+	sip      livekit.SIP
 }
 
 // ErrUnavailable wraps failures to reach LiveKit or LiveKit's own errors (5xx): a retry may help.
@@ -58,6 +59,7 @@ func New(cfg Config) *Client {
 		cfg:      cfg,
 		rooms:    livekit.NewRoomServiceProtobufClient(cfg.URL, httpClient),
 		dispatch: livekit.NewAgentDispatchServiceProtobufClient(cfg.URL, httpClient),
+		sip:      livekit.NewSIPProtobufClient(cfg.URL, httpClient),
 	}
 }
 
@@ -139,12 +141,94 @@ func (c *Client) DispatchAgent(ctx context.Context, room, agentName string) erro
 	return mapError("dispatch agent", err)
 }
 
+// ListParticipants implements actors.LiveKit.
+func (c *Client) ListParticipants(ctx context.Context, room string) ([]actors.Participant, error) {
+	ctx, cancel, err := c.adminContext(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	res, err := c.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+	if err != nil {
+		return nil, mapError("list participants", err)
+	}
+	out := make([]actors.Participant, 0, len(res.GetParticipants()))
+	for _, p := range res.GetParticipants() {
+		out = append(out, actors.Participant{Identity: p.GetIdentity(), SIP: p.GetKind() == livekit.ParticipantInfo_SIP})
+	}
+	return out, nil
+}
+
+// SIPDispatchRuleIDs implements actors.LiveKit.
+func (c *Client) SIPDispatchRuleIDs(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel, err := c.sipContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	res, err := c.sip.ListSIPDispatchRule(ctx, &livekit.ListSIPDispatchRuleRequest{})
+	if err != nil {
+		return nil, mapError("list sip dispatch rules", err)
+	}
+	var ids []string
+	for _, rule := range res.GetItems() {
+		if rule.GetName() == name {
+			ids = append(ids, rule.GetSipDispatchRuleId())
+		}
+	}
+	return ids, nil
+}
+
+// CreateSIPDispatchRule implements actors.LiveKit.
+func (c *Client) CreateSIPDispatchRule(ctx context.Context, name, room, pin string) (string, error) {
+	ctx, cancel, err := c.sipContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
+	res, err := c.sip.CreateSIPDispatchRule(ctx, &livekit.CreateSIPDispatchRuleRequest{
+		DispatchRule: &livekit.SIPDispatchRuleInfo{
+			Name: name,
+			Rule: &livekit.SIPDispatchRule{Rule: &livekit.SIPDispatchRule_DispatchRuleDirect{
+				DispatchRuleDirect: &livekit.SIPDispatchRuleDirect{RoomName: room, Pin: pin},
+			}},
+		},
+	})
+	if err != nil {
+		return "", mapError("create sip dispatch rule", err)
+	}
+	return res.GetSipDispatchRuleId(), nil
+}
+
+// DeleteSIPDispatchRule implements actors.LiveKit.
+func (c *Client) DeleteSIPDispatchRule(ctx context.Context, id string) error {
+	ctx, cancel, err := c.sipContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	_, err = c.sip.DeleteSIPDispatchRule(ctx, &livekit.DeleteSIPDispatchRuleRequest{SipDispatchRuleId: id})
+	err = mapError("delete sip dispatch rule", err)
+	if errors.Is(err, actors.ErrLiveKitNotFound) {
+		return nil
+	}
+	return err
+}
+
+// sipContext carries a SIP-admin token.
+func (c *Client) sipContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	return c.withToken(ctx, auth.NewAccessToken(c.cfg.APIKey, c.cfg.APISecret).SetSIPGrant(&auth.SIPGrant{Admin: true}))
+}
+
 // adminContext bounds the call and carries a short-lived room-admin token for it.
 func (c *Client) adminContext(ctx context.Context, room string) (context.Context, context.CancelFunc, error) {
-	token, err := auth.NewAccessToken(c.cfg.APIKey, c.cfg.APISecret).
-		SetVideoGrant(&auth.VideoGrant{RoomAdmin: true, RoomCreate: true, RoomList: true, Room: room}).
-		SetValidFor(5 * time.Minute).
-		ToJWT()
+	return c.withToken(ctx, auth.NewAccessToken(c.cfg.APIKey, c.cfg.APISecret).
+		SetVideoGrant(&auth.VideoGrant{RoomAdmin: true, RoomCreate: true, RoomList: true, Room: room}))
+}
+
+// withToken bounds the call and carries a short-lived token for it.
+func (c *Client) withToken(ctx context.Context, at *auth.AccessToken) (context.Context, context.CancelFunc, error) {
+	token, err := at.SetValidFor(5 * time.Minute).ToJWT()
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign livekit api token: %w", err)
 	}

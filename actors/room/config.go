@@ -33,6 +33,10 @@ type Config struct {
 	CanEditDisplayName      bool   // AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME
 	CallbackTTL             time.Duration
 	SubtitleAgentName       string // ROOM_SUBTITLE_AGENT_NAME
+	TelephonyEnabled        bool   // ROOM_TELEPHONY_ENABLED
+	PinLength               int    // ROOM_TELEPHONY_PIN_LENGTH
+	IndexRetries            int    // ROOM_TELEPHONY_PIN_MAX_RETRIES: new slug/PIN draws on collision
+	ReconcileInterval       time.Duration
 
 	IdleTimeout    time.Duration // passivation after this long without a message
 	StoreTimeout   time.Duration // one store call

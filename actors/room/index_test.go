@@ -130,16 +130,23 @@ func TestIndexChanges(t *testing.T) {
 			want: []indexOpView{drop("u-member"), accessDrop("acc-member")},
 		},
 		{
-			name: "deletion: everything removed, slug included", before: base, after: nil,
+			name: "deletion: everything removed, slug and PIN included", before: base, after: nil,
 			want: []indexOpView{
 				drop("u-owner"), drop("u-admin"), drop("u-member"),
 				{index: actors.IndexSlug, key: "abc-defg-hij", remove: true},
+				{index: actors.IndexPin, key: "0123456789", remove: true},
 				accessDrop("acc-owner"), accessDrop("acc-admin"), accessDrop("acc-member"),
 			},
 		},
 		{name: "no change", before: base, after: proto.CloneOf(base), want: []indexOpView{}},
 		{name: "role change: summaries carry no role", before: base, after: roleChanged, want: []indexOpView{}},
-		{name: "configuration and pin change: nothing indexed", before: base, after: reconfigured, want: []indexOpView{}},
+		{
+			name: "configuration and PIN change: old PIN released, new one reserved exclusively", before: base, after: reconfigured,
+			want: []indexOpView{
+				{index: actors.IndexPin, key: "0123456789", remove: true},
+				{index: actors.IndexPin, key: "9876543210", exclusive: true},
+			},
+		},
 		{name: "no room before or after", before: nil, after: nil, want: []indexOpView{}},
 	}
 	for _, tt := range tests {

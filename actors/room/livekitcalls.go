@@ -34,20 +34,7 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 		r.inFlight[flightKey] = []*actor.PID{ctx.Sender()}
 	}
 	sender := ctx.Sender()
-	timeout := r.deps.Config.LiveKitTimeout
-	future := actor.NewFuture(ctx.ActorSystem(), timeout+time.Second)
-	system, resultPID := ctx.ActorSystem(), future.PID()
-	go func() {
-		callCtx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		system.Root.Send(resultPID, &liveKitResult{err: call(callCtx)})
-	}()
-	ctx.ReenterAfter(future, func(res interface{}, err error) {
-		if result, ok := res.(*liveKitResult); ok {
-			err = result.err
-		} else if err == nil {
-			err = errors.New("livekit call gave no result")
-		}
+	r.runLiveKit(ctx, call, func(err error) {
 		now := r.deps.Clock.Now()
 		var reply *messages.RoomReply
 		if err != nil {
@@ -66,6 +53,27 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 				ctx.Send(pid, reply)
 			}
 		}
+	})
+}
+
+// runLiveKit makes a LiveKit call off the actor's goroutine, bounded by the call timeout, and
+// runs then in the actor with its outcome.
+func (r *Room) runLiveKit(ctx actor.Context, call func(context.Context) error, then func(err error)) {
+	timeout := r.deps.Config.LiveKitTimeout
+	future := actor.NewFuture(ctx.ActorSystem(), timeout+time.Second)
+	system, resultPID := ctx.ActorSystem(), future.PID()
+	go func() {
+		callCtx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		system.Root.Send(resultPID, &liveKitResult{err: call(callCtx)})
+	}()
+	ctx.ReenterAfter(future, func(res interface{}, err error) {
+		if result, ok := res.(*liveKitResult); ok {
+			err = result.err
+		} else if err == nil {
+			err = errors.New("livekit call gave no result")
+		}
+		then(err)
 	})
 }
 

@@ -38,8 +38,16 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 		return
 	}
 	now := r.deps.Clock.Now()
-	r.before, r.extra, r.effects = nil, nil, nil
-	reply := r.commit(ctx, requestID, handle(now), now)
+	var reply *messages.RoomReply
+	// A collision on an exclusive index (a random slug or PIN another room holds) undoes the
+	// command; running it again draws new ones.
+	for attempt := 0; ; attempt++ {
+		r.before, r.extra, r.effects = nil, nil, nil
+		reply = r.commit(ctx, requestID, handle(now), now)
+		if reply.GetFailure().GetCode() != messages.ErrorCode_ERROR_CODE_CONFLICT || !r.indexTaken || attempt >= r.deps.Config.IndexRetries {
+			break
+		}
+	}
 	ctx.Respond(reply)
 	if r.record == nil {
 		// Deleted, or a creation that failed: nothing worth keeping in memory.
@@ -65,6 +73,7 @@ func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool) *me
 
 // commit stores what the command changed (if anything) and returns the reply to give.
 func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomReply, now time.Time) *messages.RoomReply {
+	r.indexTaken = false
 	if r.before != nil {
 		r.remember(requestID, reply)
 		if err := r.save(now); err != nil {
@@ -99,7 +108,8 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "The room moved to another node, try again.")
 	case errors.Is(err, actors.ErrIndexTaken):
-		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A room with this slug already exists.")
+		r.indexTaken = true
+		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
 	default:
 		r.deps.Metrics.StoreErrors.Inc()
 		r.log.Error("room state could not be saved", slog.Any("error", err))
@@ -199,6 +209,8 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.replies = append([]*messages.RememberedReply(nil), s.GetReplies()...)
 	r.deleted = s.GetDeleted()
 	r.subtitlesDispatched = s.GetSubtitlesDispatched()
+	r.presence = restorePresence(s.GetParticipants())
+	r.sipRuleID = s.GetSipDispatchRuleId()
 }
 
 // rememberedReply is the first reply given to a request id, if it is still remembered.
@@ -262,6 +274,14 @@ func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.In
 	}
 	for accessID := range beforeAccesses {
 		ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: accessID, Remove: true})
+	}
+	if before.GetPinCode() != after.GetPinCode() {
+		if before.GetPinCode() != "" {
+			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: before.GetPinCode(), Remove: true})
+		}
+		if after.GetPinCode() != "" {
+			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: after.GetPinCode(), Exclusive: true})
+		}
 	}
 	switch {
 	case after != nil && before.GetSlug() != after.GetSlug():

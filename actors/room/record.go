@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"crypto/rand"
 	"time"
 
@@ -37,6 +38,9 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 			Role: messages.Role_ROLE_OWNER,
 		}},
 		CreatedUnixMs: now.UnixMilli(),
+	}
+	if r.deps.Config.TelephonyEnabled {
+		r.record.PinCode = r.newPin()
 	}
 	if id := msg.GetCallbackId(); id != "" {
 		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL})
@@ -121,8 +125,16 @@ func (r *Room) deleteRoom(msg *messages.DeleteRoom) *messages.RoomReply {
 		return denied(msg.GetCaller())
 	}
 	r.changing(r.deps.Clock.Now())
+	if id := r.sipRuleID; id != "" {
+		r.effects = append(r.effects, func(c context.Context) {
+			if err := r.deps.LiveKit.DeleteSIPDispatchRule(c, id); err != nil {
+				r.log.Warn("sip dispatch rule of a deleted room not deleted", "rule", id, "error", err)
+			}
+		})
+	}
 	r.record = nil
 	r.deleted = true
+	r.sipRuleID = ""
 	r.lobby.clear()
 	return ack("Room deleted.")
 }

@@ -29,21 +29,26 @@ type Room struct {
 	appliedEvents       []string
 	replies             []*messages.RememberedReply
 	subtitlesDispatched bool
+	presence            presence
+	sipRuleID           string
 
 	// Per-command bookkeeping, reset by command().
 	before  *messages.RoomState // state when the command started changing it; nil: unchanged
 	extra   []indexChange       // index operations the command asks for beyond the derived ones
 	effects []effect            // LiveKit calls to make once the change is stored
 
-	outbox   *outbox
-	idle     idleTimer
-	inFlight map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
+	outbox     *outbox
+	idle       idleTimer
+	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
+	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
+	indexTaken bool                    // the last save collided on an exclusive index
+	reconcile  *time.Timer
 }
 
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}}
+		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, presence: presence{}}
 	})
 }
 
@@ -102,6 +107,11 @@ func (r *Room) Receive(ctx actor.Context) {
 
 	case *messages.WebhookEvent:
 		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
+		r.reconcileSIP(ctx)
+		r.scheduleReconcile(ctx)
+	case reconcileTick:
+		r.reconcileWithLiveKit(ctx)
+		return
 	}
 	r.idle.touch()
 }
@@ -114,6 +124,10 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.deps.Metrics.Activations.Inc()
 	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
 	r.idle.start(ctx)
+	if r.sipRuleID != "" || r.presence.occupied() {
+		// Webhooks may have been missed while no activation held the room.
+		ctx.Send(ctx.Self(), reconcileTick{})
+	}
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
@@ -125,6 +139,9 @@ func (r *Room) activate(ctx actor.Context, id string) {
 // deactivate runs when the grain stops (passivation, node shutdown, fencing).
 func (r *Room) deactivate() {
 	r.idle.stop()
+	if r.reconcile != nil {
+		r.reconcile.Stop()
+	}
 	r.saveExactDeadlines()
 	if r.outbox != nil {
 		r.outbox.close()

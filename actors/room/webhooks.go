@@ -25,14 +25,20 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 	}
 	at := msg.GetCreatedAt() * 1000
 	switch msg.GetEvent() {
-	case "room_started", "participant_joined":
+	case "room_started":
 		r.setLive(true, at, now)
+	case "participant_joined":
+		r.setLive(true, at, now)
+		r.participantEvent(event, true, at, now)
+	case "participant_left", "participant_connection_aborted":
+		r.participantEvent(event, false, at, now)
 	case "room_finished":
 		if r.setLive(false, at, now) {
 			// A finished LiveKit room takes its lobby with it: admitted participants must knock
 			// again for the next session, and subtitles start afresh.
 			r.lobby.clear()
 			r.subtitlesDispatched = false
+			r.presence = presence{}
 		}
 	}
 	if r.before != nil {

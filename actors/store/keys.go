@@ -11,4 +11,5 @@ func slugKey(slug string) string        { return prefix + "slug:" + slug }
 func userRoomsKey(userID string) string { return prefix + "user:" + userID + ":rooms" }
 func callbackKey(id string) string      { return prefix + "callback:" + id }
 func accessKey(id string) string        { return prefix + "access:" + id }
+func pinKey(pin string) string          { return prefix + "pin:" + pin }
 func userKey(userID string) string      { return prefix + "user:" + userID }

@@ -95,6 +95,8 @@ func indexKey(op actors.IndexOp) string {
 		return callbackKey(op.Key)
 	case actors.IndexAccess:
 		return accessKey(op.Key)
+	case actors.IndexPin:
+		return pinKey(op.Key)
 	}
 	return ""
 }

@@ -314,6 +314,24 @@ func (l *LiveKitRecorder) RemoveParticipant(context.Context, string, string) err
 // DispatchAgent implements actors.LiveKit.
 func (l *LiveKitRecorder) DispatchAgent(context.Context, string, string) error { return l.Fail }
 
+// ListParticipants implements actors.LiveKit: nobody is in rooms the recorder stands for.
+func (l *LiveKitRecorder) ListParticipants(context.Context, string) ([]actors.Participant, error) {
+	return nil, l.Fail
+}
+
+// SIPDispatchRuleIDs implements actors.LiveKit.
+func (l *LiveKitRecorder) SIPDispatchRuleIDs(context.Context, string) ([]string, error) {
+	return nil, l.Fail
+}
+
+// CreateSIPDispatchRule implements actors.LiveKit.
+func (l *LiveKitRecorder) CreateSIPDispatchRule(context.Context, string, string, string) (string, error) {
+	return "SDR_recorded", l.Fail
+}
+
+// DeleteSIPDispatchRule implements actors.LiveKit.
+func (l *LiveKitRecorder) DeleteSIPDispatchRule(context.Context, string) error { return l.Fail }
+
 // Data returns the data messages sent so far.
 func (l *LiveKitRecorder) Data() []DataMessage {
 	l.mu.Lock()

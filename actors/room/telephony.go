@@ -1,0 +1,215 @@
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/livekit/protocol/livekit"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+// Telephony (rooms.md): a room with telephony has a PIN, and a SIP dispatch rule SIP_<room id>
+// exists only while at least one WebRTC participant is in the LiveKit room, so that a dial-in
+// caller can never reach an empty room. The actor knows who is in the room from webhooks (and
+// from LiveKit itself when it reconciles), and holds at most one rule: creation and deletion are
+// never run twice at once, however many joins arrive together.
+
+// presence is who is in the LiveKit room, by identity, as of the newest event about each.
+type presence map[string]*messages.Presence
+
+// occupied: a WebRTC participant is in the room.
+func (p presence) occupied() bool {
+	for _, e := range p {
+		if e.GetPresent() && !e.GetSip() {
+			return true
+		}
+	}
+	return false
+}
+
+func (p presence) snapshot() []*messages.Presence {
+	out := make([]*messages.Presence, 0, len(p))
+	for _, e := range p {
+		if e.GetPresent() {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetIdentity() < out[j].GetIdentity() })
+	return out
+}
+
+func restorePresence(list []*messages.Presence) presence {
+	p := presence{}
+	for _, e := range list {
+		p[e.GetIdentity()] = e
+	}
+	return p
+}
+
+// sipRuleName is the name of the room's dispatch rule on LiveKit.
+func (r *Room) sipRuleName() string { return "SIP_" + r.id }
+
+// newPin draws a numeric PIN of the configured length.
+func (r *Room) newPin() string {
+	digits := make([]byte, r.deps.Config.PinLength)
+	for i := range digits {
+		n, _ := rand.Int(rand.Reader, big.NewInt(10))
+		digits[i] = byte('0' + n.Int64())
+	}
+	return string(digits)
+}
+
+// participantEvent applies a participant_joined / participant_left webhook.
+func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at int64, now time.Time) {
+	p := event.GetParticipant()
+	id, sip := p.GetIdentity(), p.GetKind() == livekit.ParticipantInfo_SIP
+	if id == "" {
+		return
+	}
+	cur, known := r.presence[id]
+	if known && (at < cur.GetAtUnixMs() || (cur.GetPresent() == present && cur.GetSip() == sip)) {
+		return
+	}
+	if !known && !present {
+		return
+	}
+	r.changing(now)
+	r.presence[id] = &messages.Presence{Identity: id, Sip: sip, Present: present, AtUnixMs: at}
+}
+
+// reconcileSIP moves the dispatch rule towards what the room needs: one rule while a WebRTC
+// participant is in the room, none otherwise. One operation at a time; when it ends, the room
+// checks again (participants may have come or gone meanwhile).
+func (r *Room) reconcileSIP(ctx actor.Context) {
+	if !r.deps.Config.TelephonyEnabled || r.sipBusy || !r.loaded {
+		return
+	}
+	want := r.record != nil && r.record.GetPinCode() != "" && r.presence.occupied()
+	switch {
+	case want && r.sipRuleID == "":
+		r.sipBusy = true
+		name, room, pin := r.sipRuleName(), r.id, r.record.GetPinCode()
+		var created string
+		r.runLiveKit(ctx, func(c context.Context) error {
+			// A rule of this name left behind (a crash between creating it and storing its id)
+			// would let two rules route callers: remove it first.
+			stale, err := r.deps.LiveKit.SIPDispatchRuleIDs(c, name)
+			if err != nil {
+				return err
+			}
+			for _, id := range stale {
+				if err := r.deps.LiveKit.DeleteSIPDispatchRule(c, id); err != nil {
+					return err
+				}
+			}
+			created, err = r.deps.LiveKit.CreateSIPDispatchRule(c, name, room, pin)
+			return err
+		}, func(err error) {
+			r.sipBusy = false
+			if err != nil {
+				r.log.Warn("sip dispatch rule not created; retrying at the next reconciliation", slog.Any("error", err))
+				r.scheduleReconcile(ctx)
+				return
+			}
+			r.setSIPRule(ctx, created)
+			r.reconcileSIP(ctx)
+		})
+	case !want && r.sipRuleID != "":
+		r.sipBusy = true
+		id := r.sipRuleID
+		r.runLiveKit(ctx, func(c context.Context) error {
+			return r.deps.LiveKit.DeleteSIPDispatchRule(c, id)
+		}, func(err error) {
+			r.sipBusy = false
+			if err != nil {
+				r.log.Warn("sip dispatch rule not deleted; retrying at the next reconciliation", slog.Any("error", err))
+				r.scheduleReconcile(ctx)
+				return
+			}
+			r.setSIPRule(ctx, "")
+			r.reconcileSIP(ctx)
+		})
+	}
+}
+
+// setSIPRule stores the rule the room now holds.
+func (r *Room) setSIPRule(ctx actor.Context, id string) {
+	now := r.deps.Clock.Now()
+	r.before, r.extra, r.effects = nil, nil, nil
+	r.changing(now)
+	r.sipRuleID = id
+	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
+		// Not stored: the rule (if created) is found by name and replaced next time.
+		r.log.Warn("sip dispatch rule id not stored", slog.String("detail", reply.GetFailure().GetDetail()))
+	}
+}
+
+// reconcileTick asks LiveKit who is really in the room, correcting webhooks that were lost (a
+// participant who vanished without participant_left), then fixes the dispatch rule.
+type reconcileTick struct{}
+
+func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
+	r.reconcile = nil
+	if !r.deps.Config.TelephonyEnabled || !r.loaded || r.record == nil || (r.sipRuleID == "" && !r.presence.occupied()) {
+		return
+	}
+	var participants []string
+	var sip []bool
+	r.runLiveKit(ctx, func(c context.Context) error {
+		list, err := r.deps.LiveKit.ListParticipants(c, r.id)
+		if err != nil && !errors.Is(err, actors.ErrLiveKitNotFound) {
+			return err
+		}
+		for _, p := range list {
+			participants = append(participants, p.Identity)
+			sip = append(sip, p.SIP)
+		}
+		return nil
+	}, func(err error) {
+		if err != nil {
+			r.log.Warn("reconciliation with livekit failed", slog.Any("error", err))
+			r.scheduleReconcile(ctx)
+			return
+		}
+		now := r.deps.Clock.Now()
+		at := now.UnixMilli()
+		seen := presence{}
+		for i, id := range participants {
+			seen[id] = &messages.Presence{Identity: id, Sip: sip[i], Present: true, AtUnixMs: at}
+		}
+		r.before, r.extra, r.effects = nil, nil, nil
+		for id, e := range r.presence {
+			if _, there := seen[id]; !there && e.GetPresent() {
+				r.changing(now)
+				r.presence[id] = &messages.Presence{Identity: id, Sip: e.GetSip(), Present: false, AtUnixMs: at}
+			}
+		}
+		for id, e := range seen {
+			if cur, ok := r.presence[id]; !ok || !cur.GetPresent() {
+				r.changing(now)
+				r.presence[id] = e
+			}
+		}
+		r.commit(ctx, "", nil, now)
+		r.reconcileSIP(ctx)
+		r.scheduleReconcile(ctx)
+	})
+}
+
+// scheduleReconcile arms the slow reconciliation timer while the room holds a rule or has
+// participants.
+func (r *Room) scheduleReconcile(ctx actor.Context) {
+	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
+		return
+	}
+	system, self := ctx.ActorSystem(), ctx.Self()
+	r.reconcile = time.AfterFunc(r.deps.Config.ReconcileInterval, func() { system.Root.Send(self, reconcileTick{}) })
+}

@@ -1,0 +1,166 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// sipRules lists the SIP dispatch rules of a room on the real LiveKit server.
+func sipRules(t *testing.T, lk *clustertest.LiveKitServer, roomID string) []*livekit.SIPDispatchRuleInfo {
+	t.Helper()
+	client := lksdk.NewSIPClient(lk.URL, lk.Key, lk.Secret)
+	res, err := client.ListSIPDispatchRule(context.Background(), &livekit.ListSIPDispatchRuleRequest{})
+	if err != nil {
+		t.Fatalf("list sip dispatch rules: %v", err)
+	}
+	var out []*livekit.SIPDispatchRuleInfo
+	for _, r := range res.GetItems() {
+		if r.GetName() == "SIP_"+roomID {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// joinPublicRoom joins n anonymous WebRTC participants at once, each with the token the API
+// gives them.
+func joinPublicRoom(t *testing.T, n *clustertest.Node, lk *clustertest.LiveKitServer, roomID string, count int) []*lksdk.Room {
+	t.Helper()
+	rooms := make([]*lksdk.Room, count)
+	var wg sync.WaitGroup
+	errs := make(chan error, count)
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := n.Client("").Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Guest", nil)
+			lkAccess, _ := res.JSON()["livekit"].(map[string]any)
+			token, _ := lkAccess["token"].(string)
+			room, err := lksdk.ConnectToRoomWithToken(lk.WSURL, token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false))
+			if err != nil {
+				errs <- err
+				return
+			}
+			rooms[i] = room
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("participant could not join: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, r := range rooms {
+			r.Disconnect()
+		}
+	})
+	return rooms
+}
+
+func TestTelephonyDispatchRule(t *testing.T) {
+	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_TELEPHONY_PHONE_NUMBER": "+33 1 23 45 67 89",
+	})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Dial-in", "access_level": "public"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	roomID := res.JSON()["id"].(string)
+	pin, _ := res.JSON()["pin_code"].(string)
+	if !regexp.MustCompile(`^[0-9]{10}$`).MatchString(pin) {
+		t.Fatalf("pin_code %q, want 10 digits", pin)
+	}
+	if got := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil).JSON()["telephony"].(map[string]any)["phone_number"]; got != "+33 1 23 45 67 89" {
+		t.Fatalf("config telephony.phone_number = %v", got)
+	}
+	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
+		t.Fatalf("%d rules before anyone joined, want 0", len(rules))
+	}
+
+	// 50 participants join at once: exactly one rule, never two.
+	var sampling sync.WaitGroup
+	stop := make(chan struct{})
+	maxSeen := 0
+	sampling.Add(1)
+	go func() {
+		defer sampling.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				maxSeen = max(maxSeen, len(sipRules(t, lk, roomID)))
+			}
+		}
+	}()
+	participants := joinPublicRoom(t, n, lk, roomID, 50)
+	clustertest.Eventually(t, 20*time.Second, "one SIP dispatch rule once participants joined", func() bool {
+		return len(sipRules(t, lk, roomID)) == 1
+	})
+	rule := sipRules(t, lk, roomID)[0]
+	direct := rule.GetRule().GetDispatchRuleDirect()
+	if direct.GetRoomName() != roomID || direct.GetPin() != pin {
+		t.Fatalf("rule routes to room %q with pin %q, want %q / %q", direct.GetRoomName(), direct.GetPin(), roomID, pin)
+	}
+
+	// Everyone leaves: the rule goes.
+	for _, p := range participants {
+		p.Disconnect()
+	}
+	clustertest.Eventually(t, 30*time.Second, "no SIP dispatch rule once everyone left", func() bool {
+		return len(sipRules(t, lk, roomID)) == 0
+	})
+	close(stop)
+	sampling.Wait()
+	if maxSeen > 1 {
+		t.Fatalf("saw %d rules for the room at once, want at most 1", maxSeen)
+	}
+
+	// A dial-in caller alone does not keep (or bring back) the rule.
+	sip := &livekit.WebhookEvent{Event: "participant_joined", Id: "EV_sip_join", CreatedAt: time.Now().Unix(),
+		Room:        &livekit.Room{Name: roomID},
+		Participant: &livekit.ParticipantInfo{Identity: "sip_+3312345678", Kind: livekit.ParticipantInfo_SIP}}
+	if res := n.PostWebhook(sip); res.Status != http.StatusOK {
+		t.Fatalf("sip participant_joined: %d", res.Status)
+	}
+	res = owner.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil) // a round trip through the room
+	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
+		t.Fatalf("%d rules with only a SIP participant, want 0", len(rules))
+	}
+
+	// Deleting the room releases its PIN and leaves no rule.
+	if res := owner.Do(http.MethodDelete, clustertest.Path("rooms", roomID), nil); res.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d", res.Status)
+	}
+}
+
+func TestTelephonyOffCreatesNoRule(t *testing.T) {
+	n, lk := clustertest.StartNodeWithLiveKit(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "No phone", "access_level": "public"})
+	roomID := res.JSON()["id"].(string)
+	if pin := res.JSON()["pin_code"]; pin != nil {
+		t.Fatalf("pin_code %v with telephony off, want null", pin)
+	}
+	joinPublicRoom(t, n, lk, roomID, 3)
+	// Wait until the room has seen the joins (its participants are live), then check.
+	client := lksdk.NewRoomServiceClient(lk.URL, lk.Key, lk.Secret)
+	clustertest.Eventually(t, 10*time.Second, "three participants in LiveKit", func() bool {
+		res, err := client.ListParticipants(context.Background(), &livekit.ListParticipantsRequest{Room: roomID})
+		return err == nil && len(res.GetParticipants()) == 3
+	})
+	time.Sleep(500 * time.Millisecond) // webhooks are asynchronous; give them time to be applied
+	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
+		t.Fatalf("%d rules with telephony off, want 0", len(rules))
+	}
+}
