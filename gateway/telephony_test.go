@@ -164,3 +164,21 @@ func TestTelephonyOffCreatesNoRule(t *testing.T) {
 		t.Fatalf("%d rules with telephony off, want 0", len(rules))
 	}
 }
+
+// TestTelephonyReconcilesLostLeave: a participant whose participant_left never reaches the
+// node leaves no dispatch rule behind once the room reconciles with LiveKit.
+func TestTelephonyReconcilesLostLeave(t *testing.T) {
+	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_RECONCILE_INTERVAL": "0.5",
+	})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Lossy", "access_level": "public"}).JSON()["id"].(string)
+	participant := joinPublicRoom(t, n, lk, roomID, 1)[0]
+	clustertest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
+
+	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
+	participant.Disconnect()
+	clustertest.Eventually(t, 20*time.Second, "reconciliation to remove the rule", func() bool {
+		return len(sipRules(t, lk, roomID)) == 0
+	})
+}

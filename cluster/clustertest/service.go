@@ -1,7 +1,9 @@
 package clustertest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -33,11 +35,12 @@ type Node struct {
 	Redis   *store.Redis // direct access for assertions (nil with the in-process store)
 	Service *cluster.Service
 
-	server  *httptest.Server
-	handler atomic.Value // http.Handler of the current service; the server outlives restarts
-	realLK  bool         // talk to a real livekit-server instead of the recorder
-	mu      sync.Mutex
-	closed  bool
+	server      *httptest.Server
+	handler     atomic.Value // http.Handler of the current service; the server outlives restarts
+	realLK      bool         // talk to a real livekit-server instead of the recorder
+	dropWebhook atomic.Value // func(event string) bool: webhooks "lost on the way" (answered 200, not delivered)
+	mu          sync.Mutex
+	closed      bool
 }
 
 // Settings passed to every test node unless the test overrides them.
@@ -158,6 +161,18 @@ func (n *Node) listenAt(addr string) {
 			http.Error(w, "node not started", http.StatusServiceUnavailable)
 			return
 		}
+		if drop, _ := n.dropWebhook.Load().(func(string) bool); drop != nil && strings.HasSuffix(r.URL.Path, "/webhooks-livekit/") {
+			body, _ := io.ReadAll(r.Body)
+			var event struct {
+				Event string `json:"event"`
+			}
+			_ = json.Unmarshal(body, &event)
+			if drop(event.Event) {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		h.ServeHTTP(w, r)
 	}))
 	if addr != "" {
@@ -172,6 +187,10 @@ func (n *Node) listenAt(addr string) {
 	n.URL = n.server.URL
 	n.t.Cleanup(n.server.Close)
 }
+
+// DropWebhooks makes the webhooks for which drop returns true vanish on their way to the node
+// (LiveKit is told 200): the missed events that reconciliation must correct.
+func (n *Node) DropWebhooks(drop func(event string) bool) { n.dropWebhook.Store(drop) }
 
 // Close stops the node (HTTP server, cluster member, store connections).
 func (n *Node) Close() {
