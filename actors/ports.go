@@ -49,13 +49,17 @@ const (
 	IndexAccess
 	// IndexPin: telephony PIN -> room id (PINs are unique across rooms).
 	IndexPin
+	// IndexUserRecordings: per user, the recordings they started or of rooms they own, by
+	// recording id (Field).
+	IndexUserRecordings
 )
 
 // IndexOp is one change to an index, applied atomically with the snapshot it comes with.
 type IndexOp struct {
 	Index     Index
 	Key       string        // user id, slug, callback id, access id or PIN
-	Summary   []byte        // IndexUserRooms: the room's summary for this user
+	Field     string        // IndexUserRecordings: the recording id
+	Summary   []byte        // hash indexes: the entry for this user
 	TTL       time.Duration // pointer indexes: 0 means no expiry
 	Remove    bool          // remove the entry (pointers only if they still point to this room)
 	Exclusive bool          // pointer put fails with ErrIndexTaken when held by another room
@@ -106,6 +110,12 @@ type LiveKit interface {
 	CreateSIPDispatchRule(ctx context.Context, name, room, pin string) (id string, err error)
 	// DeleteSIPDispatchRule deletes a rule; a rule already gone is not an error.
 	DeleteSIPDispatchRule(ctx context.Context, id string) error
+	// StartRoomCompositeEgress records the room into a file named after the recording id.
+	StartRoomCompositeEgress(ctx context.Context, room string, audioOnly bool, recordingID string) (egressID string, err error)
+	// StopEgress stops an egress and returns the status LiveKit answered with.
+	StopEgress(ctx context.Context, egressID string) (livekit.EgressStatus, error)
+	// Egress returns the egress's current information (ErrLiveKitNotFound when unknown).
+	Egress(ctx context.Context, egressID string) (*livekit.EgressInfo, error)
 }
 
 // Participant is one participant of a LiveKit room.

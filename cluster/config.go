@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"meetcoord/actors/livekit"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -53,6 +54,7 @@ type Config struct {
 	CanEditDisplayName      bool
 	DefaultAccessLevel      string
 	RecordingEnabled        bool
+	RecordingOutput         livekit.RecordingOutput
 	TelephonyEnabled        bool
 	TelephonyPhoneNumber    string
 	TelephonyDefaultCountry string
@@ -75,35 +77,44 @@ type Config struct {
 func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	e := env{get: getenv}
 	c := Config{
-		Dev:                     dev,
-		ListenAddr:              e.str("LISTEN_ADDR", "127.0.0.1:8080"),
-		RedisURL:                e.str("REDIS_URL", ""),
-		ClusterProvider:         e.str("CLUSTER_PROVIDER", "none"),
-		ClusterName:             e.str("CLUSTER_NAME", "meetcoord"),
-		ClusterAdvertiseAddr:    e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
-		ClusterPort:             e.integer("CLUSTER_PORT", 0),
-		LiveKitAPIURL:           e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
-		LiveKitPublicURL:        e.str("LIVEKIT_PUBLIC_URL", ""),
-		LiveKitAPIKey:           e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
-		LiveKitAPISecret:        e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
-		LiveKitVerifySSL:        e.boolean("LIVEKIT_VERIFY_SSL", true),
-		LiveKitDefaultSources:   e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
-		LiveKitTimeout:          e.seconds("LIVEKIT_API_TIMEOUT", 5),
-		OIDCIssuer:              e.str("OIDC_ISSUER", ""),
-		OIDCAudience:            e.str("OIDC_AUDIENCE", ""),
-		DevKeyFile:              e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
-		LobbyWaitingTimeout:     e.seconds("LOBBY_WAITING_TIMEOUT", 3),
-		LobbyDeniedTimeout:      e.seconds("LOBBY_DENIED_TIMEOUT", 5),
-		LobbyAcceptedTimeout:    e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
-		LobbyNotificationType:   e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
-		LobbyCookieName:         e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
-		LobbyCookieSecure:       e.boolean("LOBBY_COOKIE_SECURE", !dev),
-		CreationCallbackTTL:     e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
-		RequestEntryRate:        e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
-		CreationCallbackRate:    e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
-		CanEditDisplayName:      e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
-		DefaultAccessLevel:      e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
-		RecordingEnabled:        e.boolean("RECORDING_ENABLE", false),
+		Dev:                   dev,
+		ListenAddr:            e.str("LISTEN_ADDR", "127.0.0.1:8080"),
+		RedisURL:              e.str("REDIS_URL", ""),
+		ClusterProvider:       e.str("CLUSTER_PROVIDER", "none"),
+		ClusterName:           e.str("CLUSTER_NAME", "meetcoord"),
+		ClusterAdvertiseAddr:  e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
+		ClusterPort:           e.integer("CLUSTER_PORT", 0),
+		LiveKitAPIURL:         e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
+		LiveKitPublicURL:      e.str("LIVEKIT_PUBLIC_URL", ""),
+		LiveKitAPIKey:         e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
+		LiveKitAPISecret:      e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
+		LiveKitVerifySSL:      e.boolean("LIVEKIT_VERIFY_SSL", true),
+		LiveKitDefaultSources: e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
+		LiveKitTimeout:        e.seconds("LIVEKIT_API_TIMEOUT", 5),
+		OIDCIssuer:            e.str("OIDC_ISSUER", ""),
+		OIDCAudience:          e.str("OIDC_AUDIENCE", ""),
+		DevKeyFile:            e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
+		LobbyWaitingTimeout:   e.seconds("LOBBY_WAITING_TIMEOUT", 3),
+		LobbyDeniedTimeout:    e.seconds("LOBBY_DENIED_TIMEOUT", 5),
+		LobbyAcceptedTimeout:  e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
+		LobbyNotificationType: e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
+		LobbyCookieName:       e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
+		LobbyCookieSecure:     e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		CreationCallbackTTL:   e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
+		RequestEntryRate:      e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
+		CreationCallbackRate:  e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
+		CanEditDisplayName:    e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
+		DefaultAccessLevel:    e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
+		RecordingEnabled:      e.boolean("RECORDING_ENABLE", false),
+		RecordingOutput: livekit.RecordingOutput{
+			Folder:         e.str("RECORDING_OUTPUT_FOLDER", "recordings"),
+			Bucket:         e.str("AWS_STORAGE_BUCKET_NAME", ""),
+			Endpoint:       e.str("AWS_S3_ENDPOINT_URL", ""),
+			Region:         e.str("AWS_S3_REGION_NAME", ""),
+			AccessKey:      e.secret("AWS_S3_ACCESS_KEY_ID", ""),
+			Secret:         e.secret("AWS_S3_SECRET_ACCESS_KEY", ""),
+			ForcePathStyle: e.boolean("AWS_S3_FORCE_PATH_STYLE", true),
+		},
 		TelephonyEnabled:        e.boolean("ROOM_TELEPHONY_ENABLED", false),
 		TelephonyPhoneNumber:    e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
 		TelephonyDefaultCountry: e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),

@@ -63,7 +63,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	if lk == nil {
 		lk = livekit.New(livekit.Config{
 			URL: cfg.LiveKitAPIURL, APIKey: cfg.LiveKitAPIKey, APISecret: cfg.LiveKitAPISecret,
-			VerifyTLS: cfg.LiveKitVerifySSL, Timeout: cfg.LiveKitTimeout,
+			VerifyTLS: cfg.LiveKitVerifySSL, Timeout: cfg.LiveKitTimeout, Recording: cfg.RecordingOutput,
 		})
 	}
 	clock := opts.Clock
@@ -125,6 +125,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,
 		ValidSource:          ValidSource,
 		WebhookKeys:          auth.NewSimpleKeyProvider(cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
+		RecordingEnabled:     cfg.RecordingEnabled,
 		LiveKitAPIKey:        cfg.LiveKitAPIKey,
 		LiveKitAPISecret:     cfg.LiveKitAPISecret,
 		ForbiddenPermissions: cfg.ForbiddenPermissions,

@@ -32,6 +32,7 @@ type Directory interface {
 	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
 	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
 	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
+	RecordingsOfUser(ctx context.Context, userID string) ([][]byte, error)
 }
 
 // Users keeps user records (created on first sight of a token).
@@ -56,7 +57,8 @@ type Config struct {
 	DefaultAccessLevel   string
 	ValidSource          func(string) bool
 
-	WebhookKeys auth.KeyProvider
+	WebhookKeys      auth.KeyProvider
+	RecordingEnabled bool
 	// LiveKit participants authenticate with LiveKit tokens signed with the API secret.
 	LiveKitAPIKey        string
 	LiveKitAPISecret     string
@@ -133,6 +135,11 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
+
+	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/stop-recording/", g.stopRecording).Methods(http.MethodPost)
+	api.HandleFunc("/recordings/", g.listRecordings).Methods(http.MethodGet)
+	api.HandleFunc("/recordings/{recording}/", g.retrieveRecording).Methods(http.MethodGet)
 
 	api.HandleFunc("/resource-accesses/", g.listAccesses).Methods(http.MethodGet)
 	api.HandleFunc("/resource-accesses/", g.createAccess).Methods(http.MethodPost)

@@ -1728,6 +1728,186 @@ func (x *StartSubtitle) GetCaller() *Caller {
 	return nil
 }
 
+type RecordingOptions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Language      string                 `protobuf:"bytes,1,opt,name=language,proto3" json:"language,omitempty"`
+	Transcribe    *bool                  `protobuf:"varint,2,opt,name=transcribe,proto3,oneof" json:"transcribe,omitempty"`
+	OriginalMode  string                 `protobuf:"bytes,3,opt,name=original_mode,json=originalMode,proto3" json:"original_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordingOptions) Reset() {
+	*x = RecordingOptions{}
+	mi := &file_messages_room_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordingOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordingOptions) ProtoMessage() {}
+
+func (x *RecordingOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordingOptions.ProtoReflect.Descriptor instead.
+func (*RecordingOptions) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecordingOptions) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *RecordingOptions) GetTranscribe() bool {
+	if x != nil && x.Transcribe != nil {
+		return *x.Transcribe
+	}
+	return false
+}
+
+func (x *RecordingOptions) GetOriginalMode() string {
+	if x != nil {
+		return x.OriginalMode
+	}
+	return ""
+}
+
+type StartRecording struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller        *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	Mode          string                 `protobuf:"bytes,3,opt,name=mode,proto3" json:"mode,omitempty"` // "screen_recording" or "transcript"
+	Options       *RecordingOptions      `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartRecording) Reset() {
+	*x = StartRecording{}
+	mi := &file_messages_room_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartRecording) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartRecording) ProtoMessage() {}
+
+func (x *StartRecording) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartRecording.ProtoReflect.Descriptor instead.
+func (*StartRecording) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *StartRecording) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StartRecording) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *StartRecording) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *StartRecording) GetOptions() *RecordingOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type StopRecording struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller        *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopRecording) Reset() {
+	*x = StopRecording{}
+	mi := &file_messages_room_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopRecording) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopRecording) ProtoMessage() {}
+
+func (x *StopRecording) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopRecording.ProtoReflect.Descriptor instead.
+func (*StopRecording) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *StopRecording) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StopRecording) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
 type FieldErrors struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []string               `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
@@ -1737,7 +1917,7 @@ type FieldErrors struct {
 
 func (x *FieldErrors) Reset() {
 	*x = FieldErrors{}
-	mi := &file_messages_room_proto_msgTypes[23]
+	mi := &file_messages_room_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1929,7 @@ func (x *FieldErrors) String() string {
 func (*FieldErrors) ProtoMessage() {}
 
 func (x *FieldErrors) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[23]
+	mi := &file_messages_room_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1942,7 @@ func (x *FieldErrors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldErrors.ProtoReflect.Descriptor instead.
 func (*FieldErrors) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{23}
+	return file_messages_room_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FieldErrors) GetMessages() []string {
@@ -1783,7 +1963,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_messages_room_proto_msgTypes[24]
+	mi := &file_messages_room_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1975,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[24]
+	mi := &file_messages_room_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1988,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{24}
+	return file_messages_room_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Failure) GetCode() ErrorCode {
@@ -1843,7 +2023,7 @@ type LiveKitAccess struct {
 
 func (x *LiveKitAccess) Reset() {
 	*x = LiveKitAccess{}
-	mi := &file_messages_room_proto_msgTypes[25]
+	mi := &file_messages_room_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2035,7 @@ func (x *LiveKitAccess) String() string {
 func (*LiveKitAccess) ProtoMessage() {}
 
 func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[25]
+	mi := &file_messages_room_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2048,7 @@ func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveKitAccess.ProtoReflect.Descriptor instead.
 func (*LiveKitAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{25}
+	return file_messages_room_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LiveKitAccess) GetUrl() string {
@@ -1909,7 +2089,7 @@ type RoomView struct {
 
 func (x *RoomView) Reset() {
 	*x = RoomView{}
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2101,7 @@ func (x *RoomView) String() string {
 func (*RoomView) ProtoMessage() {}
 
 func (x *RoomView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2114,7 @@ func (x *RoomView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomView.ProtoReflect.Descriptor instead.
 func (*RoomView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{26}
+	return file_messages_room_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RoomView) GetId() string {
@@ -2013,7 +2193,7 @@ type EntryView struct {
 
 func (x *EntryView) Reset() {
 	*x = EntryView{}
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2205,7 @@ func (x *EntryView) String() string {
 func (*EntryView) ProtoMessage() {}
 
 func (x *EntryView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2218,7 @@ func (x *EntryView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryView.ProtoReflect.Descriptor instead.
 func (*EntryView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{27}
+	return file_messages_room_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EntryView) GetParticipantId() string {
@@ -2085,7 +2265,7 @@ type WaitingList struct {
 
 func (x *WaitingList) Reset() {
 	*x = WaitingList{}
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2277,7 @@ func (x *WaitingList) String() string {
 func (*WaitingList) ProtoMessage() {}
 
 func (x *WaitingList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2290,7 @@ func (x *WaitingList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitingList.ProtoReflect.Descriptor instead.
 func (*WaitingList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{28}
+	return file_messages_room_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WaitingList) GetParticipants() []*EntryView {
@@ -2129,7 +2309,7 @@ type AccessList struct {
 
 func (x *AccessList) Reset() {
 	*x = AccessList{}
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2321,7 @@ func (x *AccessList) String() string {
 func (*AccessList) ProtoMessage() {}
 
 func (x *AccessList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2334,7 @@ func (x *AccessList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessList.ProtoReflect.Descriptor instead.
 func (*AccessList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{29}
+	return file_messages_room_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AccessList) GetAccesses() []*Access {
@@ -2173,7 +2353,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2365,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2378,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{30}
+	return file_messages_room_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Ack) GetMessage() string {
@@ -2219,6 +2399,7 @@ type RoomReply struct {
 	//	*RoomReply_Accesses
 	//	*RoomReply_Access
 	//	*RoomReply_Ack
+	//	*RoomReply_Recording
 	Body          isRoomReply_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2226,7 +2407,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_messages_room_proto_msgTypes[31]
+	mi := &file_messages_room_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2419,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[31]
+	mi := &file_messages_room_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2432,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{31}
+	return file_messages_room_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RoomReply) GetFailure() *Failure {
@@ -2322,6 +2503,15 @@ func (x *RoomReply) GetAck() *Ack {
 	return nil
 }
 
+func (x *RoomReply) GetRecording() *Recording {
+	if x != nil {
+		if x, ok := x.Body.(*RoomReply_Recording); ok {
+			return x.Recording
+		}
+	}
+	return nil
+}
+
 type isRoomReply_Body interface {
 	isRoomReply_Body()
 }
@@ -2350,6 +2540,10 @@ type RoomReply_Ack struct {
 	Ack *Ack `protobuf:"bytes,7,opt,name=ack,proto3,oneof"`
 }
 
+type RoomReply_Recording struct {
+	Recording *Recording `protobuf:"bytes,8,opt,name=recording,proto3,oneof"`
+}
+
 func (*RoomReply_Room) isRoomReply_Body() {}
 
 func (*RoomReply_Entry) isRoomReply_Body() {}
@@ -2361,6 +2555,8 @@ func (*RoomReply_Accesses) isRoomReply_Body() {}
 func (*RoomReply_Access) isRoomReply_Body() {}
 
 func (*RoomReply_Ack) isRoomReply_Body() {}
+
+func (*RoomReply_Recording) isRoomReply_Body() {}
 
 type LobbyEntry struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -2375,7 +2571,7 @@ type LobbyEntry struct {
 
 func (x *LobbyEntry) Reset() {
 	*x = LobbyEntry{}
-	mi := &file_messages_room_proto_msgTypes[32]
+	mi := &file_messages_room_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2583,7 @@ func (x *LobbyEntry) String() string {
 func (*LobbyEntry) ProtoMessage() {}
 
 func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[32]
+	mi := &file_messages_room_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2596,7 @@ func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LobbyEntry.ProtoReflect.Descriptor instead.
 func (*LobbyEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{32}
+	return file_messages_room_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LobbyEntry) GetParticipantId() string {
@@ -2454,7 +2650,7 @@ type RoomRecord struct {
 
 func (x *RoomRecord) Reset() {
 	*x = RoomRecord{}
-	mi := &file_messages_room_proto_msgTypes[33]
+	mi := &file_messages_room_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +2662,7 @@ func (x *RoomRecord) String() string {
 func (*RoomRecord) ProtoMessage() {}
 
 func (x *RoomRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[33]
+	mi := &file_messages_room_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +2675,7 @@ func (x *RoomRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomRecord.ProtoReflect.Descriptor instead.
 func (*RoomRecord) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{33}
+	return file_messages_room_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RoomRecord) GetId() string {
@@ -2553,7 +2749,7 @@ type RoomSummary struct {
 
 func (x *RoomSummary) Reset() {
 	*x = RoomSummary{}
-	mi := &file_messages_room_proto_msgTypes[34]
+	mi := &file_messages_room_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2565,7 +2761,7 @@ func (x *RoomSummary) String() string {
 func (*RoomSummary) ProtoMessage() {}
 
 func (x *RoomSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[34]
+	mi := &file_messages_room_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2578,7 +2774,7 @@ func (x *RoomSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomSummary.ProtoReflect.Descriptor instead.
 func (*RoomSummary) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{34}
+	return file_messages_room_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RoomSummary) GetId() string {
@@ -2616,6 +2812,160 @@ func (x *RoomSummary) GetCreatedUnixMs() int64 {
 	return 0
 }
 
+// A recording of the room (an egress). Status and mode carry the API's names.
+type Recording struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Mode          string                 `protobuf:"bytes,2,opt,name=mode,proto3" json:"mode,omitempty"`
+	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	EgressId      string                 `protobuf:"bytes,4,opt,name=egress_id,json=egressId,proto3" json:"egress_id,omitempty"`
+	Options       *RecordingOptions      `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
+	CreatedUnixMs int64                  `protobuf:"varint,6,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	UpdatedUnixMs int64                  `protobuf:"varint,7,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
+	StartedBy     string                 `protobuf:"bytes,8,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"` // user id
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recording) Reset() {
+	*x = Recording{}
+	mi := &file_messages_room_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recording) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recording) ProtoMessage() {}
+
+func (x *Recording) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recording.ProtoReflect.Descriptor instead.
+func (*Recording) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Recording) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Recording) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *Recording) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Recording) GetEgressId() string {
+	if x != nil {
+		return x.EgressId
+	}
+	return ""
+}
+
+func (x *Recording) GetOptions() *RecordingOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *Recording) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *Recording) GetUpdatedUnixMs() int64 {
+	if x != nil {
+		return x.UpdatedUnixMs
+	}
+	return 0
+}
+
+func (x *Recording) GetStartedBy() string {
+	if x != nil {
+		return x.StartedBy
+	}
+	return ""
+}
+
+// What the user-recordings index holds: a recording with the room it belongs to.
+type RecordingEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recording     *Recording             `protobuf:"bytes,1,opt,name=recording,proto3" json:"recording,omitempty"`
+	Room          *RoomSummary           `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordingEntry) Reset() {
+	*x = RecordingEntry{}
+	mi := &file_messages_room_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordingEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordingEntry) ProtoMessage() {}
+
+func (x *RecordingEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordingEntry.ProtoReflect.Descriptor instead.
+func (*RecordingEntry) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RecordingEntry) GetRecording() *Recording {
+	if x != nil {
+		return x.Recording
+	}
+	return nil
+}
+
+func (x *RecordingEntry) GetRoom() *RoomSummary {
+	if x != nil {
+		return x.Room
+	}
+	return nil
+}
+
 // A participant's presence in the LiveKit room, as of the newest webhook about them.
 type Presence struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2629,7 +2979,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2991,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +3004,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{35}
+	return file_messages_room_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Presence) GetIdentity() string {
@@ -2696,7 +3046,7 @@ type RememberedReply struct {
 
 func (x *RememberedReply) Reset() {
 	*x = RememberedReply{}
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +3058,7 @@ func (x *RememberedReply) String() string {
 func (*RememberedReply) ProtoMessage() {}
 
 func (x *RememberedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +3071,7 @@ func (x *RememberedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RememberedReply.ProtoReflect.Descriptor instead.
 func (*RememberedReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{36}
+	return file_messages_room_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RememberedReply) GetRequestId() string {
@@ -2739,25 +3089,27 @@ func (x *RememberedReply) GetReply() *RoomReply {
 }
 
 type RoomState struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	Record              *RoomRecord            `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
-	Lobby               []*LobbyEntry          `protobuf:"bytes,2,rep,name=lobby,proto3" json:"lobby,omitempty"`
-	Live                bool                   `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`                                               // LiveKit room running, as told by webhooks
-	AppliedEventIds     []string               `protobuf:"bytes,4,rep,name=applied_event_ids,json=appliedEventIds,proto3" json:"applied_event_ids,omitempty"` // most recent last, bounded
-	Replies             []*RememberedReply     `protobuf:"bytes,5,rep,name=replies,proto3" json:"replies,omitempty"`                                          // most recent last, bounded
-	Deleted             bool                   `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	LiveUpdatedUnixMs   int64                  `protobuf:"varint,7,opt,name=live_updated_unix_ms,json=liveUpdatedUnixMs,proto3" json:"live_updated_unix_ms,omitempty"`   // time of the LiveKit event that last set `live`
-	ExactDeadlines      bool                   `protobuf:"varint,8,opt,name=exact_deadlines,json=exactDeadlines,proto3" json:"exact_deadlines,omitempty"`                // written on clean passivation: waiting deadlines are exact
-	SubtitlesDispatched bool                   `protobuf:"varint,9,opt,name=subtitles_dispatched,json=subtitlesDispatched,proto3" json:"subtitles_dispatched,omitempty"` // transcriber agent dispatched in this LiveKit session
-	Participants        []*Presence            `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty"`                                          // who is in the LiveKit room, as webhooks told
-	SipDispatchRuleId   string                 `protobuf:"bytes,11,opt,name=sip_dispatch_rule_id,json=sipDispatchRuleId,proto3" json:"sip_dispatch_rule_id,omitempty"`   // the room's SIP dispatch rule, when it holds one
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	Record                  *RoomRecord            `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	Lobby                   []*LobbyEntry          `protobuf:"bytes,2,rep,name=lobby,proto3" json:"lobby,omitempty"`
+	Live                    bool                   `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`                                               // LiveKit room running, as told by webhooks
+	AppliedEventIds         []string               `protobuf:"bytes,4,rep,name=applied_event_ids,json=appliedEventIds,proto3" json:"applied_event_ids,omitempty"` // most recent last, bounded
+	Replies                 []*RememberedReply     `protobuf:"bytes,5,rep,name=replies,proto3" json:"replies,omitempty"`                                          // most recent last, bounded
+	Deleted                 bool                   `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	LiveUpdatedUnixMs       int64                  `protobuf:"varint,7,opt,name=live_updated_unix_ms,json=liveUpdatedUnixMs,proto3" json:"live_updated_unix_ms,omitempty"`                 // time of the LiveKit event that last set `live`
+	ExactDeadlines          bool                   `protobuf:"varint,8,opt,name=exact_deadlines,json=exactDeadlines,proto3" json:"exact_deadlines,omitempty"`                              // written on clean passivation: waiting deadlines are exact
+	SubtitlesDispatched     bool                   `protobuf:"varint,9,opt,name=subtitles_dispatched,json=subtitlesDispatched,proto3" json:"subtitles_dispatched,omitempty"`               // transcriber agent dispatched in this LiveKit session
+	Participants            []*Presence            `protobuf:"bytes,10,rep,name=participants,proto3" json:"participants,omitempty"`                                                        // who is in the LiveKit room, as webhooks told
+	SipDispatchRuleId       string                 `protobuf:"bytes,11,opt,name=sip_dispatch_rule_id,json=sipDispatchRuleId,proto3" json:"sip_dispatch_rule_id,omitempty"`                 // the room's SIP dispatch rule, when it holds one
+	Recordings              []*Recording           `protobuf:"bytes,12,rep,name=recordings,proto3" json:"recordings,omitempty"`                                                            // most recent last, bounded
+	RecordingMetadataStatus string                 `protobuf:"bytes,13,opt,name=recording_metadata_status,json=recordingMetadataStatus,proto3" json:"recording_metadata_status,omitempty"` // LiveKit metadata recording_status ("" when none)
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *RoomState) Reset() {
 	*x = RoomState{}
-	mi := &file_messages_room_proto_msgTypes[37]
+	mi := &file_messages_room_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +3121,7 @@ func (x *RoomState) String() string {
 func (*RoomState) ProtoMessage() {}
 
 func (x *RoomState) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[37]
+	mi := &file_messages_room_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +3134,7 @@ func (x *RoomState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomState.ProtoReflect.Descriptor instead.
 func (*RoomState) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{37}
+	return file_messages_room_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RoomState) GetRecord() *RoomRecord {
@@ -2858,6 +3210,20 @@ func (x *RoomState) GetParticipants() []*Presence {
 func (x *RoomState) GetSipDispatchRuleId() string {
 	if x != nil {
 		return x.SipDispatchRuleId
+	}
+	return ""
+}
+
+func (x *RoomState) GetRecordings() []*Recording {
+	if x != nil {
+		return x.Recordings
+	}
+	return nil
+}
+
+func (x *RoomState) GetRecordingMetadataStatus() string {
+	if x != nil {
+		return x.RecordingMetadataStatus
 	}
 	return ""
 }
@@ -3010,6 +3376,23 @@ const file_messages_room_proto_rawDesc = "" +
 	"\rStartSubtitle\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"\x87\x01\n" +
+	"\x10RecordingOptions\x12\x1a\n" +
+	"\blanguage\x18\x01 \x01(\tR\blanguage\x12#\n" +
+	"\n" +
+	"transcribe\x18\x02 \x01(\bH\x00R\n" +
+	"transcribe\x88\x01\x01\x12#\n" +
+	"\roriginal_mode\x18\x03 \x01(\tR\foriginalModeB\r\n" +
+	"\v_transcribe\"\xb7\x01\n" +
+	"\x0eStartRecording\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\tR\x04mode\x12>\n" +
+	"\aoptions\x18\x04 \x01(\v2$.meetcoord.messages.RecordingOptionsR\aoptions\"b\n" +
+	"\rStopRecording\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
 	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\")\n" +
 	"\vFieldErrors\x12\x1a\n" +
 	"\bmessages\x18\x01 \x03(\tR\bmessages\"\xf1\x01\n" +
@@ -3046,7 +3429,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"AccessList\x126\n" +
 	"\baccesses\x18\x01 \x03(\v2\x1a.meetcoord.messages.AccessR\baccesses\"\x1f\n" +
 	"\x03Ack\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\x93\x03\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\xd2\x03\n" +
 	"\tRoomReply\x125\n" +
 	"\afailure\x18\x01 \x01(\v2\x1b.meetcoord.messages.FailureR\afailure\x122\n" +
 	"\x04room\x18\x02 \x01(\v2\x1c.meetcoord.messages.RoomViewH\x00R\x04room\x125\n" +
@@ -3054,7 +3437,8 @@ const file_messages_room_proto_rawDesc = "" +
 	"\awaiting\x18\x04 \x01(\v2\x1f.meetcoord.messages.WaitingListH\x00R\awaiting\x12<\n" +
 	"\baccesses\x18\x05 \x01(\v2\x1e.meetcoord.messages.AccessListH\x00R\baccesses\x124\n" +
 	"\x06access\x18\x06 \x01(\v2\x1a.meetcoord.messages.AccessH\x00R\x06access\x12+\n" +
-	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ackB\x06\n" +
+	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ack\x12=\n" +
+	"\trecording\x18\b \x01(\v2\x1d.meetcoord.messages.RecordingH\x00R\trecordingB\x06\n" +
 	"\x04body\"\xce\x01\n" +
 	"\n" +
 	"LobbyEntry\x12%\n" +
@@ -3078,7 +3462,20 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x03 \x01(\tR\x04slug\x12B\n" +
 	"\faccess_level\x18\x04 \x01(\x0e2\x1f.meetcoord.messages.AccessLevelR\vaccessLevel\x12&\n" +
-	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"p\n" +
+	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"\x93\x02\n" +
+	"\tRecording\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x1b\n" +
+	"\tegress_id\x18\x04 \x01(\tR\begressId\x12>\n" +
+	"\aoptions\x18\x05 \x01(\v2$.meetcoord.messages.RecordingOptionsR\aoptions\x12&\n" +
+	"\x0fcreated_unix_ms\x18\x06 \x01(\x03R\rcreatedUnixMs\x12&\n" +
+	"\x0fupdated_unix_ms\x18\a \x01(\x03R\rupdatedUnixMs\x12\x1d\n" +
+	"\n" +
+	"started_by\x18\b \x01(\tR\tstartedBy\"\x82\x01\n" +
+	"\x0eRecordingEntry\x12;\n" +
+	"\trecording\x18\x01 \x01(\v2\x1d.meetcoord.messages.RecordingR\trecording\x123\n" +
+	"\x04room\x18\x02 \x01(\v2\x1f.meetcoord.messages.RoomSummaryR\x04room\"p\n" +
 	"\bPresence\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x10\n" +
 	"\x03sip\x18\x02 \x01(\bR\x03sip\x12\x18\n" +
@@ -3088,7 +3485,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x0fRememberedReply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x123\n" +
-	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x92\x04\n" +
+	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x8d\x05\n" +
 	"\tRoomState\x126\n" +
 	"\x06record\x18\x01 \x01(\v2\x1e.meetcoord.messages.RoomRecordR\x06record\x124\n" +
 	"\x05lobby\x18\x02 \x03(\v2\x1e.meetcoord.messages.LobbyEntryR\x05lobby\x12\x12\n" +
@@ -3101,7 +3498,11 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x14subtitles_dispatched\x18\t \x01(\bR\x13subtitlesDispatched\x12@\n" +
 	"\fparticipants\x18\n" +
 	" \x03(\v2\x1c.meetcoord.messages.PresenceR\fparticipants\x12/\n" +
-	"\x14sip_dispatch_rule_id\x18\v \x01(\tR\x11sipDispatchRuleId*{\n" +
+	"\x14sip_dispatch_rule_id\x18\v \x01(\tR\x11sipDispatchRuleId\x12=\n" +
+	"\n" +
+	"recordings\x18\f \x03(\v2\x1d.meetcoord.messages.RecordingR\n" +
+	"recordings\x12:\n" +
+	"\x19recording_metadata_status\x18\r \x01(\tR\x17recordingMetadataStatus*{\n" +
 	"\vAccessLevel\x12\x1c\n" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACCESS_LEVEL_PUBLIC\x10\x01\x12\x18\n" +
@@ -3141,7 +3542,7 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),              // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                     // 1: meetcoord.messages.Role
@@ -3170,23 +3571,28 @@ var file_messages_room_proto_goTypes = []any{
 	(*UpdateParticipant)(nil),     // 24: meetcoord.messages.UpdateParticipant
 	(*RemoveParticipant)(nil),     // 25: meetcoord.messages.RemoveParticipant
 	(*StartSubtitle)(nil),         // 26: meetcoord.messages.StartSubtitle
-	(*FieldErrors)(nil),           // 27: meetcoord.messages.FieldErrors
-	(*Failure)(nil),               // 28: meetcoord.messages.Failure
-	(*LiveKitAccess)(nil),         // 29: meetcoord.messages.LiveKitAccess
-	(*RoomView)(nil),              // 30: meetcoord.messages.RoomView
-	(*EntryView)(nil),             // 31: meetcoord.messages.EntryView
-	(*WaitingList)(nil),           // 32: meetcoord.messages.WaitingList
-	(*AccessList)(nil),            // 33: meetcoord.messages.AccessList
-	(*Ack)(nil),                   // 34: meetcoord.messages.Ack
-	(*RoomReply)(nil),             // 35: meetcoord.messages.RoomReply
-	(*LobbyEntry)(nil),            // 36: meetcoord.messages.LobbyEntry
-	(*RoomRecord)(nil),            // 37: meetcoord.messages.RoomRecord
-	(*RoomSummary)(nil),           // 38: meetcoord.messages.RoomSummary
-	(*Presence)(nil),              // 39: meetcoord.messages.Presence
-	(*RememberedReply)(nil),       // 40: meetcoord.messages.RememberedReply
-	(*RoomState)(nil),             // 41: meetcoord.messages.RoomState
-	nil,                           // 42: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                           // 43: meetcoord.messages.Failure.FieldsEntry
+	(*RecordingOptions)(nil),      // 27: meetcoord.messages.RecordingOptions
+	(*StartRecording)(nil),        // 28: meetcoord.messages.StartRecording
+	(*StopRecording)(nil),         // 29: meetcoord.messages.StopRecording
+	(*FieldErrors)(nil),           // 30: meetcoord.messages.FieldErrors
+	(*Failure)(nil),               // 31: meetcoord.messages.Failure
+	(*LiveKitAccess)(nil),         // 32: meetcoord.messages.LiveKitAccess
+	(*RoomView)(nil),              // 33: meetcoord.messages.RoomView
+	(*EntryView)(nil),             // 34: meetcoord.messages.EntryView
+	(*WaitingList)(nil),           // 35: meetcoord.messages.WaitingList
+	(*AccessList)(nil),            // 36: meetcoord.messages.AccessList
+	(*Ack)(nil),                   // 37: meetcoord.messages.Ack
+	(*RoomReply)(nil),             // 38: meetcoord.messages.RoomReply
+	(*LobbyEntry)(nil),            // 39: meetcoord.messages.LobbyEntry
+	(*RoomRecord)(nil),            // 40: meetcoord.messages.RoomRecord
+	(*RoomSummary)(nil),           // 41: meetcoord.messages.RoomSummary
+	(*Recording)(nil),             // 42: meetcoord.messages.Recording
+	(*RecordingEntry)(nil),        // 43: meetcoord.messages.RecordingEntry
+	(*Presence)(nil),              // 44: meetcoord.messages.Presence
+	(*RememberedReply)(nil),       // 45: meetcoord.messages.RememberedReply
+	(*RoomState)(nil),             // 46: meetcoord.messages.RoomState
+	nil,                           // 47: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                           // 48: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -3215,43 +3621,51 @@ var file_messages_room_proto_depIdxs = []int32{
 	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	42, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	47, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
-	2,  // 30: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	43, // 31: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
-	0,  // 32: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 33: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 34: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
-	29, // 35: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	3,  // 36: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
-	29, // 37: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	31, // 38: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
-	9,  // 39: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
-	28, // 40: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
-	30, // 41: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
-	31, // 42: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
-	32, // 43: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
-	33, // 44: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
-	9,  // 45: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
-	34, // 46: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	3,  // 47: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
-	0,  // 48: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 49: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 50: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
-	0,  // 51: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
-	35, // 52: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
-	37, // 53: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
-	36, // 54: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	40, // 55: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	39, // 56: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
-	27, // 57: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	58, // [58:58] is the sub-list for method output_type
-	58, // [58:58] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	5,  // 30: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
+	27, // 31: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
+	5,  // 32: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
+	2,  // 33: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
+	48, // 34: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	0,  // 35: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 36: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 37: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
+	32, // 38: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	3,  // 39: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
+	32, // 40: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	34, // 41: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
+	9,  // 42: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
+	31, // 43: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
+	33, // 44: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
+	34, // 45: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
+	35, // 46: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
+	36, // 47: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
+	9,  // 48: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
+	37, // 49: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
+	42, // 50: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.Recording
+	3,  // 51: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
+	0,  // 52: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 53: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 54: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
+	0,  // 55: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
+	27, // 56: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
+	42, // 57: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
+	41, // 58: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
+	38, // 59: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
+	40, // 60: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
+	39, // 61: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
+	45, // 62: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	44, // 63: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
+	42, // 64: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
+	30, // 65: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -3263,13 +3677,15 @@ func file_messages_room_proto_init() {
 	file_messages_room_proto_msgTypes[8].OneofWrappers = []any{}
 	file_messages_room_proto_msgTypes[19].OneofWrappers = []any{}
 	file_messages_room_proto_msgTypes[20].OneofWrappers = []any{}
-	file_messages_room_proto_msgTypes[31].OneofWrappers = []any{
+	file_messages_room_proto_msgTypes[23].OneofWrappers = []any{}
+	file_messages_room_proto_msgTypes[34].OneofWrappers = []any{
 		(*RoomReply_Room)(nil),
 		(*RoomReply_Entry)(nil),
 		(*RoomReply_Waiting)(nil),
 		(*RoomReply_Accesses)(nil),
 		(*RoomReply_Access)(nil),
 		(*RoomReply_Ack)(nil),
+		(*RoomReply_Recording)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3277,7 +3693,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   40,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,18 @@ type Config struct {
 	APISecret string
 	VerifyTLS bool
 	Timeout   time.Duration // per call, when the caller's context has no earlier deadline
+	Recording RecordingOutput
+}
+
+// RecordingOutput is where egress writes recordings: S3-compatible storage.
+type RecordingOutput struct {
+	Folder         string // RECORDING_OUTPUT_FOLDER
+	Bucket         string
+	Endpoint       string
+	Region         string
+	AccessKey      string
+	Secret         string
+	ForcePathStyle bool
 }
 
 // Client calls LiveKit's RoomService.
@@ -39,6 +52,7 @@ type Client struct {
 	rooms    livekit.RoomService
 	dispatch livekit.AgentDispatchService
 	sip      livekit.SIP
+	egress   livekit.Egress
 }
 
 // ErrUnavailable wraps failures to reach LiveKit or LiveKit's own errors (5xx): a retry may help.
@@ -60,6 +74,7 @@ func New(cfg Config) *Client {
 		rooms:    livekit.NewRoomServiceProtobufClient(cfg.URL, httpClient),
 		dispatch: livekit.NewAgentDispatchServiceProtobufClient(cfg.URL, httpClient),
 		sip:      livekit.NewSIPProtobufClient(cfg.URL, httpClient),
+		egress:   livekit.NewEgressProtobufClient(cfg.URL, httpClient),
 	}
 }
 
@@ -213,6 +228,78 @@ func (c *Client) DeleteSIPDispatchRule(ctx context.Context, id string) error {
 		return nil
 	}
 	return err
+}
+
+// StartRoomCompositeEgress implements actors.LiveKit: a video composite (mp4, speaker-light
+// layout) or an audio-only recording (ogg), written to <folder>/<recording id>.<ext>.
+func (c *Client) StartRoomCompositeEgress(ctx context.Context, room string, audioOnly bool, recordingID string) (string, error) {
+	ctx, cancel, err := c.egressContext(ctx, room)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
+	fileType, ext := livekit.EncodedFileType_MP4, "mp4"
+	if audioOnly {
+		fileType, ext = livekit.EncodedFileType_OGG, "ogg"
+	}
+	out := c.cfg.Recording
+	path := recordingID + "." + ext
+	if out.Folder != "" {
+		path = strings.TrimSuffix(out.Folder, "/") + "/" + path
+	}
+	file := &livekit.EncodedFileOutput{FileType: fileType, Filepath: path}
+	if out.Bucket != "" {
+		file.Output = &livekit.EncodedFileOutput_S3{S3: &livekit.S3Upload{
+			Bucket: out.Bucket, Endpoint: out.Endpoint, Region: out.Region,
+			AccessKey: out.AccessKey, Secret: out.Secret, ForcePathStyle: out.ForcePathStyle,
+		}}
+	}
+	req := &livekit.RoomCompositeEgressRequest{RoomName: room, AudioOnly: audioOnly, FileOutputs: []*livekit.EncodedFileOutput{file}}
+	if !audioOnly {
+		req.Layout = "speaker-light"
+	}
+	info, err := c.egress.StartRoomCompositeEgress(ctx, req)
+	if err != nil {
+		return "", mapError("start room composite egress", err)
+	}
+	return info.GetEgressId(), nil
+}
+
+// StopEgress implements actors.LiveKit.
+func (c *Client) StopEgress(ctx context.Context, egressID string) (livekit.EgressStatus, error) {
+	ctx, cancel, err := c.egressContext(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	info, err := c.egress.StopEgress(ctx, &livekit.StopEgressRequest{EgressId: egressID})
+	if err != nil {
+		return 0, mapError("stop egress", err)
+	}
+	return info.GetStatus(), nil
+}
+
+// Egress implements actors.LiveKit.
+func (c *Client) Egress(ctx context.Context, egressID string) (*livekit.EgressInfo, error) {
+	ctx, cancel, err := c.egressContext(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	res, err := c.egress.ListEgress(ctx, &livekit.ListEgressRequest{EgressId: egressID})
+	if err != nil {
+		return nil, mapError("list egress", err)
+	}
+	if len(res.GetItems()) == 0 {
+		return nil, fmt.Errorf("egress %s: %w", egressID, actors.ErrLiveKitNotFound)
+	}
+	return res.GetItems()[0], nil
+}
+
+// egressContext carries a room-record token.
+func (c *Client) egressContext(ctx context.Context, room string) (context.Context, context.CancelFunc, error) {
+	return c.withToken(ctx, auth.NewAccessToken(c.cfg.APIKey, c.cfg.APISecret).
+		SetVideoGrant(&auth.VideoGrant{RoomRecord: true, Room: room}))
 }
 
 // sipContext carries a SIP-admin token.

@@ -64,6 +64,7 @@ type Metrics struct {
 	LobbyDecisions    *prometheus.CounterVec // by decision
 	DuplicateCommands prometheus.Counter
 	DuplicateEvents   prometheus.Counter
+	UnknownEgress     prometheus.Counter
 }
 
 // NewMetrics registers the room metrics with reg.
@@ -88,8 +89,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_room_duplicate_commands_total", Help: "Commands answered from the idempotency cache."}),
 		DuplicateEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_webhook_duplicate_events_total", Help: "Webhook events ignored because already applied."}),
+		UnknownEgress: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_webhook_unknown_egress_total", Help: "Egress webhooks for no recording of their room."}),
 	}
 	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.StoreErrors, m.Notifications,
-		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents)
+		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress)
 	return m
 }

@@ -22,10 +22,11 @@ type liveKitResult struct{ err error }
 
 // liveKitCommand runs call once per flight key (a request arriving while one with the same key
 // is in flight waits for the same outcome: a retried request, or a second subtitle start), then
-// finish in the actor on success; its state changes are stored like any command's, and the
-// reply is remembered under requestID. Every caller waiting on the flight gets the same reply.
+// finish in the actor with the call's outcome; its state changes are stored like any command's,
+// and the reply is remembered under requestID. Every caller waiting on the flight gets the same
+// reply. finish may be nil-safe helpers: see onSuccess.
 func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, call func(context.Context) error,
-	finish func(now time.Time) *messages.RoomReply) {
+	finish func(now time.Time, err error) *messages.RoomReply) {
 	if flightKey != "" {
 		if waiting, ok := r.inFlight[flightKey]; ok {
 			r.inFlight[flightKey] = append(waiting, ctx.Sender())
@@ -36,13 +37,8 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 	sender := ctx.Sender()
 	r.runLiveKit(ctx, call, func(err error) {
 		now := r.deps.Clock.Now()
-		var reply *messages.RoomReply
-		if err != nil {
-			reply = r.liveKitFailure(err)
-		} else {
-			r.before, r.extra, r.effects = nil, nil, nil
-			reply = r.commit(ctx, requestID, finish(now), now)
-		}
+		r.before, r.extra, r.effects = nil, nil, nil
+		reply := r.commit(ctx, requestID, finish(now, err), now)
 		receivers := []*actor.PID{sender}
 		if flightKey != "" {
 			receivers = r.inFlight[flightKey]
@@ -75,6 +71,16 @@ func (r *Room) runLiveKit(ctx actor.Context, call func(context.Context) error, t
 		}
 		then(err)
 	})
+}
+
+// onSuccess is a finish that answers LiveKit's failure as such and otherwise runs done.
+func (r *Room) onSuccess(done func(now time.Time) *messages.RoomReply) func(time.Time, error) *messages.RoomReply {
+	return func(now time.Time, err error) *messages.RoomReply {
+		if err != nil {
+			return r.liveKitFailure(err)
+		}
+		return done(now)
+	}
 }
 
 // liveKitFailure maps a failed LiveKit call to the caller's answer.

@@ -34,7 +34,7 @@ func (r *Room) muteParticipant(ctx actor.Context, msg *messages.MuteParticipant)
 	}
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.MutePublishedTrack(c, r.id, msg.GetParticipantIdentity(), msg.GetTrackSid())
-	}, func(time.Time) *messages.RoomReply { return ack("Participant muted.") })
+	}, r.onSuccess(func(time.Time) *messages.RoomReply { return ack("Participant muted.") }))
 }
 
 // updateParticipant changes a participant's name, metadata, attributes or permission.
@@ -53,7 +53,7 @@ func (r *Room) updateParticipant(ctx actor.Context, msg *messages.UpdateParticip
 	}
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.UpdateParticipant(c, r.id, msg.GetParticipantIdentity(), update)
-	}, func(time.Time) *messages.RoomReply { return ack("Participant updated.") })
+	}, r.onSuccess(func(time.Time) *messages.RoomReply { return ack("Participant updated.") }))
 }
 
 // removeParticipant disconnects a participant and clears their lobby entry, so that they must
@@ -70,13 +70,13 @@ func (r *Room) removeParticipant(ctx actor.Context, msg *messages.RemoveParticip
 	identity := msg.GetParticipantIdentity()
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.RemoveParticipant(c, r.id, identity)
-	}, func(now time.Time) *messages.RoomReply {
+	}, r.onSuccess(func(now time.Time) *messages.RoomReply {
 		if r.lobby.hasIdentity(identity, now) {
 			r.changing(now)
 			r.lobby.removeIdentity(identity, now)
 		}
 		return ack("Participant removed.")
-	})
+	}))
 }
 
 // startSubtitle dispatches the transcriber agent once per LiveKit room session.
@@ -96,11 +96,11 @@ func (r *Room) startSubtitle(ctx actor.Context, msg *messages.StartSubtitle) {
 	// One dispatch in flight per room, whatever the request ids: later starts join it.
 	r.liveKitCommand(ctx, "subtitles", msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.DispatchAgent(c, r.id, r.deps.Config.SubtitleAgentName)
-	}, func(now time.Time) *messages.RoomReply {
+	}, r.onSuccess(func(now time.Time) *messages.RoomReply {
 		r.changing(now)
 		r.subtitlesDispatched = true
 		return ack("Subtitles started.")
-	})
+	}))
 }
 
 func moderationDenied(caller *messages.Caller) *messages.RoomReply {

@@ -78,6 +78,10 @@ func (r *Room) metadata() string {
 		"access_level":  accessLevelName(r.record.GetAccessLevel()),
 		"configuration": configurationJSON(r.record.GetConfiguration()),
 	}
+	if r.recordingMeta != "" {
+		meta["recording_mode"] = r.recordingMode
+		meta["recording_status"] = r.recordingMeta
+	}
 	b, _ := json.Marshal(meta)
 	return string(b)
 }

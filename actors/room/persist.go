@@ -211,6 +211,11 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.subtitlesDispatched = s.GetSubtitlesDispatched()
 	r.presence = restorePresence(s.GetParticipants())
 	r.sipRuleID = s.GetSipDispatchRuleId()
+	r.recordings = append([]*messages.Recording(nil), s.GetRecordings()...)
+	r.recordingMeta = s.GetRecordingMetadataStatus()
+	if rec := r.currentRecording(); rec != nil {
+		r.recordingMode = rec.GetMode()
+	}
 }
 
 // rememberedReply is the first reply given to a request id, if it is still remembered.

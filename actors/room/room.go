@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/livekit/protocol/livekit"
 
 	"meetcoord/messages"
 )
@@ -31,6 +32,9 @@ type Room struct {
 	subtitlesDispatched bool
 	presence            presence
 	sipRuleID           string
+	recordings          []*messages.Recording
+	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
+	recordingMode       string // recording_mode in the LiveKit metadata
 
 	// Per-command bookkeeping, reset by command().
 	before  *messages.RoomState // state when the command started changing it; nil: unchanged
@@ -43,6 +47,8 @@ type Room struct {
 	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
 	indexTaken bool                    // the last save collided on an exclusive index
 	reconcile  *time.Timer
+	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
+	pendingEgress []*livekit.WebhookEvent
 }
 
 // NewProps returns the props of room grains.
@@ -104,6 +110,10 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.removeParticipant(ctx, msg)
 	case *messages.StartSubtitle:
 		r.startSubtitle(ctx, msg)
+	case *messages.StartRecording:
+		r.startRecording(ctx, msg)
+	case *messages.StopRecording:
+		r.stopRecording(ctx, msg)
 
 	case *messages.WebhookEvent:
 		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
@@ -124,7 +134,7 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.deps.Metrics.Activations.Inc()
 	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
 	r.idle.start(ctx)
-	if r.sipRuleID != "" || r.presence.occupied() {
+	if r.sipRuleID != "" || r.presence.occupied() || r.currentRecording() != nil {
 		// Webhooks may have been missed while no activation held the room.
 		ctx.Send(ctx.Self(), reconcileTick{})
 	}

@@ -158,6 +158,9 @@ type reconcileTick struct{}
 
 func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	r.reconcile = nil
+	if r.loaded && r.record != nil && r.currentRecording() != nil {
+		r.reconcileRecording(ctx)
+	}
 	if !r.deps.Config.TelephonyEnabled || !r.loaded || r.record == nil || (r.sipRuleID == "" && !r.presence.occupied()) {
 		return
 	}
@@ -204,10 +207,13 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	})
 }
 
-// scheduleReconcile arms the slow reconciliation timer while the room holds a rule or has
-// participants.
+// scheduleReconcile arms the slow reconciliation timer while the room holds a rule, has
+// participants or records.
 func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
+		return
+	}
+	if r.sipRuleID == "" && !r.presence.occupied() && r.currentRecording() == nil {
 		return
 	}
 	system, self := ctx.ActorSystem(), ctx.Self()

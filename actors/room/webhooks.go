@@ -30,6 +30,8 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 	case "participant_joined":
 		r.setLive(true, at, now)
 		r.participantEvent(event, true, at, now)
+	case "egress_started", "egress_updated", "egress_ended":
+		r.egressEvent(event, now)
 	case "participant_left", "participant_connection_aborted":
 		r.participantEvent(event, false, at, now)
 	case "room_finished":

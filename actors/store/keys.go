@@ -12,4 +12,5 @@ func userRoomsKey(userID string) string { return prefix + "user:" + userID + ":r
 func callbackKey(id string) string      { return prefix + "callback:" + id }
 func accessKey(id string) string        { return prefix + "access:" + id }
 func pinKey(pin string) string          { return prefix + "pin:" + pin }
+func userRecordingsKey(userID string) string { return prefix + "user:" + userID + ":recordings" }
 func userKey(userID string) string      { return prefix + "user:" + userID }

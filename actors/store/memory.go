@@ -18,6 +18,7 @@ type Memory struct {
 	states    map[string]expiring
 	pointers  map[string]expiring // slug, callback and access indexes, by store key
 	userRooms map[string]map[string][]byte
+	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
 }
 
@@ -36,6 +37,7 @@ func NewMemory() *Memory {
 		states:    map[string]expiring{},
 		pointers:  map[string]expiring{},
 		userRooms: map[string]map[string][]byte{},
+		userRecs:  map[string]map[string][]byte{},
 		users:     map[string][]byte{},
 	}
 }
@@ -84,6 +86,11 @@ func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
 	m.states[s.RoomID] = expiring{value: clone(s.State), expires: expiry(now, s.TTL)}
 	for _, op := range s.Index {
 		switch {
+		case op.Index == actors.IndexUserRecordings:
+			if m.userRecs[op.Key] == nil {
+				m.userRecs[op.Key] = map[string][]byte{}
+			}
+			m.userRecs[op.Key][op.Field] = clone(op.Summary)
 		case op.Index == actors.IndexUserRooms && op.Remove:
 			delete(m.userRooms[op.Key], s.RoomID)
 		case op.Index == actors.IndexUserRooms:
@@ -139,6 +146,17 @@ func (m *Memory) RoomsOfUser(_ context.Context, userID string) ([][]byte, error)
 	defer m.mu.Unlock()
 	out := make([][]byte, 0, len(m.userRooms[userID]))
 	for _, s := range m.userRooms[userID] {
+		out = append(out, clone(s))
+	}
+	return out, nil
+}
+
+// RecordingsOfUser returns the recording entries of a user.
+func (m *Memory) RecordingsOfUser(_ context.Context, userID string) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]byte, 0, len(m.userRecs[userID]))
+	for _, s := range m.userRecs[userID] {
 		out = append(out, clone(s))
 	}
 	return out, nil

@@ -117,6 +117,19 @@ func (r *Redis) RoomsOfUser(ctx context.Context, userID string) ([][]byte, error
 	return out, nil
 }
 
+// RecordingsOfUser returns the recording entries of a user (encoded messages.RecordingEntry).
+func (r *Redis) RecordingsOfUser(ctx context.Context, userID string) ([][]byte, error) {
+	vals, err := r.client.HVals(ctx, userRecordingsKey(userID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list recordings of user %s: %w", userID, err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
+}
+
 // PutUser stores a user record (encoded by the caller).
 func (r *Redis) PutUser(ctx context.Context, userID string, record []byte) error {
 	if err := r.client.Set(ctx, userKey(userID), record, 0).Err(); err != nil {

@@ -24,6 +24,7 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
 //
 //	"h" <summary>       HSET key <room id> summary   (user rooms)
 //	"hd"                HDEL key <room id>
+//	"hf" <field> <value> HSET key field value   (user recordings)
 //	"p" <ttl ms>        SET key <room id> [PX ttl]   (slug, callback, access pointers)
 //	"px" <ttl ms>       as "p", but the whole save fails (TAKEN) if key holds another room
 //	"pd"                DEL key if it holds <room id>
@@ -39,7 +40,9 @@ local ops = {}
 local a = 5
 for k = 3, #KEYS do
   local op = {name = ARGV[a], key = KEYS[k]}
-  if op.name == 'h' or op.name == 'p' or op.name == 'px' then
+  if op.name == 'hf' then
+    op.field = ARGV[a + 1]; op.arg = ARGV[a + 2]; a = a + 3
+  elseif op.name == 'h' or op.name == 'p' or op.name == 'px' then
     op.arg = ARGV[a + 1]; a = a + 2
   else
     a = a + 1
@@ -65,7 +68,9 @@ else
   redis.call('PERSIST', KEYS[1])
 end
 for _, op in ipairs(ops) do
-  if op.name == 'h' then
+  if op.name == 'hf' then
+    redis.call('HSET', op.key, op.field, op.arg)
+  elseif op.name == 'h' then
     redis.call('HSET', op.key, room, op.arg)
   elseif op.name == 'hd' then
     redis.call('HDEL', op.key, room)
@@ -97,6 +102,8 @@ func indexKey(op actors.IndexOp) string {
 		return accessKey(op.Key)
 	case actors.IndexPin:
 		return pinKey(op.Key)
+	case actors.IndexUserRecordings:
+		return userRecordingsKey(op.Key)
 	}
 	return ""
 }
@@ -104,6 +111,8 @@ func indexKey(op actors.IndexOp) string {
 // indexArgs are the script arguments of an index operation.
 func indexArgs(op actors.IndexOp) []any {
 	switch {
+	case op.Index == actors.IndexUserRecordings:
+		return []any{"hf", op.Field, op.Summary}
 	case op.Index == actors.IndexUserRooms && op.Remove:
 		return []any{"hd"}
 	case op.Index == actors.IndexUserRooms:

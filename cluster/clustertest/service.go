@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
+
 	"meetcoord/actors"
 	"meetcoord/actors/store"
 	"meetcoord/cluster"
@@ -97,21 +99,41 @@ func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiv
 // talking to it (no recorder).
 func StartNodeWithLiveKit(t testing.TB, env map[string]string) (*Node, *LiveKitServer) {
 	t.Helper()
+	n, lk, _ := startWithLiveKit(t, env, nil)
+	return n, lk
+}
+
+// StartNodeWithEgress is StartNodeWithLiveKit with an egress stand-in answering LiveKit's
+// Egress API.
+func StartNodeWithEgress(t testing.TB, env map[string]string) (*Node, *LiveKitServer, *EgressStandIn) {
+	t.Helper()
+	return startWithLiveKit(t, env, &EgressStandIn{info: map[string]*livekit.EgressInfo{}})
+}
+
+func startWithLiveKit(t testing.TB, env map[string]string, egress *EgressStandIn) (*Node, *LiveKitServer, *EgressStandIn) {
+	t.Helper()
 	// The node's address must exist before LiveKit starts (webhook URL) and LiveKit's before
 	// the node does (API URL): listen first, start the service once LiveKit runs.
 	probe := &Node{t: t}
 	probe.listen()
 	webhookURL := probe.URL + "/api/v1.0/rooms/webhooks-livekit/"
 	lk := StartLiveKit(t, LiveKitOptions{WebhookURLs: []string{webhookURL}})
+	apiURL := lk.URL
+	if egress != nil {
+		apiURL = startEgressProxy(t, lk, egress)
+	}
 	merged := map[string]string{
-		"LIVEKIT_API_URL": lk.URL, "LIVEKIT_API_KEY": lk.Key, "LIVEKIT_API_SECRET": lk.Secret,
+		"LIVEKIT_API_URL": apiURL, "LIVEKIT_API_KEY": lk.Key, "LIVEKIT_API_SECRET": lk.Secret,
 	}
 	for k, v := range env {
 		merged[k] = v
 	}
 	probe.server.Close()
 	n := startNodeAt(t, merged, probe.server.Listener.Addr().String(), true)
-	return n, lk
+	if egress != nil {
+		egress.node = n
+	}
+	return n, lk, egress
 }
 
 // liveNodes counts the nodes running in this process. protoactor's remote sets gRPC's
@@ -350,6 +372,21 @@ func (l *LiveKitRecorder) CreateSIPDispatchRule(context.Context, string, string,
 
 // DeleteSIPDispatchRule implements actors.LiveKit.
 func (l *LiveKitRecorder) DeleteSIPDispatchRule(context.Context, string) error { return l.Fail }
+
+// StartRoomCompositeEgress implements actors.LiveKit.
+func (l *LiveKitRecorder) StartRoomCompositeEgress(context.Context, string, bool, string) (string, error) {
+	return "EG_recorded", l.Fail
+}
+
+// StopEgress implements actors.LiveKit.
+func (l *LiveKitRecorder) StopEgress(context.Context, string) (livekit.EgressStatus, error) {
+	return livekit.EgressStatus_EGRESS_ENDING, l.Fail
+}
+
+// Egress implements actors.LiveKit.
+func (l *LiveKitRecorder) Egress(context.Context, string) (*livekit.EgressInfo, error) {
+	return &livekit.EgressInfo{Status: livekit.EgressStatus_EGRESS_ACTIVE}, l.Fail
+}
 
 // Data returns the data messages sent so far.
 func (l *LiveKitRecorder) Data() []DataMessage {

@@ -1,0 +1,325 @@
+package room
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+	"github.com/livekit/protocol/livekit"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/actors"
+	"meetcoord/messages"
+)
+
+// Recording (rooms.md): one recording at a time per room, driven by the start/stop commands and
+// by LiveKit's egress webhooks, all handled by this actor in turn. An egress webhook that
+// overtakes the start call it reports on (the reference product's "recording not found") is
+// kept until the call returns and then applied.
+
+const (
+	statusInitiated             = "initiated"
+	statusActive                = "active"
+	statusStopped               = "stopped"
+	statusSaved                 = "saved"
+	statusAborted               = "aborted"
+	statusFailedToStart         = "failed_to_start"
+	statusFailedToStop          = "failed_to_stop"
+	statusNotificationSucceeded = "notification_succeeded"
+
+	modeScreenRecording = "screen_recording"
+	modeTranscript      = "transcript"
+
+	// recordingsKept bounds the recordings kept in the room's snapshot; the users' index keeps
+	// every recording.
+	recordingsKept = 50
+)
+
+// statusRank orders statuses so that late or repeated events never move a recording back.
+// Statuses that end a recording outrank everything it could still receive.
+var statusRank = map[string]int{
+	statusInitiated: 0, statusActive: 1, statusFailedToStop: 2, statusStopped: 2,
+	statusSaved: 3, statusNotificationSucceeded: 4, statusAborted: 5, statusFailedToStart: 5,
+}
+
+// metadataRank orders the recording_status values of the room metadata the same way.
+var metadataRank = map[string]int{"starting": 0, "started": 1, "saving": 2, "aborted": 3}
+
+// currentRecording is the room's recording that is initiated or active, if any.
+func (r *Room) currentRecording() *messages.Recording {
+	for _, rec := range r.recordings {
+		if rec.GetStatus() == statusInitiated || rec.GetStatus() == statusActive {
+			return rec
+		}
+	}
+	return nil
+}
+
+func (r *Room) recordingByEgress(egressID string) *messages.Recording {
+	for _, rec := range r.recordings {
+		if rec.GetEgressId() == egressID {
+			return rec
+		}
+	}
+	return nil
+}
+
+// setRecording replaces a recording (copy-on-write, so that an undone command restores the
+// old one) and refreshes its users' index entries.
+func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
+	r.changing(now)
+	rec.UpdatedUnixMs = now.UnixMilli()
+	replaced := false
+	for i, old := range r.recordings {
+		if old.GetId() == rec.GetId() {
+			r.recordings[i] = rec
+			replaced = true
+		}
+	}
+	if !replaced {
+		r.recordings = append(r.recordings, rec)
+		if over := len(r.recordings) - recordingsKept; over > 0 {
+			r.recordings = r.recordings[over:]
+		}
+	}
+	entry, _ := proto.Marshal(&messages.RecordingEntry{Recording: rec, Room: &messages.RoomSummary{
+		Id: r.id, Name: r.record.GetName(), Slug: r.record.GetSlug(), AccessLevel: r.record.GetAccessLevel(),
+	}})
+	users := map[string]bool{rec.GetStartedBy(): true}
+	for _, a := range r.record.GetAccesses() {
+		if a.GetRole() == messages.Role_ROLE_OWNER {
+			users[a.GetUser().GetId()] = true
+		}
+	}
+	for user := range users {
+		if user != "" {
+			r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
+		}
+	}
+}
+
+// moveRecording changes a recording's status unless that would move it backwards.
+func (r *Room) moveRecording(rec *messages.Recording, status string, now time.Time) bool {
+	if statusRank[status] <= statusRank[rec.GetStatus()] {
+		return false
+	}
+	next := proto.CloneOf(rec)
+	next.Status = status
+	r.setRecording(next, now)
+	return true
+}
+
+// setRecordingMetadata sets (or with "" removes) the recording keys of the LiveKit room
+// metadata, never moving them backwards within one recording.
+func (r *Room) setRecordingMetadata(status string, now time.Time) {
+	if status == r.recordingMeta {
+		return
+	}
+	if status != "" && status != "starting" && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
+		return
+	}
+	r.changing(now)
+	r.recordingMeta = status
+	r.effects = append(r.effects, r.updateMetadataEffect(r.metadata()))
+}
+
+// startRecording: privileged callers, one recording at a time.
+func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	if _, retried := r.inFlight[msg.GetRequestId()]; retried {
+		r.inFlight[msg.GetRequestId()] = append(r.inFlight[msg.GetRequestId()], ctx.Sender())
+		return
+	}
+	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
+		ctx.Respond(denied(msg.GetCaller()))
+		return
+	}
+	if r.currentRecording() != nil {
+		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A recording is already in progress in this room."))
+		return
+	}
+	// The recording exists (initiated) before LiveKit is asked, so that a crash in between
+	// leaves a trace, and webhooks arriving during the call know a start is under way.
+	now := r.deps.Clock.Now()
+	r.before, r.extra, r.effects = nil, nil, nil
+	rec := &messages.Recording{
+		Id: uuid.NewString(), Mode: msg.GetMode(), Status: statusInitiated, Options: msg.GetOptions(),
+		CreatedUnixMs: now.UnixMilli(), StartedBy: msg.GetCaller().GetUser().GetId(),
+	}
+	r.setRecording(rec, now)
+	r.recordingMode = rec.GetMode()
+	r.setRecordingMetadata("starting", now)
+	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
+		ctx.Respond(reply)
+		return
+	}
+	var egressID string
+	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
+		var err error
+		egressID, err = r.deps.LiveKit.StartRoomCompositeEgress(c, r.id, rec.GetMode() == modeTranscript, rec.GetId())
+		return err
+	}, func(now time.Time, err error) *messages.RoomReply {
+		current := r.recordingByID(rec.GetId())
+		if err != nil {
+			r.moveRecording(current, statusFailedToStart, now)
+			r.setRecordingMetadata("", now)
+			r.pendingEgress = nil
+			r.log.Warn("recording not started", slog.Any("error", err))
+			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not start the recording.")
+		}
+		active := proto.CloneOf(current)
+		active.Status, active.EgressId = statusActive, egressID
+		r.setRecording(active, now)
+		// Webhooks that overtook this call are applied now that the egress id is known.
+		pending := r.pendingEgress
+		r.pendingEgress = nil
+		for _, e := range pending {
+			r.applyEgress(e, now)
+		}
+		return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingByID(rec.GetId())}}
+	})
+}
+
+func (r *Room) recordingByID(id string) *messages.Recording {
+	for _, rec := range r.recordings {
+		if rec.GetId() == id {
+			return rec
+		}
+	}
+	return nil
+}
+
+// stopRecording: StopEgress; ENDING means stopped, ABORTED aborted, a failure failed_to_stop.
+func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording) {
+	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
+	if _, retried := r.inFlight[msg.GetRequestId()]; retried {
+		r.inFlight[msg.GetRequestId()] = append(r.inFlight[msg.GetRequestId()], ctx.Sender())
+		return
+	}
+	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
+		ctx.Respond(denied(msg.GetCaller()))
+		return
+	}
+	rec := r.currentRecording()
+	switch {
+	case rec == nil:
+		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No active recording found for this room."))
+		return
+	case rec.GetEgressId() == "":
+		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "The recording is still starting, try again."))
+		return
+	}
+	var status livekit.EgressStatus
+	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
+		var err error
+		status, err = r.deps.LiveKit.StopEgress(c, rec.GetEgressId())
+		return err
+	}, func(now time.Time, err error) *messages.RoomReply {
+		current := r.recordingByID(rec.GetId())
+		switch {
+		case err != nil:
+			r.moveRecording(current, statusFailedToStop, now)
+			r.log.Warn("recording not stopped", slog.Any("error", err))
+			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not stop the recording.")
+		case status == livekit.EgressStatus_EGRESS_ABORTED:
+			r.moveRecording(current, statusAborted, now)
+		default:
+			r.moveRecording(current, statusStopped, now)
+		}
+		return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingByID(rec.GetId())}}
+	})
+}
+
+// egressEvent applies an egress webhook (egress_started, egress_updated, egress_ended).
+func (r *Room) egressEvent(event *livekit.WebhookEvent, now time.Time) {
+	info := event.GetEgressInfo()
+	if r.recordingByEgress(info.GetEgressId()) == nil {
+		if rec := r.currentRecording(); rec != nil && rec.GetStatus() == statusInitiated {
+			// The start call has not returned yet: keep the event for when it does.
+			r.pendingEgress = append(r.pendingEgress, event)
+			return
+		}
+		r.deps.Metrics.UnknownEgress.Inc()
+		r.log.Warn("egress event for no recording of this room", slog.String("egress", info.GetEgressId()), slog.String("event", event.GetEvent()))
+		return
+	}
+	r.applyEgress(event, now)
+}
+
+func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
+	info := event.GetEgressInfo()
+	rec := r.recordingByEgress(info.GetEgressId())
+	if rec == nil {
+		return
+	}
+	ended := event.GetEvent() == "egress_ended"
+	if !ended {
+		switch info.GetStatus() {
+		case livekit.EgressStatus_EGRESS_ACTIVE:
+			r.setRecordingMetadata("started", now)
+		case livekit.EgressStatus_EGRESS_ENDING:
+			r.setRecordingMetadata("saving", now)
+		case livekit.EgressStatus_EGRESS_ABORTED:
+			r.setRecordingMetadata("aborted", now)
+		}
+		return
+	}
+	if statusRank[rec.GetStatus()] >= statusRank[statusSaved] {
+		return // already ended: a repeated or late egress_ended
+	}
+	r.setRecordingMetadata("", now)
+	switch info.GetStatus() {
+	case livekit.EgressStatus_EGRESS_LIMIT_REACHED:
+		if rec.GetStatus() == statusActive {
+			r.moveRecording(rec, statusStopped, now)
+			notification := "screenRecordingLimitReached"
+			if rec.GetMode() == modeTranscript {
+				notification = "transcriptionLimitReached"
+			}
+			r.notifyIfLive(notification)
+		}
+		r.moveRecording(r.recordingByEgress(info.GetEgressId()), statusSaved, now)
+	case livekit.EgressStatus_EGRESS_COMPLETE:
+		r.moveRecording(rec, statusSaved, now)
+	default: // EGRESS_ABORTED, EGRESS_FAILED
+		r.moveRecording(rec, statusAborted, now)
+	}
+}
+
+// reconcileRecording asks LiveKit about the active recording's egress, in case its
+// egress_ended webhook was lost.
+func (r *Room) reconcileRecording(ctx actor.Context) {
+	rec := r.currentRecording()
+	if rec == nil || rec.GetEgressId() == "" {
+		return
+	}
+	var info *livekit.EgressInfo
+	r.runLiveKit(ctx, func(c context.Context) error {
+		var err error
+		info, err = r.deps.LiveKit.Egress(c, rec.GetEgressId())
+		return err
+	}, func(err error) {
+		if err != nil {
+			r.log.Warn("recording reconciliation failed", slog.Any("error", err))
+			r.scheduleReconcile(ctx)
+			return
+		}
+		switch info.GetStatus() {
+		case livekit.EgressStatus_EGRESS_COMPLETE, livekit.EgressStatus_EGRESS_ABORTED,
+			livekit.EgressStatus_EGRESS_FAILED, livekit.EgressStatus_EGRESS_LIMIT_REACHED:
+			now := r.deps.Clock.Now()
+			r.before, r.extra, r.effects = nil, nil, nil
+			r.applyEgress(&livekit.WebhookEvent{Event: "egress_ended", EgressInfo: info}, now)
+			r.commit(ctx, "", nil, now)
+		}
+		r.scheduleReconcile(ctx)
+	})
+}

@@ -1,0 +1,133 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/twitchtv/twirp"
+)
+
+// EgressStandIn stands in for LiveKit's egress workers, which need a browser and GStreamer and
+// cannot run here. It serves the Egress Twirp API (StartRoomCompositeEgress, StopEgress,
+// ListEgress) in front of the real livekit-server, and sends egress webhooks to the node signed
+// as LiveKit signs them, when and as often as the test says: before the start call has
+// returned, twice, out of order, or never.
+type EgressStandIn struct {
+	livekit.Egress // other methods are not served
+
+	node *Node
+	mu   sync.Mutex
+	info map[string]*livekit.EgressInfo
+	seq  atomic.Int64
+
+	// BeforeStartReturns, when set, runs inside StartRoomCompositeEgress once the egress exists
+	// and before the call answers.
+	BeforeStartReturns func(info *livekit.EgressInfo)
+	// FailStart / FailStop, when set, are returned by those calls.
+	FailStart, FailStop error
+	// StopStatus is the status StopEgress answers with (default EGRESS_ENDING).
+	StopStatus livekit.EgressStatus
+
+	Starts atomic.Int64 // StartRoomCompositeEgress calls that created an egress
+	Last   atomic.Value // *livekit.RoomCompositeEgressRequest of the last start
+}
+
+// StartRoomCompositeEgress implements livekit.Egress.
+func (e *EgressStandIn) StartRoomCompositeEgress(_ context.Context, req *livekit.RoomCompositeEgressRequest) (*livekit.EgressInfo, error) {
+	if e.FailStart != nil {
+		return nil, e.FailStart
+	}
+	e.Last.Store(req)
+	info := &livekit.EgressInfo{
+		EgressId: fmt.Sprintf("EG_standin_%d", e.seq.Add(1)), RoomName: req.GetRoomName(),
+		Status: livekit.EgressStatus_EGRESS_STARTING, StartedAt: time.Now().UnixNano(),
+	}
+	e.mu.Lock()
+	e.info[info.EgressId] = info
+	e.mu.Unlock()
+	e.Starts.Add(1)
+	if e.BeforeStartReturns != nil {
+		e.BeforeStartReturns(info)
+	}
+	return info, nil
+}
+
+// StopEgress implements livekit.Egress.
+func (e *EgressStandIn) StopEgress(_ context.Context, req *livekit.StopEgressRequest) (*livekit.EgressInfo, error) {
+	if e.FailStop != nil {
+		return nil, e.FailStop
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	info, ok := e.info[req.GetEgressId()]
+	if !ok {
+		return nil, twirp.NotFoundError("egress not found")
+	}
+	info.Status = livekit.EgressStatus_EGRESS_ENDING
+	if e.StopStatus != 0 {
+		info.Status = e.StopStatus
+	}
+	return info, nil
+}
+
+// ListEgress implements livekit.Egress.
+func (e *EgressStandIn) ListEgress(_ context.Context, req *livekit.ListEgressRequest) (*livekit.ListEgressResponse, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	res := &livekit.ListEgressResponse{}
+	for id, info := range e.info {
+		if req.GetEgressId() == "" || req.GetEgressId() == id {
+			res.Items = append(res.Items, info)
+		}
+	}
+	return res, nil
+}
+
+// SetStatus changes what LiveKit knows of an egress, without telling the node (a webhook lost).
+func (e *EgressStandIn) SetStatus(egressID string, status livekit.EgressStatus) *livekit.EgressInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	info := e.info[egressID]
+	info.Status = status
+	return info
+}
+
+// Send moves an egress to status and posts the webhook LiveKit would (egress_started,
+// egress_updated or egress_ended) to the node; it returns the node's HTTP status.
+func (e *EgressStandIn) Send(event, egressID string, status livekit.EgressStatus) int {
+	info := e.SetStatus(egressID, status)
+	e.mu.Lock()
+	copy := &livekit.EgressInfo{EgressId: info.EgressId, RoomName: info.RoomName, Status: info.Status}
+	e.mu.Unlock()
+	return e.node.PostWebhook(&livekit.WebhookEvent{
+		Event: event, Id: fmt.Sprintf("EV_%s_%d", egressID, time.Now().UnixNano()),
+		CreatedAt: time.Now().Unix(), EgressInfo: copy,
+	}).Status
+}
+
+// startEgressProxy serves the stand-in's Egress API and passes everything else to LiveKit.
+func startEgressProxy(t interface {
+	Cleanup(func())
+}, lk *LiveKitServer, standIn *EgressStandIn) string {
+	target, _ := url.Parse(lk.URL)
+	toLiveKit := httputil.NewSingleHostReverseProxy(target)
+	egress := livekit.NewEgressServer(standIn)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, egress.PathPrefix()) {
+			egress.ServeHTTP(w, r)
+			return
+		}
+		toLiveKit.ServeHTTP(w, r)
+	}))
+	t.Cleanup(server.Close)
+	return server.URL
+}

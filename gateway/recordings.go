@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/mux"
+	"google.golang.org/protobuf/proto"
+
+	"meetcoord/messages"
+)
+
+var recordingModes = []string{"screen_recording", "transcript"}
+
+type recordingJSON struct {
+	ID        string          `json:"id"`
+	Room      roomSummaryJSON `json:"room"`
+	CreatedAt string          `json:"created_at"`
+	UpdatedAt string          `json:"updated_at"`
+	Status    string          `json:"status"`
+	Mode      string          `json:"mode"`
+	Options   map[string]any  `json:"options"`
+}
+
+func recordingView(rec *messages.Recording, room *messages.RoomSummary) recordingJSON {
+	options := map[string]any{}
+	if o := rec.GetOptions(); o != nil {
+		if o.GetLanguage() != "" {
+			options["language"] = o.GetLanguage()
+		}
+		if o.Transcribe != nil {
+			options["transcribe"] = o.GetTranscribe()
+		}
+		if o.GetOriginalMode() != "" {
+			options["original_mode"] = o.GetOriginalMode()
+		}
+	}
+	return recordingJSON{
+		ID:        rec.GetId(),
+		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: accessLevelNames[room.GetAccessLevel()]},
+		CreatedAt: time.UnixMilli(rec.GetCreatedUnixMs()).UTC().Format(time.RFC3339Nano),
+		UpdatedAt: time.UnixMilli(rec.GetUpdatedUnixMs()).UTC().Format(time.RFC3339Nano),
+		Status:    rec.GetStatus(),
+		Mode:      rec.GetMode(),
+		Options:   options,
+	}
+}
+
+// startRecording: privileged callers when recording is enabled.
+func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	if !g.cfg.RecordingEnabled {
+		writeError(w, http.StatusForbidden, "Recording is disabled.")
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	msg := &messages.StartRecording{RequestId: requestID(r, u), Caller: callerMessage(u)}
+	mode, present := stringField(fields, "mode", errs)
+	switch {
+	case !present && errs["mode"] == nil:
+		errs.add("mode", "This field is required.")
+	case present && !slices.Contains(recordingModes, mode):
+		errs.add("mode", "\""+mode+"\" is not a valid choice.")
+	}
+	msg.Mode = mode
+	if raw, present := fields["options"]; present && string(raw) != "null" {
+		msg.Options = recordingOptions(raw, errs)
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, msg)
+	if !ok {
+		return
+	}
+	summary := g.roomSummary(r, roomID)
+	writeJSON(w, http.StatusCreated, recordingView(reply.GetRecording(), summary))
+}
+
+// recordingOptions validates `options`: language, transcribe, original_mode only.
+func recordingOptions(raw jsonRaw, errs fieldErrors) *messages.RecordingOptions {
+	var fields map[string]jsonRaw
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		errs.add("options", "Must be an object.")
+		return nil
+	}
+	out := &messages.RecordingOptions{}
+	for key := range fields {
+		switch key {
+		case "language":
+			out.Language, _ = stringField(fields, key, errs)
+		case "original_mode":
+			out.OriginalMode, _ = stringField(fields, key, errs)
+		case "transcribe":
+			if b, present := boolField(fields, key, errs); present {
+				out.Transcribe = &b
+			}
+		default:
+			errs.add("options", "Unknown option \""+key+"\".")
+		}
+	}
+	return out
+}
+
+// stopRecording stops the room's active recording.
+func (g *Gateway) stopRecording(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	if !g.cfg.RecordingEnabled {
+		writeError(w, http.StatusForbidden, "Recording is disabled.")
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.StopRecording{RequestId: requestID(r, u), Caller: callerMessage(u)})
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, recordingView(reply.GetRecording(), g.roomSummary(r, roomID)))
+}
+
+// roomSummary is the room part of a recording view, from the room itself.
+func (g *Gateway) roomSummary(r *http.Request, roomID string) *messages.RoomSummary {
+	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID, &messages.GetRoom{Caller: callerMessage(nil)})
+	v := reply.GetRoom()
+	if err != nil || v == nil {
+		return &messages.RoomSummary{Id: roomID}
+	}
+	return &messages.RoomSummary{Id: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: v.GetAccessLevel()}
+}
+
+// userRecordings reads the recordings index of the caller, newest first.
+func (g *Gateway) userRecordings(w http.ResponseWriter, r *http.Request, userID string) ([]*messages.RecordingEntry, bool) {
+	raw, err := g.cfg.Directory.RecordingsOfUser(r.Context(), userID)
+	if err != nil {
+		g.storeFailed(w, "list recordings of user", err)
+		return nil, false
+	}
+	var out []*messages.RecordingEntry
+	for _, b := range raw {
+		e := &messages.RecordingEntry{}
+		if proto.Unmarshal(b, e) == nil {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *messages.RecordingEntry) int {
+		return cmp.Or(cmp.Compare(b.GetRecording().GetCreatedUnixMs(), a.GetRecording().GetCreatedUnixMs()),
+			cmp.Compare(a.GetRecording().GetId(), b.GetRecording().GetId()))
+	})
+	return out, true
+}
+
+// listRecordings: recordings the user started or of rooms they own.
+func (g *Gateway) listRecordings(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	entries, ok := g.userRecordings(w, r, u.ID)
+	if !ok {
+		return
+	}
+	page, size, ok := pagination(w, r)
+	if !ok {
+		return
+	}
+	results := []recordingJSON{}
+	for _, e := range pageOf(entries, page, size) {
+		results = append(results, recordingView(e.GetRecording(), e.GetRoom()))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"count":    len(entries),
+		"next":     pageLink(r, page+1, size, page*size < len(entries)),
+		"previous": pageLink(r, page-1, size, page > 1),
+		"results":  results,
+	})
+}
+
+// retrieveRecording: one recording of the user's.
+func (g *Gateway) retrieveRecording(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	entries, ok := g.userRecordings(w, r, u.ID)
+	if !ok {
+		return
+	}
+	id := mux.Vars(r)["recording"]
+	for _, e := range entries {
+		if e.GetRecording().GetId() == id {
+			writeJSON(w, http.StatusOK, recordingView(e.GetRecording(), e.GetRoom()))
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "No Recording matches the given query.")
+}
