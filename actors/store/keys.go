@@ -5,12 +5,12 @@ package store
 
 const prefix = "meetcoord:"
 
-func epochKey(roomID string) string     { return prefix + "room:" + roomID + ":epoch" }
-func stateKey(roomID string) string     { return prefix + "room:" + roomID + ":state" }
-func slugKey(slug string) string        { return prefix + "slug:" + slug }
-func userRoomsKey(userID string) string { return prefix + "user:" + userID + ":rooms" }
-func callbackKey(id string) string      { return prefix + "callback:" + id }
-func accessKey(id string) string        { return prefix + "access:" + id }
-func pinKey(pin string) string          { return prefix + "pin:" + pin }
+func epochKey(roomID string) string          { return prefix + "room:" + roomID + ":epoch" }
+func stateKey(roomID string) string          { return prefix + "room:" + roomID + ":state" }
+func slugKey(slug string) string             { return prefix + "slug:" + slug }
+func userRoomsKey(userID string) string      { return prefix + "user:" + userID + ":rooms" }
+func callbackKey(id string) string           { return prefix + "callback:" + id }
+func accessKey(id string) string             { return prefix + "access:" + id }
+func pinKey(pin string) string               { return prefix + "pin:" + pin }
 func userRecordingsKey(userID string) string { return prefix + "user:" + userID + ":recordings" }
-func userKey(userID string) string      { return prefix + "user:" + userID }
+func userKey(userID string) string           { return prefix + "user:" + userID }
