@@ -52,13 +52,22 @@ func (g *Gateway) roomID(w http.ResponseWriter, r *http.Request) (string, bool) 
 // Idempotency-Key (scoped to the caller, so that two clients cannot collide) or a fresh id. The
 // same id goes with every retry the cluster makes of this request.
 func requestID(r *http.Request, u *userRecord) string {
+	return scopedRequestID(r, callerMessage(u))
+}
+
+// scopedRequestID scopes the Idempotency-Key to the caller: a user, a LiveKit participant (by
+// room and identity), or anonymous.
+func scopedRequestID(r *http.Request, caller *messages.Caller) string {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		return uuid.NewString()
 	}
 	owner := "anonymous"
-	if u != nil {
-		owner = u.ID
+	switch p := caller.GetLivekitParticipant(); {
+	case caller.GetUser() != nil:
+		owner = caller.GetUser().GetId()
+	case p != nil:
+		owner = "livekit:" + p.GetRoom() + ":" + p.GetIdentity()
 	}
 	return owner + ":" + key
 }

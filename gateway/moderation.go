@@ -34,19 +34,19 @@ func (g *Gateway) liveKitParticipant(r *http.Request) (p *messages.LiveKitPartic
 
 // moderator is the caller of a moderation endpoint: a LiveKit participant or a user. ok=false
 // means a 401 is written.
-func (g *Gateway) moderator(w http.ResponseWriter, r *http.Request) (*messages.Caller, *userRecord, bool) {
+func (g *Gateway) moderator(w http.ResponseWriter, r *http.Request) (*messages.Caller, bool) {
 	if p, isLiveKit, ok := g.liveKitParticipant(r); isLiveKit {
 		if !ok {
 			writeError(w, http.StatusUnauthorized, "Invalid or expired LiveKit token.")
-			return nil, nil, false
+			return nil, false
 		}
-		return &messages.Caller{LivekitParticipant: p}, nil, true
+		return &messages.Caller{LivekitParticipant: p}, true
 	}
 	u, ok := g.user(w, r)
 	if !ok {
-		return nil, nil, false
+		return nil, false
 	}
-	return callerMessage(u), u, true
+	return callerMessage(u), true
 }
 
 type identityFields struct {
@@ -66,7 +66,7 @@ func (f identityFields) required(name string) string {
 }
 
 func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, u, ok := g.moderator(w, r)
+	caller, ok := g.moderator(w, r)
 	if !ok {
 		return
 	}
@@ -80,7 +80,7 @@ func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
 	msg := &messages.MuteParticipant{
-		RequestId: requestID(r, u), Caller: caller,
+		RequestId: scopedRequestID(r, caller), Caller: caller,
 		ParticipantIdentity: f.required("participant_identity"), TrackSid: f.required("track_sid"),
 	}
 	if len(f.errs) > 0 {
@@ -96,7 +96,7 @@ var permissionFields = []string{"can_subscribe", "can_publish", "can_publish_dat
 	"hidden", "recorder", "can_update_metadata", "agent", "can_subscribe_metrics"}
 
 func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, u, ok := g.moderator(w, r)
+	caller, ok := g.moderator(w, r)
 	if !ok {
 		return
 	}
@@ -109,7 +109,7 @@ func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
-	msg := &messages.UpdateParticipant{RequestId: requestID(r, u), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+	msg := &messages.UpdateParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
 	if s, present := stringField(fields, "metadata", f.errs); present {
 		msg.Metadata = &s
 	}
@@ -181,7 +181,7 @@ func (g *Gateway) permissionField(raw jsonRaw, errs fieldErrors) *messages.Parti
 }
 
 func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, u, ok := g.moderator(w, r)
+	caller, ok := g.moderator(w, r)
 	if !ok {
 		return
 	}
@@ -194,7 +194,7 @@ func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
-	msg := &messages.RemoveParticipant{RequestId: requestID(r, u), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+	msg := &messages.RemoveParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
 	if len(f.errs) > 0 {
 		f.errs.write(w)
 		return
@@ -219,7 +219,8 @@ func (g *Gateway) startSubtitle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	msg := &messages.StartSubtitle{RequestId: requestID(r, nil), Caller: &messages.Caller{LivekitParticipant: p}}
+	caller := &messages.Caller{LivekitParticipant: p}
+	msg := &messages.StartSubtitle{RequestId: scopedRequestID(r, caller), Caller: caller}
 	if _, ok := g.ask(w, r, roomID, msg); ok {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 	}

@@ -110,6 +110,11 @@ func (c *Client) MutePublishedTrack(ctx context.Context, room, identity, trackSI
 		return err
 	}
 	defer cancel()
+	// LiveKit (v1.13) does not check that the participant exists before muting: asked about an
+	// unknown one, it waits for its own timeout. Ask first.
+	if _, err := c.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity}); err != nil {
+		return mapError("get participant", err)
+	}
 	_, err = c.rooms.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{
 		Room: room, Identity: identity, TrackSid: trackSID, Muted: true,
 	})

@@ -38,7 +38,13 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 	r.runLiveKit(ctx, call, func(err error) {
 		now := r.deps.Clock.Now()
 		r.before, r.extra, r.effects = nil, nil, nil
-		reply := r.commit(ctx, requestID, finish(now, err), now)
+		reply := finish(now, err)
+		if requestID != "" && reply.GetFailure() == nil {
+			// The LiveKit action happened: a retry of this request must get this answer, not act
+			// again (or answer 404 for a participant already removed), so remember it.
+			r.changing(now)
+		}
+		reply = r.commit(ctx, requestID, reply, now)
 		receivers := []*actor.PID{sender}
 		if flightKey != "" {
 			receivers = r.inFlight[flightKey]

@@ -1,0 +1,88 @@
+package gateway_test
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/twitchtv/twirp"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// TestLiveKitSlowOrDown: a LiveKit call in flight never blocks the room's lobby; a refused or
+// unanswered egress start is a 502 with the recording failed_to_start; nothing waits longer
+// than the LiveKit call timeout.
+func TestLiveKitSlowOrDown(t *testing.T) {
+	// The egress stand-in holds the start call for 3 s, beyond our 1 s call timeout.
+	n, lk, egress := clustertest.StartNodeWithEgress(t, map[string]string{"RECORDING_ENABLE": "true", "LIVEKIT_API_TIMEOUT": "1"})
+	release := make(chan struct{})
+	egress.BeforeStartReturns = func(*livekit.EgressInfo) {
+		select {
+		case <-release:
+		case <-time.After(3 * time.Second):
+		}
+	}
+	defer close(release)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Fragile", "access_level": "restricted"}).JSON()["id"].(string)
+	guest := n.Client("")
+	if got := entryStatus(t, guest, roomID); got != "waiting" {
+		t.Fatalf("knock: %s", got)
+	}
+
+	startRecording := func() (clustertest.Response, time.Duration) {
+		start := time.Now()
+		res := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
+		return res, time.Since(start)
+	}
+	var wg sync.WaitGroup
+	var slow clustertest.Response
+	var slowTook time.Duration
+	wg.Add(1)
+	go func() { defer wg.Done(); slow, slowTook = startRecording() }()
+	// While the start call hangs on LiveKit, the lobby answers.
+	polls := 0
+	for deadline := time.Now().Add(700 * time.Millisecond); time.Now().Before(deadline); polls++ {
+		if got := entryStatus(t, guest, roomID); got != "waiting" {
+			t.Fatalf("poll during a LiveKit call: %s", got)
+		}
+	}
+	wg.Wait()
+	if slow.Status != http.StatusBadGateway {
+		t.Fatalf("start with an unanswering egress: %d %s, want 502", slow.Status, slow.Body)
+	}
+	if slowTook > 5*time.Second {
+		t.Fatalf("start took %v with a 1 s LiveKit timeout", slowTook)
+	}
+	t.Logf("%d lobby polls answered while the start call hung; the start answered 502 after %v", polls, slowTook)
+	if polls < 10 {
+		t.Fatalf("only %d polls answered in 700 ms while a LiveKit call was in flight: the lobby was blocked", polls)
+	}
+	list := owner.Do(http.MethodGet, clustertest.Path("recordings"), nil).JSON()["results"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["status"] != "failed_to_start" {
+		t.Fatalf("recordings after a failed start: %v", list)
+	}
+
+	// LiveKit stops altogether.
+	lk.Stop()
+	egress.BeforeStartReturns = nil
+	egress.FailStart = twirp.NewError(twirp.Unavailable, "livekit is down")
+	res, took := startRecording()
+	if res.Status != http.StatusBadGateway || took > 5*time.Second {
+		t.Fatalf("start with LiveKit down: %d after %v, want 502 within the call timeout", res.Status, took)
+	}
+	if got := entryStatus(t, guest, roomID); got != "waiting" {
+		t.Fatalf("lobby with LiveKit down: %s", got)
+	}
+	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": guest.Cookie("lobbyParticipantId"), "allow_entry": true})
+	if admit.Status != http.StatusOK || entryStatus(t, guest, roomID) != "accepted" {
+		t.Fatalf("admission with LiveKit down: %d %s", admit.Status, admit.Body)
+	}
+	res = owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "remove-participant"), map[string]any{"participant_identity": "someone"})
+	if res.Status != http.StatusBadGateway {
+		t.Fatalf("moderation with LiveKit down: %d %s, want 502", res.Status, res.Body)
+	}
+}
