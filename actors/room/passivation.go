@@ -39,6 +39,8 @@ func (t *idleTimer) touch() { t.lastActivity = time.Now() }
 func (t *idleTimer) expired() bool {
 	idle := time.Since(t.lastActivity)
 	if idle >= t.timeout {
+		// Re-armed in case the room may not passivate yet; a stopped room stops the timer.
+		t.timer.Reset(t.timeout)
 		return true
 	}
 	t.timer.Reset(t.timeout - idle)

@@ -68,7 +68,7 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		r.activate(ctx, msg.Identity.GetIdentity())
 	case idleCheck:
-		if r.idle.expired() {
+		if r.idle.expired() && r.mayPassivate() {
 			r.deps.Metrics.Passivations.Inc()
 			ctx.Stop(ctx.Self())
 		}
@@ -124,6 +124,13 @@ func (r *Room) Receive(ctx actor.Context) {
 		return
 	}
 	r.idle.touch()
+}
+
+// mayPassivate: a room stays active while a LiveKit call is in flight (its continuation must
+// run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
+// LiveKit on a timer).
+func (r *Room) mayPassivate() bool {
+	return len(r.inFlight) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil
 }
 
 // activate loads the room's state when the grain starts on this node.
