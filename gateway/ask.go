@@ -30,6 +30,17 @@ func (g *Gateway) ask(w http.ResponseWriter, r *http.Request, roomID string, msg
 	return reply, true
 }
 
+// roomBody resolves the {room} segment and decodes the JSON object body: the common start of
+// a room command, after its caller is known. ok=false means the error reply is written.
+func (g *Gateway) roomBody(w http.ResponseWriter, r *http.Request) (string, map[string]jsonRaw, bool) {
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return "", nil, false
+	}
+	fields, ok := decodeObject(w, r)
+	return roomID, fields, ok
+}
+
 // roomID resolves the {room} segment, an id or a slug. ok=false means a 404 or 503 is written.
 func (g *Gateway) roomID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	segment := mux.Vars(r)["room"]

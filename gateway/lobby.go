@@ -129,11 +129,7 @@ func (g *Gateway) enter(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
+	roomID, fields, ok := g.roomBody(w, r)
 	if !ok {
 		return
 	}

@@ -70,11 +70,7 @@ func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
+	roomID, fields, ok := g.roomBody(w, r)
 	if !ok {
 		return
 	}
@@ -100,11 +96,7 @@ func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
+	roomID, fields, ok := g.roomBody(w, r)
 	if !ok {
 		return
 	}
@@ -185,11 +177,7 @@ func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
+	roomID, fields, ok := g.roomBody(w, r)
 	if !ok {
 		return
 	}
