@@ -138,9 +138,16 @@ func TestTelephonyDispatchRule(t *testing.T) {
 		t.Fatalf("%d rules with only a SIP participant, want 0", len(rules))
 	}
 
-	// Deleting the room releases its PIN and leaves no rule.
+	// The PIN is reserved in the store while the room exists, released when it is deleted.
+	pinKey := "meetcoord:pin:" + pin
+	if held, _ := n.Redis.Client().Get(context.Background(), pinKey).Result(); held != roomID {
+		t.Fatalf("PIN %s reserved for %q, want the room %s", pin, held, roomID)
+	}
 	if res := owner.Do(http.MethodDelete, clustertest.Path("rooms", roomID), nil); res.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d", res.Status)
+	}
+	if n, _ := n.Redis.Client().Exists(context.Background(), pinKey).Result(); n != 0 {
+		t.Fatalf("PIN still reserved after the room was deleted")
 	}
 }
 
