@@ -188,14 +188,18 @@ func (r *Room) saveExactDeadlines() {
 // state is the persisted form of the room.
 func (r *Room) state(now time.Time) *messages.RoomState {
 	return &messages.RoomState{
-		Record:              proto.CloneOf(r.record),
-		Lobby:               r.lobby.snapshot(now),
-		Live:                r.live,
-		LiveUpdatedUnixMs:   r.liveUpdatedAt,
-		AppliedEventIds:     append([]string(nil), r.appliedEvents...),
-		Replies:             append([]*messages.RememberedReply(nil), r.replies...),
-		Deleted:             r.deleted,
-		SubtitlesDispatched: r.subtitlesDispatched,
+		Record:                  proto.CloneOf(r.record),
+		Lobby:                   r.lobby.snapshot(now),
+		Live:                    r.live,
+		LiveUpdatedUnixMs:       r.liveUpdatedAt,
+		AppliedEventIds:         append([]string(nil), r.appliedEvents...),
+		Replies:                 append([]*messages.RememberedReply(nil), r.replies...),
+		Deleted:                 r.deleted,
+		SubtitlesDispatched:     r.subtitlesDispatched,
+		Participants:            r.presence.snapshot(),
+		SipDispatchRuleId:       r.sipRuleID,
+		Recordings:              append([]*messages.Recording(nil), r.recordings...),
+		RecordingMetadataStatus: r.recordingMeta,
 	}
 }
 
@@ -213,7 +217,10 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.sipRuleID = s.GetSipDispatchRuleId()
 	r.recordings = append([]*messages.Recording(nil), s.GetRecordings()...)
 	r.recordingMeta = s.GetRecordingMetadataStatus()
+	r.recordingMode = ""
 	if rec := r.currentRecording(); rec != nil {
+		r.recordingMode = rec.GetMode()
+	} else if rec := r.watchedRecording(); rec != nil {
 		r.recordingMode = rec.GetMode()
 	}
 }

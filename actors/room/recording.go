@@ -57,6 +57,21 @@ func (r *Room) currentRecording() *messages.Recording {
 	return nil
 }
 
+// watchedRecording is the recording whose egress has not been seen ending (active, stopped or
+// failed to stop): the one reconciliation asks LiveKit about, in case egress_ended was lost.
+func (r *Room) watchedRecording() *messages.Recording {
+	for i := len(r.recordings) - 1; i >= 0; i-- {
+		rec := r.recordings[i]
+		switch rec.GetStatus() {
+		case statusActive, statusStopped, statusFailedToStop:
+			if rec.GetEgressId() != "" {
+				return rec
+			}
+		}
+	}
+	return nil
+}
+
 func (r *Room) recordingByEgress(egressID string) *messages.Recording {
 	for _, rec := range r.recordings {
 		if rec.GetEgressId() == egressID {
@@ -181,6 +196,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 		for _, e := range pending {
 			r.applyEgress(e, now)
 		}
+		r.scheduleReconcile(ctx)
 		return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingByID(rec.GetId())}}
 	})
 }
@@ -261,6 +277,9 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 		return
 	}
 	ended := event.GetEvent() == "egress_ended"
+	if statusRank[rec.GetStatus()] >= statusRank[statusSaved] {
+		return // the recording has ended: a repeated or late event changes nothing
+	}
 	if !ended {
 		switch info.GetStatus() {
 		case livekit.EgressStatus_EGRESS_ACTIVE:
@@ -271,9 +290,6 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 			r.setRecordingMetadata("aborted", now)
 		}
 		return
-	}
-	if statusRank[rec.GetStatus()] >= statusRank[statusSaved] {
-		return // already ended: a repeated or late egress_ended
 	}
 	r.setRecordingMetadata("", now)
 	switch info.GetStatus() {
@@ -297,8 +313,8 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 // reconcileRecording asks LiveKit about the active recording's egress, in case its
 // egress_ended webhook was lost.
 func (r *Room) reconcileRecording(ctx actor.Context) {
-	rec := r.currentRecording()
-	if rec == nil || rec.GetEgressId() == "" {
+	rec := r.watchedRecording()
+	if rec == nil {
 		return
 	}
 	var info *livekit.EgressInfo

@@ -130,7 +130,7 @@ func (r *Room) Receive(ctx actor.Context) {
 // run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
 // LiveKit on a timer).
 func (r *Room) mayPassivate() bool {
-	return len(r.inFlight) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil
+	return len(r.inFlight) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
 }
 
 // activate loads the room's state when the grain starts on this node.
@@ -141,15 +141,16 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.deps.Metrics.Activations.Inc()
 	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
 	r.idle.start(ctx)
-	if r.sipRuleID != "" || r.presence.occupied() || r.currentRecording() != nil {
-		// Webhooks may have been missed while no activation held the room.
-		ctx.Send(ctx.Self(), reconcileTick{})
-	}
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
 		r.deps.Metrics.StoreErrors.Inc()
 		r.log.Error("room state could not be loaded", slog.Any("error", err))
+		return
+	}
+	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil {
+		// Webhooks may have been missed while no activation held the room.
+		ctx.Send(ctx.Self(), reconcileTick{})
 	}
 }
 

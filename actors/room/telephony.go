@@ -158,10 +158,11 @@ type reconcileTick struct{}
 
 func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	r.reconcile = nil
-	if r.loaded && r.record != nil && r.currentRecording() != nil {
+	if r.loaded && r.record != nil && r.watchedRecording() != nil {
 		r.reconcileRecording(ctx)
 	}
 	if !r.deps.Config.TelephonyEnabled || !r.loaded || r.record == nil || (r.sipRuleID == "" && !r.presence.occupied()) {
+		r.scheduleReconcile(ctx)
 		return
 	}
 	var participants []string
@@ -213,7 +214,7 @@ func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
 		return
 	}
-	if r.sipRuleID == "" && !r.presence.occupied() && r.currentRecording() == nil {
+	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil {
 		return
 	}
 	system, self := ctx.ActorSystem(), ctx.Self()

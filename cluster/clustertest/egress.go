@@ -14,6 +14,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/proto"
 )
 
 // EgressStandIn stands in for LiveKit's egress workers, which need a browser and GStreamer and
@@ -56,9 +57,9 @@ func (e *EgressStandIn) StartRoomCompositeEgress(_ context.Context, req *livekit
 	e.mu.Unlock()
 	e.Starts.Add(1)
 	if e.BeforeStartReturns != nil {
-		e.BeforeStartReturns(info)
+		e.BeforeStartReturns(proto.CloneOf(info))
 	}
-	return info, nil
+	return e.snapshot(info.EgressId), nil
 }
 
 // StopEgress implements livekit.Egress.
@@ -76,7 +77,7 @@ func (e *EgressStandIn) StopEgress(_ context.Context, req *livekit.StopEgressReq
 	if e.StopStatus != 0 {
 		info.Status = e.StopStatus
 	}
-	return info, nil
+	return proto.CloneOf(info), nil
 }
 
 // ListEgress implements livekit.Egress.
@@ -86,31 +87,39 @@ func (e *EgressStandIn) ListEgress(_ context.Context, req *livekit.ListEgressReq
 	res := &livekit.ListEgressResponse{}
 	for id, info := range e.info {
 		if req.GetEgressId() == "" || req.GetEgressId() == id {
-			res.Items = append(res.Items, info)
+			res.Items = append(res.Items, proto.CloneOf(info))
 		}
 	}
 	return res, nil
 }
 
 // SetStatus changes what LiveKit knows of an egress, without telling the node (a webhook lost).
+// An unknown egress id makes a new egress (for webhooks about egresses nobody started).
 func (e *EgressStandIn) SetStatus(egressID string, status livekit.EgressStatus) *livekit.EgressInfo {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	info := e.info[egressID]
+	info, ok := e.info[egressID]
+	if !ok {
+		info = &livekit.EgressInfo{EgressId: egressID}
+		e.info[egressID] = info
+	}
 	info.Status = status
-	return info
+	return proto.CloneOf(info)
+}
+
+func (e *EgressStandIn) snapshot(egressID string) *livekit.EgressInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return proto.CloneOf(e.info[egressID])
 }
 
 // Send moves an egress to status and posts the webhook LiveKit would (egress_started,
 // egress_updated or egress_ended) to the node; it returns the node's HTTP status.
 func (e *EgressStandIn) Send(event, egressID string, status livekit.EgressStatus) int {
 	info := e.SetStatus(egressID, status)
-	e.mu.Lock()
-	copy := &livekit.EgressInfo{EgressId: info.EgressId, RoomName: info.RoomName, Status: info.Status}
-	e.mu.Unlock()
 	return e.node.PostWebhook(&livekit.WebhookEvent{
 		Event: event, Id: fmt.Sprintf("EV_%s_%d", egressID, time.Now().UnixNano()),
-		CreatedAt: time.Now().Unix(), EgressInfo: copy,
+		CreatedAt: time.Now().Unix(), EgressInfo: info,
 	}).Status
 }
 
