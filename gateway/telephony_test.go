@@ -1,10 +1,15 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,6 +191,66 @@ func TestTelephonyReconcilesLostLeave(t *testing.T) {
 	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
 	participant.Disconnect()
 	clustertest.Eventually(t, 20*time.Second, "reconciliation to remove the rule", func() bool {
+		return len(sipRules(t, lk, roomID)) == 0
+	})
+}
+
+// TestTelephonyParticipantProcess is not a test: run by TestTelephonyKilledParticipant as a
+// child process, it joins a LiveKit room and stays until killed.
+func TestTelephonyParticipantProcess(t *testing.T) {
+	url, token := os.Getenv("MEETCOORD_CHILD_LIVEKIT_URL"), os.Getenv("MEETCOORD_CHILD_LIVEKIT_TOKEN")
+	if url == "" {
+		return // only meaningful as TestTelephonyKilledParticipant's child process
+	}
+	if _, err := lksdk.ConnectToRoomWithToken(url, token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false)); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	fmt.Println("joined")
+	select {}
+}
+
+// TestTelephonyKilledParticipant: a participant whose process is killed (kill -9: no leave
+// message) and whose participant_left never reaches the node leaves no SIP rule behind once the
+// room reconciles with LiveKit.
+func TestTelephonyKilledParticipant(t *testing.T) {
+	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_RECONCILE_INTERVAL": "1",
+	})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Crash", "access_level": "public"}).JSON()["id"].(string)
+	token := n.Client("").Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Doomed", nil).JSON()["livekit"].(map[string]any)["token"].(string)
+
+	child := exec.Command(os.Args[0], "-test.run=^TestTelephonyParticipantProcess$", "-test.v")
+	child.Env = append(os.Environ(), "MEETCOORD_CHILD_LIVEKIT_URL="+lk.WSURL, "MEETCOORD_CHILD_LIVEKIT_TOKEN="+token)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	joined := make(chan bool, 1)
+	go func() {
+		scanner := bufio.NewScanner(out)
+		for scanner.Scan() {
+			if scanner.Text() == "joined" {
+				joined <- true
+			}
+		}
+		close(joined)
+	}()
+	if !<-joined {
+		t.Fatal("participant process did not join")
+	}
+	clustertest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
+
+	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// LiveKit notices the dead connection on its own schedule; reconciliation then sees it gone.
+	clustertest.Eventually(t, 90*time.Second, "reconciliation to remove the rule of a killed participant", func() bool {
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }
