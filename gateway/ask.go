@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -87,5 +86,3 @@ func (g *Gateway) storeFailed(w http.ResponseWriter, what string, err error) {
 	g.log.Error("store unavailable", "operation", what, "error", err)
 	writeError(w, http.StatusServiceUnavailable, "Storage is unavailable, try again.")
 }
-
-var errBadJSON = errors.New("malformed JSON")

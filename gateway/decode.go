@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -29,7 +27,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMe
 		return fields, true
 	}
 	if err := json.Unmarshal(body, &fields); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("JSON parse error - %v", errors.Unwrap(fmt.Errorf("%w", err))))
+		writeError(w, http.StatusBadRequest, "JSON parse error - "+err.Error())
 		return nil, false
 	}
 	if fields == nil {

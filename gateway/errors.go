@@ -34,7 +34,8 @@ func (f fieldErrors) write(w http.ResponseWriter) {
 	writeJSON(w, http.StatusBadRequest, body)
 }
 
-var errNotAuthenticated = "Authentication credentials were not provided."
+// errNotAuthenticated is the reference product's detail for a missing user.
+const errNotAuthenticated = "Authentication credentials were not provided."
 
 // statusOf maps a room's failure code to HTTP.
 func statusOf(code messages.ErrorCode) int {

@@ -114,11 +114,16 @@ func (g *Gateway) waitingParticipants(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	participants := []entryJSON{}
+	type waitingJSON struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Username string `json:"username"`
+		Color    string `json:"color"`
+	}
+	participants := []waitingJSON{}
 	for _, e := range reply.GetWaiting().GetParticipants() {
 		v := entryView(e)
-		v.LiveKit = nil
-		participants = append(participants, v)
+		participants = append(participants, waitingJSON{ID: v.ID, Status: v.Status, Username: v.Username, Color: v.Color})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"participants": participants})
 }

@@ -74,6 +74,9 @@ func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at in
 	if id == "" {
 		return
 	}
+	if !r.live && at < r.liveUpdatedAt {
+		return // from a LiveKit session that has finished since (a late delivery)
+	}
 	cur, known := r.presence[id]
 	if known && (at < cur.GetAtUnixMs() || (cur.GetPresent() == present && cur.GetSip() == sip)) {
 		return
