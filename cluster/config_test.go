@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,28 @@ func TestDevModeOnlyFillsDefaults(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s with --dev: %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+func TestConfigFileUnderEnvironment(t *testing.T) {
+	path := t.TempDir() + "/meetcoord.yaml"
+	if err := os.WriteFile(path, []byte("LOBBY_WAITING_TIMEOUT: 4\nLOBBY_COOKIE_NAME: fromfile\nLIVEKIT_DEFAULT_SOURCES: [camera, microphone]\nLIVEKIT_VERIFY_SSL: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{ConfigFileEnv: path, "LOBBY_COOKIE_NAME": "fromenv"}
+	getenv, err := WithConfigFile(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(getenv, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LobbyWaitingTimeout != 4*time.Second || cfg.LobbyCookieName != "fromenv" || cfg.LiveKitVerifySSL ||
+		strings.Join(cfg.LiveKitDefaultSources, ",") != "camera,microphone" {
+		t.Fatalf("file values not applied under the environment: %+v", cfg)
+	}
+	if _, err := WithConfigFile(envOf(map[string]string{ConfigFileEnv: "/nonexistent.yaml"})); err == nil || !strings.Contains(err.Error(), ConfigFileEnv) {
+		t.Fatalf("missing file: %v", err)
 	}
 }

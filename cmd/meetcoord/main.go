@@ -50,9 +50,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := cluster.LoadConfig(os.Getenv, *dev)
+	cfg, err := loadConfig(*dev)
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
 
@@ -109,9 +109,9 @@ func devToken(args []string, stdout io.Writer) error {
 	if *sub == "" {
 		return errors.New("dev-token: --sub is required")
 	}
-	cfg, err := cluster.LoadConfig(os.Getenv, true)
+	cfg, err := loadConfig(true)
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
 	issuer, err := cluster.DevIssuer(cfg)
 	if err != nil {
@@ -124,6 +124,18 @@ func devToken(args []string, stdout io.Writer) error {
 	}
 	_, err = fmt.Fprintln(stdout, token)
 	return err
+}
+
+// loadConfig reads the environment over the optional MEETCOORD_CONFIG_FILE.
+func loadConfig(dev bool) (cluster.Config, error) {
+	getenv, err := cluster.WithConfigFile(os.Getenv)
+	if err == nil {
+		var cfg cluster.Config
+		if cfg, err = cluster.LoadConfig(getenv, dev); err == nil {
+			return cfg, nil
+		}
+	}
+	return cluster.Config{}, fmt.Errorf("configuration:\n%w", err)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
