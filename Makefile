@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test test-unit generate lint bench clean
+.PHONY: run build test generate lint bench cluster clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -13,16 +13,36 @@ build:
 run:
 	$(GO) run ./cmd/meetcoord serve --dev
 
-# Installs what the tests need when missing (redis-server with apt; livekit-server built once into
-# .cache), starts a throwaway Redis on a free loopback port, runs every test with the race
-# detector against them (tests start their own livekit-server processes), and stops Redis.
+# Installs what the tests need when missing (redis-server and etcd-server with apt; livekit-server
+# built once into .cache), starts a throwaway Redis and etcd on free loopback ports, runs every
+# test with the race detector against them (tests start their own livekit-server processes and
+# meetcoord nodes), and stops Redis and etcd.
 test:
 	@set -euo pipefail; \
 	livekit=$$(scripts/livekit-server.sh $(CACHE)/livekit-server/v1.13.5); \
 	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
-	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis' EXIT; \
-	echo "test redis: $$url, livekit-server: $$livekit"; \
-	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_LIVEKIT_BIN=$$livekit $(GO) test -race -count=1 -timeout 20m ./...
+	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis; scripts/test-etcd.sh stop $(CACHE)/test-etcd' EXIT; \
+	etcd=$$(scripts/test-etcd.sh start $(CACHE)/test-etcd); \
+	echo "test redis: $$url, etcd: $$etcd, livekit-server: $$livekit"; \
+	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_TEST_LIVEKIT_BIN=$$livekit \
+		$(GO) test -race -count=1 -timeout 20m ./...
+
+# A local three-node cluster on one Redis and one etcd (loopback), for people to try: nodes on
+# 127.0.0.1:8081..8083 in dev mode. Ctrl-C stops everything.
+cluster:
+	@set -euo pipefail; \
+	$(GO) build -o $(BIN)/meetcoord ./cmd/meetcoord; \
+	url=$$(scripts/test-redis.sh start $(CACHE)/cluster-redis); \
+	etcd=$$(scripts/test-etcd.sh start $(CACHE)/cluster-etcd); \
+	trap 'kill 0; scripts/test-redis.sh stop $(CACHE)/cluster-redis; scripts/test-etcd.sh stop $(CACHE)/cluster-etcd' EXIT; \
+	for i in 1 2 3; do \
+		issuer=""; [ $$i = 1 ] || issuer=http://127.0.0.1:8081/dev-oidc; \
+		LISTEN_ADDR=127.0.0.1:808$$i REDIS_URL=$$url CLUSTER_PROVIDER=etcd ETCD_ENDPOINTS=$$etcd OIDC_ISSUER=$$issuer \
+			DEV_OIDC_KEY_FILE=$(CACHE)/cluster-oidc-key.pem $(BIN)/meetcoord serve --dev & \
+	done; \
+	echo "nodes on 127.0.0.1:8081-8083 (redis $$url, etcd $$etcd), node 1 serves the dev OIDC issuer;"; \
+	echo "a token: LISTEN_ADDR=127.0.0.1:8081 DEV_OIDC_KEY_FILE=$(CACHE)/cluster-oidc-key.pem go run ./cmd/meetcoord dev-token --sub you"; \
+	wait
 
 # Regenerates the protobuf Go code (protoc from Debian's protobuf-compiler; the Go plugin's
 # version is pinned by the tool directive in go.mod).
@@ -41,7 +61,7 @@ bench:
 	@set -euo pipefail; \
 	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
 	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis' EXIT; \
-	MEETCOORD_TEST_REDIS_URL=$$url $(GO) test -run '^$$' -bench . -benchtime 5s ./gateway/...
+	MEETCOORD_TEST_REDIS_URL=$$url $(GO) test -run '^$$' -bench . -benchtime 5s ./gateway/
 
 clean:
 	rm -rf $(CACHE) meetcoord

@@ -28,6 +28,7 @@ type Config struct {
 	ClusterName          string
 	ClusterAdvertiseAddr string
 	ClusterPort          int
+	EtcdEndpoints        []string
 
 	LiveKitAPIURL         string
 	LiveKitPublicURL      string
@@ -84,6 +85,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		ClusterName:           e.str("CLUSTER_NAME", "meetcoord"),
 		ClusterAdvertiseAddr:  e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
 		ClusterPort:           e.integer("CLUSTER_PORT", 0),
+		EtcdEndpoints:         e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
 		LiveKitAPIURL:         e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
 		LiveKitPublicURL:      e.str("LIVEKIT_PUBLIC_URL", ""),
 		LiveKitAPIKey:         e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
@@ -145,9 +147,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		e.require("OIDC_ISSUER", c.OIDCIssuer)
 	}
 	switch c.ClusterProvider {
-	case "none":
+	case "none", "etcd":
 	default:
-		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none)", c.ClusterProvider))
+		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none, etcd)", c.ClusterProvider))
 	}
 	if c.TelephonyPinLength < 4 || c.TelephonyPinLength > 20 {
 		e.fail("ROOM_TELEPHONY_PIN_LENGTH", "must be between 4 and 20 digits")

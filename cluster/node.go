@@ -9,9 +9,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	"meetcoord/actors/room"
@@ -45,6 +47,12 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	switch cfg.ClusterProvider {
 	case "none":
 		provider = test.NewTestProvider(test.NewInMemAgent())
+	case "etcd":
+		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("etcd cluster provider (ETCD_ENDPOINTS %v): %w", cfg.EtcdEndpoints, err)
+		}
+		provider = p
 	default:
 		return nil, fmt.Errorf("CLUSTER_PROVIDER %q is not supported", cfg.ClusterProvider)
 	}
@@ -90,10 +98,18 @@ func (n *Node) Ask(ctx context.Context, roomID string, msg proto.Message) (*mess
 
 // Ready reports whether this node is a member of the cluster.
 func (n *Node) Ready() error {
-	if n.cluster.MemberList == nil || n.cluster.MemberList.Length() == 0 {
+	if n.Members() == 0 {
 		return errors.New("not a cluster member yet")
 	}
 	return nil
+}
+
+// Members is the number of members this node sees in the cluster (itself included).
+func (n *Node) Members() int {
+	if n.cluster.MemberList == nil {
+		return 0
+	}
+	return n.cluster.MemberList.Length()
 }
 
 // Stop leaves the cluster: room grains stop (their state is already stored).

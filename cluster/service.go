@@ -118,6 +118,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Users:                s.store,
 		Verifier:             verifier,
 		Ready:                s.ready,
+		Members:              node.Members,
 		LobbyCookieName:      cfg.LobbyCookieName,
 		LobbyCookieSecure:    cfg.LobbyCookieSecure,
 		RequestEntryRate:     cfg.RequestEntryRate,

@@ -49,6 +49,8 @@ type Config struct {
 	Verifier  gwauth.Verifier // OIDC bearer tokens
 	// Ready reports whether the node can serve (store reachable, cluster joined).
 	Ready func(ctx context.Context) error
+	// Members is how many cluster members this node sees (shown by /readyz).
+	Members func() int
 
 	LobbyCookieName      string
 	LobbyCookieSecure    bool

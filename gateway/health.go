@@ -24,7 +24,11 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body := map[string]any{"status": "ready"}
+	if g.cfg.Members != nil {
+		body["members"] = g.cfg.Members()
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 type metrics struct {

@@ -67,7 +67,7 @@ func StartNode(t testing.TB, env map[string]string) *Node {
 
 func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiveKit bool) *Node {
 	t.Helper()
-	issuerServer, issuer := startIssuer(t)
+	issuerServer, issuer := StartIssuer(t)
 	merged := map[string]string{"REDIS_URL": ""}
 	for k, v := range defaultEnv {
 		merged[k] = v
@@ -245,9 +245,9 @@ func (n *Node) Token(sub, email, fullName string) string {
 	return token
 }
 
-// startIssuer serves a development OIDC issuer (discovery + JWKS) on its own server, standing
+// StartIssuer serves a development OIDC issuer (discovery + JWKS) on its own server, standing
 // in for the identity provider.
-func startIssuer(t testing.TB) (*httptest.Server, *gwauth.DevIssuer) {
+func StartIssuer(t testing.TB) (*httptest.Server, *gwauth.DevIssuer) {
 	t.Helper()
 	var handler http.Handler = http.NotFoundHandler()
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

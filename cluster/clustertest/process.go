@@ -1,0 +1,106 @@
+package clustertest
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// Binary builds the meetcoord command once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "meetcoord-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "meetcoord")
+		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/meetcoord")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// Process is a meetcoord node running as its own process.
+type Process struct {
+	URL  string
+	Env  []string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// StartProcess starts `meetcoord serve` with env (on top of this process's environment) and
+// waits until it is ready.
+func StartProcess(t testing.TB, env map[string]string) *Process {
+	t.Helper()
+	p := &Process{log: &bytes.Buffer{}, done: make(chan struct{})}
+	p.URL = "http://" + env["LISTEN_ADDR"]
+	p.Env = os.Environ()
+	for k, v := range env {
+		p.Env = append(p.Env, k+"="+v)
+	}
+	p.cmd = exec.Command(Binary(t), "serve")
+	p.cmd.Env, p.cmd.Stderr, p.cmd.Dir = p.Env, p.log, t.TempDir()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("log of node %s:\n%s", p.URL, p.log.String())
+		}
+	})
+	Eventually(t, 30*time.Second, "node "+p.URL+" to be ready", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("node %s exited:\n%s", p.URL, p.log.String())
+		default:
+		}
+		res, err := http.Get(p.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+// Kill stops the process at once (SIGKILL).
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Log is what the process wrote to its standard error.
+func (p *Process) Log() string { return strings.TrimSpace(p.log.String()) }
