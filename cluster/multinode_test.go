@@ -61,10 +61,10 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
-// TestThreeNodesServeAnyRoom: three node processes form one cluster through etcd, on one Redis;
-// a room created through one node is served identically through the others, and a lobby flow
-// spread over the three nodes works as on one.
-func TestThreeNodesServeAnyRoom(t *testing.T) {
+// startCluster starts three node processes forming one cluster through etcd, on one Redis, and
+// waits until each sees the three members.
+func startCluster(t *testing.T) ([]*clustertest.Process, *gwauth.DevIssuer) {
+	t.Helper()
 	_, issuer := clustertest.StartIssuer(t)
 	common := map[string]string{
 		"REDIS_URL":            clustertest.RedisURL(t),
@@ -102,7 +102,13 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 		}
 		return true
 	})
+	return nodes, issuer
+}
 
+// TestThreeNodesServeAnyRoom: a room created through one node is served identically through the
+// others, and a lobby flow spread over the three nodes works as on one.
+func TestThreeNodesServeAnyRoom(t *testing.T) {
+	nodes, issuer := startCluster(t)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -143,4 +149,58 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "accepted" {
 		t.Fatalf("poll through node 2 after admission: %v", e)
 	}
+}
+
+// TestNodeCrashLosesNothing: kill -9 a node; its rooms re-activate on the survivors on their next
+// request, from Redis, with their lobby (waiting and admitted participants) as acknowledged.
+func TestNodeCrashLosesNothing(t *testing.T) {
+	nodes, issuer := startCluster(t)
+	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := &caller{t: t, token: token}
+	type room struct {
+		id                string
+		waiting, admitted *caller
+	}
+	// Enough rooms that the node about to die owns some of them (placement is by hash).
+	var rooms []room
+	for i := range 12 {
+		_, created := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/", map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
+		r := room{id: created["id"].(string), waiting: &caller{t: t}, admitted: &caller{t: t}}
+		for _, g := range []*caller{r.waiting, r.admitted} {
+			if _, e := g.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); e["status"] != "waiting" {
+				t.Fatalf("knock: %v", e)
+			}
+		}
+		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.cookie, "allow_entry": true}); status != http.StatusOK {
+			t.Fatalf("admit: %d", status)
+		}
+		rooms = append(rooms, r)
+	}
+
+	nodes[0].Kill()
+	killed := time.Now()
+	survivors := nodes[1:]
+	for i, r := range rooms {
+		via := survivors[i%2].URL
+		var e map[string]any
+		clustertest.Eventually(t, 30*time.Second, "room "+r.id+" served by a survivor", func() bool {
+			status, body := r.admitted.do(via, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"})
+			e = body
+			return status == http.StatusOK
+		})
+		if e["status"] != "accepted" {
+			t.Fatalf("admitted participant of room %d after the crash: %v, want accepted", i, e)
+		}
+		if _, w := r.waiting.do(via, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); w["status"] != "waiting" {
+			t.Fatalf("waiting participant of room %d after the crash: %v", i, w)
+		}
+		_, list := owner.do(via, http.MethodGet, "/api/v1.0/rooms/"+r.id+"/waiting-participants/", nil)
+		if l, _ := list["participants"].([]any); len(l) != 1 {
+			t.Fatalf("waiting list of room %d after the crash: %v", i, list)
+		}
+	}
+	t.Logf("all %d rooms served with their lobby %v after kill -9", len(rooms), time.Since(killed).Round(time.Millisecond))
 }
