@@ -912,3 +912,32 @@ func TestRecordingDisabled(t *testing.T) {
 		t.Fatalf("recordings %v, want none", got)
 	}
 }
+
+// TestRecordingOutputToS3: egress output goes to the configured S3-compatible storage, under the
+// output folder, in a file named after the recording id.
+func TestRecordingOutputToS3(t *testing.T) {
+	n, _, egress := clustertest.StartNodeWithEgress(t, map[string]string{
+		"RECORDING_ENABLE": "true", "RECORDING_OUTPUT_FOLDER": "meet/records",
+		"AWS_STORAGE_BUCKET_NAME": "meet-bucket", "AWS_S3_ENDPOINT_URL": "https://s3.example.org",
+		"AWS_S3_REGION_NAME": "eu-west-3", "AWS_S3_ACCESS_KEY_ID": "AKID", "AWS_S3_SECRET_ACCESS_KEY": "s3cr3t",
+	})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Archive"}).JSON()["id"].(string)
+	res := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("start: %d %s", res.Status, res.Body)
+	}
+	req, _ := egress.Last.Load().(*livekit.RoomCompositeEgressRequest)
+	if req == nil || len(req.GetFileOutputs()) != 1 {
+		t.Fatalf("egress request: %v", req)
+	}
+	file := req.GetFileOutputs()[0]
+	if want := "meet/records/" + res.JSON()["id"].(string) + ".mp4"; file.GetFilepath() != want {
+		t.Fatalf("file path %q, want %q", file.GetFilepath(), want)
+	}
+	s3 := file.GetS3()
+	if s3.GetBucket() != "meet-bucket" || s3.GetEndpoint() != "https://s3.example.org" || s3.GetRegion() != "eu-west-3" ||
+		s3.GetAccessKey() != "AKID" || s3.GetSecret() != "s3cr3t" || !s3.GetForcePathStyle() {
+		t.Fatalf("S3 output %v", s3)
+	}
+}
