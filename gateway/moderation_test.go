@@ -57,48 +57,21 @@ func modStart(t *testing.T) *modEnv {
 	}
 }
 
-// modUser is a registered user with a client of their own.
-type modUser struct {
-	c   *clustertest.Client
-	id  string
-	sub string
-}
+type modUser = testUser
 
 func (e *modEnv) user(t *testing.T, name string) modUser {
 	t.Helper()
-	sub := name + "-" + uuid.NewString()[:8]
-	c := e.n.Client(e.n.Token(sub, sub+"@example.org", "User "+name))
-	res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
-	if res.Status != http.StatusOK {
-		t.Fatalf("users/me of %s: %d %s", sub, res.Status, res.Body)
-	}
-	id, _ := res.JSON()["id"].(string)
-	if id == "" {
-		t.Fatalf("users/me of %s: no id in %s", sub, res.Body)
-	}
-	return modUser{c: c, id: id, sub: sub}
+	return registerUser(t, e.n, name)
 }
 
 func (e *modEnv) createRoom(t *testing.T, owner modUser, level string) string {
 	t.Helper()
-	res := owner.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Moderation " + level, "access_level": level})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("create %s room: %d %s", level, res.Status, res.Body)
-	}
-	id, _ := res.JSON()["id"].(string)
-	if id == "" {
-		t.Fatalf("create room: no id in %s", res.Body)
-	}
-	return id
+	return createRoomAs(t, owner, "Moderation "+level, level)
 }
 
 func (e *modEnv) grant(t *testing.T, owner modUser, roomID string, u modUser, role string) {
 	t.Helper()
-	res := owner.c.Do(http.MethodPost, clustertest.Path("resource-accesses"),
-		map[string]any{"user": u.id, "resource": roomID, "role": role})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("grant %s to %s: %d %s", role, u.sub, res.Status, res.Body)
-	}
+	grantRole(t, owner, roomID, u, role)
 }
 
 // liveKitToken is the LiveKit token GET rooms/{id}/ gives a caller who may join directly.

@@ -92,11 +92,7 @@ func (e *recEnv) send(t *testing.T, event, egressID string, status livekit.Egres
 	}
 }
 
-type recUser struct {
-	c   *clustertest.Client
-	id  string
-	sub string
-}
+type recUser = testUser
 
 func (e *recEnv) user(t *testing.T, name string) recUser {
 	t.Helper()
@@ -105,39 +101,17 @@ func (e *recEnv) user(t *testing.T, name string) recUser {
 
 func recRegister(t *testing.T, n *clustertest.Node, name string) recUser {
 	t.Helper()
-	sub := name + "-" + uuid.NewString()[:8]
-	c := n.Client(n.Token(sub, sub+"@example.org", "User "+name))
-	res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
-	if res.Status != http.StatusOK {
-		t.Fatalf("users/me of %s: %d %s", sub, res.Status, res.Body)
-	}
-	id, _ := res.JSON()["id"].(string)
-	if id == "" {
-		t.Fatalf("users/me of %s: no id in %s", sub, res.Body)
-	}
-	return recUser{c: c, id: id, sub: sub}
+	return registerUser(t, n, name)
 }
 
 func recCreateRoom(t *testing.T, owner recUser, level string) string {
 	t.Helper()
-	res := owner.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Recording " + level, "access_level": level})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("create %s room: %d %s", level, res.Status, res.Body)
-	}
-	id, _ := res.JSON()["id"].(string)
-	if id == "" {
-		t.Fatalf("create room: no id in %s", res.Body)
-	}
-	return id
+	return createRoomAs(t, owner, "Recording "+level, level)
 }
 
 func (e *recEnv) grant(t *testing.T, owner recUser, roomID string, u recUser, role string) {
 	t.Helper()
-	res := owner.c.Do(http.MethodPost, clustertest.Path("resource-accesses"),
-		map[string]any{"user": u.id, "resource": roomID, "role": role})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("grant %s to %s: %d %s", role, u.sub, res.Status, res.Body)
-	}
+	grantRole(t, owner, roomID, u, role)
 }
 
 // liveKitRoom makes the LiveKit room run (its metadata can then be read) without anyone in it.
