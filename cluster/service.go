@@ -53,6 +53,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		logger.Warn("REDIS_URL is empty: room state lives in this process only and is lost when it exits (single node only)")
 		s.store = store.NewMemory()
 	} else {
+		store.SetRedisLogger(logger)
 		redisStore, err := store.NewRedis(cfg.RedisURL)
 		if err != nil {
 			return nil, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -157,3 +159,18 @@ func (r *Redis) Flush(ctx context.Context) error {
 
 // Client exposes the underlying client for tests that inspect Redis itself.
 func (r *Redis) Client() *redis.Client { return r.client }
+
+// SetRedisLogger sends go-redis's own messages (dial failures, pool errors) to logger at warn
+// level instead of the standard library's log on stderr. go-redis's logger is a process-wide
+// variable read by its pools without synchronisation, so it is set once, before any client.
+func SetRedisLogger(logger *slog.Logger) {
+	redisLoggerOnce.Do(func() { redis.SetLogger(redisLogger{logger}) })
+}
+
+var redisLoggerOnce sync.Once
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...interface{}) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), slog.String("component", "go-redis"))
+}
