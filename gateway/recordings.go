@@ -88,8 +88,8 @@ func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	summary := g.roomSummary(r, roomID)
-	writeJSON(w, http.StatusCreated, recordingView(reply.GetRecording(), summary))
+	entry := reply.GetRecording()
+	writeJSON(w, http.StatusCreated, recordingView(entry.GetRecording(), entry.GetRoom()))
 }
 
 // recordingOptions validates `options`: language, transcribe, original_mode only.
@@ -135,17 +135,8 @@ func (g *Gateway) stopRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, recordingView(reply.GetRecording(), g.roomSummary(r, roomID)))
-}
-
-// roomSummary is the room part of a recording view, from the room itself.
-func (g *Gateway) roomSummary(r *http.Request, roomID string) *messages.RoomSummary {
-	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID, &messages.GetRoom{Caller: callerMessage(nil)})
-	v := reply.GetRoom()
-	if err != nil || v == nil {
-		return &messages.RoomSummary{Id: roomID}
-	}
-	return &messages.RoomSummary{Id: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: v.GetAccessLevel()}
+	entry := reply.GetRecording()
+	writeJSON(w, http.StatusOK, recordingView(entry.GetRecording(), entry.GetRoom()))
 }
 
 // userRecordings reads the recordings index of the caller, newest first.

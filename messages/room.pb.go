@@ -2503,7 +2503,7 @@ func (x *RoomReply) GetAck() *Ack {
 	return nil
 }
 
-func (x *RoomReply) GetRecording() *Recording {
+func (x *RoomReply) GetRecording() *RecordingEntry {
 	if x != nil {
 		if x, ok := x.Body.(*RoomReply_Recording); ok {
 			return x.Recording
@@ -2541,7 +2541,7 @@ type RoomReply_Ack struct {
 }
 
 type RoomReply_Recording struct {
-	Recording *Recording `protobuf:"bytes,8,opt,name=recording,proto3,oneof"`
+	Recording *RecordingEntry `protobuf:"bytes,8,opt,name=recording,proto3,oneof"` // with the room it belongs to
 }
 
 func (*RoomReply_Room) isRoomReply_Body() {}
@@ -3429,7 +3429,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"AccessList\x126\n" +
 	"\baccesses\x18\x01 \x03(\v2\x1a.meetcoord.messages.AccessR\baccesses\"\x1f\n" +
 	"\x03Ack\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\xd2\x03\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\xd7\x03\n" +
 	"\tRoomReply\x125\n" +
 	"\afailure\x18\x01 \x01(\v2\x1b.meetcoord.messages.FailureR\afailure\x122\n" +
 	"\x04room\x18\x02 \x01(\v2\x1c.meetcoord.messages.RoomViewH\x00R\x04room\x125\n" +
@@ -3437,8 +3437,8 @@ const file_messages_room_proto_rawDesc = "" +
 	"\awaiting\x18\x04 \x01(\v2\x1f.meetcoord.messages.WaitingListH\x00R\awaiting\x12<\n" +
 	"\baccesses\x18\x05 \x01(\v2\x1e.meetcoord.messages.AccessListH\x00R\baccesses\x124\n" +
 	"\x06access\x18\x06 \x01(\v2\x1a.meetcoord.messages.AccessH\x00R\x06access\x12+\n" +
-	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ack\x12=\n" +
-	"\trecording\x18\b \x01(\v2\x1d.meetcoord.messages.RecordingH\x00R\trecordingB\x06\n" +
+	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ack\x12B\n" +
+	"\trecording\x18\b \x01(\v2\".meetcoord.messages.RecordingEntryH\x00R\trecordingB\x06\n" +
 	"\x04body\"\xce\x01\n" +
 	"\n" +
 	"LobbyEntry\x12%\n" +
@@ -3645,7 +3645,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	36, // 47: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
 	9,  // 48: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
 	37, // 49: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	42, // 50: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.Recording
+	43, // 50: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
 	3,  // 51: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
 	0,  // 52: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
 	7,  // 53: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration

@@ -22,9 +22,9 @@ type liveKitResult struct{ err error }
 
 // liveKitCommand runs call once per flight key (a request arriving while one with the same key
 // is in flight waits for the same outcome: a retried request, or a second subtitle start), then
-// finish in the actor with the call's outcome; its state changes are stored like any command's,
-// and the reply is remembered under requestID. Every caller waiting on the flight gets the same
-// reply. finish may be nil-safe helpers: see onSuccess.
+// finish in the actor with the call's outcome (onSuccess wraps the common case); its state
+// changes are stored like any command's, and the reply is remembered under requestID. Every
+// caller waiting on the flight gets the same reply.
 func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, call func(context.Context) error,
 	finish func(now time.Time, err error) *messages.RoomReply) {
 	if flightKey != "" {

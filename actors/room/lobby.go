@@ -105,30 +105,18 @@ func (l *lobby) waiting(now time.Time) []lobbyEntry {
 	return out
 }
 
-// remove drops one participant's entry (moderator removed them); reports whether one existed.
-func (l *lobby) remove(participantID string) bool {
-	_, ok := l.entries[participantID]
-	delete(l.entries, participantID)
-	return ok
-}
-
-// hasIdentity reports whether a live entry belongs to a LiveKit identity.
-func (l *lobby) hasIdentity(identity string, now time.Time) bool {
-	for id, e := range l.entries {
-		if _, live := l.get(id, now); live && (e.identity == identity || e.participantID == identity) {
-			return true
-		}
-	}
-	return false
-}
-
-// removeIdentity drops the entries of a LiveKit identity (a moderator removed them).
-func (l *lobby) removeIdentity(identity string, now time.Time) {
+// removeIdentity drops the entries of a LiveKit identity (a moderator removed them); reports
+// whether a live one existed.
+func (l *lobby) removeIdentity(identity string, now time.Time) bool {
+	removed := false
 	for id, e := range l.entries {
 		if e.identity == identity || e.participantID == identity {
+			_, live := l.get(id, now)
+			removed = removed || live
 			delete(l.entries, id)
 		}
 	}
+	return removed
 }
 
 // clear drops every entry (the LiveKit room finished); reports whether any existed.

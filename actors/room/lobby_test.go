@@ -147,7 +147,7 @@ func TestLobbyRules(t *testing.T) {
 				case "allow", "deny":
 					entry, ok = l.decide(s.id, s.op == "allow", now)
 				case "remove":
-					ok = l.remove(s.id)
+					ok = l.removeIdentity(s.id, now)
 				case "clear":
 					ok = l.clear()
 				default:

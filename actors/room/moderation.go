@@ -71,10 +71,8 @@ func (r *Room) removeParticipant(ctx actor.Context, msg *messages.RemoveParticip
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.RemoveParticipant(c, r.id, identity)
 	}, r.onSuccess(func(now time.Time) *messages.RoomReply {
-		if r.lobby.hasIdentity(identity, now) {
-			r.changing(now)
-			r.lobby.removeIdentity(identity, now)
-		}
+		r.changing(now)
+		r.lobby.removeIdentity(identity, now)
 		return ack("Participant removed.")
 	}))
 }

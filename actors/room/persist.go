@@ -24,10 +24,6 @@ const (
 	tombstoneTTL = 24 * time.Hour
 )
 
-// indexChange is an index operation a command asks for explicitly (the user-rooms, slug and
-// access indexes are derived from the state; a creation callback is not).
-type indexChange = actors.IndexOp
-
 // command runs a handler that may change state. The handler calls changing() before it
 // modifies anything; if it did, the new state is written to the store before the reply goes
 // out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls

@@ -99,9 +99,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 			r.recordings = r.recordings[over:]
 		}
 	}
-	entry, _ := proto.Marshal(&messages.RecordingEntry{Recording: rec, Room: &messages.RoomSummary{
-		Id: r.id, Name: r.record.GetName(), Slug: r.record.GetSlug(), AccessLevel: r.record.GetAccessLevel(),
-	}})
+	entry, _ := proto.Marshal(r.recordingEntry(rec))
 	users := map[string]bool{rec.GetStartedBy(): true}
 	for _, a := range r.record.GetAccesses() {
 		if a.GetRole() == messages.Role_ROLE_OWNER {
@@ -113,6 +111,19 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 			r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
 		}
 	}
+}
+
+// recordingEntry is a recording with the room it belongs to, as the API and the users' index
+// show it.
+func (r *Room) recordingEntry(rec *messages.Recording) *messages.RecordingEntry {
+	return &messages.RecordingEntry{Recording: rec, Room: &messages.RoomSummary{
+		Id: r.id, Name: r.record.GetName(), Slug: r.record.GetSlug(), AccessLevel: r.record.GetAccessLevel(),
+	}}
+}
+
+// recordingReply answers a recording command.
+func (r *Room) recordingReply(id string) *messages.RoomReply {
+	return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingEntry(r.recordingByID(id))}}
 }
 
 // moveRecording changes a recording's status unless that would move it backwards.
@@ -197,7 +208,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 			r.applyEgress(e, now)
 		}
 		r.scheduleReconcile(ctx)
-		return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingByID(rec.GetId())}}
+		return r.recordingReply(rec.GetId())
 	})
 }
 
@@ -250,7 +261,7 @@ func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording) {
 		default:
 			r.moveRecording(current, statusStopped, now)
 		}
-		return &messages.RoomReply{Body: &messages.RoomReply_Recording{Recording: r.recordingByID(rec.GetId())}}
+		return r.recordingReply(rec.GetId())
 	})
 }
 
@@ -325,7 +336,6 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 	}, func(err error) {
 		if err != nil {
 			r.log.Warn("recording reconciliation failed", slog.Any("error", err))
-			r.scheduleReconcile(ctx)
 			return
 		}
 		switch info.GetStatus() {
@@ -336,6 +346,5 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 			r.applyEgress(&livekit.WebhookEvent{Event: "egress_ended", EgressInfo: info}, now)
 			r.commit(ctx, "", nil, now)
 		}
-		r.scheduleReconcile(ctx)
 	})
 }

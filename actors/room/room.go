@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/livekit/protocol/livekit"
 
+	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -38,7 +39,7 @@ type Room struct {
 
 	// Per-command bookkeeping, reset by command().
 	before  *messages.RoomState // state when the command started changing it; nil: unchanged
-	extra   []indexChange       // index operations the command asks for beyond the derived ones
+	extra   []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
 	effects []effect            // LiveKit calls to make once the change is stored
 
 	outbox     *outbox

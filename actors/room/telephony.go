@@ -155,42 +155,27 @@ func (r *Room) setSIPRule(ctx actor.Context, id string) {
 	}
 }
 
-// reconcileTick asks LiveKit who is really in the room, correcting webhooks that were lost (a
-// participant who vanished without participant_left), then fixes the dispatch rule.
-type reconcileTick struct{}
-
-func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
-	r.reconcile = nil
-	if r.loaded && r.record != nil && r.watchedRecording() != nil {
-		r.reconcileRecording(ctx)
-	}
-	if !r.deps.Config.TelephonyEnabled || !r.loaded || r.record == nil || (r.sipRuleID == "" && !r.presence.occupied()) {
-		r.scheduleReconcile(ctx)
-		return
-	}
-	var participants []string
-	var sip []bool
+// reconcilePresence asks LiveKit who is really in the room, correcting webhooks that were lost
+// (a participant who vanished without participant_left), then fixes the dispatch rule.
+func (r *Room) reconcilePresence(ctx actor.Context) {
+	var participants []actors.Participant
 	r.runLiveKit(ctx, func(c context.Context) error {
-		list, err := r.deps.LiveKit.ListParticipants(c, r.id)
-		if err != nil && !errors.Is(err, actors.ErrLiveKitNotFound) {
-			return err
+		var err error
+		participants, err = r.deps.LiveKit.ListParticipants(c, r.id)
+		if errors.Is(err, actors.ErrLiveKitNotFound) {
+			return nil // the LiveKit room is gone: nobody is in it
 		}
-		for _, p := range list {
-			participants = append(participants, p.Identity)
-			sip = append(sip, p.SIP)
-		}
-		return nil
+		return err
 	}, func(err error) {
 		if err != nil {
-			r.log.Warn("reconciliation with livekit failed", slog.Any("error", err))
-			r.scheduleReconcile(ctx)
+			r.log.Warn("reconciliation of participants with livekit failed", slog.Any("error", err))
 			return
 		}
 		now := r.deps.Clock.Now()
 		at := now.UnixMilli()
 		seen := presence{}
-		for i, id := range participants {
-			seen[id] = &messages.Presence{Identity: id, Sip: sip[i], Present: true, AtUnixMs: at}
+		for _, p := range participants {
+			seen[p.Identity] = &messages.Presence{Identity: p.Identity, Sip: p.SIP, Present: true, AtUnixMs: at}
 		}
 		r.before, r.extra, r.effects = nil, nil, nil
 		for id, e := range r.presence {
@@ -207,19 +192,5 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 		}
 		r.commit(ctx, "", nil, now)
 		r.reconcileSIP(ctx)
-		r.scheduleReconcile(ctx)
 	})
-}
-
-// scheduleReconcile arms the slow reconciliation timer while the room holds a rule, has
-// participants or records.
-func (r *Room) scheduleReconcile(ctx actor.Context) {
-	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
-		return
-	}
-	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil {
-		return
-	}
-	system, self := ctx.ActorSystem(), ctx.Self()
-	r.reconcile = time.AfterFunc(r.deps.Config.ReconcileInterval, func() { system.Root.Send(self, reconcileTick{}) })
 }
