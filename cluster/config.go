@@ -29,6 +29,19 @@ type Config struct {
 	ClusterAdvertiseAddr string
 	ClusterPort          int
 	EtcdEndpoints        []string
+	// CLUSTER_SEEDS: host:port of every member's automanaged health endpoint.
+	ClusterSeeds []string
+	// CLUSTER_AUTOMANAGED_PORT: where this member's automanaged health endpoint listens (on the
+	// advertised address only).
+	ClusterAutomanagedPort int
+	// One activation request to a room's owner; the request as a whole retries until its deadline.
+	ClusterActivationTimeout time.Duration
+	// How long, after leaving the membership, a member keeps answering (with "moved") so that
+	// the others' views drop it before its address goes silent.
+	ClusterLeaveGrace time.Duration
+	// How long a member may find itself outside the membership before it exits so that its
+	// supervisor restarts it (it is not ready meanwhile).
+	ClusterRejoinTimeout time.Duration
 
 	LiveKitAPIURL         string
 	LiveKitPublicURL      string
@@ -78,36 +91,41 @@ type Config struct {
 func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	e := env{get: getenv}
 	c := Config{
-		Dev:                   dev,
-		ListenAddr:            e.str("LISTEN_ADDR", "127.0.0.1:8080"),
-		RedisURL:              e.str("REDIS_URL", ""),
-		ClusterProvider:       e.str("CLUSTER_PROVIDER", "none"),
-		ClusterName:           e.str("CLUSTER_NAME", "meetcoord"),
-		ClusterAdvertiseAddr:  e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
-		ClusterPort:           e.integer("CLUSTER_PORT", 0),
-		EtcdEndpoints:         e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
-		LiveKitAPIURL:         e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
-		LiveKitPublicURL:      e.str("LIVEKIT_PUBLIC_URL", ""),
-		LiveKitAPIKey:         e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
-		LiveKitAPISecret:      e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
-		LiveKitVerifySSL:      e.boolean("LIVEKIT_VERIFY_SSL", true),
-		LiveKitDefaultSources: e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
-		LiveKitTimeout:        e.seconds("LIVEKIT_API_TIMEOUT", 5),
-		OIDCIssuer:            e.str("OIDC_ISSUER", ""),
-		OIDCAudience:          e.str("OIDC_AUDIENCE", ""),
-		DevKeyFile:            e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
-		LobbyWaitingTimeout:   e.seconds("LOBBY_WAITING_TIMEOUT", 3),
-		LobbyDeniedTimeout:    e.seconds("LOBBY_DENIED_TIMEOUT", 5),
-		LobbyAcceptedTimeout:  e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
-		LobbyNotificationType: e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
-		LobbyCookieName:       e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
-		LobbyCookieSecure:     e.boolean("LOBBY_COOKIE_SECURE", !dev),
-		CreationCallbackTTL:   e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
-		RequestEntryRate:      e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
-		CreationCallbackRate:  e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
-		CanEditDisplayName:    e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
-		DefaultAccessLevel:    e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
-		RecordingEnabled:      e.boolean("RECORDING_ENABLE", false),
+		Dev:                      dev,
+		ListenAddr:               e.str("LISTEN_ADDR", "127.0.0.1:8080"),
+		RedisURL:                 e.str("REDIS_URL", ""),
+		ClusterProvider:          e.str("CLUSTER_PROVIDER", "none"),
+		ClusterName:              e.str("CLUSTER_NAME", "meetcoord"),
+		ClusterAdvertiseAddr:     e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
+		ClusterPort:              e.integer("CLUSTER_PORT", 0),
+		EtcdEndpoints:            e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
+		ClusterSeeds:             e.list("CLUSTER_SEEDS", ""),
+		ClusterAutomanagedPort:   e.integer("CLUSTER_AUTOMANAGED_PORT", 6330),
+		ClusterActivationTimeout: e.seconds("CLUSTER_ACTIVATION_TIMEOUT", 1),
+		ClusterLeaveGrace:        e.seconds("CLUSTER_LEAVE_GRACE", 1),
+		ClusterRejoinTimeout:     e.seconds("CLUSTER_REJOIN_TIMEOUT", 30),
+		LiveKitAPIURL:            e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
+		LiveKitPublicURL:         e.str("LIVEKIT_PUBLIC_URL", ""),
+		LiveKitAPIKey:            e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
+		LiveKitAPISecret:         e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
+		LiveKitVerifySSL:         e.boolean("LIVEKIT_VERIFY_SSL", true),
+		LiveKitDefaultSources:    e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
+		LiveKitTimeout:           e.seconds("LIVEKIT_API_TIMEOUT", 5),
+		OIDCIssuer:               e.str("OIDC_ISSUER", ""),
+		OIDCAudience:             e.str("OIDC_AUDIENCE", ""),
+		DevKeyFile:               e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
+		LobbyWaitingTimeout:      e.seconds("LOBBY_WAITING_TIMEOUT", 3),
+		LobbyDeniedTimeout:       e.seconds("LOBBY_DENIED_TIMEOUT", 5),
+		LobbyAcceptedTimeout:     e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
+		LobbyNotificationType:    e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
+		LobbyCookieName:          e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
+		LobbyCookieSecure:        e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
+		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
+		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
+		CanEditDisplayName:       e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
+		DefaultAccessLevel:       e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
+		RecordingEnabled:         e.boolean("RECORDING_ENABLE", false),
 		RecordingOutput: livekit.RecordingOutput{
 			Folder:         e.str("RECORDING_OUTPUT_FOLDER", "recordings"),
 			Bucket:         e.str("AWS_STORAGE_BUCKET_NAME", ""),
@@ -147,9 +165,13 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		e.require("OIDC_ISSUER", c.OIDCIssuer)
 	}
 	switch c.ClusterProvider {
-	case "none", "etcd":
+	case "none", "etcd", "k8s":
+	case "automanaged":
+		if len(c.ClusterSeeds) == 0 {
+			e.fail("CLUSTER_SEEDS", "required with CLUSTER_PROVIDER=automanaged: host:port of every member's health endpoint (CLUSTER_AUTOMANAGED_PORT)")
+		}
 	default:
-		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none, etcd)", c.ClusterProvider))
+		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none, automanaged, etcd, k8s)", c.ClusterProvider))
 	}
 	if c.TelephonyPinLength < 4 || c.TelephonyPinLength > 20 {
 		e.fail("ROOM_TELEPHONY_PIN_LENGTH", "must be between 4 and 20 digits")

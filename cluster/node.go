@@ -5,18 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
-	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	"meetcoord/actors/room"
+	"meetcoord/cluster/placement"
 	"meetcoord/messages"
 )
 
@@ -28,78 +26,152 @@ var ErrRoomUnreachable = errors.New("room unreachable")
 type Node struct {
 	system   *actor.ActorSystem
 	cluster  *protocluster.Cluster
-	timeout  time.Duration
-	graceful bool // leave the cluster gracefully on Stop (pointless, and 2 s slower, alone)
+	provider protocluster.ClusterProvider
+	lookup   *placement.Lookup
+	cfg      Config
+	log      *slog.Logger
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+	lost     chan struct{} // closed when outside the membership longer than ClusterRejoinTimeout
 }
 
 // StartNode starts the actor system, remote and cluster membership with the room kind.
 // Membership comes from cfg.ClusterProvider; "none" is a one-node cluster that goes through the
-// same cluster API (in-memory provider, disthash identity lookup) as several nodes do.
+// same cluster API (in-memory provider, our placement lookup) as several nodes do.
 func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, error) {
 	system := actor.NewActorSystemWithConfig(actor.Configure(
 		// protoactor logs much at info level (and lifecycle events at error); only its warnings
-		// and errors reach the service's log.
+		// and errors reach the service's log, minus the lifecycle noise (see quietProtoactor).
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn}).With(slog.String("component", "protoactor"))
+			return slog.New(quietProtoactor{Handler: logger.Handler()}).With(slog.String("component", "protoactor"))
 		}),
 	))
-	var provider protocluster.ClusterProvider
-	switch cfg.ClusterProvider {
-	case "none":
-		provider = test.NewTestProvider(test.NewInMemAgent())
-	case "etcd":
-		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second})
-		if err != nil {
-			return nil, fmt.Errorf("etcd cluster provider (ETCD_ENDPOINTS %v): %w", cfg.EtcdEndpoints, err)
-		}
-		provider = p
-	default:
-		return nil, fmt.Errorf("CLUSTER_PROVIDER %q is not supported", cfg.ClusterProvider)
+	provider, err := newProvider(cfg, system)
+	if err != nil {
+		return nil, err
 	}
+	lookup := placement.New(cfg.ClusterActivationTimeout, logger)
 	remoteConfig := remote.Configure(cfg.ClusterAdvertiseAddr, cfg.ClusterPort)
-	clusterConfig := protocluster.Configure(cfg.ClusterName, provider, disthash.New(), remoteConfig,
+	clusterConfig := protocluster.Configure(cfg.ClusterName, provider, lookup, remoteConfig,
 		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps.Clone(actor.WithMailbox(bounceAfterStop(system))))),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
 	)
 	c := protocluster.New(system, clusterConfig)
 	c.StartMember()
-	return &Node{system: system, cluster: c, timeout: cfg.RequestTimeout, graceful: cfg.ClusterProvider != "none"}, nil
+	n := &Node{system: system, cluster: c, provider: provider, lookup: lookup, cfg: cfg, log: logger,
+		stopped: make(chan struct{}), lost: make(chan struct{})}
+	if cfg.ClusterProvider != "none" {
+		go n.watchMembership()
+	}
+	return n, nil
 }
 
 // Ask sends a message to a room grain and waits for its reply, within ctx's deadline and the
-// node's request timeout.
+// node's request timeout. It retries, backing off up to 100 ms, when the room could not be
+// activated yet, when its member is seen gone while the request waits (the room moves to a
+// survivor), and when the activation that answered was fenced by a newer one (the room moved):
+// room commands are idempotent, so a command that ran before the failure is not applied twice.
 func (n *Node) Ask(ctx context.Context, roomID string, msg proto.Message) (*messages.RoomReply, error) {
-	timeout := n.timeout
+	timeout := n.cfg.RequestTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(deadline))
 	}
 	if timeout <= 0 {
 		return nil, fmt.Errorf("ask room %s: %w", roomID, context.DeadlineExceeded)
 	}
-	res, err := n.cluster.Request(roomID, room.Kind, msg,
-		protocluster.WithTimeout(timeout),
-		// protoactor retries 3 times with a back-off of nanoseconds (grain.go), too soon for a
-		// stopped activation to be forgotten by the identity lookup: retry until the deadline,
-		// backing off up to 100 ms.
-		protocluster.WithRetryCount(1000),
-		protocluster.WithRetryAction(func(i int) int {
-			time.Sleep(min(time.Duration(i+1)*10*time.Millisecond, 100*time.Millisecond))
-			return i + 1
-		}))
-	if err != nil {
-		return nil, fmt.Errorf("ask room %s: %w: %v", roomID, ErrRoomUnreachable, err)
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			pause := min(time.Duration(attempt)*10*time.Millisecond, 100*time.Millisecond)
+			if time.Until(deadline) <= pause {
+				break
+			}
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+				return nil, fmt.Errorf("ask room %s: %w", roomID, ctx.Err())
+			}
+		}
+		pid := n.pid(roomID)
+		if pid == nil {
+			lastErr = errors.New("no member could activate the room")
+			continue
+		}
+		reply, err := n.request(ctx, roomID, pid, msg, time.Until(deadline))
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("ask room %s: %w", roomID, ctx.Err())
+			}
+			continue
+		}
+		if reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_MOVED {
+			n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
+			lastErr = errors.New(reply.GetFailure().GetDetail())
+			if time.Until(deadline) > 0 {
+				continue
+			}
+		}
+		return reply, nil
 	}
-	reply, ok := res.(*messages.RoomReply)
-	if !ok {
-		return nil, fmt.Errorf("ask room %s: unexpected reply %T", roomID, res)
+	if lastErr == nil {
+		lastErr = context.DeadlineExceeded
 	}
-	return reply, nil
+	return nil, fmt.Errorf("ask room %s: %w: %v", roomID, ErrRoomUnreachable, lastErr)
 }
 
-// Ready reports whether this node is a member of the cluster.
+// pid is the room grain's PID: from the cache, or activated through the placement lookup.
+func (n *Node) pid(roomID string) *actor.PID {
+	if pid, ok := n.cluster.PidCache.Get(roomID, room.Kind); ok {
+		return pid
+	}
+	pid := n.lookup.Get(protocluster.NewClusterIdentity(roomID, room.Kind))
+	if pid != nil {
+		n.cluster.PidCache.Set(roomID, room.Kind, pid)
+	}
+	return pid
+}
+
+// request sends one request to pid and waits for its reply, for timeout at most, or until pid's
+// member is seen gone (then the request is abandoned: the caller retries elsewhere).
+func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg proto.Message, timeout time.Duration) (*messages.RoomReply, error) {
+	future := n.system.Root.RequestFuture(pid, msg, timeout)
+	type result struct {
+		res any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := future.Result()
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			// Timeout, or a dead letter (the grain stopped): ask the lookup again next time.
+			n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
+			return nil, r.err
+		}
+		reply, ok := r.res.(*messages.RoomReply)
+		if !ok {
+			return nil, fmt.Errorf("unexpected reply %T", r.res)
+		}
+		return reply, nil
+	case <-n.lookup.Down(pid.Address):
+		n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
+		return nil, fmt.Errorf("member %s is gone", pid.Address)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Ready reports whether this node is a member of the cluster, as its own view of the
+// membership says (a node dropped by the provider, e.g. after an etcd outage, is not ready).
 func (n *Node) Ready() error {
-	if n.Members() == 0 {
-		return errors.New("not a cluster member yet")
+	if n.Members() == 0 || !n.lookup.IsMember() {
+		return errors.New("not a cluster member")
 	}
 	return nil
 }
@@ -112,25 +184,65 @@ func (n *Node) Members() int {
 	return n.cluster.MemberList.Length()
 }
 
-// Stop leaves the cluster: room grains stop (their state is already stored).
+// Lost is closed when this node has been outside the cluster's membership for longer than
+// CLUSTER_REJOIN_TIMEOUT: the process should exit so that its supervisor restarts it (protoactor
+// does not always rejoin by itself, upstream issue 1133).
+func (n *Node) Lost() <-chan struct{} { return n.lost }
+
+func (n *Node) watchMembership() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var outsideSince time.Time
+	for {
+		select {
+		case <-n.stopped:
+			return
+		case <-tick.C:
+		}
+		if n.lookup.IsMember() {
+			if !outsideSince.IsZero() {
+				n.log.Info("back in the cluster membership", slog.Duration("after", time.Since(outsideSince).Round(time.Second)))
+			}
+			outsideSince = time.Time{}
+			continue
+		}
+		if outsideSince.IsZero() {
+			outsideSince = time.Now()
+			n.log.Warn("this node is not in the cluster membership: not ready until it is back")
+			continue
+		}
+		if time.Since(outsideSince) >= n.cfg.ClusterRejoinTimeout {
+			n.log.Error("outside the cluster membership for too long: leaving so that the supervisor restarts this node",
+				slog.Duration("outside", time.Since(outsideSince).Round(time.Second)))
+			close(n.lost)
+			return
+		}
+	}
+}
+
+// Stop leaves the cluster gracefully: the node refuses new room activations, leaves the
+// membership, passivates its rooms (each handles the messages already queued; their state is
+// stored), keeps answering for ClusterLeaveGrace so that other members' views drop it (late
+// requests are answered "moved" and retried elsewhere by their sender), then shuts down.
+// protoactor's own Shutdown sleeps 2 s unconditionally and stops the actor system first.
 func (n *Node) Stop() {
-	n.cluster.Shutdown(n.graceful)
-}
-
-// minLevel drops records below a level, whatever the wrapped handler would accept.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+	n.stopOnce.Do(func() {
+		close(n.stopped)
+		started := time.Now()
+		alone := n.cfg.ClusterProvider == "none"
+		if !alone {
+			if err := n.provider.Shutdown(true); err != nil {
+				n.log.Warn("leaving the membership failed: the others will notice when its lease expires", slog.Any("error", err))
+			}
+		}
+		rooms := n.lookup.Drain(n.cfg.RequestTimeout)
+		if !alone {
+			time.Sleep(n.cfg.ClusterLeaveGrace)
+		}
+		n.lookup.Shutdown()
+		n.cluster.Gossip.Shutdown()
+		n.cluster.Remote.Shutdown(true)
+		n.system.Shutdown()
+		n.log.Info("left the cluster", slog.Int("rooms_passivated", rooms), slog.Duration("took", time.Since(started).Round(time.Millisecond)))
+	})
 }

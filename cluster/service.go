@@ -182,6 +182,10 @@ func (s *Service) ready(ctx context.Context) error {
 	return s.node.Ready()
 }
 
+// Lost is closed when this node fell out of the cluster membership and did not get back within
+// CLUSTER_REJOIN_TIMEOUT: the process should exit so that its supervisor restarts it.
+func (s *Service) Lost() <-chan struct{} { return s.node.Lost() }
+
 // Close leaves the cluster and releases the store.
 func (s *Service) Close() {
 	s.node.Stop()

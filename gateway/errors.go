@@ -52,7 +52,7 @@ func statusOf(code messages.ErrorCode) int {
 		return http.StatusConflict
 	case messages.ErrorCode_ERROR_CODE_UPSTREAM:
 		return http.StatusBadGateway
-	case messages.ErrorCode_ERROR_CODE_UNAVAILABLE:
+	case messages.ErrorCode_ERROR_CODE_UNAVAILABLE, messages.ErrorCode_ERROR_CODE_MOVED:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -72,7 +72,8 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		outcome = "unavailable"
-	case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_UNAVAILABLE:
+	case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+		reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_MOVED:
 		outcome = "unavailable"
 	case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND:
 		outcome = "unknown_room"

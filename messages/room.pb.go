@@ -140,7 +140,10 @@ const (
 	ErrorCode_ERROR_CODE_NOT_FOUND       ErrorCode = 4 // 404
 	ErrorCode_ERROR_CODE_CONFLICT        ErrorCode = 5 // 409
 	ErrorCode_ERROR_CODE_UPSTREAM        ErrorCode = 6 // 502: LiveKit refused or failed
-	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 7 // 503: store down, fenced activation; retry may help
+	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 7 // 503: store down; retry may help
+	// This activation was fenced by a newer one elsewhere and stopped: the node retries the
+	// request on the current owner; 503 only if its deadline passes first.
+	ErrorCode_ERROR_CODE_MOVED ErrorCode = 8
 )
 
 // Enum value maps for ErrorCode.
@@ -154,6 +157,7 @@ var (
 		5: "ERROR_CODE_CONFLICT",
 		6: "ERROR_CODE_UPSTREAM",
 		7: "ERROR_CODE_UNAVAILABLE",
+		8: "ERROR_CODE_MOVED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":     0,
@@ -164,6 +168,7 @@ var (
 		"ERROR_CODE_CONFLICT":        5,
 		"ERROR_CODE_UPSTREAM":        6,
 		"ERROR_CODE_UNAVAILABLE":     7,
+		"ERROR_CODE_MOVED":           8,
 	}
 )
 
@@ -3513,7 +3518,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"\vROLE_MEMBER\x10\x01\x12\x16\n" +
 	"\x12ROLE_ADMINISTRATOR\x10\x02\x12\x0e\n" +
 	"\n" +
-	"ROLE_OWNER\x10\x03*\xe1\x01\n" +
+	"ROLE_OWNER\x10\x03*\xf7\x01\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ERROR_CODE_INVALID\x10\x01\x12\x1e\n" +
@@ -3522,7 +3527,8 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x14ERROR_CODE_NOT_FOUND\x10\x04\x12\x17\n" +
 	"\x13ERROR_CODE_CONFLICT\x10\x05\x12\x17\n" +
 	"\x13ERROR_CODE_UPSTREAM\x10\x06\x12\x1a\n" +
-	"\x16ERROR_CODE_UNAVAILABLE\x10\a*y\n" +
+	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x12\x14\n" +
+	"\x10ERROR_CODE_MOVED\x10\b*y\n" +
 	"\vEntryStatus\x12\x1c\n" +
 	"\x18ENTRY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ENTRY_STATUS_WAITING\x10\x01\x12\x19\n" +

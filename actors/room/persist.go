@@ -102,7 +102,7 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 		r.log.Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
-		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "The room moved to another node, try again.")
+		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
 	case errors.Is(err, actors.ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")

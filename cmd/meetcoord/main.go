@@ -77,10 +77,13 @@ func serve(args []string, stderr io.Writer) error {
 	go func() { served <- server.Serve(listener) }()
 	logger.Info("meetcoord serving", slog.String("addr", listener.Addr().String()), slog.Bool("dev", cfg.Dev))
 
+	var lost error
 	select {
 	case err := <-served:
 		service.Close()
 		return fmt.Errorf("http server: %w", err)
+	case <-service.Lost():
+		lost = errors.New("dropped from the cluster membership and not back within CLUSTER_REJOIN_TIMEOUT: exiting so that the supervisor restarts this node")
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: draining HTTP requests, then leaving the cluster")
@@ -91,7 +94,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	service.Close()
 	logger.Info("meetcoord stopped")
-	return nil
+	return lost
 }
 
 // devToken prints a bearer token that a dev-mode server started from the same directory with

@@ -1,0 +1,305 @@
+// Package placement decides which cluster member hosts each room grain, activates it there, and
+// tells callers as soon as the member hosting a grain is gone. It is meetcoord's own protoactor
+// IdentityLookup, replacing disthash (docs/decisions.md says why):
+//
+//   - the owner of a room is chosen by rendezvous hashing over the members, leaving out members
+//     whose remote connection just broke (a kill -9 is seen in milliseconds that way, long before
+//     the membership provider's lease or health check notices);
+//   - an activation request waits ActivationTimeout (disthash waits a hard-coded 5 s, the
+//     whole failover budget, when it asks a member that just died);
+//   - callers can wait on Down(address) to abandon a request sent to a member that is gone;
+//   - a member that is leaving refuses new activations and passivates its rooms on demand.
+//
+// Two activations of a room may still overlap for a moment (members do not see a change at the
+// same instant): the room store's epoch fencing is what keeps that safe.
+package placement
+
+import (
+	"hash/fnv"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// ActorName is the name of the placement actor every member runs.
+const ActorName = "meetcoord-placement"
+
+// DefaultActivationTimeout bounds one activation request. Activating is a spawn on the owner: a
+// healthy member answers in milliseconds, so a long wait only ever means the member is gone.
+const DefaultActivationTimeout = time.Second
+
+// Lookup is the identity lookup. Create it with New, hand it to protoactor's cluster config.
+type Lookup struct {
+	activationTimeout time.Duration
+	log               *slog.Logger
+
+	cluster *protocluster.Cluster
+	self    string
+	actor   *actor.PID
+	subs    []*eventstream.Subscription
+
+	draining atomic.Bool
+
+	mu       sync.Mutex
+	members  map[string]bool      // addresses of the current members
+	suspects map[string]time.Time // members whose connection broke, since when
+	owners   []string             // members minus suspects: who may host rooms
+	down     map[string]chan struct{}
+}
+
+var _ protocluster.IdentityLookup = (*Lookup)(nil)
+
+// New returns a lookup whose activation requests wait at most activationTimeout.
+func New(activationTimeout time.Duration, logger *slog.Logger) *Lookup {
+	if activationTimeout <= 0 {
+		activationTimeout = DefaultActivationTimeout
+	}
+	return &Lookup{
+		activationTimeout: activationTimeout,
+		log:               logger.With(slog.String("component", "placement")),
+		members:           map[string]bool{},
+		suspects:          map[string]time.Time{},
+		down:              map[string]chan struct{}{},
+	}
+}
+
+// Setup starts the placement actor and follows membership and connection events.
+func (l *Lookup) Setup(c *protocluster.Cluster, _ []string, _ bool) {
+	l.cluster = c
+	l.self = c.ActorSystem.Address()
+	l.mu.Lock()
+	l.members[l.self] = true
+	l.recomputeLocked()
+	l.mu.Unlock()
+	l.actor, _ = c.ActorSystem.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &placementActor{lookup: l, grains: map[string]grain{}, byPID: map[string]string{}}
+	}), ActorName)
+	events := c.ActorSystem.EventStream
+	l.subs = append(l.subs,
+		events.Subscribe(func(ev any) {
+			switch ev := ev.(type) {
+			case *protocluster.ClusterTopology:
+				l.onTopology(ev)
+			case *remote.EndpointTerminatedEvent:
+				l.onConnectionLost(ev.Address)
+			case *remote.EndpointConnectedEvent:
+				l.onConnected(ev.Address)
+			}
+		}))
+}
+
+// Shutdown stops following events and stops the placement actor (and with it every room grain
+// still active here).
+func (l *Lookup) Shutdown() {
+	for _, s := range l.subs {
+		l.cluster.ActorSystem.EventStream.Unsubscribe(s)
+	}
+	l.subs = nil
+	if l.actor != nil {
+		_ = l.cluster.ActorSystem.Root.PoisonFuture(l.actor).Wait()
+		l.actor = nil
+	}
+}
+
+// Get returns the PID of the grain, activating it on its owner when needed, or nil when no
+// member could activate it now (the caller retries).
+func (l *Lookup) Get(ci *protocluster.ClusterIdentity) *actor.PID {
+	owner := l.Owner(ci.Identity)
+	if owner == "" {
+		return nil
+	}
+	res, err := l.cluster.ActorSystem.Root.RequestFuture(actor.NewPID(owner, ActorName),
+		&protocluster.ActivationRequest{ClusterIdentity: ci}, l.activationTimeout).Result()
+	if err != nil {
+		l.log.Debug("activation request failed", slog.String("identity", ci.Identity), slog.String("owner", owner), slog.Any("error", err))
+		return nil
+	}
+	if r, ok := res.(*protocluster.ActivationResponse); ok && !r.Failed {
+		return r.Pid
+	}
+	return nil
+}
+
+// RemovePid forgets a cached PID of a grain that stopped.
+func (l *Lookup) RemovePid(ci *protocluster.ClusterIdentity, pid *actor.PID) {
+	l.cluster.PidCache.RemoveByValue(ci.Identity, ci.Kind, pid)
+}
+
+// Owner is the member that should host the grain with this identity: the highest rendezvous
+// score among the members that are not suspected to be gone. Every member computes the same
+// owner from the same view, so no coordination is needed.
+func (l *Lookup) Owner(identity string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return rendezvous(l.owners, identity)
+}
+
+// Down returns a channel that is closed when the member at address is seen gone: its
+// connection broke or it left the membership. This member itself is never down.
+func (l *Lookup) Down(address string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ch, ok := l.down[address]; ok {
+		return ch
+	}
+	ch := make(chan struct{})
+	if address != l.self && (!l.members[address] || !l.suspects[address].IsZero()) {
+		close(ch) // already gone: do not wait for it
+		return ch
+	}
+	l.down[address] = ch
+	return ch
+}
+
+// IsMember reports whether this member is in its own view of the membership (by address:
+// providers choose member ids differently).
+func (l *Lookup) IsMember() bool {
+	for _, m := range l.cluster.MemberList.Members().Members() {
+		if m.Address() == l.self {
+			return true
+		}
+	}
+	return false
+}
+
+// Drain makes this member refuse new activations (it is leaving: callers retry elsewhere once
+// their view drops it) and passivates every room grain it hosts, waiting until they stopped or
+// the timeout passed. Messages already in a grain's mailbox are handled first.
+func (l *Lookup) Drain(timeout time.Duration) int {
+	l.draining.Store(true)
+	res, err := l.cluster.ActorSystem.Root.RequestFuture(l.actor, passivateAll{}, timeout).Result()
+	if err != nil {
+		return 0
+	}
+	pids := res.([]*actor.PID)
+	futures := make([]*actor.Future, 0, len(pids))
+	for _, pid := range pids {
+		futures = append(futures, l.cluster.ActorSystem.Root.PoisonFuture(pid))
+	}
+	for _, f := range futures {
+		_ = f.Wait() // a future times out on its own (protoactor's default, 10 s)
+	}
+	return len(pids)
+}
+
+func (l *Lookup) onTopology(t *protocluster.ClusterTopology) {
+	l.mu.Lock()
+	members := make(map[string]bool, len(t.Members))
+	for _, m := range t.Members {
+		members[m.Address()] = true
+	}
+	for addr := range l.members {
+		if !members[addr] && addr != l.self {
+			l.signalDownLocked(addr)
+		}
+	}
+	if members[l.self] || len(members) == 0 {
+		l.members = members
+	} else {
+		// A view without this member (dropped by the provider, or leaving): keep routing to
+		// ourselves too so that requests in flight on this node still find their rooms.
+		members[l.self] = true
+		l.members = members
+	}
+	for addr := range l.suspects {
+		if !members[addr] {
+			delete(l.suspects, addr)
+		}
+	}
+	l.recomputeLocked()
+	l.mu.Unlock()
+	l.rebalance()
+}
+
+func (l *Lookup) onConnectionLost(address string) {
+	l.mu.Lock()
+	if address == l.self || !l.members[address] || !l.suspects[address].IsZero() {
+		l.mu.Unlock()
+		return
+	}
+	l.suspects[address] = time.Now()
+	l.signalDownLocked(address)
+	l.recomputeLocked()
+	l.mu.Unlock()
+	l.log.Info("member connection lost: its rooms move until it reconnects or leaves", slog.String("member", address))
+	if host, portText, err := net.SplitHostPort(address); err == nil {
+		if port, err := strconv.Atoi(portText); err == nil {
+			l.cluster.PidCache.RemoveByMember(&protocluster.Member{Host: host, Port: int32(port)})
+		}
+	}
+	l.rebalance()
+}
+
+func (l *Lookup) onConnected(address string) {
+	l.mu.Lock()
+	if l.suspects[address].IsZero() {
+		l.mu.Unlock()
+		return
+	}
+	delete(l.suspects, address)
+	l.recomputeLocked()
+	l.mu.Unlock()
+	l.log.Info("member reconnected", slog.String("member", address))
+	l.rebalance()
+}
+
+// rebalance asks the placement actor to passivate the grains this member no longer owns.
+func (l *Lookup) rebalance() {
+	if l.actor != nil {
+		l.cluster.ActorSystem.Root.Send(l.actor, rebalance{})
+	}
+}
+
+func (l *Lookup) signalDownLocked(address string) {
+	if ch, ok := l.down[address]; ok {
+		close(ch)
+		delete(l.down, address)
+	}
+}
+
+func (l *Lookup) recomputeLocked() {
+	owners := make([]string, 0, len(l.members))
+	for addr := range l.members {
+		if l.suspects[addr].IsZero() {
+			owners = append(owners, addr)
+		}
+	}
+	l.owners = owners
+}
+
+// rendezvous returns the candidate with the highest score for key (highest random weight
+// hashing): when a candidate goes, only its keys move, and every member agrees without talking.
+func rendezvous(candidates []string, key string) string {
+	var best string
+	var bestScore uint64
+	for _, c := range candidates {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(c))
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(key))
+		score := mix(h.Sum64())
+		if best == "" || score > bestScore || (score == bestScore && c < best) {
+			best, bestScore = c, score
+		}
+	}
+	return best
+}
+
+// mix is a 64-bit finaliser (from SplitMix64): FNV alone spreads keys that differ only in their
+// last bytes poorly across members.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

@@ -1,0 +1,93 @@
+package placement
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+)
+
+// rebalance asks the placement actor to passivate grains this member no longer owns.
+type rebalance struct{}
+
+// passivateAll asks the placement actor for every grain it hosts (it is draining).
+type passivateAll struct{}
+
+type grain struct {
+	identity *protocluster.ClusterIdentity
+	pid      *actor.PID
+}
+
+// placementActor activates grains on this member and keeps track of them; being one actor, it
+// activates a given room at most once here.
+type placementActor struct {
+	lookup *Lookup
+	grains map[string]grain  // by ClusterIdentity.AsKey()
+	byPID  map[string]string // PID id -> key, so that a stop is forgotten in O(1)
+}
+
+func (p *placementActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *protocluster.ActivationRequest:
+		p.activate(ctx, msg)
+	case *actor.Terminated:
+		p.forget(msg.Who)
+	case rebalance:
+		p.passivateMoved(ctx)
+	case passivateAll:
+		pids := make([]*actor.PID, 0, len(p.grains))
+		for _, g := range p.grains {
+			pids = append(pids, g.pid)
+		}
+		ctx.Respond(pids)
+	}
+}
+
+func (p *placementActor) activate(ctx actor.Context, req *protocluster.ActivationRequest) {
+	key := req.ClusterIdentity.AsKey()
+	if g, ok := p.grains[key]; ok {
+		ctx.Respond(&protocluster.ActivationResponse{Pid: g.pid})
+		return
+	}
+	if p.lookup.draining.Load() {
+		// Leaving: the caller retries and reaches the new owner once its view drops this member.
+		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
+		return
+	}
+	kind := p.lookup.cluster.GetClusterKind(req.ClusterIdentity.Kind)
+	if kind == nil {
+		ctx.Logger().Error("activation of an unknown kind", slog.String("kind", req.ClusterIdentity.Kind))
+		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
+		return
+	}
+	pid := ctx.SpawnPrefix(protocluster.WithClusterIdentity(kind.Props, req.ClusterIdentity), req.ClusterIdentity.Identity)
+	kind.Inc()
+	p.grains[key] = grain{identity: req.ClusterIdentity, pid: pid}
+	p.byPID[pid.Id] = key
+	ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
+}
+
+func (p *placementActor) forget(pid *actor.PID) {
+	key, ok := p.byPID[pid.Id]
+	if !ok {
+		return
+	}
+	g := p.grains[key]
+	delete(p.byPID, pid.Id)
+	delete(p.grains, key)
+	if kind := p.lookup.cluster.GetClusterKind(g.identity.Kind); kind != nil {
+		kind.Dec()
+	}
+	p.lookup.RemovePid(g.identity, pid)
+}
+
+// passivateMoved stops the grains whose owner is now another member: their state is stored, and
+// their next message activates them on the new owner. A poisoned grain handles the messages
+// already in its mailbox first.
+func (p *placementActor) passivateMoved(ctx actor.Context) {
+	for _, g := range p.grains {
+		if p.lookup.Owner(g.identity.Identity) != p.lookup.self {
+			ctx.Poison(g.pid)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/k8s"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/labstack/echo"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"meetcoord/actors/room"
+)
+
+// newProvider is the membership provider CLUSTER_PROVIDER names.
+func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
+	switch cfg.ClusterProvider {
+	case "none":
+		return test.NewTestProvider(test.NewInMemAgent()), nil
+	case "etcd":
+		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("etcd cluster provider (ETCD_ENDPOINTS %v): %w", cfg.EtcdEndpoints, err)
+		}
+		return p, nil
+	case "automanaged":
+		return newAutomanaged(cfg, system)
+	case "k8s":
+		// Pods labelled and watched through the Kubernetes API, from inside the cluster (the
+		// service account needs get, list, watch and patch on pods: see README).
+		p, err := k8s.New()
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes cluster provider (in-cluster configuration): %w", err)
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("CLUSTER_PROVIDER %q is not supported", cfg.ClusterProvider)
+}
+
+// newAutomanaged is protoactor's automanaged provider (members poll each other's health endpoint
+// at CLUSTER_SEEDS), with the health endpoint bound to the advertised address instead of every
+// interface as protoactor does: it tells anyone who asks what this member is.
+func newAutomanaged(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
+	addr := net.JoinHostPort(cfg.ClusterAdvertiseAddr, strconv.Itoa(cfg.ClusterAutomanagedPort))
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("automanaged health endpoint on %s (CLUSTER_ADVERTISE_ADDR, CLUSTER_AUTOMANAGED_PORT): %w", addr, err)
+	}
+	server := echo.New()
+	server.HideBanner = true
+	server.HidePort = true
+	server.Listener = listener // echo serves on it rather than on 0.0.0.0
+	server.GET("/_health", func(c echo.Context) error {
+		host, port, err := system.GetHostPort()
+		if err != nil {
+			return c.NoContent(http.StatusServiceUnavailable)
+		}
+		return c.JSON(http.StatusOK, automanaged.NewNode(cfg.ClusterName, system.ID, host, port, cfg.ClusterAutomanagedPort, []string{room.Kind}))
+	})
+	// "Testing" only means that protoactor takes our server instead of building its own.
+	return automanaged.NewWithTesting(2*time.Second, cfg.ClusterAutomanagedPort, server, cfg.ClusterSeeds...), nil
+}
