@@ -62,8 +62,8 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 }
 
 // startCluster starts three node processes forming one cluster through etcd, on one Redis, and
-// waits until each sees the three members.
-func startCluster(t *testing.T) ([]*clustertest.Process, *gwauth.DevIssuer) {
+// waits until each sees the three members. extra adds to or overrides the nodes' environment.
+func startCluster(t *testing.T, extra map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
 	t.Helper()
 	_, issuer := clustertest.StartIssuer(t)
 	common := map[string]string{
@@ -79,6 +79,9 @@ func startCluster(t *testing.T) ([]*clustertest.Process, *gwauth.DevIssuer) {
 		"LOG_LEVEL":            "warn",
 		"ROOM_REQUEST_TIMEOUT": "10",
 	}
+	for k, v := range extra {
+		common[k] = v
+	}
 	var nodes []*clustertest.Process
 	for range 3 {
 		env := map[string]string{"LISTEN_ADDR": freeAddr(t), "CLUSTER_PORT": strings.Split(freeAddr(t), ":")[1]}
@@ -87,7 +90,14 @@ func startCluster(t *testing.T) ([]*clustertest.Process, *gwauth.DevIssuer) {
 		}
 		nodes = append(nodes, clustertest.StartProcess(t, env))
 	}
-	clustertest.Eventually(t, 30*time.Second, "every node to see three members", func() bool {
+	waitForMembers(t, nodes, 3)
+	return nodes, issuer
+}
+
+// waitForMembers waits until every node is ready and sees want members.
+func waitForMembers(t *testing.T, nodes []*clustertest.Process, want int) {
+	t.Helper()
+	clustertest.Eventually(t, 30*time.Second, fmt.Sprintf("every node to see %d members", want), func() bool {
 		for _, n := range nodes {
 			res, err := http.Get(n.URL + "/readyz")
 			if err != nil {
@@ -96,19 +106,18 @@ func startCluster(t *testing.T) ([]*clustertest.Process, *gwauth.DevIssuer) {
 			var body map[string]any
 			_ = json.NewDecoder(res.Body).Decode(&body)
 			res.Body.Close()
-			if body["members"] != float64(3) {
+			if res.StatusCode != http.StatusOK || body["members"] != float64(want) {
 				return false
 			}
 		}
 		return true
 	})
-	return nodes, issuer
 }
 
 // TestThreeNodesServeAnyRoom: a room created through one node is served identically through the
 // others, and a lobby flow spread over the three nodes works as on one.
 func TestThreeNodesServeAnyRoom(t *testing.T) {
-	nodes, issuer := startCluster(t)
+	nodes, issuer := startCluster(t, nil)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +163,7 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 // TestNodeCrashLosesNothing: kill -9 a node; its rooms re-activate on the survivors on their next
 // request, from Redis, with their lobby (waiting and admitted participants) as acknowledged.
 func TestNodeCrashLosesNothing(t *testing.T) {
-	nodes, issuer := startCluster(t)
+	nodes, issuer := startCluster(t, nil)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -167,6 +167,12 @@ func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg p
 	}
 }
 
+// RoomActivated is told by the store whenever a room is activated somewhere in the cluster: an
+// older activation of it on this node stops at once (see messages.Superseded).
+func (n *Node) RoomActivated(roomID string, epoch int64) {
+	n.lookup.Tell(protocluster.NewClusterIdentity(roomID, room.Kind), &messages.Superseded{Epoch: epoch})
+}
+
 // Ready reports whether this node is a member of the cluster, as its own view of the
 // membership says (a node dropped by the provider, e.g. after an etcd outage, is not ready).
 func (n *Node) Ready() error {

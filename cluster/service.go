@@ -36,6 +36,8 @@ type Service struct {
 	store   serviceStore
 	node    *Node
 	handler http.Handler
+	// stopWatching ends the subscription to room activations announced by other nodes.
+	stopWatching context.CancelFunc
 }
 
 // serviceStore is what the node needs of its store, beyond the rooms' port.
@@ -44,6 +46,8 @@ type serviceStore interface {
 	gateway.Directory
 	gateway.Users
 	Ping(ctx context.Context) error
+	// WatchActivations announces every room activation in the cluster until ctx ends.
+	WatchActivations(ctx context.Context, announce func(roomID string, epoch int64))
 }
 
 // NewService assembles a node from its configuration and joins the cluster.
@@ -107,9 +111,13 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		return nil, err
 	}
 	s.node = node
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	s.stopWatching = stopWatching
+	s.store.WatchActivations(watchCtx, node.RoomActivated)
 
 	verifier, mounts, err := s.userAuthentication()
 	if err != nil {
+		stopWatching()
 		node.Stop()
 		return nil, err
 	}
@@ -189,6 +197,7 @@ func (s *Service) Lost() <-chan struct{} { return s.node.Lost() }
 // Close leaves the cluster and releases the store.
 func (s *Service) Close() {
 	s.node.Stop()
+	s.stopWatching()
 	if c, ok := s.store.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}

@@ -3233,6 +3233,53 @@ func (x *RoomState) GetRecordingMetadataStatus() string {
 	return ""
 }
 
+// Superseded tells an activation that another member activated the same room at a newer epoch
+// (published by the store on every activation): the older one stops at once instead of serving
+// stale reads until its next write is fenced.
+type Superseded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         int64                  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Superseded) Reset() {
+	*x = Superseded{}
+	mi := &file_messages_room_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Superseded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Superseded) ProtoMessage() {}
+
+func (x *Superseded) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Superseded.ProtoReflect.Descriptor instead.
+func (*Superseded) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *Superseded) GetEpoch() int64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
 var File_messages_room_proto protoreflect.FileDescriptor
 
 const file_messages_room_proto_rawDesc = "" +
@@ -3507,7 +3554,10 @@ const file_messages_room_proto_rawDesc = "" +
 	"\n" +
 	"recordings\x18\f \x03(\v2\x1d.meetcoord.messages.RecordingR\n" +
 	"recordings\x12:\n" +
-	"\x19recording_metadata_status\x18\r \x01(\tR\x17recordingMetadataStatus*{\n" +
+	"\x19recording_metadata_status\x18\r \x01(\tR\x17recordingMetadataStatus\"\"\n" +
+	"\n" +
+	"Superseded\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x03R\x05epoch*{\n" +
 	"\vAccessLevel\x12\x1c\n" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACCESS_LEVEL_PUBLIC\x10\x01\x12\x18\n" +
@@ -3548,7 +3598,7 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),              // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                     // 1: meetcoord.messages.Role
@@ -3597,8 +3647,9 @@ var file_messages_room_proto_goTypes = []any{
 	(*Presence)(nil),              // 44: meetcoord.messages.Presence
 	(*RememberedReply)(nil),       // 45: meetcoord.messages.RememberedReply
 	(*RoomState)(nil),             // 46: meetcoord.messages.RoomState
-	nil,                           // 47: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                           // 48: meetcoord.messages.Failure.FieldsEntry
+	(*Superseded)(nil),            // 47: meetcoord.messages.Superseded
+	nil,                           // 48: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                           // 49: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -3627,7 +3678,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	47, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	48, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
@@ -3635,7 +3686,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	27, // 31: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
 	5,  // 32: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
 	2,  // 33: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	48, // 34: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	49, // 34: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
 	0,  // 35: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
 	7,  // 36: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
 	9,  // 37: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
@@ -3699,7 +3750,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -58,6 +58,7 @@ type Metrics struct {
 	Activations       prometheus.Counter
 	Passivations      prometheus.Counter
 	Fenced            prometheus.Counter
+	Superseded        prometheus.Counter
 	StoreErrors       prometheus.Counter
 	Notifications     *prometheus.CounterVec // by type and outcome
 	LobbyKnocks       prometheus.Counter
@@ -76,6 +77,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_room_passivations_total", Help: "Room actors stopped after being idle."}),
 		Fenced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_fenced_total", Help: "Room activations stopped because a newer activation took over."}),
+		Superseded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_superseded_total", Help: "Room activations stopped when a newer activation elsewhere was announced."}),
 		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_store_errors_total", Help: "Failed loads and saves of room state."}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -92,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		UnknownEgress: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_webhook_unknown_egress_total", Help: "Egress webhooks for no recording of their room."}),
 	}
-	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.StoreErrors, m.Notifications,
+	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.StoreErrors, m.Notifications,
 		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress)
 	return m
 }

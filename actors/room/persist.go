@@ -113,6 +113,18 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 	}
 }
 
+// supersede stops this activation when another member activated the room at a newer epoch:
+// without it, this one would serve stale reads until its next write was fenced.
+func (r *Room) supersede(ctx actor.Context, msg *messages.Superseded) {
+	if !r.loaded || msg.GetEpoch() <= r.epoch {
+		return // this activation is the announced one, or newer
+	}
+	r.deps.Metrics.Superseded.Inc()
+	r.log.Info("room activated elsewhere at a newer epoch, stopping", slog.Int64("epoch", r.epoch), slog.Int64("newer", msg.GetEpoch()))
+	r.loaded = false // never write again from this activation
+	ctx.Stop(ctx.Self())
+}
+
 // loadFromStore takes this activation's epoch and loads the stored state.
 func (r *Room) loadFromStore() error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)

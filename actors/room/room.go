@@ -123,6 +123,9 @@ func (r *Room) Receive(ctx actor.Context) {
 	case reconcileTick:
 		r.reconcileWithLiveKit(ctx)
 		return
+	case *messages.Superseded:
+		r.supersede(ctx, msg)
+		return
 	}
 	r.idle.touch()
 }

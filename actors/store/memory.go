@@ -20,6 +20,7 @@ type Memory struct {
 	userRooms map[string]map[string][]byte
 	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
+	watchers  []func(roomID string, epoch int64)
 }
 
 type expiring struct {
@@ -60,7 +61,18 @@ func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, erro
 		return m.epochs[roomID], nil, nil
 	}
 	m.epochs[roomID]++
+	for _, announce := range m.watchers {
+		announce(roomID, m.epochs[roomID])
+	}
 	return m.epochs[roomID], clone(s.value), nil
+}
+
+// WatchActivations calls announce for every activation, as the Redis store does across nodes
+// (announce must not call back into the store).
+func (m *Memory) WatchActivations(_ context.Context, announce func(roomID string, epoch int64)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.watchers = append(m.watchers, announce)
 }
 
 // Save implements actors.RoomStore.

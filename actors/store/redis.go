@@ -43,7 +43,7 @@ func (r *Redis) Ping(ctx context.Context) error {
 
 // Activate implements actors.RoomStore.
 func (r *Redis) Activate(ctx context.Context, roomID string) (int64, []byte, error) {
-	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID)}).Slice()
+	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID)}, roomID).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("activate room %s: %w", roomID, err)
 	}
@@ -56,6 +56,36 @@ func (r *Redis) Activate(ctx context.Context, roomID string) (int64, []byte, err
 		state = []byte(s)
 	}
 	return epoch, state, nil
+}
+
+// ActivationsChannel is the Redis pub/sub channel on which every activation is announced.
+const ActivationsChannel = "meetcoord:activations"
+
+// WatchActivations calls announce for every room activation announced on ActivationsChannel,
+// on any node, until ctx ends. Announcements are best effort (pub/sub loses them while the
+// connection is down): they only shorten the time an older activation serves stale reads, and
+// fencing still refuses its writes.
+func (r *Redis) WatchActivations(ctx context.Context, announce func(roomID string, epoch int64)) {
+	sub := r.client.Subscribe(ctx, ActivationsChannel)
+	go func() {
+		defer sub.Close()
+		ch := sub.Channel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case msg, ok := <-ch:
+				if !ok {
+					return
+				}
+				roomID, epochText, found := strings.Cut(msg.Payload, " ")
+				epoch, err := strconv.ParseInt(epochText, 10, 64)
+				if found && err == nil {
+					announce(roomID, epoch)
+				}
+			}
+		}
+	}()
 }
 
 // Save implements actors.RoomStore.

@@ -9,11 +9,14 @@ import (
 )
 
 // activateScript takes a new epoch only for rooms that exist: a lookup of an unknown id must not
-// leave keys behind.
+// leave keys behind. It publishes "<room id> <epoch>" on ActivationsChannel (ARGV[1] is the room
+// id) so that older activations elsewhere stop at once.
 var activateScript = redis.NewScript(`
 local state = redis.call('GET', KEYS[2])
 if state then
-  return {redis.call('INCR', KEYS[1]), state}
+  local epoch = redis.call('INCR', KEYS[1])
+  redis.call('PUBLISH', '` + ActivationsChannel + `', ARGV[1] .. ' ' .. epoch)
+  return {epoch, state}
 end
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
 `)

@@ -50,7 +50,7 @@ type Process struct {
 	URL  string
 	Env  []string
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	log  *syncBuffer
 	done chan struct{}
 }
 
@@ -58,12 +58,25 @@ type Process struct {
 // waits until it is ready.
 func StartProcess(t testing.TB, env map[string]string) *Process {
 	t.Helper()
-	p := &Process{log: &bytes.Buffer{}, done: make(chan struct{})}
-	p.URL = "http://" + env["LISTEN_ADDR"]
-	p.Env = os.Environ()
+	p := &Process{URL: "http://" + env["LISTEN_ADDR"], Env: os.Environ()}
 	for k, v := range env {
 		p.Env = append(p.Env, k+"="+v)
 	}
+	p.start(t)
+	return p
+}
+
+// Restart starts the node again, with the same environment (same addresses), after it exited,
+// and waits until it is ready.
+func (p *Process) Restart(t testing.TB) {
+	t.Helper()
+	p.Wait()
+	p.start(t)
+}
+
+func (p *Process) start(t testing.TB) {
+	t.Helper()
+	p.log, p.done = &syncBuffer{}, make(chan struct{})
 	p.cmd = exec.Command(Binary(t), "serve")
 	p.cmd.Env, p.cmd.Stderr, p.cmd.Dir = p.Env, p.log, t.TempDir()
 	if err := p.cmd.Start(); err != nil {
@@ -89,7 +102,6 @@ func StartProcess(t testing.TB, env map[string]string) *Process {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	})
-	return p
 }
 
 // Kill stops the process at once (SIGKILL).
@@ -100,6 +112,42 @@ func (p *Process) Kill() {
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// Signal sends sig to the process (SIGTERM to make it leave, SIGSTOP/SIGCONT to pause it).
+func (p *Process) Signal(sig syscall.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+}
+
+// Wait waits until the process exited.
+func (p *Process) Wait() { <-p.done }
+
+// Exited reports whether the process exited, and with which code.
+func (p *Process) Exited() (bool, int) {
+	select {
+	case <-p.done:
+		return true, p.cmd.ProcessState.ExitCode()
+	default:
+		return false, 0
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Log is what the process wrote to its standard error.

@@ -159,6 +159,14 @@ func (l *Lookup) Down(address string) <-chan struct{} {
 	return ch
 }
 
+// Tell delivers msg to the grain's activation on this member, if there is one (nothing is
+// activated for it).
+func (l *Lookup) Tell(ci *protocluster.ClusterIdentity, msg any) {
+	if l.actor != nil {
+		l.cluster.ActorSystem.Root.Send(l.actor, tell{key: ci.AsKey(), msg: msg})
+	}
+}
+
 // IsMember reports whether this member is in its own view of the membership (by address:
 // providers choose member ids differently).
 func (l *Lookup) IsMember() bool {

@@ -10,6 +10,12 @@ import (
 // rebalance asks the placement actor to passivate grains this member no longer owns.
 type rebalance struct{}
 
+// tell is a message for a grain's local activation, dropped when there is none.
+type tell struct {
+	key string
+	msg any
+}
+
 // passivateAll asks the placement actor for every grain it hosts (it is draining).
 type passivateAll struct{}
 
@@ -32,6 +38,10 @@ func (p *placementActor) Receive(ctx actor.Context) {
 		p.activate(ctx, msg)
 	case *actor.Terminated:
 		p.forget(msg.Who)
+	case tell:
+		if g, ok := p.grains[msg.key]; ok {
+			ctx.Send(g.pid, msg.msg)
+		}
 	case rebalance:
 		p.passivateMoved(ctx)
 	case passivateAll:

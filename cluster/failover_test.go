@@ -1,0 +1,450 @@
+package cluster_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"meetcoord/cluster/clustertest"
+	gwauth "meetcoord/gateway/auth"
+)
+
+// Settings shared by the failover tests: waiting entries must not expire while the test runs
+// (their presence is what shows that nothing was lost), and the lobby's per-client limits are
+// not what is tested here.
+var failoverEnv = map[string]string{
+	"LOBBY_WAITING_TIMEOUT":        "600",
+	"REQUEST_ENTRY_THROTTLE_RATES": "1000000/minute",
+}
+
+// metric reads a counter or gauge from a node's /metrics (0 when absent).
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", base, err)
+	}
+	defer res.Body.Close()
+	scanner := bufio.NewScanner(res.Body)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if strings.HasPrefix(line, name+" ") {
+			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name+" "), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func mintOwner(t *testing.T, issuer *gwauth.DevIssuer) *caller {
+	t.Helper()
+	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &caller{t: t, token: token}
+}
+
+// createRooms creates n restricted rooms through the nodes in turn, with 8 requests at a time.
+func createRooms(t *testing.T, owner *caller, nodes []*clustertest.Process, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			status, body, err := request(http.DefaultClient, nodes[i%len(nodes)].URL, http.MethodPost, "/api/v1.0/rooms/", owner.token, "",
+				map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
+			if err != nil || status != http.StatusCreated {
+				failed.Store(fmt.Sprintf("create room %d: %d %v %v", i, status, body, err))
+				return
+			}
+			ids[i] = body["id"].(string)
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		t.Fatal(f)
+	}
+	return ids
+}
+
+// request is one API request that reports transport errors instead of failing the test (the
+// load generator runs outside the test goroutine).
+func request(client *http.Client, base, method, path, token, cookie string, body any) (int, map[string]any, error) {
+	var reader io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		reader = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, reader)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", "lobbyParticipantId="+cookie)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	for _, ck := range res.Cookies() {
+		if ck.Name == "lobbyParticipantId" && out != nil {
+			out["cookie"] = ck.Value
+		}
+	}
+	return res.StatusCode, out, nil
+}
+
+// lobbyLoad is a steady load of lobby knocks and polls and LiveKit webhooks across rooms, through
+// every node, that records what was acknowledged.
+type lobbyLoad struct {
+	t       *testing.T
+	nodes   []*clustertest.Process
+	rooms   []string
+	key     string
+	secret  string
+	client  *http.Client
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	knocks  map[string][]string // room -> acknowledged waiting participants (cookies)
+	ok      atomic.Int64
+	refused atomic.Int64 // connections to the stopping node refused or reset: allowed
+	failed  atomic.Int64
+	errs    []string
+	leaving atomic.Int32 // index+1 of the node that is leaving (0: none)
+	eventID atomic.Int64
+}
+
+func (l *lobbyLoad) start(workers int) {
+	l.stop = make(chan struct{})
+	for w := range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				node := (w + i) % len(l.nodes)
+				l.once(rng, node)
+			}
+		}()
+	}
+}
+
+func (l *lobbyLoad) once(rng *rand.Rand, node int) {
+	room := l.rooms[rng.IntN(len(l.rooms))]
+	base := l.nodes[node].URL
+	var status int
+	var body map[string]any
+	var err error
+	what := ""
+	switch op := rng.IntN(10); {
+	case op < 1: // a new participant knocks
+		what = "knock"
+		status, body, err = request(l.client, base, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
+		if err == nil && status == http.StatusOK && body["status"] == "waiting" {
+			l.mu.Lock()
+			l.knocks[room] = append(l.knocks[room], body["cookie"].(string))
+			l.mu.Unlock()
+		}
+	case op < 6: // a waiting participant polls
+		what = "poll"
+		l.mu.Lock()
+		list := l.knocks[room]
+		cookie := list[rng.IntN(len(list))]
+		l.mu.Unlock()
+		status, body, err = request(l.client, base, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", cookie, map[string]any{"username": "Guest"})
+		if err == nil && status == http.StatusOK && body["status"] != "waiting" {
+			status = 0 // a waiting participant must stay waiting
+		}
+	default: // LiveKit reports a participant joining or leaving
+		what = "webhook"
+		event := "participant_joined"
+		if rng.IntN(2) == 0 {
+			event = "participant_left"
+		}
+		id := l.eventID.Add(1)
+		payload, _ := json.Marshal(map[string]any{
+			"event": event, "id": fmt.Sprint("EV_load_", id), "createdAt": strconv.FormatInt(time.Now().Unix(), 10),
+			"room":        map[string]any{"name": room, "sid": "RM_" + room[:8]},
+			"participant": map[string]any{"identity": fmt.Sprint("user-", id%7), "sid": fmt.Sprint("PA_", id%7)},
+		})
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1.0/rooms/webhooks-livekit/", bytes.NewReader(payload))
+		req.Header.Set("Content-Type", "application/webhook+json")
+		req.Header.Set("Authorization", clustertest.SignWebhook(l.t, payload, l.key, l.secret, 5*time.Minute))
+		var res *http.Response
+		res, err = l.client.Do(req)
+		if err == nil {
+			status = res.StatusCode
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}
+	switch {
+	case err == nil && status == http.StatusOK:
+		l.ok.Add(1)
+	case err != nil && int(l.leaving.Load()) == node+1:
+		l.refused.Add(1) // the node that leaves closes its connections: allowed
+	default:
+		l.failed.Add(1)
+		l.mu.Lock()
+		if len(l.errs) < 10 {
+			l.errs = append(l.errs, fmt.Sprintf("%s through node %d: %d %v %v", what, node+1, status, body, err))
+		}
+		l.mu.Unlock()
+	}
+}
+
+func (l *lobbyLoad) finish() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// TestGracefulLeaveUnderLoad: SIGTERM a node while lobby knocks, polls and webhooks flow through
+// all three nodes across 500 rooms. No request fails except the connections to the leaving node
+// itself, and every acknowledged knock is still in its room's waiting list afterwards.
+func TestGracefulLeaveUnderLoad(t *testing.T) {
+	nodes, issuer := startCluster(t, failoverEnv)
+	owner := mintOwner(t, issuer)
+	rooms := createRooms(t, owner, nodes, 500)
+	load := &lobbyLoad{
+		t:     t,
+		nodes: nodes, rooms: rooms, key: "testkey", secret: "test-secret-of-at-least-32-characters",
+		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
+		knocks: map[string][]string{},
+	}
+	for _, room := range rooms { // one waiting participant per room before the load starts
+		status, body, err := request(load.client, nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("first knock in %s: %d %v %v", room, status, body, err)
+		}
+		load.knocks[room] = []string{body["cookie"].(string)}
+	}
+
+	load.start(12)
+	waitForRequests(t, &load.ok, 1000)
+	leaving := nodes[2]
+	load.leaving.Store(3)
+	leaving.Signal(syscall.SIGTERM)
+	sent := time.Now()
+	leaving.Wait()
+	left := time.Since(sent)
+	if _, code := leaving.Exited(); code != 0 {
+		t.Fatalf("the leaving node exited with %d:\n%s", code, leaving.Log())
+	}
+	before := load.ok.Load()
+	waitForRequests(t, &load.ok, before+1000) // the survivors carry on
+	load.finish()
+	t.Logf("SIGTERM to exit: %v; requests: %d ok, %d refused by the leaving node, %d failed",
+		left.Round(time.Millisecond), load.ok.Load(), load.refused.Load(), load.failed.Load())
+	if load.failed.Load() != 0 {
+		t.Fatalf("%d requests failed, first ones: %v", load.failed.Load(), load.errs)
+	}
+
+	// Nothing acknowledged was lost: every waiting list holds exactly the acknowledged knocks.
+	survivor := nodes[0]
+	for _, room := range rooms {
+		status, body, err := request(http.DefaultClient, survivor.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("waiting list of %s: %d %v", room, status, err)
+		}
+		got := map[string]bool{}
+		for _, p := range body["participants"].([]any) {
+			got[p.(map[string]any)["id"].(string)] = true
+		}
+		for _, cookie := range load.knocks[room] {
+			if !got[cookie] {
+				t.Fatalf("room %s lost acknowledged waiting participant %s (has %d of %d)", room, cookie, len(got), len(load.knocks[room]))
+			}
+		}
+		if len(got) != len(load.knocks[room]) {
+			t.Fatalf("room %s has %d waiting participants, %d were acknowledged", room, len(got), len(load.knocks[room]))
+		}
+	}
+}
+
+func waitForRequests(t *testing.T, counter *atomic.Int64, n int64) {
+	t.Helper()
+	clustertest.Eventually(t, 60*time.Second, fmt.Sprintf("%d successful requests", n), func() bool { return counter.Load() >= n })
+}
+
+// TestStaleActivationIsFenced: a node paused with SIGSTOP keeps its room activations in memory
+// while the cluster moves its rooms to the survivors, where they change. Resumed with SIGCONT,
+// the paused node's stale activations try to write: the epoch check refuses them, they stop,
+// and the request is retried on the current owner; every room ends with its newest state.
+func TestStaleActivationIsFenced(t *testing.T) {
+	nodes, issuer := startCluster(t, failoverEnv)
+	owner := mintOwner(t, issuer)
+	// Enough rooms that the paused node hosts some ((2/3)^30: it hosts none once in 200,000).
+	rooms := createRooms(t, owner, nodes, 30)
+	paused, survivors := nodes[0], nodes[1:]
+	for _, room := range rooms { // activate every room on its owner
+		if status, _, err := request(http.DefaultClient, paused.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
+			t.Fatalf("get %s: %d %v", room, status, err)
+		}
+	}
+	waitingBefore := map[string]string{}
+	for _, room := range rooms {
+		_, body, _ := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Before"})
+		waitingBefore[room] = body["cookie"].(string)
+	}
+
+	paused.Signal(syscall.SIGSTOP)
+	t.Cleanup(func() { paused.Signal(syscall.SIGCONT) })
+	// While it is paused, every room takes a new participant through a survivor: the rooms it
+	// hosted move once the membership drops it (its etcd lease expires).
+	waitingDuring := map[string]string{}
+	for i, room := range rooms {
+		var body map[string]any
+		clustertest.Eventually(t, 30*time.Second, "knock in "+room+" through a survivor", func() bool {
+			status, b, err := request(http.DefaultClient, survivors[i%2].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "During"})
+			body = b
+			return err == nil && status == http.StatusOK
+		})
+		waitingDuring[room] = body["cookie"].(string)
+	}
+
+	paused.Signal(syscall.SIGCONT)
+	// Through the resumed node, every room takes one more participant: its stale activations
+	// (still in memory, unaware of the new participants) try to write first.
+	waitingAfter := map[string]string{}
+	for _, room := range rooms {
+		var body map[string]any
+		clustertest.Eventually(t, 30*time.Second, "knock in "+room+" through the resumed node", func() bool {
+			status, b, err := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "After"})
+			body = b
+			return err == nil && status == http.StatusOK
+		})
+		waitingAfter[room] = body["cookie"].(string)
+	}
+	// The paused node's stale activations ended: refused at their first write (fenced), or
+	// stopped before it by the announcement of the newer activation (superseded).
+	fenced := metric(t, paused.URL, "meetcoord_room_fenced_total")
+	superseded := metric(t, paused.URL, "meetcoord_room_superseded_total")
+	if fenced+superseded == 0 {
+		t.Fatalf("no stale activation of the paused node was fenced or superseded:\n%s", paused.Log())
+	}
+	// Every room has the newest state, the three participants, whichever node answers (once the
+	// members agree again on who owns what: an activation that is about to be superseded may
+	// answer a read for a few milliseconds).
+	for _, room := range rooms {
+		for _, via := range nodes {
+			var got map[string]bool
+			clustertest.Eventually(t, 10*time.Second, "the newest state of "+room+" through "+via.URL, func() bool {
+				status, body, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
+				if err != nil || status != http.StatusOK {
+					return false
+				}
+				got = map[string]bool{}
+				for _, p := range body["participants"].([]any) {
+					got[p.(map[string]any)["id"].(string)] = true
+				}
+				return len(got) == 3 && got[waitingBefore[room]] && got[waitingDuring[room]] && got[waitingAfter[room]]
+			})
+		}
+	}
+	t.Logf("stale activations on the resumed node: %v fenced, %v superseded", fenced, superseded)
+}
+
+// TestRestartedNodeRejoins: a node killed and started again with the same addresses rejoins the
+// cluster as a new member and hosts rooms again.
+func TestRestartedNodeRejoins(t *testing.T) {
+	nodes, issuer := startCluster(t, failoverEnv)
+	owner := mintOwner(t, issuer)
+	rooms := createRooms(t, owner, nodes, 30)
+	restarted := nodes[2]
+	restarted.Kill()
+	waitForMembers(t, nodes[:2], 2)
+	restarted.Restart(t)
+	waitForMembers(t, nodes, 3)
+	for _, room := range rooms {
+		for _, via := range nodes {
+			status, body, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil)
+			if err != nil || status != http.StatusOK || body["id"] != room {
+				t.Fatalf("room %s through %s after the restart: %d %v %v", room, via.URL, status, body, err)
+			}
+		}
+	}
+	if activations := metric(t, restarted.URL, "meetcoord_room_activations_total"); activations == 0 {
+		t.Fatal("the restarted node hosts none of 30 rooms")
+	}
+}
+
+// TestAutomanagedMembership: CLUSTER_PROVIDER=automanaged forms the cluster from CLUSTER_SEEDS,
+// and each member's health endpoint listens on its advertised address only.
+func TestAutomanagedMembership(t *testing.T) {
+	ports := make([]string, 3)
+	seeds := make([]string, 3)
+	for i := range ports {
+		ports[i] = strings.Split(freeAddr(t), ":")[1]
+		seeds[i] = "127.0.0.1:" + ports[i]
+	}
+	_, issuer := clustertest.StartIssuer(t)
+	common := map[string]string{
+		"REDIS_URL":           clustertest.RedisURL(t),
+		"CLUSTER_PROVIDER":    "automanaged",
+		"CLUSTER_SEEDS":       strings.Join(seeds, ","),
+		"CLUSTER_NAME":        fmt.Sprintf("test-%d", time.Now().UnixNano()),
+		"LIVEKIT_API_KEY":     "testkey",
+		"LIVEKIT_API_SECRET":  "test-secret-of-at-least-32-characters",
+		"LIVEKIT_API_URL":     "http://127.0.0.1:1",
+		"OIDC_ISSUER":         issuer.IssuerURL(),
+		"LOBBY_COOKIE_SECURE": "false",
+		"LOG_LEVEL":           "warn",
+	}
+	var nodes []*clustertest.Process
+	for i := range 3 {
+		env := map[string]string{"LISTEN_ADDR": freeAddr(t), "CLUSTER_PORT": strings.Split(freeAddr(t), ":")[1], "CLUSTER_AUTOMANAGED_PORT": ports[i]}
+		for k, v := range common {
+			env[k] = v
+		}
+		nodes = append(nodes, clustertest.StartProcess(t, env))
+	}
+	waitForMembers(t, nodes, 3)
+	owner := mintOwner(t, issuer)
+	rooms := createRooms(t, owner, nodes, 6)
+	for _, room := range rooms {
+		for _, via := range nodes {
+			if status, _, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
+				t.Fatalf("room %s through %s: %d %v", room, via.URL, status, err)
+			}
+		}
+	}
+	// 127.0.0.2 is loopback too: a health endpoint bound to every interface would answer there.
+	if conn, err := net.DialTimeout("tcp", "127.0.0.2:"+ports[0], time.Second); err == nil {
+		conn.Close()
+		t.Fatal("the automanaged health endpoint answers on an address other than the advertised one")
+	}
+	res, err := http.Get("http://" + seeds[0] + "/_health")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("health endpoint on the advertised address: %v %v", res, err)
+	}
+	res.Body.Close()
+}
