@@ -49,6 +49,8 @@ type SMTPOptions struct {
 	// Username and Password, when set, make AUTH PLAIN mandatory before MAIL FROM (only
 	// offered over TLS, as real servers do).
 	Username, Password string
+	// RejectRecipient, when set, refuses the recipients it returns true for (550).
+	RejectRecipient func(address string) bool
 }
 
 // ReceivedMail is one message as the server received it.
@@ -154,6 +156,9 @@ func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if reject := s.server.opts.RejectRecipient; reject != nil && reject(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -296,6 +301,8 @@ func ParseMail(data []byte) (ParsedMail, error) {
 		if err != nil {
 			return ParsedMail{}, fmt.Errorf("part body: %w", err)
 		}
+		// Text travels in canonical form (CRLF line ends); tests compare with Go strings.
+		body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
 		partType, partParams, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		if cs := strings.ToLower(partParams["charset"]); cs != "" && cs != "utf-8" {
 			return ParsedMail{}, fmt.Errorf("part %s in charset %s, want UTF-8", partType, cs)

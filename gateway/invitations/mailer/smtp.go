@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"strconv"
 	"time"
 
@@ -86,8 +87,9 @@ func (s *SMTP) Send(ctx context.Context, e invitations.Email) error {
 		return fmt.Errorf("smtp client: %w", err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("smtp %s: %w (%v)", s.address(), ctx.Err(), err)
+		// go-mail's per-command deadline is the same instant as ctx's: either one is the timeout.
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("smtp %s: %w (%v)", s.address(), context.DeadlineExceeded, err)
 		}
 		return fmt.Errorf("smtp %s: %w", s.address(), err)
 	}
