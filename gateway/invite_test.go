@@ -152,7 +152,7 @@ func TestInvite(t *testing.T) {
 			t.Fatalf("%d messages to %s, want 1", len(mails), dan)
 		}
 		m := mails[0]
-		if want := "amelie@example.org vous invite à rejoindre « Weekly <sync> & review »"; m.Subject != want {
+		if want := "amelie@example.org vous invite à rejoindre «\u00a0Weekly <sync> & review\u00a0»"; m.Subject != want {
 			t.Errorf("subject %q, want %q", m.Subject, want)
 		}
 		for _, body := range []string{m.Text, m.HTML} {

@@ -17,7 +17,7 @@ import (
 
 var testEmail = invitations.Email{
 	To:      "bob@example.org",
-	Subject: "Alice Martin vous invite à rejoindre « Réunion »",
+	Subject: "Alice Martin vous invite à rejoindre «\u00a0Réunion\u00a0»",
 	Text:    "Bonjour,\n\nRejoindre la réunion :\nhttps://meet.example.org/abc-defg-hij\n",
 	HTML:    `<p>Bonjour, <a href="https://meet.example.org/abc-defg-hij">rejoindre</a></p>`,
 }
