@@ -82,7 +82,11 @@ func (s *SMTP) Send(ctx context.Context, e invitations.Email) error {
 	msg.SetBodyString(gomail.TypeTextPlain, e.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, e.HTML)
 
-	client, err := gomail.NewClient(s.cfg.Host, s.options(ctx)...)
+	// The connection is closed when ctx ends, or when Send returns (then already closed by
+	// QUIT), which also releases the close hook.
+	connCtx, release := context.WithCancel(ctx)
+	defer release()
+	client, err := gomail.NewClient(s.cfg.Host, s.options(connCtx)...)
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
