@@ -5,6 +5,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,6 +80,20 @@ type Config struct {
 	SubtitleAgentName       string
 	ForbiddenPermissions    []string
 
+	// Invitations by email. EmailHost empty: no SMTP (dev mode logs the emails instead, and
+	// otherwise the endpoint answers 503).
+	EmailHost      string
+	EmailPort      int
+	EmailUser      string
+	EmailPassword  string
+	EmailUseTLS    bool // STARTTLS, required
+	EmailUseSSL    bool // implicit TLS (SMTPS)
+	EmailFrom      string
+	EmailTimeout   time.Duration // one email, queueing included
+	EmailWorkers   int
+	EmailQueueSize int
+	AppBaseURL     string // front end; a room's link is APP_BASE_URL/slug
+
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
 	StoreTimeout    time.Duration
@@ -144,6 +159,17 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		SubtitleEnabled:         e.boolean("ROOM_SUBTITLE_ENABLED", false),
 		SubtitleAgentName:       e.str("ROOM_SUBTITLE_AGENT_NAME", "multi-user-transcriber"),
 		ForbiddenPermissions:    e.list("PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS", "hidden,recorder,agent"),
+		EmailHost:               e.str("EMAIL_HOST", ""),
+		EmailPort:               e.integer("EMAIL_PORT", 25),
+		EmailUser:               e.secret("EMAIL_HOST_USER", ""),
+		EmailPassword:           e.secret("EMAIL_HOST_PASSWORD", ""),
+		EmailUseTLS:             e.boolean("EMAIL_USE_TLS", false),
+		EmailUseSSL:             e.boolean("EMAIL_USE_SSL", false),
+		EmailFrom:               e.str("EMAIL_FROM", ""),
+		EmailTimeout:            e.seconds("EMAIL_TIMEOUT", 10),
+		EmailWorkers:            e.integer("EMAIL_WORKERS", 4),
+		EmailQueueSize:          e.integer("EMAIL_QUEUE_SIZE", 200),
+		AppBaseURL:              e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")),
 		RoomIdleTimeout:         e.seconds("ROOM_IDLE_TIMEOUT", 60),
 		RequestTimeout:          e.seconds("ROOM_REQUEST_TIMEOUT", 10),
 		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
@@ -186,7 +212,42 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
 		}
 	}
+	c.checkEmail(&e)
 	return c, errors.Join(e.errs...)
+}
+
+// checkEmail validates the invitation settings; they only matter when emails can go out (an
+// SMTP host, or dev mode's logged emails).
+func (c *Config) checkEmail(e *env) {
+	if c.EmailUseTLS && c.EmailUseSSL {
+		e.fail("EMAIL_USE_SSL", "cannot be combined with EMAIL_USE_TLS (SSL: implicit TLS, usually port 465; TLS: STARTTLS, usually port 587)")
+	}
+	if c.EmailWorkers < 1 {
+		e.fail("EMAIL_WORKERS", "must be at least 1")
+	}
+	if c.EmailQueueSize < 1 {
+		e.fail("EMAIL_QUEUE_SIZE", "must be at least 1")
+	}
+	if c.EmailHost == "" && !c.Dev {
+		return
+	}
+	if c.EmailHost != "" {
+		if c.EmailPort < 1 || c.EmailPort > 65535 {
+			e.fail("EMAIL_PORT", "must be a TCP port (1-65535)")
+		}
+		if c.EmailFrom == "" {
+			e.fail("EMAIL_FROM", "required when EMAIL_HOST is set")
+		} else if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+			e.fail("EMAIL_FROM", fmt.Sprintf("%q is not an email address: %v", c.EmailFrom, err))
+		}
+	}
+	u, err := url.Parse(c.AppBaseURL)
+	switch {
+	case c.AppBaseURL == "":
+		e.fail("APP_BASE_URL", "required when EMAIL_HOST is set (invitation links)")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an http(s) URL", c.AppBaseURL))
+	}
 }
 
 // ValidSource says whether s is a LiveKit track source a room may allow.

@@ -27,6 +27,12 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"unknown provider", map[string]string{"CLUSTER_PROVIDER": "carrier-pigeon"}, true, []string{"CLUSTER_PROVIDER"}},
 		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
 		{"missing secret file", map[string]string{"LIVEKIT_API_SECRET_FILE": "/nonexistent/secret"}, true, []string{"LIVEKIT_API_SECRET_FILE"}},
+		{"email: STARTTLS and implicit TLS", map[string]string{"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, true, []string{"EMAIL_USE_SSL"}},
+		{"email: host without sender, bad link base and port", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "70000", "APP_BASE_URL": "meet.example.org"}, true,
+			[]string{"EMAIL_FROM", "EMAIL_PORT", "APP_BASE_URL"}},
+		{"email: host without link base", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_FROM": "not an address"}, false,
+			[]string{"EMAIL_FROM", "APP_BASE_URL"}},
+		{"email: empty pool", map[string]string{"EMAIL_WORKERS": "0", "EMAIL_QUEUE_SIZE": "0"}, true, []string{"EMAIL_WORKERS", "EMAIL_QUEUE_SIZE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +90,36 @@ func TestDevModeOnlyFillsDefaults(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s with --dev: %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+func TestEmailSettings(t *testing.T) {
+	password := t.TempDir() + "/smtp-password"
+	if err := os.WriteFile(password, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org",
+		"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "relay",
+		"EMAIL_HOST_PASSWORD_FILE": password, "EMAIL_USE_TLS": "true", "EMAIL_FROM": "Meet <noreply@example.org>",
+		"EMAIL_TIMEOUT": "2.5", "EMAIL_WORKERS": "8", "EMAIL_QUEUE_SIZE": "50", "APP_BASE_URL": "https://meet.example.org",
+	}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EmailHost != "smtp.example.org" || cfg.EmailPort != 587 || cfg.EmailUser != "relay" || cfg.EmailPassword != "s3cret" ||
+		!cfg.EmailUseTLS || cfg.EmailUseSSL || cfg.EmailFrom != "Meet <noreply@example.org>" || cfg.EmailTimeout != 2500*time.Millisecond ||
+		cfg.EmailWorkers != 8 || cfg.EmailQueueSize != 50 || cfg.AppBaseURL != "https://meet.example.org" {
+		t.Fatalf("email settings not applied: %+v", cfg)
+	}
+
+	// Without EMAIL_HOST outside dev mode nothing about email is required.
+	cfg, err = LoadConfig(envOf(map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org"}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EmailHost != "" || cfg.EmailPort != 25 || cfg.EmailTimeout != 10*time.Second || cfg.EmailWorkers != 4 || cfg.EmailQueueSize != 200 {
+		t.Fatalf("email defaults: %+v", cfg)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"meetcoord/actors/store"
 	"meetcoord/gateway"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/invitations"
+	"meetcoord/gateway/invitations/mailer"
 )
 
 // DevIssuerPath is where dev mode serves its OIDC issuer.
@@ -35,6 +37,7 @@ type Service struct {
 	log     *slog.Logger
 	store   serviceStore
 	node    *Node
+	invites *invitations.Service // nil: invitations not configured
 	handler http.Handler
 	// stopWatching ends the subscription to room activations announced by other nodes.
 	stopWatching context.CancelFunc
@@ -121,6 +124,15 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		node.Stop()
 		return nil, err
 	}
+	s.invites, err = s.invitations(registry)
+	if err != nil {
+		node.Stop()
+		return nil, err
+	}
+	var inviter gateway.Inviter
+	if s.invites != nil {
+		inviter = s.invites
+	}
 	s.handler = gateway.New(gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
@@ -140,6 +152,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		LiveKitAPISecret:     cfg.LiveKitAPISecret,
 		ForbiddenPermissions: cfg.ForbiddenPermissions,
 		WebhookRoomFilter:    cfg.WebhookRoomFilter,
+		Inviter:              inviter,
 		FrontendConfig:       frontendConfig(cfg),
 		RequestTimeout:       cfg.RequestTimeout,
 		Logger:               logger,
@@ -180,6 +193,39 @@ func DevIssuer(cfg Config) (*gwauth.DevIssuer, error) {
 	return issuer, nil
 }
 
+// invitations is the email sender of POST rooms/{room}/invite/: SMTP when EMAIL_HOST is set,
+// the log in dev mode without it, else none (the endpoint answers 503).
+func (s *Service) invitations(registry prometheus.Registerer) (*invitations.Service, error) {
+	var m invitations.Mailer
+	switch {
+	case s.cfg.EmailHost != "":
+		security := mailer.Plain
+		switch {
+		case s.cfg.EmailUseTLS:
+			security = mailer.StartTLS
+		case s.cfg.EmailUseSSL:
+			security = mailer.ImplicitTLS
+		}
+		smtp, err := mailer.NewSMTP(mailer.Config{
+			Host: s.cfg.EmailHost, Port: s.cfg.EmailPort, Username: s.cfg.EmailUser, Password: s.cfg.EmailPassword,
+			Security: security, From: s.cfg.EmailFrom,
+		})
+		if err != nil {
+			return nil, err
+		}
+		m = smtp
+	case s.cfg.Dev:
+		s.log.Warn("EMAIL_HOST is empty: invitation emails are logged, not sent (dev mode)")
+		m = mailer.Log{Logger: s.log}
+	default:
+		return nil, nil
+	}
+	return invitations.New(invitations.Config{
+		BaseURL: s.cfg.AppBaseURL, Workers: s.cfg.EmailWorkers, QueueSize: s.cfg.EmailQueueSize,
+		Timeout: s.cfg.EmailTimeout, Logger: s.log, Registry: registry,
+	}, m)
+}
+
 // Handler is the node's HTTP handler (API, webhooks, health, metrics).
 func (s *Service) Handler() http.Handler { return s.handler }
 
@@ -198,6 +244,9 @@ func (s *Service) Lost() <-chan struct{} { return s.node.Lost() }
 func (s *Service) Close() {
 	s.node.Stop()
 	s.stopWatching()
+	if s.invites != nil {
+		s.invites.Close() // queued emails go out (each bounded by EMAIL_TIMEOUT)
+	}
 	if c, ok := s.store.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	ForbiddenPermissions []string // PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS
 	WebhookRoomFilter    *regexp.Regexp
 
+	// Inviter sends invitation emails (POST rooms/{room}/invite/); nil: answered 503.
+	Inviter Inviter
+
 	// FrontendConfig is served as is by GET config/.
 	FrontendConfig map[string]any
 
@@ -137,6 +140,7 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/invite/", g.invite).Methods(http.MethodPost)
 
 	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/stop-recording/", g.stopRecording).Methods(http.MethodPost)

@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"meetcoord/gateway/invitations"
+	"meetcoord/messages"
+)
+
+// Inviter sends room invitations by email (gateway/invitations). Invite returns the addresses
+// whose email could not be sent, or invitations.ErrQueueFull when none was accepted.
+type Inviter interface {
+	Invite(ctx context.Context, inv invitations.Invitation, to []string) (failed []string, err error)
+}
+
+// maxInvitees bounds one request: invitations are for a meeting's guests, not a mailing list.
+const maxInvitees = 100
+
+// invite: POST rooms/{room}/invite/ (api.md). The room is asked who the caller is to it (the
+// room decides permissions); the emails are sent outside the room, by the Inviter's workers,
+// and the request waits for their results (bounded by EMAIL_TIMEOUT) so that it can say which
+// addresses failed.
+func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	if g.cfg.Inviter == nil {
+		writeError(w, http.StatusServiceUnavailable, "Invitations are not configured.")
+		return
+	}
+	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
+	if !ok {
+		return
+	}
+	room := reply.GetRoom()
+	if !room.GetIsAdministrable() {
+		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	emails := emailsField(fields, errs)
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+
+	sender := u.FullName
+	if strings.TrimSpace(sender) == "" {
+		sender = u.Email
+	}
+	failed, err := g.cfg.Inviter.Invite(r.Context(), invitations.Invitation{
+		Room: room.GetName(), Slug: room.GetSlug(), Sender: sender, Language: u.Language,
+	}, emails)
+	switch {
+	case errors.Is(err, invitations.ErrQueueFull), errors.Is(err, invitations.ErrClosed):
+		g.log.Warn("invitations refused", "room", roomID, "count", len(emails), "error", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "Too many invitations are being sent, try again later.")
+	case errors.Is(err, context.Canceled):
+		// The client left; the accepted emails are still being sent.
+	case err != nil:
+		g.log.Error("invitations failed", "room", roomID, "error", err)
+		writeError(w, http.StatusInternalServerError, "The invitations could not be prepared.")
+	case len(failed) == len(emails):
+		writeJSON(w, http.StatusBadGateway, map[string]any{
+			"detail": "The invitations could not be sent, try again later.", "failed": failed,
+		})
+	case len(failed) > 0:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"status": "partial", "message": "some invitations could not be sent", "failed": failed,
+		})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "invitations sent"})
+	}
+}
+
+// emailsField reads "emails": a non-empty list of valid addresses, duplicates (ignoring case)
+// collapsed to their first spelling, in order.
+func emailsField(fields map[string]jsonRaw, errs fieldErrors) []string {
+	raw, present := fields["emails"]
+	if !present || string(raw) == "null" {
+		errs.add("emails", "This field is required.")
+		return nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		errs.add("emails", "Expected a list of items.")
+		return nil
+	}
+	if len(list) == 0 {
+		errs.add("emails", "This list may not be empty.")
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, item := range list {
+		var s string
+		if err := json.Unmarshal(item, &s); err != nil {
+			errs.add("emails", "Not a valid string: "+string(item)+".")
+			continue
+		}
+		addr, ok := validEmail(s)
+		if !ok {
+			errs.add("emails", "Enter a valid email address: \""+s+"\".")
+			continue
+		}
+		if key := strings.ToLower(addr); !seen[key] {
+			seen[key] = true
+			out = append(out, addr)
+		}
+	}
+	if len(out) > maxInvitees {
+		errs.add("emails", "Ensure this list has no more than "+strconv.Itoa(maxInvitees)+" distinct addresses.")
+	}
+	return out
+}
+
+// validEmail accepts a bare address (no display name, no comments) whose domain has a dot.
+func validEmail(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", false
+	}
+	return s, true
+}
