@@ -20,6 +20,7 @@ type Memory struct {
 	userRooms map[string]map[string][]byte
 	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
+	ext       memoryApplications // external API applications and the user email index
 }
 
 type expiring struct {
