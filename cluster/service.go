@@ -18,6 +18,8 @@ import (
 	"meetcoord/actors/store"
 	"meetcoord/gateway"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/auth/application"
+	"meetcoord/gateway/auth/apptoken"
 )
 
 // DevIssuerPath is where dev mode serves its OIDC issuer.
@@ -113,6 +115,11 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		node.Stop()
 		return nil, err
 	}
+	external, err := s.externalAPI()
+	if err != nil {
+		node.Stop()
+		return nil, err
+	}
 	s.handler = gateway.New(gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
@@ -137,6 +144,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Logger:               logger,
 		Registry:             registry,
 		Mount:                mounts,
+		ExternalAPI:          external,
 	})
 	return s, nil
 }
@@ -154,6 +162,43 @@ func (s *Service) userAuthentication() (gwauth.Verifier, map[string]http.Handler
 	s.log.Warn("development OIDC issuer enabled: never use --dev in production", slog.String("issuer", issuer.IssuerURL()))
 	return gwauth.NewOIDCVerifier(issuer.IssuerURL(), s.cfg.OIDCAudience, nil),
 		map[string]http.Handler{DevIssuerPath: issuer.Handler()}, nil
+}
+
+// externalAPI is the external API's part of the gateway; nil when EXTERNAL_API_ENABLED is off.
+func (s *Service) externalAPI() (*gateway.ExternalAPI, error) {
+	x := s.cfg.ExternalAPI
+	if !x.Enabled {
+		return nil, nil
+	}
+	tokens, err := apptoken.New(apptoken.Config{
+		Secret: []byte(x.JWTSecret), Algorithm: x.JWTAlgorithm, Issuer: x.JWTIssuer, Audience: x.JWTAudience,
+		TTL: x.JWTExpiration,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("external API tokens: %w", err)
+	}
+	apps, ok := s.store.(application.Store)
+	if !ok {
+		return nil, errors.New("external API: the store cannot keep applications")
+	}
+	emails, ok := s.store.(gateway.UserEmails)
+	if !ok {
+		return nil, errors.New("external API: the store has no user email index")
+	}
+	var telephony *gateway.Telephony
+	if s.cfg.TelephonyEnabled {
+		telephony = &gateway.Telephony{PhoneNumber: s.cfg.TelephonyPhoneNumber, DefaultCountry: s.cfg.TelephonyDefaultCountry}
+	}
+	return &gateway.ExternalAPI{
+		Applications:       application.NewRegistry(apps),
+		UserEmails:         emails,
+		Tokens:             tokens,
+		TokenRate:          x.TokenRate,
+		AllowUserCreation:  x.AllowUserCreation,
+		DefaultAccessLevel: x.DefaultAccessLevel,
+		AppBaseURL:         x.AppBaseURL,
+		Telephony:          telephony,
+	}, nil
 }
 
 // DevIssuer is the development issuer of a dev-mode configuration.
