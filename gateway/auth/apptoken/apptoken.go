@@ -89,16 +89,20 @@ func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 // Issue signs a delegated token for userID on behalf of the application clientID.
 func (s *Service) Issue(userID, clientID string, scopes []string) (string, error) {
 	now := s.cfg.Now()
-	claims := Claims{
-		UserID: userID, ClientID: clientID, Delegated: true, Scope: strings.Join(scopes, " "),
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.cfg.Issuer,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.TTL)),
-		},
+	// A map rather than Claims: golang-jwt writes a registered audience as a list, and the
+	// reference product's clients expect the single string PyJWT writes.
+	claims := jwt.MapClaims{
+		"user_id": userID, "client_id": clientID, "delegated": true,
+		"iat": now.Unix(), "exp": now.Add(s.cfg.TTL).Unix(),
+	}
+	if len(scopes) > 0 {
+		claims["scope"] = strings.Join(scopes, " ")
+	}
+	if s.cfg.Issuer != "" {
+		claims["iss"] = s.cfg.Issuer
 	}
 	if s.cfg.Audience != "" {
-		claims.Audience = jwt.ClaimStrings{s.cfg.Audience}
+		claims["aud"] = s.cfg.Audience
 	}
 	token, err := jwt.NewWithClaims(s.method, claims).SignedString(s.cfg.Secret)
 	if err != nil {
