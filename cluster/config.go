@@ -94,6 +94,8 @@ type Config struct {
 	EmailQueueSize int
 	AppBaseURL     string // front end; a room's link is APP_BASE_URL/slug
 
+	ExternalAPI ExternalAPIConfig
+
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
 	StoreTimeout    time.Duration
@@ -175,6 +177,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
 		LogLevel:                e.str("LOG_LEVEL", "info"),
 	}
+	c.ExternalAPI = loadExternalAPI(&e, c.AppBaseURL)
 	if pattern := e.str("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", ""); pattern != "" {
 		re, err := regexp.Compile(pattern)
 		if err != nil {
@@ -248,6 +251,59 @@ func (c *Config) checkEmail(e *env) {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an http(s) URL", c.AppBaseURL))
 	}
+}
+
+// ExternalAPIConfig is the external API's settings (api.md "External API").
+type ExternalAPIConfig struct {
+	Enabled            bool
+	JWTSecret          string
+	JWTAlgorithm       string
+	JWTIssuer          string
+	JWTAudience        string
+	JWTExpiration      time.Duration
+	DefaultAccessLevel string
+	AllowUserCreation  bool
+	TokenRate          ratelimit.Rate
+	AppBaseURL         string // room URLs in responses
+}
+
+// loadExternalAPI reads the external API's settings; they are checked only when it is enabled.
+func loadExternalAPI(e *env, appBaseURL string) ExternalAPIConfig {
+	x := ExternalAPIConfig{
+		Enabled:            e.boolean("EXTERNAL_API_ENABLED", false),
+		JWTSecret:          e.secret("APPLICATION_JWT_SECRET_KEY", ""),
+		JWTAlgorithm:       e.str("APPLICATION_JWT_ALG", "HS256"),
+		JWTIssuer:          e.str("APPLICATION_JWT_ISSUER", ""),
+		JWTAudience:        e.str("APPLICATION_JWT_AUDIENCE", ""),
+		JWTExpiration:      e.seconds("APPLICATION_JWT_EXPIRATION_SECONDS", 3600),
+		DefaultAccessLevel: e.str("EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "trusted"),
+		AllowUserCreation:  e.boolean("APPLICATION_ALLOW_USER_CREATION", false),
+		TokenRate:          e.rate("APPLICATION_TOKEN_THROTTLE_RATES", "600/minute"),
+		AppBaseURL:         appBaseURL,
+	}
+	if !x.Enabled {
+		return x
+	}
+	switch {
+	case x.JWTSecret == "":
+		e.fail("APPLICATION_JWT_SECRET_KEY", "required when EXTERNAL_API_ENABLED is true")
+	case len(x.JWTSecret) < 32:
+		e.fail("APPLICATION_JWT_SECRET_KEY", "must be at least 32 bytes (an HMAC key as long as its hash)")
+	}
+	switch x.JWTAlgorithm {
+	case "HS256", "HS384", "HS512":
+	default:
+		e.fail("APPLICATION_JWT_ALG", fmt.Sprintf("%q is not supported (HS256, HS384, HS512)", x.JWTAlgorithm))
+	}
+	switch x.DefaultAccessLevel {
+	case "public", "trusted", "restricted":
+	default:
+		e.fail("EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "must be public, trusted or restricted")
+	}
+	if u, err := url.Parse(x.AppBaseURL); x.AppBaseURL == "" || err != nil || u.Scheme == "" || u.Host == "" {
+		e.fail("APP_BASE_URL", "an absolute URL is required when EXTERNAL_API_ENABLED is true (room URLs)")
+	}
+	return x
 }
 
 // ValidSource says whether s is a LiveKit track source a room may allow.

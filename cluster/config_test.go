@@ -33,6 +33,12 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"email: host without link base", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_FROM": "not an address"}, false,
 			[]string{"EMAIL_FROM", "APP_BASE_URL"}},
 		{"email: empty pool", map[string]string{"EMAIL_WORKERS": "0", "EMAIL_QUEUE_SIZE": "0"}, true, []string{"EMAIL_WORKERS", "EMAIL_QUEUE_SIZE"}},
+		{"external API without its settings", map[string]string{"EXTERNAL_API_ENABLED": "true", "APP_BASE_URL": "meet.example.org",
+			"APPLICATION_JWT_ALG": "RS256", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "secret"}, true,
+			[]string{"APPLICATION_JWT_SECRET_KEY", "APPLICATION_JWT_ALG", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "APP_BASE_URL"}},
+		{"external API short secret", map[string]string{"EXTERNAL_API_ENABLED": "true", "APPLICATION_JWT_SECRET_KEY": "short"}, true,
+			[]string{"APPLICATION_JWT_SECRET_KEY"}},
+		{"external API bad rate", map[string]string{"APPLICATION_TOKEN_THROTTLE_RATES": "many"}, true, []string{"APPLICATION_TOKEN_THROTTLE_RATES"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,5 +149,36 @@ func TestConfigFileUnderEnvironment(t *testing.T) {
 	}
 	if _, err := WithConfigFile(envOf(map[string]string{ConfigFileEnv: "/nonexistent.yaml"})); err == nil || !strings.Contains(err.Error(), ConfigFileEnv) {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestExternalAPISettings(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := cfg.ExternalAPI
+	if x.Enabled || x.JWTAlgorithm != "HS256" || x.JWTExpiration != time.Hour || x.DefaultAccessLevel != "trusted" ||
+		x.AllowUserCreation || x.AppBaseURL != "http://127.0.0.1:8080" || x.TokenRate.Requests != 600 {
+		t.Fatalf("external API defaults: %+v", x)
+	}
+	secretFile := t.TempDir() + "/jwt-secret"
+	if err := os.WriteFile(secretFile, []byte("a-secret-from-a-file-of-32-bytes-or-more\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = LoadConfig(envOf(map[string]string{
+		"EXTERNAL_API_ENABLED": "true", "APPLICATION_JWT_SECRET_KEY_FILE": secretFile, "APPLICATION_JWT_ALG": "HS512",
+		"APPLICATION_JWT_ISSUER": "meet", "APPLICATION_JWT_AUDIENCE": "calendar", "APPLICATION_JWT_EXPIRATION_SECONDS": "600",
+		"EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "restricted", "APPLICATION_ALLOW_USER_CREATION": "true",
+		"APP_BASE_URL": "https://meet.example.org",
+	}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x = cfg.ExternalAPI
+	if !x.Enabled || x.JWTSecret != "a-secret-from-a-file-of-32-bytes-or-more" || x.JWTAlgorithm != "HS512" || x.JWTIssuer != "meet" ||
+		x.JWTAudience != "calendar" || x.JWTExpiration != 10*time.Minute || x.DefaultAccessLevel != "restricted" ||
+		!x.AllowUserCreation || x.AppBaseURL != "https://meet.example.org" {
+		t.Fatalf("external API settings: %+v", x)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"meetcoord/actors/store"
 	"meetcoord/gateway"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/auth/application"
+	"meetcoord/gateway/auth/apptoken"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
 )
@@ -118,16 +120,21 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	s.stopWatching = stopWatching
 	s.store.WatchActivations(watchCtx, node.RoomActivated)
 
-	verifier, mounts, err := s.userAuthentication()
-	if err != nil {
+	abort := func(err error) (*Service, error) {
 		stopWatching()
 		node.Stop()
 		return nil, err
 	}
-	s.invites, err = s.invitations(registry)
+	verifier, mounts, err := s.userAuthentication()
 	if err != nil {
-		node.Stop()
-		return nil, err
+		return abort(err)
+	}
+	if s.invites, err = s.invitations(registry); err != nil {
+		return abort(err)
+	}
+	external, err := s.externalAPI()
+	if err != nil {
+		return abort(err)
 	}
 	var inviter gateway.Inviter
 	if s.invites != nil {
@@ -158,6 +165,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Logger:               logger,
 		Registry:             registry,
 		Mount:                mounts,
+		ExternalAPI:          external,
 	})
 	return s, nil
 }
@@ -175,6 +183,43 @@ func (s *Service) userAuthentication() (gwauth.Verifier, map[string]http.Handler
 	s.log.Warn("development OIDC issuer enabled: never use --dev in production", slog.String("issuer", issuer.IssuerURL()))
 	return gwauth.NewOIDCVerifier(issuer.IssuerURL(), s.cfg.OIDCAudience, nil),
 		map[string]http.Handler{DevIssuerPath: issuer.Handler()}, nil
+}
+
+// externalAPI is the external API's part of the gateway; nil when EXTERNAL_API_ENABLED is off.
+func (s *Service) externalAPI() (*gateway.ExternalAPI, error) {
+	x := s.cfg.ExternalAPI
+	if !x.Enabled {
+		return nil, nil
+	}
+	tokens, err := apptoken.New(apptoken.Config{
+		Secret: []byte(x.JWTSecret), Algorithm: x.JWTAlgorithm, Issuer: x.JWTIssuer, Audience: x.JWTAudience,
+		TTL: x.JWTExpiration,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("external API tokens: %w", err)
+	}
+	apps, ok := s.store.(application.Store)
+	if !ok {
+		return nil, errors.New("external API: the store cannot keep applications")
+	}
+	emails, ok := s.store.(gateway.UserEmails)
+	if !ok {
+		return nil, errors.New("external API: the store has no user email index")
+	}
+	var telephony *gateway.Telephony
+	if s.cfg.TelephonyEnabled {
+		telephony = &gateway.Telephony{PhoneNumber: s.cfg.TelephonyPhoneNumber, DefaultCountry: s.cfg.TelephonyDefaultCountry}
+	}
+	return &gateway.ExternalAPI{
+		Applications:       application.NewRegistry(apps),
+		UserEmails:         emails,
+		Tokens:             tokens,
+		TokenRate:          x.TokenRate,
+		AllowUserCreation:  x.AllowUserCreation,
+		DefaultAccessLevel: x.DefaultAccessLevel,
+		AppBaseURL:         x.AppBaseURL,
+		Telephony:          telephony,
+	}, nil
 }
 
 // DevIssuer is the development issuer of a dev-mode configuration.

@@ -123,6 +123,9 @@ func (c *userCache) seen(ctx context.Context, u userRecord) error {
 	if err := c.store.PutUser(ctx, u.ID, b); err != nil {
 		return fmt.Errorf("%w: save user: %v", errStore, err)
 	}
+	if err := indexUserEmail(ctx, c.store, u); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	if len(c.known) >= userCacheLimit {
 		c.known = map[string]userRecord{}

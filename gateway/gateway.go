@@ -78,6 +78,8 @@ type Config struct {
 	Registry       *prometheus.Registry
 	// Extra routes mounted beside the API (the development OIDC issuer).
 	Mount map[string]http.Handler
+	// ExternalAPI mounts /external-api/v1.0/ (EXTERNAL_API_ENABLED); nil: not mounted.
+	ExternalAPI *ExternalAPI
 }
 
 // Gateway serves the HTTP API.
@@ -90,6 +92,7 @@ type Gateway struct {
 	callbackLimit        *ratelimit.Limiter
 	metrics              *metrics
 	router               *mux.Router
+	ext                  *externalAPI // nil when the external API is off
 }
 
 // New builds the gateway and its routes.
@@ -105,6 +108,7 @@ func New(cfg Config) *Gateway {
 		metrics:       newMetrics(cfg.Registry),
 		router:        mux.NewRouter(),
 	}
+	g.ext = newExternalAPI(cfg.ExternalAPI, cfg.Registry)
 	g.routes()
 	return g
 }
@@ -152,6 +156,10 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/resource-accesses/{access}/", g.updateAccess).Methods(http.MethodPut, http.MethodPatch)
 	api.HandleFunc("/resource-accesses/{access}/", g.deleteAccess).Methods(http.MethodDelete)
 
+	if g.ext != nil {
+		g.externalRoutes(prefixed{router: r, prefix: "/external-api/v1.0"})
+	}
+
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found.")
 	})
@@ -172,7 +180,8 @@ func (p prefixed) HandleFunc(path string, f http.HandlerFunc) *mux.Route {
 
 // ServeHTTP serves a request: API paths work with or without their trailing slash.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasSuffix(r.URL.Path, "/") {
+	api := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/external-api/")
+	if api && !strings.HasSuffix(r.URL.Path, "/") {
 		r.URL.Path += "/"
 		r.URL.RawPath = ""
 	}

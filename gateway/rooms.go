@@ -27,24 +27,10 @@ func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var rooms []*messages.RoomSummary
-	if u != nil {
-		raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
-		if err != nil {
-			g.storeFailed(w, "list rooms of user", err)
-			return
-		}
-		for _, b := range raw {
-			s := &messages.RoomSummary{}
-			if proto.Unmarshal(b, s) == nil {
-				rooms = append(rooms, s)
-			}
-		}
+	rooms, ok := g.roomsOf(w, r, u)
+	if !ok {
+		return
 	}
-	// Newest first, as the reference product lists them.
-	slices.SortFunc(rooms, func(a, b *messages.RoomSummary) int {
-		return cmp.Or(cmp.Compare(b.GetCreatedUnixMs(), a.GetCreatedUnixMs()), cmp.Compare(a.GetId(), b.GetId()))
-	})
 	page, size, ok := pagination(w, r)
 	if !ok {
 		return
@@ -59,6 +45,29 @@ func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) {
 		"previous": pageLink(r, page-1, size, page > 1),
 		"results":  results,
 	})
+}
+
+// roomsOf reads the rooms where u (nil: anonymous, no rooms) holds a role, newest first as the
+// reference product lists them. ok=false means a 503 is written.
+func (g *Gateway) roomsOf(w http.ResponseWriter, r *http.Request, u *userRecord) ([]*messages.RoomSummary, bool) {
+	var rooms []*messages.RoomSummary
+	if u != nil {
+		raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
+		if err != nil {
+			g.storeFailed(w, "list rooms of user", err)
+			return nil, false
+		}
+		for _, b := range raw {
+			s := &messages.RoomSummary{}
+			if proto.Unmarshal(b, s) == nil {
+				rooms = append(rooms, s)
+			}
+		}
+	}
+	slices.SortFunc(rooms, func(a, b *messages.RoomSummary) int {
+		return cmp.Or(cmp.Compare(b.GetCreatedUnixMs(), a.GetCreatedUnixMs()), cmp.Compare(a.GetId(), b.GetId()))
+	})
+	return rooms, true
 }
 
 // createRoom makes a room owned by the caller.

@@ -21,6 +21,7 @@ type Memory struct {
 	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
 	watchers  []func(roomID string, epoch int64)
+	ext       memoryApplications // external API applications and the user email index
 }
 
 type expiring struct {

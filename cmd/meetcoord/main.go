@@ -2,6 +2,7 @@
 //
 //	meetcoord serve [--dev]                              run a node
 //	meetcoord dev-token --sub SUB [--email E] [--name N] print a bearer token for dev mode
+//	meetcoord app create|list|disable|enable|rotate-secret  external API applications
 package main
 
 import (
@@ -32,15 +33,17 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: meetcoord serve [--dev] | meetcoord dev-token --sub SUB [--email E] [--name N]")
+		return errors.New("usage: meetcoord serve [--dev] | meetcoord dev-token --sub SUB [--email E] [--name N] | meetcoord app ...")
 	}
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
 	case "dev-token":
 		return devToken(args[1:], stdout)
+	case "app":
+		return app(args[1:], stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, dev-token)", args[0])
+		return fmt.Errorf("unknown command %q (serve, dev-token, app)", args[0])
 	}
 }
 

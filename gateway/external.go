@@ -1,0 +1,451 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/auth/application"
+	"meetcoord/gateway/auth/apptoken"
+	"meetcoord/gateway/ratelimit"
+	"meetcoord/messages"
+)
+
+// The external API (api.md "External API"): calendar integrations authenticate as an
+// application, get a short-lived token acting for one user, and manage that user's rooms through
+// the same room grains as the user would.
+
+// ExternalAPI configures the external API; a nil Config.ExternalAPI leaves it unmounted (404).
+type ExternalAPI struct {
+	Applications *application.Registry
+	UserEmails   UserEmails
+	Tokens       *apptoken.Service
+	TokenRate    ratelimit.Rate // token endpoint, per client id
+	// AllowUserCreation creates a provisional user (email only) for an unknown address.
+	AllowUserCreation  bool
+	DefaultAccessLevel string // of the rooms applications create
+	AppBaseURL         string // room URL = AppBaseURL/slug
+	Telephony          *Telephony
+}
+
+// Telephony is the dial-in information shown with rooms; nil when telephony is off.
+type Telephony struct {
+	PhoneNumber    string
+	DefaultCountry string
+}
+
+// UserEmails finds users by email address (the token endpoint's `scope`).
+type UserEmails interface {
+	PutUserEmail(ctx context.Context, email, userID string) error
+	UserIDByEmail(ctx context.Context, email string) (string, bool, error)
+}
+
+// externalAPI is the external API's state in the gateway.
+type externalAPI struct {
+	ExternalAPI
+	tokenLimit *ratelimit.Limiter
+	tokens     *prometheus.CounterVec
+}
+
+func newExternalAPI(cfg *ExternalAPI, reg *prometheus.Registry) *externalAPI {
+	if cfg == nil {
+		return nil
+	}
+	x := &externalAPI{
+		ExternalAPI: *cfg,
+		tokenLimit:  ratelimit.New(cfg.TokenRate),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meetcoord_application_token_requests_total",
+			Help: "External API token requests, by outcome.",
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(x.tokens)
+	return x
+}
+
+func (g *Gateway) externalRoutes(r prefixed) {
+	r.HandleFunc("/application/token/", g.applicationToken).Methods(http.MethodPost)
+	r.HandleFunc("/rooms/", g.externalListRooms).Methods(http.MethodGet)
+	r.HandleFunc("/rooms/", g.externalCreateRoom).Methods(http.MethodPost)
+	r.HandleFunc("/rooms/{room}/", g.externalRetrieveRoom).Methods(http.MethodGet)
+}
+
+// provisionalNamespace derives the id of a user created by an application from their address:
+// two nodes creating the same provisional user at once create the same record.
+var provisionalNamespace = uuid.MustParse("3c1d7e0a-8b4f-4f6a-9d2e-5a7b8c9d0e1f")
+
+// applicationToken is the client-credentials grant: an application's credentials and the email
+// of the user it acts for (`scope`, as in the reference product) give a delegated token.
+func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
+	x := g.ext
+	fields, ok := tokenRequestFields(w, r)
+	if !ok {
+		x.tokens.WithLabelValues("bad_request").Inc()
+		return
+	}
+	key := clientKey(r, nil, "")
+	if id := fields["client_id"]; id != "" {
+		key = "application:" + id
+	}
+	if !x.tokenLimit.Allow(key) {
+		x.tokens.WithLabelValues("throttled").Inc()
+		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
+		return
+	}
+	errs := fieldErrors{}
+	for _, name := range []string{"client_id", "client_secret", "grant_type", "scope"} {
+		if fields[name] == "" {
+			errs.add(name, "This field is required.")
+		}
+	}
+	if id := fields["client_id"]; id != "" && uuid.Validate(id) != nil {
+		errs.add("client_id", "Must be a valid UUID.")
+	}
+	if gt := fields["grant_type"]; gt != "" && gt != "client_credentials" {
+		errs.add("grant_type", "\""+gt+"\" is not a valid choice.")
+	}
+	email := fields["scope"]
+	if _, ok := validEmail(email); email != "" && !ok {
+		errs.add("scope", "Enter a valid email address.")
+	}
+	if len(errs) > 0 {
+		x.tokens.WithLabelValues("bad_request").Inc()
+		errs.write(w)
+		return
+	}
+
+	app, found, err := x.Applications.Get(r.Context(), fields["client_id"])
+	if err != nil {
+		g.storeFailed(w, "read application", err)
+		return
+	}
+	// Checked even for an unknown client id, so that both failures cost the same.
+	if !application.SecretMatches(app, found, fields["client_secret"]) {
+		x.tokens.WithLabelValues("bad_credentials").Inc()
+		writeError(w, http.StatusUnauthorized, "Invalid credentials.")
+		return
+	}
+	if !app.Active {
+		x.tokens.WithLabelValues("inactive").Inc()
+		writeError(w, http.StatusUnauthorized, "Application is inactive.")
+		return
+	}
+	if !app.AllowsEmail(email) {
+		x.tokens.WithLabelValues("domain_refused").Inc()
+		g.log.Warn("application refused delegation for an email domain", slog.String("client_id", app.ClientID), slog.String("email", email))
+		writeError(w, http.StatusForbidden, "This application is not authorized for this email domain.")
+		return
+	}
+	user, found, err := g.userByEmail(r.Context(), email)
+	if err != nil {
+		g.storeFailed(w, "find user by email", err)
+		return
+	}
+	if !found && x.AllowUserCreation {
+		user = userRecord{ID: uuid.NewSHA1(provisionalNamespace, []byte(strings.ToLower(email))).String(), Email: email}
+		if err := g.saveUser(r.Context(), user); err != nil {
+			g.storeFailed(w, "create provisional user", err)
+			return
+		}
+		found = true
+		g.log.Info("provisional user created for an application", slog.String("user_id", user.ID), slog.String("client_id", app.ClientID))
+	}
+	if !found {
+		x.tokens.WithLabelValues("unknown_user").Inc()
+		writeError(w, http.StatusNotFound, "User not found.")
+		return
+	}
+	token, err := x.Tokens.Issue(user.ID, app.ClientID, app.Scopes)
+	if err != nil {
+		g.log.Error("issue application token", "error", err)
+		writeError(w, http.StatusInternalServerError, "Could not issue a token.")
+		return
+	}
+	x.tokens.WithLabelValues("issued").Inc()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int(x.Tokens.TTL().Seconds()),
+		"scope":        strings.Join(app.Scopes, " "),
+	})
+}
+
+// tokenRequestFields reads the token request, a form (as OAuth 2.0 clients send it) or a JSON
+// object. ok=false means a 400 or 413 is written.
+func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]string, bool) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType == "application/x-www-form-urlencoded" {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, "Request body too large.")
+			return nil, false
+		}
+		values, err := url.ParseQuery(string(body))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "Form parse error - "+err.Error())
+			return nil, false
+		}
+		out := map[string]string{}
+		for k := range values {
+			out[k] = strings.TrimSpace(values.Get(k))
+		}
+		return out, true
+	}
+	raw, ok := decodeObject(w, r)
+	if !ok {
+		return nil, false
+	}
+	errs := fieldErrors{}
+	out := map[string]string{}
+	for k := range raw {
+		if v, present := stringField(raw, k, errs); present {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return nil, false
+	}
+	return out, true
+}
+
+// userByEmail finds a user by email address through the email index, checking that the user
+// still has that address (the index keeps a pointer when an address changes).
+func (g *Gateway) userByEmail(ctx context.Context, email string) (userRecord, bool, error) {
+	id, found, err := g.ext.UserEmails.UserIDByEmail(ctx, email)
+	if err != nil || !found {
+		return userRecord{}, false, err
+	}
+	u, found, err := g.users.get(ctx, id)
+	if err != nil || !found || !strings.EqualFold(u.Email, email) {
+		return userRecord{}, false, err
+	}
+	return u, true, nil
+}
+
+// saveUser writes a user record and its email index entry.
+func (g *Gateway) saveUser(ctx context.Context, u userRecord) error {
+	return g.users.seen(ctx, u)
+}
+
+// indexUserEmail keeps the email index of a user the gateway has seen (see userCache.seen).
+func indexUserEmail(ctx context.Context, store Users, u userRecord) error {
+	idx, ok := store.(UserEmails)
+	if !ok || u.Email == "" {
+		return nil
+	}
+	if err := idx.PutUserEmail(ctx, u.Email, u.ID); err != nil {
+		return fmt.Errorf("%w: index user email: %v", errStore, err)
+	}
+	return nil
+}
+
+// delegated authenticates an application token that needs scope, and returns the user it acts
+// for. ok=false means the 401, 403 or 503 is written.
+func (g *Gateway) delegated(w http.ResponseWriter, r *http.Request, scope string) (*userRecord, bool) {
+	token, present := gwauth.BearerToken(r)
+	if !present {
+		writeError(w, http.StatusUnauthorized, errNotAuthenticated)
+		return nil, false
+	}
+	claims, err := g.ext.Tokens.Validate(token)
+	switch {
+	case errors.Is(err, apptoken.ErrExpired):
+		writeError(w, http.StatusUnauthorized, "Token expired.")
+		return nil, false
+	case errors.Is(err, apptoken.ErrInvalid):
+		writeError(w, http.StatusUnauthorized, "Invalid token.")
+		return nil, false
+	case err != nil: // malformed, bad signature, wrong algorithm
+		writeError(w, http.StatusUnauthorized, "Token decode error.")
+		return nil, false
+	}
+	// The application is read on every request so that disabling it cuts off the tokens it
+	// already holds, on every node, at once.
+	app, found, err := g.ext.Applications.Get(r.Context(), claims.ClientID)
+	switch {
+	case err != nil:
+		g.storeFailed(w, "read application", err)
+		return nil, false
+	case !found:
+		writeError(w, http.StatusUnauthorized, "Application not found.")
+		return nil, false
+	case !app.Active:
+		writeError(w, http.StatusUnauthorized, "Application is disabled.")
+		return nil, false
+	}
+	u, found, err := g.users.get(r.Context(), claims.UserID)
+	switch {
+	case err != nil:
+		g.storeFailed(w, "read user", err)
+		return nil, false
+	case !found:
+		writeError(w, http.StatusUnauthorized, "User not found.")
+		return nil, false
+	}
+	// A scope must be in the token and still granted to the application.
+	if !claims.Has(scope) || !slices.Contains(app.Scopes, scope) {
+		writeError(w, http.StatusForbidden, "Insufficient permissions.")
+		return nil, false
+	}
+	return &u, true
+}
+
+type externalTelephonyJSON struct {
+	Enabled        bool   `json:"enabled"`
+	PhoneNumber    string `json:"phone_number"`
+	PinCode        string `json:"pin_code"`
+	DefaultCountry string `json:"default_country"`
+}
+
+type externalRoomJSON struct {
+	ID            string                 `json:"id"`
+	Name          string                 `json:"name"`
+	Slug          string                 `json:"slug"`
+	AccessLevel   string                 `json:"access_level"`
+	Configuration map[string]any         `json:"configuration"`
+	URL           string                 `json:"url"`
+	Telephony     *externalTelephonyJSON `json:"telephony,omitempty"`
+}
+
+func (x *externalAPI) roomView(v *messages.RoomView) externalRoomJSON {
+	out := externalRoomJSON{
+		ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(),
+		AccessLevel:   accessLevelNames[v.GetAccessLevel()],
+		Configuration: configurationView(v.GetConfiguration()),
+		URL:           strings.TrimRight(x.AppBaseURL, "/") + "/" + v.GetSlug(),
+	}
+	if x.Telephony != nil {
+		out.Telephony = &externalTelephonyJSON{
+			Enabled: true, PhoneNumber: x.Telephony.PhoneNumber, PinCode: v.GetPinCode(),
+			DefaultCountry: x.Telephony.DefaultCountry,
+		}
+	}
+	return out
+}
+
+// externalListRooms lists the delegated user's rooms, as GET /api/v1.0/rooms/ does, each with
+// its URL and dial-in information (which needs the room itself: the index has no PIN).
+func (g *Gateway) externalListRooms(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.delegated(w, r, application.ScopeRoomsList)
+	if !ok {
+		return
+	}
+	rooms, ok := g.roomsOf(w, r, u)
+	if !ok {
+		return
+	}
+	page, size, ok := pagination(w, r)
+	if !ok {
+		return
+	}
+	summaries := pageOf(rooms, page, size)
+	results := make([]externalRoomJSON, len(summaries))
+	failed := make([]error, len(summaries))
+	var wg sync.WaitGroup
+	for i, s := range summaries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+			defer cancel()
+			reply, err := g.cfg.Rooms.Ask(ctx, s.GetId(), &messages.GetRoom{Caller: callerMessage(u)})
+			switch {
+			case err != nil:
+				failed[i] = err
+			case reply.GetRoom() == nil:
+				failed[i] = fmt.Errorf("room %s: %s", s.GetId(), reply.GetFailure().GetDetail())
+			default:
+				results[i] = g.ext.roomView(reply.GetRoom())
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(failed...); err != nil {
+		g.log.Warn("room did not answer", "error", err)
+		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"count":    len(rooms),
+		"next":     pageLink(r, page+1, size, page*size < len(rooms)),
+		"previous": pageLink(r, page-1, size, page > 1),
+		"results":  results,
+	})
+}
+
+// externalCreateRoom creates a room owned by the delegated user, with the external API's access
+// level. The body may give a name (default: a generated one, as the reference product does) and
+// a configuration.
+func (g *Gateway) externalCreateRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.delegated(w, r, application.ScopeRoomsCreate)
+	if !ok {
+		return
+	}
+	fields, ok := decodeObject(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u),
+		AccessLevel: accessLevels[g.ext.DefaultAccessLevel]}
+	name, present := stringField(fields, "name", errs)
+	msg.Name = g.validName(cmp.Or(name, generatedRoomName()), errs)
+	if present && name == "" {
+		errs.add("name", "This field may not be blank.")
+	}
+	msg.Configuration = g.configurationField(fields, errs)
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	reply, ok := g.ask(w, r, newRoomID(r, msg.RequestId), msg)
+	if !ok {
+		return
+	}
+	g.log.Info("room created by an application", slog.String("room", reply.GetRoom().GetId()), slog.String("user_id", u.ID))
+	writeJSON(w, http.StatusCreated, g.ext.roomView(reply.GetRoom()))
+}
+
+// externalRetrieveRoom shows a room as the delegated user may see it.
+func (g *Gateway) externalRetrieveRoom(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.delegated(w, r, application.ScopeRoomsRetrieve)
+	if !ok {
+		return
+	}
+	id, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	reply, ok := g.ask(w, r, id, &messages.GetRoom{Caller: callerMessage(u)})
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, g.ext.roomView(reply.GetRoom()))
+}
+
+// generatedRoomName is shaped like a slug (abc-defg-hij), as the reference product names the
+// rooms its external API creates.
+func generatedRoomName() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b[:3]) + "-" + string(b[3:7]) + "-" + string(b[7:])
+}
