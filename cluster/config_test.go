@@ -159,7 +159,7 @@ func TestExternalAPISettings(t *testing.T) {
 	}
 	x := cfg.ExternalAPI
 	if x.Enabled || x.JWTAlgorithm != "HS256" || x.JWTExpiration != time.Hour || x.DefaultAccessLevel != "trusted" ||
-		x.AllowUserCreation || x.AppBaseURL != "http://127.0.0.1:8080" || x.TokenRate.Requests != 600 {
+		x.AllowUserCreation || x.AppBaseURL != "http://localhost:3000" || x.TokenRate.Requests != 600 {
 		t.Fatalf("external API defaults: %+v", x)
 	}
 	secretFile := t.TempDir() + "/jwt-secret"

@@ -30,7 +30,7 @@ var failoverEnv = map[string]string{
 }
 
 // metric reads a counter or gauge from a node's /metrics (0 when absent).
-func metric(t *testing.T, base, name string) float64 {
+func metric(t testing.TB, base, name string) float64 {
 	t.Helper()
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -49,7 +49,7 @@ func metric(t *testing.T, base, name string) float64 {
 	return 0
 }
 
-func mintOwner(t *testing.T, issuer *gwauth.DevIssuer) *caller {
+func mintOwner(t testing.TB, issuer *gwauth.DevIssuer) *caller {
 	t.Helper()
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
@@ -59,7 +59,7 @@ func mintOwner(t *testing.T, issuer *gwauth.DevIssuer) *caller {
 }
 
 // createRooms creates n restricted rooms through the nodes in turn, with 8 requests at a time.
-func createRooms(t *testing.T, owner *caller, nodes []*clustertest.Process, n int) []string {
+func createRooms(t testing.TB, owner *caller, nodes []*clustertest.Process, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var wg sync.WaitGroup

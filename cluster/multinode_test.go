@@ -15,7 +15,7 @@ import (
 	gwauth "meetcoord/gateway/auth"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,7 +26,7 @@ func freeAddr(t *testing.T) string {
 }
 
 type caller struct {
-	t      *testing.T
+	t      testing.TB
 	token  string
 	cookie string
 }
@@ -63,7 +63,7 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 
 // startCluster starts three node processes forming one cluster through etcd, on one Redis, and
 // waits until each sees the three members. extra adds to or overrides the nodes' environment.
-func startCluster(t *testing.T, extra map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
+func startCluster(t testing.TB, extra map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
 	t.Helper()
 	_, issuer := clustertest.StartIssuer(t)
 	common := map[string]string{
@@ -95,7 +95,7 @@ func startCluster(t *testing.T, extra map[string]string) ([]*clustertest.Process
 }
 
 // waitForMembers waits until every node is ready and sees want members.
-func waitForMembers(t *testing.T, nodes []*clustertest.Process, want int) {
+func waitForMembers(t testing.TB, nodes []*clustertest.Process, want int) {
 	t.Helper()
 	clustertest.Eventually(t, 30*time.Second, fmt.Sprintf("every node to see %d members", want), func() bool {
 		for _, n := range nodes {

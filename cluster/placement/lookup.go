@@ -283,6 +283,11 @@ func (l *Lookup) recomputeLocked() {
 	l.owners = owners
 }
 
+// OwnerAmong is the member, among the addresses given, that hosts the grain with this identity
+// when they are all up: what Owner computes from a member's view (tools and benchmarks use it to
+// know where a room lives).
+func OwnerAmong(members []string, identity string) string { return rendezvous(members, identity) }
+
 // rendezvous returns the candidate with the highest score for key (highest random weight
 // hashing): when a candidate goes, only its keys move, and every member agrees without talking.
 func rendezvous(candidates []string, key string) string {
