@@ -20,6 +20,9 @@ type Memory struct {
 	userRooms map[string]map[string][]byte
 	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
+	// Browser sessions and the email index of users (sessions.go, users.go), created on first use.
+	authState  *memoryAuth
+	userEmails map[string]string
 }
 
 type expiring struct {
