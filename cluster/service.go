@@ -18,6 +18,8 @@ import (
 	"meetcoord/actors/store"
 	"meetcoord/gateway"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/marketing"
+	"meetcoord/gateway/oidclogin"
 )
 
 // DevIssuerPath is where dev mode serves its OIDC issuer.
@@ -36,6 +38,7 @@ type Service struct {
 	store   serviceStore
 	node    *Node
 	handler http.Handler
+	signups *marketing.Signups // nil when SIGNUP_NEW_USER_TO_MARKETING_EMAIL is off
 }
 
 // serviceStore is what the node needs of its store, beyond the rooms' port.
@@ -43,6 +46,7 @@ type serviceStore interface {
 	actors.RoomStore
 	gateway.Directory
 	gateway.Users
+	gateway.Sessions
 	Ping(ctx context.Context) error
 }
 
@@ -113,7 +117,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		node.Stop()
 		return nil, err
 	}
-	s.handler = gateway.New(gateway.Config{
+	gcfg := gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
 		Users:                s.store,
@@ -137,8 +141,39 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Logger:               logger,
 		Registry:             registry,
 		Mount:                mounts,
-	})
+	}
+	s.browserLogin(&gcfg)
+	if cfg.MarketingSignup {
+		s.signups = marketing.NewSignups(marketing.NewBrevo(marketing.BrevoConfig{
+			BaseURL: cfg.BrevoAPIURL, APIKey: cfg.BrevoAPIKey, ListIDs: cfg.BrevoListIDs, Attributes: cfg.BrevoAttributes,
+		}), cfg.BrevoTimeout, logger, registry)
+		gcfg.Signups = s.signups
+	}
+	s.handler = gateway.New(gcfg)
 	return s, nil
+}
+
+// browserLogin turns on OIDC browser login and sessions when a client id is configured. Sessions
+// live in the node's store: Redis when REDIS_URL is set, so that every node accepts them.
+func (s *Service) browserLogin(g *gateway.Config) {
+	cfg := s.cfg
+	if cfg.OIDCClientID == "" {
+		return
+	}
+	g.Login = oidclogin.New(oidclogin.Config{
+		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: cfg.OIDCRedirectURI, Scopes: cfg.OIDCScopes,
+	})
+	g.Sessions = s.store
+	g.Browser = gateway.BrowserSettings{
+		AppOrigin:      cfg.AppOrigin(),
+		LoginRedirect:  cfg.LoginRedirectURL,
+		LogoutRedirect: cfg.LogoutRedirectURL,
+		SessionAge:     cfg.SessionCookieAge,
+		SessionCookie:  cfg.SessionCookieName,
+		CSRFCookie:     cfg.CSRFCookieName,
+		CookieSecure:   cfg.SessionCookieSecure,
+	}
 }
 
 // userAuthentication is the OIDC verifier, and in dev mode without OIDC_ISSUER the embedded
@@ -182,9 +217,13 @@ func (s *Service) ready(ctx context.Context) error {
 	return s.node.Ready()
 }
 
-// Close leaves the cluster and releases the store.
+// Close leaves the cluster, lets marketing contacts in flight finish (each is bounded by
+// BREVO_API_TIMEOUT) and releases the store.
 func (s *Service) Close() {
 	s.node.Stop()
+	if s.signups != nil {
+		s.signups.Wait()
+	}
 	if c, ok := s.store.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
