@@ -184,10 +184,15 @@ func (c *Client) discover(ctx context.Context) (*discovered, error) {
 	if err := p.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: discovery for %q: %w", auth.ErrProviderUnavailable, c.cfg.Issuer, err)
 	}
+	endpoint := p.Endpoint()
+	// client_secret_basic, OpenID Connect's default client authentication. x/oauth2's
+	// auto-detection would retry a refused exchange with the secret in the body, spending the
+	// one-time code twice and hiding the first refusal.
+	endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	c.provider = &discovered{
 		oauth2: oauth2.Config{
 			ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, RedirectURL: c.cfg.RedirectURL,
-			Endpoint: p.Endpoint(), Scopes: c.cfg.Scopes,
+			Endpoint: endpoint, Scopes: c.cfg.Scopes,
 		},
 		verifier:   p.Verifier(&oidc.Config{ClientID: c.cfg.ClientID}),
 		endSession: extra.EndSession,

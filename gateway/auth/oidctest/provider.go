@@ -76,6 +76,13 @@ func (p *Provider) LogIn(c auth.Claims) {
 	p.user = &c
 }
 
+// LogOut makes the authorization endpoint answer login_required (nobody is logged in).
+func (p *Provider) LogOut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.user = nil
+}
+
 // EndSessions returns the query of every call to the end_session endpoint so far.
 func (p *Provider) EndSessions() []url.Values {
 	p.mu.Lock()
