@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +98,26 @@ type Config struct {
 
 	ExternalAPI ExternalAPIConfig
 
+	// Browser login (README "Browser login"): on when OIDCClientID is set.
+	OIDCClientID        string
+	OIDCClientSecret    string
+	OIDCRedirectURI     string // default: APP_BASE_URL + /api/v1.0/callback/
+	OIDCScopes          []string
+	LoginRedirectURL    string
+	LogoutRedirectURL   string
+	SessionCookieAge    time.Duration
+	SessionCookieName   string
+	SessionCookieSecure bool
+	CSRFCookieName      string
+
+	// Marketing contact of new users (Brevo).
+	MarketingSignup bool
+	BrevoAPIKey     string
+	BrevoAPIURL     string
+	BrevoListIDs    []int
+	BrevoAttributes map[string]any
+	BrevoTimeout    time.Duration
+
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
 	StoreTimeout    time.Duration
@@ -171,7 +193,21 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		EmailTimeout:            e.seconds("EMAIL_TIMEOUT", 10),
 		EmailWorkers:            e.integer("EMAIL_WORKERS", 4),
 		EmailQueueSize:          e.integer("EMAIL_QUEUE_SIZE", 200),
-		AppBaseURL:              e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")),
+		AppBaseURL:              strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")), "/"),
+		OIDCClientID:            e.str("OIDC_RP_CLIENT_ID", ""),
+		OIDCClientSecret:        e.secret("OIDC_RP_CLIENT_SECRET", ""),
+		OIDCRedirectURI:         e.str("OIDC_REDIRECT_URI", ""),
+		OIDCScopes:              scopes(e.str("OIDC_RP_SCOPES", "openid email")),
+		SessionCookieAge:        e.seconds("SESSION_COOKIE_AGE", 43200),
+		SessionCookieName:       e.str("SESSION_COOKIE_NAME", "sessionid"),
+		SessionCookieSecure:     e.boolean("SESSION_COOKIE_SECURE", !dev),
+		CSRFCookieName:          e.str("CSRF_COOKIE_NAME", "csrftoken"),
+		MarketingSignup:         e.boolean("SIGNUP_NEW_USER_TO_MARKETING_EMAIL", false),
+		BrevoAPIKey:             e.secret("BREVO_API_KEY", ""),
+		BrevoAPIURL:             e.str("BREVO_API_URL", "https://api.brevo.com/v3"),
+		BrevoListIDs:            e.integers("BREVO_API_CONTACT_LIST_IDS"),
+		BrevoAttributes:         e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
+		BrevoTimeout:            e.seconds("BREVO_API_TIMEOUT", 1),
 		RoomIdleTimeout:         e.seconds("ROOM_IDLE_TIMEOUT", 60),
 		RequestTimeout:          e.seconds("ROOM_REQUEST_TIMEOUT", 10),
 		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
@@ -201,6 +237,10 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		}
 	default:
 		e.fail("CLUSTER_PROVIDER", fmt.Sprintf("%q is not supported (supported: none, automanaged, etcd, k8s)", c.ClusterProvider))
+	}
+	c.browserLogin(&e)
+	if c.MarketingSignup {
+		e.require("BREVO_API_KEY", c.BrevoAPIKey)
 	}
 	if c.TelephonyPinLength < 4 || c.TelephonyPinLength > 20 {
 		e.fail("ROOM_TELEPHONY_PIN_LENGTH", "must be between 4 and 20 digits")
@@ -304,6 +344,52 @@ func loadExternalAPI(e *env, appBaseURL string) ExternalAPIConfig {
 		e.fail("APP_BASE_URL", "an absolute URL is required when EXTERNAL_API_ENABLED is true (room URLs)")
 	}
 	return x
+}
+
+// browserLogin checks and completes the browser login settings.
+func (c *Config) browserLogin(e *env) {
+	if c.AppBaseURL != "" && !absoluteHTTP(c.AppBaseURL) {
+		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.AppBaseURL))
+	}
+	c.LoginRedirectURL = e.str("LOGIN_REDIRECT_URL", c.AppBaseURL+"/")
+	c.LogoutRedirectURL = e.str("LOGOUT_REDIRECT_URL", c.AppBaseURL+"/")
+	if c.OIDCClientID == "" {
+		return
+	}
+	if c.OIDCIssuer == "" {
+		e.fail("OIDC_RP_CLIENT_ID", "browser login needs OIDC_ISSUER (the development issuer cannot log browsers in)")
+	}
+	if c.OIDCRedirectURI == "" && c.AppBaseURL != "" {
+		c.OIDCRedirectURI = c.AppBaseURL + "/api/v1.0/callback/"
+	}
+	switch {
+	case c.OIDCRedirectURI == "":
+		e.fail("OIDC_REDIRECT_URI", "required for browser login (or set APP_BASE_URL to derive it)")
+	case !absoluteHTTP(c.OIDCRedirectURI):
+		e.fail("OIDC_REDIRECT_URI", fmt.Sprintf("%q is not an absolute http(s) URL", c.OIDCRedirectURI))
+	}
+	if !slices.Contains(c.OIDCScopes, "openid") {
+		e.fail("OIDC_RP_SCOPES", "must include openid")
+	}
+}
+
+// AppOrigin is scheme://host[:port] of APP_BASE_URL, empty when it is not set.
+func (c Config) AppOrigin() string {
+	u, err := url.Parse(c.AppBaseURL)
+	if err != nil || c.AppBaseURL == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// scopes splits OIDC_RP_SCOPES on spaces (the reference product's form) or commas (a YAML list).
+func scopes(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+func absoluteHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // ValidSource says whether s is a LiveKit track source a room may allow.
@@ -416,6 +502,29 @@ func (e *env) list(name, def string) []string {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// integers reads a comma-separated list of non-negative integers.
+func (e *env) integers(name string) []int {
+	var out []int
+	for _, s := range e.list(name, "") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			e.fail(name, fmt.Sprintf("%q is not a non-negative integer", s))
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// object reads a JSON object.
+func (e *env) object(name, def string) map[string]any {
+	var out map[string]any
+	if err := json.Unmarshal([]byte(e.str(name, def)), &out); err != nil || out == nil {
+		e.fail(name, "must be a JSON object")
 	}
 	return out
 }

@@ -39,6 +39,16 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"external API short secret", map[string]string{"EXTERNAL_API_ENABLED": "true", "APPLICATION_JWT_SECRET_KEY": "short"}, true,
 			[]string{"APPLICATION_JWT_SECRET_KEY"}},
 		{"external API bad rate", map[string]string{"APPLICATION_TOKEN_THROTTLE_RATES": "many"}, true, []string{"APPLICATION_TOKEN_THROTTLE_RATES"}},
+		{"browser login without redirect URI", map[string]string{"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet"}, true,
+			[]string{"OIDC_REDIRECT_URI"}},
+		{"browser login with the dev issuer", map[string]string{"OIDC_RP_CLIENT_ID": "meet", "APP_BASE_URL": "https://meet.example.org"}, true,
+			[]string{"OIDC_RP_CLIENT_ID", "OIDC_ISSUER"}},
+		{"scopes without openid", map[string]string{"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet",
+			"APP_BASE_URL": "https://meet.example.org", "OIDC_RP_SCOPES": "email profile"}, true, []string{"OIDC_RP_SCOPES"}},
+		{"relative app URL", map[string]string{"APP_BASE_URL": "meet.example.org"}, true, []string{"APP_BASE_URL"}},
+		{"marketing without key", map[string]string{"SIGNUP_NEW_USER_TO_MARKETING_EMAIL": "true"}, true, []string{"BREVO_API_KEY"}},
+		{"bad list ids", map[string]string{"BREVO_API_CONTACT_LIST_IDS": "3,seven"}, true, []string{"BREVO_API_CONTACT_LIST_IDS"}},
+		{"bad attributes", map[string]string{"BREVO_API_CONTACT_ATTRIBUTES": "[1]"}, true, []string{"BREVO_API_CONTACT_ATTRIBUTES"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,5 +190,46 @@ func TestExternalAPISettings(t *testing.T) {
 		x.JWTAudience != "calendar" || x.JWTExpiration != 10*time.Minute || x.DefaultAccessLevel != "restricted" ||
 		!x.AllowUserCreation || x.AppBaseURL != "https://meet.example.org" {
 		t.Fatalf("external API settings: %+v", x)
+	}
+}
+
+func TestBrowserLoginAndMarketingSettings(t *testing.T) {
+	defaults, err := LoadConfig(envOf(map[string]string{}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if defaults.OIDCClientID != "" || defaults.SessionCookieAge != 12*time.Hour || defaults.SessionCookieName != "sessionid" ||
+		defaults.CSRFCookieName != "csrftoken" || defaults.SessionCookieSecure || defaults.LoginRedirectURL != "http://localhost:3000/" ||
+		defaults.MarketingSignup || defaults.BrevoTimeout != time.Second || defaults.BrevoAttributes["VISIO_USER"] != true ||
+		strings.Join(defaults.OIDCScopes, " ") != "openid email" {
+		t.Fatalf("defaults: %+v", defaults)
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet", "OIDC_RP_CLIENT_SECRET": "s",
+		"APP_BASE_URL": "https://meet.example.org/", "OIDC_RP_SCOPES": "openid email profile",
+		"SESSION_COOKIE_AGE": "600", "LOGOUT_REDIRECT_URL": "/bye",
+		"SIGNUP_NEW_USER_TO_MARKETING_EMAIL": "true", "BREVO_API_KEY": "k", "BREVO_API_CONTACT_LIST_IDS": "3, 7",
+		"BREVO_API_TIMEOUT": "0.5",
+	}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"OIDC_REDIRECT_URI derived", cfg.OIDCRedirectURI, "https://meet.example.org/api/v1.0/callback/"},
+		{"app origin", cfg.AppOrigin(), "https://meet.example.org"},
+		{"OIDC_RP_SCOPES", strings.Join(cfg.OIDCScopes, ","), "openid,email,profile"},
+		{"LOGIN_REDIRECT_URL default", cfg.LoginRedirectURL, "https://meet.example.org/"},
+		{"LOGOUT_REDIRECT_URL", cfg.LogoutRedirectURL, "/bye"},
+		{"SESSION_COOKIE_AGE", cfg.SessionCookieAge, 10 * time.Minute},
+		{"BREVO_API_CONTACT_LIST_IDS", len(cfg.BrevoListIDs) == 2 && cfg.BrevoListIDs[1] == 7, true},
+		{"BREVO_API_TIMEOUT", cfg.BrevoTimeout, 500 * time.Millisecond},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
 	}
 }

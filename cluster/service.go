@@ -22,6 +22,8 @@ import (
 	"meetcoord/gateway/auth/apptoken"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
+	"meetcoord/gateway/marketing"
+	"meetcoord/gateway/oidclogin"
 )
 
 // DevIssuerPath is where dev mode serves its OIDC issuer.
@@ -43,6 +45,7 @@ type Service struct {
 	handler http.Handler
 	// stopWatching ends the subscription to room activations announced by other nodes.
 	stopWatching context.CancelFunc
+	signups      *marketing.Signups // nil when SIGNUP_NEW_USER_TO_MARKETING_EMAIL is off
 }
 
 // serviceStore is what the node needs of its store, beyond the rooms' port.
@@ -50,6 +53,7 @@ type serviceStore interface {
 	actors.RoomStore
 	gateway.Directory
 	gateway.Users
+	gateway.Sessions
 	Ping(ctx context.Context) error
 	// WatchActivations announces every room activation in the cluster until ctx ends.
 	WatchActivations(ctx context.Context, announce func(roomID string, epoch int64))
@@ -140,7 +144,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	if s.invites != nil {
 		inviter = s.invites
 	}
-	s.handler = gateway.New(gateway.Config{
+	gcfg := gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
 		Users:                s.store,
@@ -166,8 +170,39 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Registry:             registry,
 		Mount:                mounts,
 		ExternalAPI:          external,
-	})
+	}
+	s.browserLogin(&gcfg)
+	if cfg.MarketingSignup {
+		s.signups = marketing.NewSignups(marketing.NewBrevo(marketing.BrevoConfig{
+			BaseURL: cfg.BrevoAPIURL, APIKey: cfg.BrevoAPIKey, ListIDs: cfg.BrevoListIDs, Attributes: cfg.BrevoAttributes,
+		}), cfg.BrevoTimeout, logger, registry)
+		gcfg.Signups = s.signups
+	}
+	s.handler = gateway.New(gcfg)
 	return s, nil
+}
+
+// browserLogin turns on OIDC browser login and sessions when a client id is configured. Sessions
+// live in the node's store: Redis when REDIS_URL is set, so that every node accepts them.
+func (s *Service) browserLogin(g *gateway.Config) {
+	cfg := s.cfg
+	if cfg.OIDCClientID == "" {
+		return
+	}
+	g.Login = oidclogin.New(oidclogin.Config{
+		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: cfg.OIDCRedirectURI, Scopes: cfg.OIDCScopes,
+	})
+	g.Sessions = s.store
+	g.Browser = gateway.BrowserSettings{
+		AppOrigin:      cfg.AppOrigin(),
+		LoginRedirect:  cfg.LoginRedirectURL,
+		LogoutRedirect: cfg.LogoutRedirectURL,
+		SessionAge:     cfg.SessionCookieAge,
+		SessionCookie:  cfg.SessionCookieName,
+		CSRFCookie:     cfg.CSRFCookieName,
+		CookieSecure:   cfg.SessionCookieSecure,
+	}
 }
 
 // userAuthentication is the OIDC verifier, and in dev mode without OIDC_ISSUER the embedded
@@ -285,12 +320,16 @@ func (s *Service) ready(ctx context.Context) error {
 // CLUSTER_REJOIN_TIMEOUT: the process should exit so that its supervisor restarts it.
 func (s *Service) Lost() <-chan struct{} { return s.node.Lost() }
 
-// Close leaves the cluster and releases the store.
+// Close leaves the cluster, lets queued invitation emails and marketing contacts in flight go
+// out (each bounded by EMAIL_TIMEOUT or BREVO_API_TIMEOUT) and releases the store.
 func (s *Service) Close() {
 	s.node.Stop()
 	s.stopWatching()
 	if s.invites != nil {
-		s.invites.Close() // queued emails go out (each bounded by EMAIL_TIMEOUT)
+		s.invites.Close()
+	}
+	if s.signups != nil {
+		s.signups.Wait()
 	}
 	if c, ok := s.store.(interface{ Close() error }); ok {
 		_ = c.Close()

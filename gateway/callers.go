@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/marketing"
 	"meetcoord/messages"
 )
 
@@ -37,12 +38,13 @@ func (u userRecord) message() *messages.User {
 	return &messages.User{Id: u.ID, Sub: u.Sub, Email: u.Email, FullName: u.FullName, ShortName: u.ShortName, Language: u.Language}
 }
 
-// authenticate returns the caller: a user for a valid bearer token, nil for no token. An
-// invalid token is an error (401), never silently anonymous.
+// authenticate returns the caller: a user for a valid bearer token or browser session, nil for
+// neither. An invalid token is an error (401), never silently anonymous; a session that ended is
+// anonymous, as the reference product treats it.
 func (g *Gateway) authenticate(r *http.Request) (*userRecord, error) {
 	token, ok := gwauth.BearerToken(r)
 	if !ok {
-		return nil, nil
+		return g.sessionUser(r)
 	}
 	if g.cfg.Verifier == nil {
 		return nil, fmt.Errorf("%w: user authentication is not configured", gwauth.ErrInvalidToken)
@@ -51,10 +53,7 @@ func (g *Gateway) authenticate(r *http.Request) (*userRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := userRecord{
-		ID: userID(claims.Subject), Sub: claims.Subject, Email: claims.Email,
-		FullName: claims.FullName, ShortName: claims.ShortName, Language: claims.Language,
-	}
+	u := userFromClaims(claims)
 	if err := g.users.seen(r.Context(), u); err != nil {
 		return nil, err
 	}
@@ -70,6 +69,8 @@ func (g *Gateway) caller(w http.ResponseWriter, r *http.Request) (*userRecord, b
 		return u, true
 	case errors.Is(err, gwauth.ErrInvalidToken):
 		writeError(w, http.StatusUnauthorized, "Invalid or expired token.")
+	case errors.Is(err, errCSRF):
+		writeError(w, http.StatusForbidden, errCSRF.Error())
 	case errors.Is(err, gwauth.ErrProviderUnavailable):
 		g.log.Warn("identity provider unavailable", "error", err)
 		writeError(w, http.StatusServiceUnavailable, "The identity provider is unavailable, try again.")
@@ -98,18 +99,20 @@ func callerMessage(u *userRecord) *messages.Caller {
 }
 
 // userCache creates or updates user records on first sight of their token, and afterwards only
-// when the claims change: a request must not cost a store write.
+// when the claims change: a request must not cost a store write. A user's first record (on any
+// node) is a sign-up, told to signups.
 type userCache struct {
-	store Users
-	mu    sync.Mutex
-	known map[string]userRecord
+	store   Users
+	signups Signups
+	mu      sync.Mutex
+	known   map[string]userRecord
 }
 
 // userCacheLimit bounds the cache; when full it is simply reset (records are cheap to re-check).
 const userCacheLimit = 100_000
 
-func newUserCache(store Users) *userCache {
-	return &userCache{store: store, known: map[string]userRecord{}}
+func newUserCache(store Users, signups Signups) *userCache {
+	return &userCache{store: store, signups: signups, known: map[string]userRecord{}}
 }
 
 func (c *userCache) seen(ctx context.Context, u userRecord) error {
@@ -120,11 +123,12 @@ func (c *userCache) seen(ctx context.Context, u userRecord) error {
 		return nil
 	}
 	b, _ := json.Marshal(u)
-	if err := c.store.PutUser(ctx, u.ID, b); err != nil {
+	created, err := c.store.SaveUser(ctx, u.ID, u.Email, b)
+	if err != nil {
 		return fmt.Errorf("%w: save user: %v", errStore, err)
 	}
-	if err := indexUserEmail(ctx, c.store, u); err != nil {
-		return err
+	if created && c.signups != nil {
+		c.signups.SignedUp(marketing.Contact{Email: u.Email, FullName: u.FullName, ShortName: u.ShortName, Language: u.Language})
 	}
 	c.mu.Lock()
 	if len(c.known) >= userCacheLimit {

@@ -48,9 +48,9 @@ type Telephony struct {
 	DefaultCountry string
 }
 
-// UserEmails finds users by email address (the token endpoint's `scope`).
+// UserEmails finds users by email address (the token endpoint's `scope`), through the email
+// index the store keeps when users are saved.
 type UserEmails interface {
-	PutUserEmail(ctx context.Context, email, userID string) error
 	UserIDByEmail(ctx context.Context, email string) (string, bool, error)
 }
 
@@ -240,18 +240,6 @@ func (g *Gateway) userByEmail(ctx context.Context, email string) (userRecord, bo
 // saveUser writes a user record and its email index entry.
 func (g *Gateway) saveUser(ctx context.Context, u userRecord) error {
 	return g.users.seen(ctx, u)
-}
-
-// indexUserEmail keeps the email index of a user the gateway has seen (see userCache.seen).
-func indexUserEmail(ctx context.Context, store Users, u userRecord) error {
-	idx, ok := store.(UserEmails)
-	if !ok || u.Email == "" {
-		return nil
-	}
-	if err := idx.PutUserEmail(ctx, u.Email, u.ID); err != nil {
-		return fmt.Errorf("%w: index user email: %v", errStore, err)
-	}
-	return nil
 }
 
 // delegated authenticates an application token that needs scope, and returns the user it acts

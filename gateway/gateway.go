@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/marketing"
+	"meetcoord/gateway/oidclogin"
 	"meetcoord/gateway/ratelimit"
 	"meetcoord/messages"
 )
@@ -39,6 +41,15 @@ type Directory interface {
 type Users interface {
 	PutUser(ctx context.Context, userID string, record []byte) error
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
+	// SaveUser stores a record and indexes its email; created is true for exactly one first save.
+	SaveUser(ctx context.Context, userID, email string, record []byte) (created bool, err error)
+	// SearchUsersByEmail returns at most limit records whose lowercased email starts with prefix.
+	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
+}
+
+// Signups hears of each new user (the marketing contact); it must return at once.
+type Signups interface {
+	SignedUp(c marketing.Contact)
 }
 
 // Config is what the gateway needs.
@@ -80,6 +91,13 @@ type Config struct {
 	Mount map[string]http.Handler
 	// ExternalAPI mounts /external-api/v1.0/ (EXTERNAL_API_ENABLED); nil: not mounted.
 	ExternalAPI *ExternalAPI
+
+	// Browser login (login.go, sessions.go); nil Login: bearer tokens only.
+	Login    *oidclogin.Client
+	Sessions Sessions
+	Browser  BrowserSettings
+	// Signups is told of new users (nil: nobody).
+	Signups Signups
 }
 
 // Gateway serves the HTTP API.
@@ -91,6 +109,7 @@ type Gateway struct {
 	cookielessEntryLimit *ratelimit.Limiter
 	callbackLimit        *ratelimit.Limiter
 	metrics              *metrics
+	loginMetrics         *prometheus.CounterVec
 	router               *mux.Router
 	ext                  *externalAPI // nil when the external API is off
 }
@@ -100,7 +119,7 @@ func New(cfg Config) *Gateway {
 	g := &Gateway{
 		cfg:        cfg,
 		log:        cfg.Logger,
-		users:      newUserCache(cfg.Users),
+		users:      newUserCache(cfg.Users, cfg.Signups),
 		entryLimit: ratelimit.New(cfg.RequestEntryRate),
 		cookielessEntryLimit: ratelimit.New(ratelimit.Rate{
 			Requests: 10 * cfg.RequestEntryRate.Requests, Per: cfg.RequestEntryRate.Per}),
@@ -109,6 +128,9 @@ func New(cfg Config) *Gateway {
 		router:        mux.NewRouter(),
 	}
 	g.ext = newExternalAPI(cfg.ExternalAPI, cfg.Registry)
+	if g.browserLogin() {
+		g.loginMetrics = newLoginMetrics(cfg.Registry)
+	}
 	g.routes()
 	return g
 }
@@ -128,6 +150,12 @@ func (g *Gateway) routes() {
 	api := prefixed{router: r, prefix: "/api/v1.0"}
 	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
 	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
+	api.HandleFunc("/users/", g.searchUsers).Methods(http.MethodGet)
+	if g.browserLogin() {
+		api.HandleFunc("/authenticate/", g.authenticateBrowser).Methods(http.MethodGet)
+		api.HandleFunc("/callback/", g.loginCallback).Methods(http.MethodGet)
+		api.HandleFunc("/logout/", g.logoutBrowser).Methods(http.MethodGet)
+	}
 
 	api.HandleFunc("/rooms/", g.listRooms).Methods(http.MethodGet)
 	api.HandleFunc("/rooms/", g.createRoom).Methods(http.MethodPost)

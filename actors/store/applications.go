@@ -23,8 +23,6 @@ var ErrUnknownApplication = errors.New("unknown application")
 // integration), and one key makes listing a single HVALS.
 const applicationsKey = prefix + "applications"
 
-func userEmailKey(email string) string { return prefix + "user-email:" + strings.ToLower(email) }
-
 // updateRetries bounds optimistic retries of an application update racing another one.
 const updateRetries = 10
 
@@ -99,24 +97,25 @@ func (r *Redis) UpdateApplication(ctx context.Context, clientID string, update f
 	return fmt.Errorf("update application %s: too many concurrent updates", clientID)
 }
 
-// PutUserEmail points an email address (case-insensitively) at a user id. Readers must check
-// that the user's record still carries the address: a changed address leaves a stale pointer.
-func (r *Redis) PutUserEmail(ctx context.Context, email, userID string) error {
-	if err := r.client.Set(ctx, userEmailKey(email), userID, 0).Err(); err != nil {
-		return fmt.Errorf("index email of user %s: %w", userID, err)
-	}
-	return nil
-}
-
-// UserIDByEmail returns the user id last indexed under an email address.
+// UserIDByEmail returns the id of a user saved with this email address (case-insensitively),
+// from the email index SaveUser keeps; with several, the first by id.
 func (r *Redis) UserIDByEmail(ctx context.Context, email string) (string, bool, error) {
-	return r.getString(ctx, userEmailKey(email), "user email")
+	e := strings.ToLower(email)
+	members, err := r.client.ZRangeByLex(ctx, usersByEmailKey, &redis.ZRangeBy{
+		Min: "[" + e + "\x00", Max: "[" + e + "\x00\xff", Count: 1,
+	}).Result()
+	if err != nil {
+		return "", false, fmt.Errorf("find user by email: %w", err)
+	}
+	if len(members) == 0 {
+		return "", false, nil
+	}
+	return members[0][len(e)+1:], true, nil
 }
 
 // memoryApplications is the in-process counterpart; its zero value is ready to use.
 type memoryApplications struct {
-	apps   map[string][]byte
-	emails map[string]string
+	apps map[string][]byte
 }
 
 // CreateApplication stores a new application record under its client id.
@@ -168,21 +167,17 @@ func (m *Memory) UpdateApplication(_ context.Context, clientID string, update fu
 	return nil
 }
 
-// PutUserEmail points an email address (case-insensitively) at a user id.
-func (m *Memory) PutUserEmail(_ context.Context, email, userID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ext.emails == nil {
-		m.ext.emails = map[string]string{}
-	}
-	m.ext.emails[strings.ToLower(email)] = userID
-	return nil
-}
-
-// UserIDByEmail returns the user id last indexed under an email address.
+// UserIDByEmail returns the id of a user saved with this email address (case-insensitively);
+// with several, the first by id.
 func (m *Memory) UserIDByEmail(_ context.Context, email string) (string, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	id, ok := m.ext.emails[strings.ToLower(email)]
-	return id, ok, nil
+	e := strings.ToLower(email)
+	found := ""
+	for id, addr := range m.userEmails {
+		if addr == e && (found == "" || id < found) {
+			found = id
+		}
+	}
+	return found, found != "", nil
 }

@@ -17,7 +17,7 @@ type applicationStore interface {
 	GetApplication(ctx context.Context, clientID string) ([]byte, bool, error)
 	ListApplications(ctx context.Context) ([][]byte, error)
 	UpdateApplication(ctx context.Context, clientID string, update func([]byte) ([]byte, error)) error
-	PutUserEmail(ctx context.Context, email, userID string) error
+	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	UserIDByEmail(ctx context.Context, email string) (string, bool, error)
 }
 
@@ -109,8 +109,11 @@ func TestUserEmailIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
 		s := f.s.(applicationStore)
-		if err := s.PutUserEmail(ctx, "Alice@Example.org", "u1"); err != nil {
-			t.Fatal(err)
+		// The index is the one SaveUser keeps; an address that extends another must not match it.
+		for id, email := range map[string]string{"u1": "Alice@Example.org", "u2": "alice@example.org.uk"} {
+			if _, err := s.SaveUser(ctx, id, email, []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		tests := []struct {
 			email  string
@@ -119,6 +122,8 @@ func TestUserEmailIndex(t *testing.T) {
 		}{
 			{"alice@example.org", "u1", true},
 			{"ALICE@EXAMPLE.ORG", "u1", true},
+			{"alice@example.org.uk", "u2", true},
+			{"alice@example.or", "", false},
 			{"bob@example.org", "", false},
 		}
 		for _, tt := range tests {

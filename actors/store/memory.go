@@ -22,6 +22,9 @@ type Memory struct {
 	users     map[string][]byte
 	watchers  []func(roomID string, epoch int64)
 	ext       memoryApplications // external API applications and the user email index
+	// Browser sessions and the email index of users (sessions.go, users.go), created on first use.
+	authState  *memoryAuth
+	userEmails map[string]string
 }
 
 type expiring struct {

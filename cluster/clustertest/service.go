@@ -59,10 +59,11 @@ var defaultEnv = map[string]string{
 }
 
 // StartNode starts a node on a fresh test Redis database. env overrides the defaults; with
-// "REDIS_URL" set to "" the in-process store is used.
+// "REDIS_URL" set to "" the in-process store is used. With "LISTEN_ADDR" set the node listens
+// there (for settings that must name the node's URL before it starts, such as a redirect URI).
 func StartNode(t testing.TB, env map[string]string) *Node {
 	t.Helper()
-	return startNodeAt(t, env, "", false)
+	return startNodeAt(t, env, env["LISTEN_ADDR"], false)
 }
 
 func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiveKit bool) *Node {

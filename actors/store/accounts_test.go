@@ -1,0 +1,172 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"meetcoord/actors/store"
+	"meetcoord/cluster/clustertest"
+)
+
+// accountStore is what both stores offer for browser sessions and user search.
+type accountStore interface {
+	contractStore
+	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
+	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
+	PutSession(ctx context.Context, id string, record []byte, ttl time.Duration) error
+	GetSession(ctx context.Context, id string) ([]byte, bool, error)
+	DeleteSession(ctx context.Context, id string) error
+	PutLoginFlow(ctx context.Context, state string, record []byte, ttl time.Duration) error
+	TakeLoginFlow(ctx context.Context, state string) ([]byte, bool, error)
+}
+
+var (
+	_ accountStore = (*store.Memory)(nil)
+	_ accountStore = (*store.Redis)(nil)
+)
+
+func TestSaveUserReportsCreationOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		// Concurrent first sights of one user (two nodes, two requests): one creation.
+		var created atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				ok, err := s.SaveUser(ctx, "u1", "Ada@Example.org", []byte("v1"))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					created.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if created.Load() != 1 {
+			t.Fatalf("%d saves reported a creation, want 1", created.Load())
+		}
+		if again, err := s.SaveUser(ctx, "u1", "ada@example.org", []byte("v2")); err != nil || again {
+			t.Fatalf("update reported created=%v err=%v", again, err)
+		}
+		if got, _, _ := s.GetUser(ctx, "u1"); string(got) != "v2" {
+			t.Fatalf("record = %q, want v2", got)
+		}
+	})
+}
+
+func TestSearchUsersByEmail(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		users := map[string]string{
+			"ann": "ann@example.org", "anna": "Anna@Example.org", "annie": "annie@other.net",
+			"bob": "bob@example.org", "noemail": "",
+		}
+		for id, email := range users {
+			if _, err := s.SaveUser(ctx, id, email, []byte("rec-"+id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Bob changes email: the old one no longer finds him.
+		if _, err := s.SaveUser(ctx, "bob", "robert@example.org", []byte("rec-bob")); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			prefix string
+			limit  int
+			want   []string
+		}{
+			{"ann@example.org", 10, []string{"rec-ann"}},
+			{"ANN", 10, []string{"rec-ann", "rec-anna", "rec-annie"}},
+			{"ann", 2, []string{"rec-ann", "rec-anna"}},
+			{"anna@", 10, []string{"rec-anna"}},
+			{"bob", 10, nil},
+			{"robert@", 10, []string{"rec-bob"}},
+			{"zed", 10, nil},
+		}
+		for _, tt := range tests {
+			raw, err := s.SearchUsersByEmail(ctx, tt.prefix, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, b := range raw {
+				got = append(got, string(b))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("search %q limit %d = %v, want %v", tt.prefix, tt.limit, got, tt.want)
+			}
+		}
+	})
+}
+
+func TestSessionsExpireAndEnd(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		if err := s.PutSession(ctx, "long", []byte("a"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutSession(ctx, "short", []byte("b"), 150*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.GetSession(ctx, "long"); err != nil || !ok || string(got) != "a" {
+			t.Fatalf("GetSession(long) = %q %v %v", got, ok, err)
+		}
+		if f.rdb != nil {
+			if ttl := f.pttl(t, "meetcoord:session:long"); ttl <= 59*time.Minute {
+				t.Errorf("session TTL in Redis = %v, want about an hour", ttl)
+			}
+		}
+		clustertest.Eventually(t, 5*time.Second, "the short session to expire", func() bool {
+			_, ok, err := s.GetSession(ctx, "short")
+			return err == nil && !ok
+		})
+		if err := s.DeleteSession(ctx, "long"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.GetSession(ctx, "long"); ok {
+			t.Fatal("deleted session still found")
+		}
+	})
+}
+
+func TestLoginFlowIsTakenOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		if err := s.PutLoginFlow(ctx, "state-1", []byte("flow"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		var taken atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				got, ok, err := s.TakeLoginFlow(ctx, "state-1")
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					taken.Add(1)
+					if string(got) != "flow" {
+						t.Errorf("take #%d = %q", i, got)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if taken.Load() != 1 {
+			t.Fatalf("flow taken %d times, want once", taken.Load())
+		}
+		if _, ok, _ := s.TakeLoginFlow(ctx, fmt.Sprint("unknown")); ok {
+			t.Fatal("unknown state found")
+		}
+	})
+}

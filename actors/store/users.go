@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// User records with an email index for searching people to invite. The index is one sorted set
+// of "<lowercased email>\x00<user id>" members, all of score 0, so that ZRANGEBYLEX finds an
+// email prefix in O(log n) and never needs a scan of every user.
+
+func userEmailKey(userID string) string { return prefix + "user:" + userID + ":email" }
+
+const usersByEmailKey = prefix + "users:by-email"
+
+// saveUserScript writes the record and moves the user's index entry to the new email, in one
+// step; it returns 1 when the record did not exist (a sign-up), 0 otherwise.
+//
+// KEYS: user record, user's indexed email, email index. ARGV: record, lowercased email, user id.
+var saveUserScript = redis.NewScript(`
+local created = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('SET', KEYS[1], ARGV[1])
+local old = redis.call('GET', KEYS[2])
+if old and old ~= ARGV[2] then
+  redis.call('ZREM', KEYS[3], old .. '\0' .. ARGV[3])
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('ZADD', KEYS[3], 0, ARGV[2] .. '\0' .. ARGV[3])
+end
+if created then return 1 end
+return 0
+`)
+
+// SaveUser stores a user record and indexes it by email; created says whether the user is new.
+// Exactly one of concurrent first saves of a user (on any node) sees created=true.
+func (r *Redis) SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error) {
+	n, err := saveUserScript.Run(ctx, r.client,
+		[]string{userKey(userID), userEmailKey(userID), usersByEmailKey},
+		record, strings.ToLower(email), userID).Int()
+	if err != nil {
+		return false, fmt.Errorf("save user %s: %w", userID, err)
+	}
+	return n == 1, nil
+}
+
+// SearchUsersByEmail returns the records of at most limit users whose lowercased email starts
+// with prefix, in email order (an exact match comes first).
+func (r *Redis) SearchUsersByEmail(ctx context.Context, emailPrefix string, limit int) ([][]byte, error) {
+	p := strings.ToLower(emailPrefix)
+	members, err := r.client.ZRangeByLex(ctx, usersByEmailKey, &redis.ZRangeBy{
+		Min: "[" + p, Max: "[" + p + "\xff", Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = userKey(m[strings.IndexByte(m, 0)+1:])
+	}
+	values, err := r.client.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("search users: read records: %w", err)
+	}
+	out := make([][]byte, 0, len(values))
+	for _, v := range values {
+		if s, ok := v.(string); ok {
+			out = append(out, []byte(s))
+		}
+	}
+	return out, nil
+}
+
+// SaveUser stores a user record and remembers its email for searches.
+func (m *Memory) SaveUser(_ context.Context, userID, email string, record []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, existed := m.users[userID]
+	m.users[userID] = clone(record)
+	if m.userEmails == nil {
+		m.userEmails = map[string]string{}
+	}
+	m.userEmails[userID] = strings.ToLower(email)
+	return !existed, nil
+}
+
+// SearchUsersByEmail returns at most limit users whose email starts with prefix, in email order.
+func (m *Memory) SearchUsersByEmail(_ context.Context, emailPrefix string, limit int) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := strings.ToLower(emailPrefix)
+	var members []string
+	for id, email := range m.userEmails {
+		if email != "" && strings.HasPrefix(email, p) {
+			members = append(members, email+"\x00"+id)
+		}
+	}
+	slices.Sort(members)
+	var out [][]byte
+	for _, member := range members[:min(limit, len(members))] {
+		out = append(out, clone(m.users[member[strings.IndexByte(member, 0)+1:]]))
+	}
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+
+	"meetcoord/messages"
+)
+
+// Searching people to invite: GET users/?q=<email or email prefix>&room=<room id or slug>.
+// Only privileged members (owner, administrator) of the given room may search, and only by
+// email: an exact address or a prefix of at least userSearchMinLength characters, at most
+// userSearchLimit results. A missing or shorter query is a 400, never a list of everyone.
+
+const (
+	userSearchMinLength = 3
+	userSearchLimit     = 10
+)
+
+func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	room := strings.TrimSpace(r.URL.Query().Get("room"))
+	errs := fieldErrors{}
+	if utf8.RuneCountInString(q) < userSearchMinLength {
+		errs.add("q", "Enter an email address or at least 3 of its first characters.")
+	}
+	if room == "" {
+		errs.add("room", "This field is required: the room people are invited to.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	roomID, ok := g.roomID(w, mux.SetURLVars(r, map[string]string{"room": room}))
+	if !ok {
+		return
+	}
+	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
+	if !ok {
+		return
+	}
+	if !reply.GetRoom().GetIsAdministrable() {
+		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
+	raw, err := g.cfg.Users.SearchUsersByEmail(r.Context(), q, userSearchLimit)
+	if err != nil {
+		g.storeFailed(w, "search users", err)
+		return
+	}
+	out := []userJSON{}
+	for _, b := range raw {
+		var rec userRecord
+		if json.Unmarshal(b, &rec) == nil {
+			out = append(out, userJSON{ID: rec.ID, Email: rec.Email, FullName: rec.FullName, ShortName: rec.ShortName})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
