@@ -39,7 +39,6 @@ type Directory interface {
 
 // Users keeps user records (created on first sight of a token).
 type Users interface {
-	PutUser(ctx context.Context, userID string, record []byte) error
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
 	// SaveUser stores a record and indexes its email; created is true for exactly one first save.
 	SaveUser(ctx context.Context, userID, email string, record []byte) (created bool, err error)

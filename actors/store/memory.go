@@ -178,14 +178,6 @@ func (m *Memory) RecordingsOfUser(_ context.Context, userID string) ([][]byte, e
 	return out, nil
 }
 
-// PutUser stores a user record.
-func (m *Memory) PutUser(_ context.Context, userID string, record []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.users[userID] = clone(record)
-	return nil
-}
-
 // GetUser loads a user record.
 func (m *Memory) GetUser(_ context.Context, userID string) ([]byte, bool, error) {
 	m.mu.Lock()

@@ -162,14 +162,6 @@ func (r *Redis) RecordingsOfUser(ctx context.Context, userID string) ([][]byte, 
 	return out, nil
 }
 
-// PutUser stores a user record (encoded by the caller).
-func (r *Redis) PutUser(ctx context.Context, userID string, record []byte) error {
-	if err := r.client.Set(ctx, userKey(userID), record, 0).Err(); err != nil {
-		return fmt.Errorf("save user %s: %w", userID, err)
-	}
-	return nil
-}
-
 // GetUser loads a user record; ok=false when unknown.
 func (r *Redis) GetUser(ctx context.Context, userID string) ([]byte, bool, error) {
 	v, ok, err := r.getString(ctx, userKey(userID), "user")

@@ -25,7 +25,7 @@ type contractStore interface {
 	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
 	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
 	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
-	PutUser(ctx context.Context, userID string, record []byte) error
+	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
 }
 
@@ -520,13 +520,13 @@ func TestUsers(t *testing.T) {
 			{"overwrite", map[string][]byte{"u3": []byte("new")}, "u3", []byte("new"), true},
 			{"unknown user", nil, "nobody", nil, false},
 		}
-		if err := f.s.PutUser(ctx, "u3", []byte("old")); err != nil {
+		if _, err := f.s.SaveUser(ctx, "u3", "u3@example.org", []byte("old")); err != nil {
 			t.Fatal(err)
 		}
 		for _, tt := range tests {
 			for id, rec := range tt.put {
-				if err := f.s.PutUser(ctx, id, rec); err != nil {
-					t.Fatalf("%s: PutUser: %v", tt.name, err)
+				if _, err := f.s.SaveUser(ctx, id, id+"@example.org", rec); err != nil {
+					t.Fatalf("%s: SaveUser: %v", tt.name, err)
 				}
 			}
 			got, ok, err := f.s.GetUser(ctx, tt.get)
