@@ -50,7 +50,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // BenchmarkLobbyPollLatency: one client polls the lobby through node 1, for rooms hosted by
 // node 1 (no hop) and by the other nodes (one remote hop); reports p50 and p99.
 func BenchmarkLobbyPollLatency(b *testing.B) {
-	nodes, issuer := startCluster(b, failoverEnv)
+	nodes, issuer := startCluster(b, failoverEnv, nil)
 	owner := mintOwner(b, issuer)
 	rooms := createRooms(b, owner, nodes, 300)
 	byOwner := ownedBy(nodes, rooms)
@@ -96,7 +96,7 @@ func BenchmarkLobbyPollLatency(b *testing.B) {
 // per second the survivors re-activate (every moved room requested by 16 clients at once right
 // after the kill). One measurement per run: use -benchtime 1x.
 func BenchmarkNodeLoss(b *testing.B) {
-	nodes, issuer := startCluster(b, failoverEnv)
+	nodes, issuer := startCluster(b, failoverEnv, nil)
 	owner := mintOwner(b, issuer)
 	rooms := createRooms(b, owner, nodes, 10000)
 	victim, survivors := nodes[2], nodes[:2]

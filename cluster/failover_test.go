@@ -231,7 +231,7 @@ func (l *lobbyLoad) finish() {
 // all three nodes across 500 rooms. No request fails except the connections to the leaving node
 // itself, and every acknowledged knock is still in its room's waiting list afterwards.
 func TestGracefulLeaveUnderLoad(t *testing.T) {
-	nodes, issuer := startCluster(t, failoverEnv)
+	nodes, issuer := startCluster(t, failoverEnv, nil)
 	owner := mintOwner(t, issuer)
 	rooms := createRooms(t, owner, nodes, 500)
 	load := &lobbyLoad{
@@ -300,7 +300,7 @@ func waitForRequests(t *testing.T, counter *atomic.Int64, n int64) {
 // the paused node's stale activations try to write: the epoch check refuses them, they stop,
 // and the request is retried on the current owner; every room ends with its newest state.
 func TestStaleActivationIsFenced(t *testing.T) {
-	nodes, issuer := startCluster(t, failoverEnv)
+	nodes, issuer := startCluster(t, failoverEnv, nil)
 	owner := mintOwner(t, issuer)
 	// Enough rooms that the paused node hosts some ((2/3)^30: it hosts none once in 200,000).
 	rooms := createRooms(t, owner, nodes, 30)
@@ -376,7 +376,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 // TestRestartedNodeRejoins: a node killed and started again with the same addresses rejoins the
 // cluster as a new member and hosts rooms again.
 func TestRestartedNodeRejoins(t *testing.T) {
-	nodes, issuer := startCluster(t, failoverEnv)
+	nodes, issuer := startCluster(t, failoverEnv, nil)
 	owner := mintOwner(t, issuer)
 	rooms := createRooms(t, owner, nodes, 30)
 	restarted := nodes[2]
@@ -403,31 +403,11 @@ func TestAutomanagedMembership(t *testing.T) {
 	ports := make([]string, 3)
 	seeds := make([]string, 3)
 	for i := range ports {
-		ports[i] = strings.Split(freeAddr(t), ":")[1]
+		ports[i] = strings.Split(clustertest.FreeAddr(t), ":")[1]
 		seeds[i] = "127.0.0.1:" + ports[i]
 	}
-	_, issuer := clustertest.StartIssuer(t)
-	common := map[string]string{
-		"REDIS_URL":           clustertest.RedisURL(t),
-		"CLUSTER_PROVIDER":    "automanaged",
-		"CLUSTER_SEEDS":       strings.Join(seeds, ","),
-		"CLUSTER_NAME":        fmt.Sprintf("test-%d", time.Now().UnixNano()),
-		"LIVEKIT_API_KEY":     "testkey",
-		"LIVEKIT_API_SECRET":  "test-secret-of-at-least-32-characters",
-		"LIVEKIT_API_URL":     "http://127.0.0.1:1",
-		"OIDC_ISSUER":         issuer.IssuerURL(),
-		"LOBBY_COOKIE_SECURE": "false",
-		"LOG_LEVEL":           "warn",
-	}
-	var nodes []*clustertest.Process
-	for i := range 3 {
-		env := map[string]string{"LISTEN_ADDR": freeAddr(t), "CLUSTER_PORT": strings.Split(freeAddr(t), ":")[1], "CLUSTER_AUTOMANAGED_PORT": ports[i]}
-		for k, v := range common {
-			env[k] = v
-		}
-		nodes = append(nodes, clustertest.StartProcess(t, env))
-	}
-	waitForMembers(t, nodes, 3)
+	nodes, issuer := startCluster(t, map[string]string{"CLUSTER_PROVIDER": "automanaged", "CLUSTER_SEEDS": strings.Join(seeds, ",")},
+		func(i int) map[string]string { return map[string]string{"CLUSTER_AUTOMANAGED_PORT": ports[i]} })
 	owner := mintOwner(t, issuer)
 	rooms := createRooms(t, owner, nodes, 6)
 	for _, room := range rooms {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -14,16 +13,6 @@ import (
 	"meetcoord/cluster/clustertest"
 	gwauth "meetcoord/gateway/auth"
 )
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 type caller struct {
 	t      testing.TB
@@ -62,8 +51,9 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 }
 
 // startCluster starts three node processes forming one cluster through etcd, on one Redis, and
-// waits until each sees the three members. extra adds to or overrides the nodes' environment.
-func startCluster(t testing.TB, extra map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
+// waits until each sees the three members. extra adds to or overrides the nodes' environment,
+// perNode (if not nil) node i's.
+func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
 	t.Helper()
 	_, issuer := clustertest.StartIssuer(t)
 	common := map[string]string{
@@ -82,16 +72,29 @@ func startCluster(t testing.TB, extra map[string]string) ([]*clustertest.Process
 	for k, v := range extra {
 		common[k] = v
 	}
+	nodes := startNodes(t, common, perNode)
+	waitForMembers(t, nodes, 3)
+	return nodes, issuer
+}
+
+// startNodes starts three node processes with the common environment, each on its own HTTP and
+// remote ports, plus what perNode (if any) adds for node i.
+func startNodes(t testing.TB, common map[string]string, perNode func(i int) map[string]string) []*clustertest.Process {
+	t.Helper()
 	var nodes []*clustertest.Process
-	for range 3 {
-		env := map[string]string{"LISTEN_ADDR": freeAddr(t), "CLUSTER_PORT": strings.Split(freeAddr(t), ":")[1]}
+	for i := range 3 {
+		env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strings.Split(clustertest.FreeAddr(t), ":")[1]}
 		for k, v := range common {
 			env[k] = v
 		}
+		if perNode != nil {
+			for k, v := range perNode(i) {
+				env[k] = v
+			}
+		}
 		nodes = append(nodes, clustertest.StartProcess(t, env))
 	}
-	waitForMembers(t, nodes, 3)
-	return nodes, issuer
+	return nodes
 }
 
 // waitForMembers waits until every node is ready and sees want members.
@@ -117,7 +120,7 @@ func waitForMembers(t testing.TB, nodes []*clustertest.Process, want int) {
 // TestThreeNodesServeAnyRoom: a room created through one node is served identically through the
 // others, and a lobby flow spread over the three nodes works as on one.
 func TestThreeNodesServeAnyRoom(t *testing.T) {
-	nodes, issuer := startCluster(t, nil)
+	nodes, issuer := startCluster(t, nil, nil)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +166,7 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 // TestNodeCrashLosesNothing: kill -9 a node; its rooms re-activate on the survivors on their next
 // request, from Redis, with their lobby (waiting and admitted participants) as acknowledged.
 func TestNodeCrashLosesNothing(t *testing.T) {
-	nodes, issuer := startCluster(t, nil)
+	nodes, issuer := startCluster(t, nil, nil)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,7 +26,7 @@ func loginNode(t *testing.T, env map[string]string) (*clustertest.Node, *oidctes
 	t.Helper()
 	p := oidctest.Start(t, "meet-client", "client-secret")
 	p.LogIn(ada)
-	addr := freeLoopbackAddr(t)
+	addr := clustertest.FreeAddr(t)
 	merged := map[string]string{
 		"LISTEN_ADDR":           addr,
 		"OIDC_ISSUER":           p.URL,
@@ -42,16 +41,6 @@ func loginNode(t *testing.T, env map[string]string) (*clustertest.Node, *oidctes
 		merged[k] = v
 	}
 	return clustertest.StartNode(t, merged), p
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // browser keeps cookies by name (whatever their flags, which tests check on the Set-Cookie
@@ -482,7 +471,7 @@ func TestBrowserSessionOnAnotherNode(t *testing.T) {
 	}
 	me := b.get(n.URL + "/api/v1.0/users/me/").json()
 
-	env := map[string]string{"LISTEN_ADDR": freeLoopbackAddr(t), "LOG_LEVEL": "warn"}
+	env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "LOG_LEVEL": "warn"}
 	for _, k := range []string{"REDIS_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_API_URL", "OIDC_ISSUER",
 		"OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_REDIRECT_URI", "APP_BASE_URL", "SESSION_COOKIE_SECURE"} {
 		env[k] = n.Env[k]

@@ -131,3 +131,9 @@ func freePort(t testing.TB, network string) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// FreeAddr is a loopback TCP address free at the time of the call, for a server a test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	return fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,22 +27,12 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestDevServeAndDevToken runs the binary as a person would: `serve --dev` with no configuration
 // but a port and a Redis, and `dev-token` from the same directory with the same environment.
 func TestDevServeAndDevToken(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := clustertest.FreeAddr(t)
 	env := append(os.Environ(), "LISTEN_ADDR="+addr, "REDIS_URL="+clustertest.RedisURL(t))
 
 	var serverLog bytes.Buffer
