@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"meetcoord/cluster/clustertest"
 	gwauth "meetcoord/gateway/auth"
@@ -427,4 +430,63 @@ func TestAutomanagedMembership(t *testing.T) {
 		t.Fatalf("health endpoint on the advertised address: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// TestNodeDroppedFromMembershipExits: a node whose etcd registration disappears while it runs
+// (as after an etcd outage, upstream issue 1133: protoactor does not register again) reports not
+// ready at once, and exits after CLUSTER_REJOIN_TIMEOUT so that its supervisor restarts it; the
+// others carry on without it.
+func TestNodeDroppedFromMembershipExits(t *testing.T) {
+	nodes, issuer := startCluster(t, map[string]string{"CLUSTER_REJOIN_TIMEOUT": "3"}, nil)
+	dropped := nodes[2]
+	client, err := clientv3.New(clientv3.Config{Endpoints: clustertest.EtcdEndpoints(t), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	registrations, err := client.Get(ctx, "/meetcoord/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strings.TrimPrefix(clusterAddress(dropped), "127.0.0.1:")
+	deleted := 0
+	for _, kv := range registrations.Kvs {
+		if strings.Contains(string(kv.Value), `"port":`+port) || strings.Contains(string(kv.Value), `"Port":`+port) {
+			if _, err := client.Delete(ctx, string(kv.Key)); err != nil {
+				t.Fatal(err)
+			}
+			deleted++
+		}
+	}
+	if deleted != 1 {
+		t.Fatalf("found %d registrations of the node with port %s among %d", deleted, port, len(registrations.Kvs))
+	}
+
+	clustertest.Eventually(t, 10*time.Second, "the dropped node to report not ready", func() bool {
+		res, err := http.Get(dropped.URL + "/readyz")
+		if err != nil {
+			return true // already exited
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	})
+	clustertest.Eventually(t, 20*time.Second, "the dropped node to exit", func() bool {
+		exited, _ := dropped.Exited()
+		return exited
+	})
+	if _, code := dropped.Exited(); code == 0 {
+		t.Fatalf("the dropped node exited with 0, want a failure for its supervisor:\n%s", dropped.Log())
+	}
+	if !strings.Contains(dropped.Log(), "CLUSTER_REJOIN_TIMEOUT") {
+		t.Fatalf("the dropped node's log does not say why it exits:\n%s", dropped.Log())
+	}
+	waitForMembers(t, nodes[:2], 2)
+	owner := mintOwner(t, issuer)
+	for _, room := range createRooms(t, owner, nodes[:2], 6) {
+		if status, _, err := request(http.DefaultClient, nodes[0].URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
+			t.Fatalf("room %s after the node left: %d %v", room, status, err)
+		}
+	}
 }
