@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/livekit/protocol/livekit"
 
 	"meetcoord/cluster/clustertest"
 	gwauth "meetcoord/gateway/auth"
@@ -163,24 +166,41 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 	}
 }
 
-// TestNodeCrashLosesNothing: kill -9 a node; its rooms re-activate on the survivors on their next
-// request, from Redis, with their lobby (waiting and admitted participants) as acknowledged.
+// TestNodeCrashLosesNothing: kill -9 the node hosting rooms with waiting and admitted lobby
+// participants and an active recording; each room re-activates on a survivor on its next request,
+// from Redis, with its lobby as acknowledged and its recording (with its egress id: LiveKit's
+// egress_ended, through a survivor, completes it).
 func TestNodeCrashLosesNothing(t *testing.T) {
-	nodes, issuer := startCluster(t, nil, nil)
-	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	egress, lk, liveKitURL := clustertest.StartEgressStandIn(t)
+	var mu sync.Mutex
+	egressOf := map[string]string{} // room id -> egress id
+	egress.BeforeStartReturns = func(info *livekit.EgressInfo) {
+		mu.Lock()
+		egressOf[info.GetRoomName()] = info.GetEgressId()
+		mu.Unlock()
 	}
-	owner := &caller{t: t, token: token}
+	nodes, issuer := startCluster(t, map[string]string{
+		"RECORDING_ENABLE": "true", "LIVEKIT_API_URL": liveKitURL, "LIVEKIT_API_KEY": lk.Key, "LIVEKIT_API_SECRET": lk.Secret,
+		"LOBBY_WAITING_TIMEOUT": "60",
+	}, nil)
+	owner := mintOwner(t, issuer)
+	victim, survivors := nodes[0], nodes[1:]
 	type room struct {
-		id                string
-		waiting, admitted *caller
+		id, recording, egress string
+		waiting, admitted     *caller
 	}
-	// Enough rooms that the node about to die owns some of them (placement is by hash).
+	// Rooms are created until the node about to die hosts four of them (placement is by hash).
 	var rooms []room
-	for i := range 12 {
+	for i := 0; len(rooms) < 4; i++ {
+		if i == 100 {
+			t.Fatal("100 rooms and the victim hosts fewer than 4")
+		}
 		_, created := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/", map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
-		r := room{id: created["id"].(string), waiting: &caller{t: t}, admitted: &caller{t: t}}
+		id := created["id"].(string)
+		if ownedBy(nodes, []string{id})[victim] == nil {
+			continue
+		}
+		r := room{id: id, waiting: &caller{t: t}, admitted: &caller{t: t}}
 		for _, g := range []*caller{r.waiting, r.admitted} {
 			if _, e := g.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); e["status"] != "waiting" {
 				t.Fatalf("knock: %v", e)
@@ -189,12 +209,23 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.cookie, "allow_entry": true}); status != http.StatusOK {
 			t.Fatalf("admit: %d", status)
 		}
+		status, rec := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/start-recording/", map[string]any{"mode": "screen_recording"})
+		if status != http.StatusCreated {
+			t.Fatalf("start recording: %d %v", status, rec)
+		}
+		r.recording = rec["id"].(string)
+		mu.Lock()
+		r.egress = egressOf[r.id]
+		mu.Unlock()
+		if status := egress.SendTo(t, nodes[(i+1)%3].URL, "egress_started", r.egress, livekit.EgressStatus_EGRESS_ACTIVE); status != http.StatusOK {
+			t.Fatalf("egress_started: %d", status)
+		}
+		waitRecording(t, owner, nodes[i%3].URL, r.recording, "active")
 		rooms = append(rooms, r)
 	}
 
-	nodes[0].Kill()
+	victim.Kill()
 	killed := time.Now()
-	survivors := nodes[1:]
 	for i, r := range rooms {
 		via := survivors[i%2].URL
 		var e map[string]any
@@ -213,6 +244,24 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 		if l, _ := list["participants"].([]any); len(l) != 1 {
 			t.Fatalf("waiting list of room %d after the crash: %v", i, list)
 		}
+		waitRecording(t, owner, via, r.recording, "active")
 	}
-	t.Logf("all %d rooms served with their lobby %v after kill -9", len(rooms), time.Since(killed).Round(time.Millisecond))
+	t.Logf("all %d rooms of the killed node served with their lobby and recording %v after kill -9", len(rooms), time.Since(killed).Round(time.Millisecond))
+	// The survivors know each recording's egress: LiveKit's egress_ended completes it.
+	for i, r := range rooms {
+		if status := egress.SendTo(t, survivors[i%2].URL, "egress_ended", r.egress, livekit.EgressStatus_EGRESS_COMPLETE); status != http.StatusOK {
+			t.Fatalf("egress_ended through a survivor: %d", status)
+		}
+		waitRecording(t, owner, survivors[(i+1)%2].URL, r.recording, "saved")
+	}
+}
+
+// waitRecording waits until GET recordings/{id}/ through base shows status.
+func waitRecording(t testing.TB, owner *caller, base, id, status string) {
+	t.Helper()
+	var last map[string]any
+	clustertest.Eventually(t, 10*time.Second, "recording "+id+" "+status, func() bool {
+		_, last = owner.do(base, http.MethodGet, "/api/v1.0/recordings/"+id+"/", nil)
+		return last["status"] == status
+	})
 }

@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -25,7 +27,8 @@ import (
 type EgressStandIn struct {
 	livekit.Egress // other methods are not served
 
-	node *Node
+	node *Node          // webhooks go to this in-process node, or
+	lk   *LiveKitServer // are signed with this server's key for SendTo
 	mu   sync.Mutex
 	info map[string]*livekit.EgressInfo
 	seq  atomic.Int64
@@ -121,6 +124,35 @@ func (e *EgressStandIn) Send(event, egressID string, status livekit.EgressStatus
 		Event: event, Id: fmt.Sprintf("EV_%s_%d", egressID, time.Now().UnixNano()),
 		CreatedAt: time.Now().Unix(), EgressInfo: info,
 	}).Status
+}
+
+// StartEgressStandIn starts a real livekit-server and the egress stand-in in front of it, for
+// nodes that run as processes: they take the returned API URL as LIVEKIT_API_URL (and the
+// server's key and secret); the test posts egress webhooks to any node with SendTo.
+func StartEgressStandIn(t testing.TB) (*EgressStandIn, *LiveKitServer, string) {
+	t.Helper()
+	lk := StartLiveKit(t, LiveKitOptions{})
+	e := &EgressStandIn{info: map[string]*livekit.EgressInfo{}, lk: lk}
+	return e, lk, startEgressProxy(t, lk, e)
+}
+
+// SendTo is Send to the node at baseURL, signed with the stand-in's LiveKit key.
+func (e *EgressStandIn) SendTo(t testing.TB, baseURL, event, egressID string, status livekit.EgressStatus) int {
+	t.Helper()
+	info := e.SetStatus(egressID, status)
+	body := WebhookBody(t, &livekit.WebhookEvent{
+		Event: event, Id: fmt.Sprintf("EV_%s_%d", egressID, time.Now().UnixNano()),
+		CreatedAt: time.Now().Unix(), EgressInfo: info,
+	})
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/api/v1.0/rooms/webhooks-livekit/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/webhook+json")
+	req.Header.Set("Authorization", SignWebhook(t, body, e.lk.Key, e.lk.Secret, 5*time.Minute))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post %s to %s: %v", event, baseURL, err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // startEgressProxy serves the stand-in's Egress API and passes everything else to LiveKit.
