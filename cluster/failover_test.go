@@ -490,3 +490,22 @@ func TestNodeDroppedFromMembershipExits(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaveWithEtcdDown: SIGTERM during an etcd outage still ends in bounded time (protoactor's
+// etcd provider would wait forever to delete its key), and cleanly.
+func TestLeaveWithEtcdDown(t *testing.T) {
+	etcd := clustertest.StartEtcd(t)
+	nodes, _ := startCluster(t, map[string]string{"ETCD_ENDPOINTS": etcd.Endpoint}, nil)
+	etcd.Stop()
+	leaving := nodes[0]
+	leaving.Signal(syscall.SIGTERM)
+	sent := time.Now()
+	clustertest.Eventually(t, 20*time.Second, "the node to exit", func() bool {
+		exited, _ := leaving.Exited()
+		return exited
+	})
+	if _, code := leaving.Exited(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, leaving.Log())
+	}
+	t.Logf("exited %v after SIGTERM with etcd down", time.Since(sent).Round(time.Millisecond))
+}

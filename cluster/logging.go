@@ -28,6 +28,8 @@ var protoactorLifecycle = map[string]bool{
 	"Could not get a response from Gossiper Actor":                    true,
 	"Could not get a response from Gossiper Actor: request timeout":   true,
 	"cluster.RequestFuture failed":                                    true,
+	"sendGossipForMember failed":                                      true, // every 300 ms while a gone member is still listed
+	"deregisterMember":                                                true, // the node logs its own failure to leave
 }
 
 // quietProtoactor passes protoactor's warnings and errors to the service's handler, minus the

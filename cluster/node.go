@@ -237,9 +237,7 @@ func (n *Node) Stop() {
 		started := time.Now()
 		alone := n.cfg.ClusterProvider == "none"
 		if !alone {
-			if err := n.provider.Shutdown(true); err != nil {
-				n.log.Warn("leaving the membership failed: the others will notice when its lease expires", slog.Any("error", err))
-			}
+			n.leaveMembership()
 		}
 		rooms := n.lookup.Drain(n.cfg.RequestTimeout)
 		if !alone {
@@ -251,4 +249,22 @@ func (n *Node) Stop() {
 		n.system.Shutdown()
 		n.log.Info("left the cluster", slog.Int("rooms_passivated", rooms), slog.Duration("took", time.Since(started).Round(time.Millisecond)))
 	})
+}
+
+// providerLeaveTimeout bounds leaving the membership: protoactor's etcd provider deletes its key
+// without a deadline and would hang forever with etcd unreachable. By then the others drop this
+// member anyway (its lease expires, its health checks fail).
+const providerLeaveTimeout = 3 * time.Second
+
+func (n *Node) leaveMembership() {
+	left := make(chan error, 1)
+	go func() { left <- n.provider.Shutdown(true) }()
+	select {
+	case err := <-left:
+		if err != nil {
+			n.log.Warn("leaving the membership failed: the others will notice when its lease expires", slog.Any("error", err))
+		}
+	case <-time.After(providerLeaveTimeout):
+		n.log.Warn("leaving the membership timed out: the others will notice when its lease expires", slog.Duration("after", providerLeaveTimeout))
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"meetcoord/actors/room"
 )
@@ -25,7 +26,10 @@ func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterPro
 	case "none":
 		return test.NewTestProvider(test.NewInMemAgent()), nil
 	case "etcd":
-		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second})
+		// The etcd client logs through zap straight to stderr, in its own format: silenced. What
+		// matters reaches the service's log through protoactor (warnings) and the node
+		// (membership lost, not ready).
+		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 		if err != nil {
 			return nil, fmt.Errorf("etcd cluster provider (ETCD_ENDPOINTS %v): %w", cfg.EtcdEndpoints, err)
 		}
