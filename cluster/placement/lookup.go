@@ -209,14 +209,10 @@ func (l *Lookup) onTopology(t *protocluster.ClusterTopology) {
 			l.signalDownLocked(addr)
 		}
 	}
-	if members[l.self] || len(members) == 0 {
-		l.members = members
-	} else {
-		// A view without this member (dropped by the provider, or leaving): keep routing to
-		// ourselves too so that requests in flight on this node still find their rooms.
-		members[l.self] = true
-		l.members = members
-	}
+	// A view without this member (dropped by the provider, or leaving) still routes to it, so
+	// that requests in flight on this node find their rooms; readiness reports the drop.
+	members[l.self] = true
+	l.members = members
 	for addr := range l.suspects {
 		if !members[addr] {
 			delete(l.suspects, addr)
