@@ -42,6 +42,9 @@ type Config struct {
 	// How long, after leaving the membership, a member keeps answering (with "moved") so that
 	// the others' views drop it before its address goes silent.
 	ClusterLeaveGrace time.Duration
+	// SHUTDOWN_DELAY: after SIGTERM, how long the node keeps serving while /readyz already
+	// reports it shutting down, so that load balancers stop sending before connections close.
+	ShutdownDelay time.Duration
 	// How long a member may find itself outside the membership before it exits so that its
 	// supervisor restarts it (it is not ready meanwhile).
 	ClusterRejoinTimeout time.Duration
@@ -143,6 +146,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		ClusterActivationTimeout: e.seconds("CLUSTER_ACTIVATION_TIMEOUT", 1),
 		ClusterLeaveGrace:        e.seconds("CLUSTER_LEAVE_GRACE", 1),
 		ClusterRejoinTimeout:     e.seconds("CLUSTER_REJOIN_TIMEOUT", 30),
+		ShutdownDelay:            e.delay("SHUTDOWN_DELAY"),
 		LiveKitAPIURL:            e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
 		LiveKitPublicURL:         e.str("LIVEKIT_PUBLIC_URL", ""),
 		LiveKitAPIKey:            e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
@@ -479,6 +483,20 @@ func (e *env) integer(name string, def int) int {
 		e.fail(name, fmt.Sprintf("%q is not a non-negative integer", v))
 	}
 	return n
+}
+
+// delay reads a number of seconds that may be zero (the default: no delay).
+func (e *env) delay(name string) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		e.fail(name, fmt.Sprintf("%q is not a number of seconds (0 or more)", v))
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
 }
 
 // seconds reads a duration given in seconds (decimals allowed), as the reference product does.

@@ -25,6 +25,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad rate", map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": "lots"}, true, []string{"REQUEST_ENTRY_THROTTLE_RATES"}},
 		{"unknown source", map[string]string{"LIVEKIT_DEFAULT_SOURCES": "camera,hologram"}, true, []string{"LIVEKIT_DEFAULT_SOURCES"}},
 		{"unknown provider", map[string]string{"CLUSTER_PROVIDER": "carrier-pigeon"}, true, []string{"CLUSTER_PROVIDER"}},
+		{"automanaged without seeds", map[string]string{"CLUSTER_PROVIDER": "automanaged"}, true, []string{"CLUSTER_SEEDS"}},
+		{"negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1"}, true, []string{"SHUTDOWN_DELAY"}},
 		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
 		{"missing secret file", map[string]string{"LIVEKIT_API_SECRET_FILE": "/nonexistent/secret"}, true, []string{"LIVEKIT_API_SECRET_FILE"}},
 		{"email: STARTTLS and implicit TLS", map[string]string{"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, true, []string{"EMAIL_USE_SSL"}},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,12 +38,13 @@ type Options struct {
 
 // Service is one meetcoord node: store, cluster member with room grains, and HTTP gateway.
 type Service struct {
-	cfg     Config
-	log     *slog.Logger
-	store   serviceStore
-	node    *Node
-	invites *invitations.Service // nil: invitations not configured
-	handler http.Handler
+	cfg          Config
+	log          *slog.Logger
+	store        serviceStore
+	node         *Node
+	invites      *invitations.Service // nil: invitations not configured
+	handler      http.Handler
+	shuttingDown atomic.Bool
 	// stopWatching ends the subscription to room activations announced by other nodes.
 	stopWatching context.CancelFunc
 	signups      *marketing.Signups // nil when SIGNUP_NEW_USER_TO_MARKETING_EMAIL is off
@@ -310,11 +312,18 @@ func (s *Service) invitations(registry prometheus.Registerer) (*invitations.Serv
 func (s *Service) Handler() http.Handler { return s.handler }
 
 func (s *Service) ready(ctx context.Context) error {
+	if s.shuttingDown.Load() {
+		return errors.New("shutting down")
+	}
 	if err := s.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return s.node.Ready()
 }
+
+// ShuttingDown makes /readyz report the node not ready from now on (it still serves): the first
+// step of a graceful stop, so that load balancers stop sending before connections close.
+func (s *Service) ShuttingDown() { s.shuttingDown.Store(true) }
 
 // Lost is closed when this node fell out of the cluster membership and did not get back within
 // CLUSTER_REJOIN_TIMEOUT: the process should exit so that its supervisor restarts it.

@@ -89,6 +89,11 @@ func serve(args []string, stderr io.Writer) error {
 		lost = errors.New("dropped from the cluster membership and not back within CLUSTER_REJOIN_TIMEOUT: exiting so that the supervisor restarts this node")
 	case <-ctx.Done():
 	}
+	if cfg.ShutdownDelay > 0 {
+		logger.Info("shutting down: not ready from now on, still serving", slog.Duration("for", cfg.ShutdownDelay))
+		service.ShuttingDown()
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	logger.Info("shutting down: draining HTTP requests, then leaving the cluster")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

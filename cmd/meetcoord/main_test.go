@@ -112,3 +112,34 @@ func TestDevTokenNeedsSubject(t *testing.T) {
 		t.Fatalf("dev-token without --sub: %v", err)
 	}
 }
+
+// TestShutdownDelayReportsNotReadyFirst: with SHUTDOWN_DELAY, SIGTERM first makes /readyz fail
+// while the node still serves (load balancers stop sending), then the node stops cleanly.
+func TestShutdownDelayReportsNotReadyFirst(t *testing.T) {
+	_, issuer := clustertest.StartIssuer(t)
+	node := clustertest.StartProcess(t, map[string]string{
+		"LISTEN_ADDR": clustertest.FreeAddr(t), "REDIS_URL": clustertest.RedisURL(t), "OIDC_ISSUER": issuer.IssuerURL(),
+		"LIVEKIT_API_KEY": "testkey", "LIVEKIT_API_SECRET": "test-secret-of-at-least-32-characters",
+		"SHUTDOWN_DELAY": "3", "LOG_LEVEL": "warn",
+	})
+	status := func(path string) int {
+		res, err := http.Get(node.URL + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	node.Signal(syscall.SIGTERM)
+	clustertest.Eventually(t, 2*time.Second, "/readyz to fail after SIGTERM", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	if got := status("/api/v1.0/config/"); got != http.StatusOK {
+		t.Fatalf("API during the shutdown delay: %d, want 200 (still serving)", got)
+	}
+	if exited, _ := node.Exited(); exited {
+		t.Fatal("exited before the shutdown delay passed")
+	}
+	clustertest.Eventually(t, 30*time.Second, "the node to exit", func() bool { exited, _ := node.Exited(); return exited })
+	if _, code := node.Exited(); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, node.Log())
+	}
+}
