@@ -217,6 +217,11 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
 		LogLevel:                e.str("LOG_LEVEL", "info"),
 	}
+	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
+	// here once; each feature that needs it requires it below.
+	if c.AppBaseURL != "" && !absoluteHTTP(c.AppBaseURL) {
+		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.AppBaseURL))
+	}
 	c.ExternalAPI = loadExternalAPI(&e, c.AppBaseURL)
 	if pattern := e.str("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", ""); pattern != "" {
 		re, err := regexp.Compile(pattern)
@@ -288,12 +293,8 @@ func (c *Config) checkEmail(e *env) {
 			e.fail("EMAIL_FROM", fmt.Sprintf("%q is not an email address: %v", c.EmailFrom, err))
 		}
 	}
-	u, err := url.Parse(c.AppBaseURL)
-	switch {
-	case c.AppBaseURL == "":
+	if c.AppBaseURL == "" {
 		e.fail("APP_BASE_URL", "required when EMAIL_HOST is set (invitation links)")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an http(s) URL", c.AppBaseURL))
 	}
 }
 
@@ -344,17 +345,14 @@ func loadExternalAPI(e *env, appBaseURL string) ExternalAPIConfig {
 	default:
 		e.fail("EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "must be public, trusted or restricted")
 	}
-	if u, err := url.Parse(x.AppBaseURL); x.AppBaseURL == "" || err != nil || u.Scheme == "" || u.Host == "" {
-		e.fail("APP_BASE_URL", "an absolute URL is required when EXTERNAL_API_ENABLED is true (room URLs)")
+	if x.AppBaseURL == "" {
+		e.fail("APP_BASE_URL", "required when EXTERNAL_API_ENABLED is true (room URLs)")
 	}
 	return x
 }
 
 // browserLogin checks and completes the browser login settings.
 func (c *Config) browserLogin(e *env) {
-	if c.AppBaseURL != "" && !absoluteHTTP(c.AppBaseURL) {
-		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.AppBaseURL))
-	}
 	c.LoginRedirectURL = e.str("LOGIN_REDIRECT_URL", c.AppBaseURL+"/")
 	c.LogoutRedirectURL = e.str("LOGOUT_REDIRECT_URL", c.AppBaseURL+"/")
 	if c.OIDCClientID == "" {

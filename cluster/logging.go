@@ -38,19 +38,18 @@ type quietProtoactor struct {
 	slog.Handler
 }
 
+// Enabled: records below WARN never pass; lifecycle messages (all logged at WARN or ERROR) are
+// decided in Handle, by message.
 func (h quietProtoactor) Enabled(ctx context.Context, l slog.Level) bool {
-	// Records below WARN never pass; lifecycle ERRORs are decided in Handle (by message).
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l) || h.Handler.Enabled(ctx, slog.LevelDebug) && l >= slog.LevelInfo
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 
 func (h quietProtoactor) Handle(ctx context.Context, r slog.Record) error {
 	if protoactorLifecycle[r.Message] {
-		r.Level = slog.LevelInfo
 		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
 			return nil
 		}
-	} else if r.Level < slog.LevelWarn {
-		return nil
+		r.Level = slog.LevelInfo
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -56,6 +56,8 @@ type serviceStore interface {
 	gateway.Directory
 	gateway.Users
 	gateway.Sessions
+	gateway.UserEmails
+	application.Store
 	Ping(ctx context.Context) error
 	// WatchActivations announces every room activation in the cluster until ctx ends.
 	WatchActivations(ctx context.Context, announce func(roomID string, epoch int64))
@@ -235,21 +237,13 @@ func (s *Service) externalAPI() (*gateway.ExternalAPI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("external API tokens: %w", err)
 	}
-	apps, ok := s.store.(application.Store)
-	if !ok {
-		return nil, errors.New("external API: the store cannot keep applications")
-	}
-	emails, ok := s.store.(gateway.UserEmails)
-	if !ok {
-		return nil, errors.New("external API: the store has no user email index")
-	}
 	var telephony *gateway.Telephony
 	if s.cfg.TelephonyEnabled {
 		telephony = &gateway.Telephony{PhoneNumber: s.cfg.TelephonyPhoneNumber, DefaultCountry: s.cfg.TelephonyDefaultCountry}
 	}
 	return &gateway.ExternalAPI{
-		Applications:       application.NewRegistry(apps),
-		UserEmails:         emails,
+		Applications:       application.NewRegistry(s.store),
+		UserEmails:         s.store,
 		Tokens:             tokens,
 		TokenRate:          x.TokenRate,
 		AllowUserCreation:  x.AllowUserCreation,

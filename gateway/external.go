@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -368,12 +366,7 @@ func (g *Gateway) externalListRooms(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"count":    len(rooms),
-		"next":     pageLink(r, page+1, size, page*size < len(rooms)),
-		"previous": pageLink(r, page-1, size, page > 1),
-		"results":  results,
-	})
+	writePage(w, r, len(rooms), page, size, results)
 }
 
 // externalCreateRoom creates a room owned by the delegated user, with the external API's access
@@ -391,10 +384,9 @@ func (g *Gateway) externalCreateRoom(w http.ResponseWriter, r *http.Request) {
 	errs := fieldErrors{}
 	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u),
 		AccessLevel: accessLevels[g.ext.DefaultAccessLevel]}
-	name, present := stringField(fields, "name", errs)
-	msg.Name = g.validName(cmp.Or(name, generatedRoomName()), errs)
-	if present && name == "" {
-		errs.add("name", "This field may not be blank.")
+	// Without a name, the room is named after its slug, as the reference product does.
+	if name, present := stringField(fields, "name", errs); present {
+		msg.Name = g.validName(name, errs)
 	}
 	msg.Configuration = g.configurationField(fields, errs)
 	if len(errs) > 0 {
@@ -424,16 +416,4 @@ func (g *Gateway) externalRetrieveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, g.ext.roomView(reply.GetRoom()))
-}
-
-// generatedRoomName is shaped like a slug (abc-defg-hij), as the reference product names the
-// rooms its external API creates.
-func generatedRoomName() string {
-	const letters = "abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = letters[int(b[i])%len(letters)]
-	}
-	return string(b[:3]) + "-" + string(b[3:7]) + "-" + string(b[7:])
 }

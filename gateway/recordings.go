@@ -178,12 +178,7 @@ func (g *Gateway) listRecordings(w http.ResponseWriter, r *http.Request) {
 	for _, e := range pageOf(entries, page, size) {
 		results = append(results, recordingView(e.GetRecording(), e.GetRoom()))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"count":    len(entries),
-		"next":     pageLink(r, page+1, size, page*size < len(entries)),
-		"previous": pageLink(r, page-1, size, page > 1),
-		"results":  results,
-	})
+	writePage(w, r, len(entries), page, size, results)
 }
 
 // retrieveRecording: one recording of the user's.

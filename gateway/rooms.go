@@ -39,12 +39,7 @@ func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) {
 	for _, s := range pageOf(rooms, page, size) {
 		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: accessLevelNames[s.GetAccessLevel()]})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"count":    len(rooms),
-		"next":     pageLink(r, page+1, size, page*size < len(rooms)),
-		"previous": pageLink(r, page-1, size, page > 1),
-		"results":  results,
-	})
+	writePage(w, r, len(rooms), page, size, results)
 }
 
 // roomsOf reads the rooms where u (nil: anonymous, no rooms) holds a role, newest first as the
@@ -325,6 +320,16 @@ func pageOf[T any](items []T, page, size int) []T {
 		return nil
 	}
 	return items[start:min(start+size, len(items))]
+}
+
+// writePage answers one page of a list of total items, in the paginated shape of the API.
+func writePage(w http.ResponseWriter, r *http.Request, total, page, size int, results any) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"count":    total,
+		"next":     pageLink(r, page+1, size, page*size < total),
+		"previous": pageLink(r, page-1, size, page > 1),
+		"results":  results,
+	})
 }
 
 func pageLink(r *http.Request, page, size int, exists bool) *string {

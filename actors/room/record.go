@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"time"
@@ -26,10 +27,11 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 	if level == messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED {
 		level = messages.AccessLevel_ACCESS_LEVEL_PUBLIC
 	}
+	slug := newSlug()
 	r.record = &messages.RoomRecord{
 		Id:            r.id,
-		Name:          msg.GetName(),
-		Slug:          newSlug(),
+		Name:          cmp.Or(msg.GetName(), slug), // the external API may leave it to the room
+		Slug:          slug,
 		AccessLevel:   level,
 		Configuration: configurationOrEmpty(msg.GetConfiguration()),
 		Accesses: []*messages.Access{{

@@ -145,13 +145,16 @@ func (l *Lookup) Owner(identity string) string {
 // Down returns a channel that is closed when the member at address is seen gone: its
 // connection broke or it left the membership. This member itself is never down.
 func (l *Lookup) Down(address string) <-chan struct{} {
+	if address == l.self {
+		return nil // never closes; and requests to local rooms, the common case, take no lock
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if ch, ok := l.down[address]; ok {
 		return ch
 	}
 	ch := make(chan struct{})
-	if address != l.self && (!l.members[address] || !l.suspects[address].IsZero()) {
+	if !l.members[address] || !l.suspects[address].IsZero() {
 		close(ch) // already gone: do not wait for it
 		return ch
 	}
@@ -179,8 +182,9 @@ func (l *Lookup) IsMember() bool {
 }
 
 // Drain makes this member refuse new activations (it is leaving: callers retry elsewhere once
-// their view drops it) and passivates every room grain it hosts, waiting until they stopped or
-// the timeout passed. Messages already in a grain's mailbox are handled first.
+// their view drops it) and passivates every room grain it hosts, waiting until they stopped
+// (each stop is bounded by protoactor's future timeout; timeout bounds asking for the list).
+// Messages already in a grain's mailbox are handled first.
 func (l *Lookup) Drain(timeout time.Duration) int {
 	l.draining.Store(true)
 	res, err := l.cluster.ActorSystem.Root.RequestFuture(l.actor, passivateAll{}, timeout).Result()
