@@ -86,3 +86,18 @@ func (g *Gateway) storeFailed(w http.ResponseWriter, what string, err error) {
 	g.log.Error("store unavailable", "operation", what, "error", err)
 	writeError(w, http.StatusServiceUnavailable, "Storage is unavailable, try again.")
 }
+
+// administeredRoom is the room as u sees it, when u may administer it (owner, administrator):
+// the room decides, as for every permission. ok=false means the reply (403 or the ask's failure)
+// is written.
+func (g *Gateway) administeredRoom(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string) (*messages.RoomView, bool) {
+	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
+	if !ok {
+		return nil, false
+	}
+	if !reply.GetRoom().GetIsAdministrable() {
+		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return nil, false
+	}
+	return reply.GetRoom(), true
+}

@@ -155,7 +155,7 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if !found && x.AllowUserCreation {
 		user = userRecord{ID: uuid.NewSHA1(provisionalNamespace, []byte(strings.ToLower(email))).String(), Email: email}
-		if err := g.saveUser(r.Context(), user); err != nil {
+		if err := g.users.seen(r.Context(), user); err != nil {
 			g.storeFailed(w, "create provisional user", err)
 			return
 		}
@@ -233,11 +233,6 @@ func (g *Gateway) userByEmail(ctx context.Context, email string) (userRecord, bo
 		return userRecord{}, false, err
 	}
 	return u, true, nil
-}
-
-// saveUser writes a user record and its email index entry.
-func (g *Gateway) saveUser(ctx context.Context, u userRecord) error {
-	return g.users.seen(ctx, u)
 }
 
 // delegated authenticates an application token that needs scope, and returns the user it acts

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"meetcoord/gateway/invitations"
-	"meetcoord/messages"
 )
 
 // Inviter sends room invitations by email (gateway/invitations). Invite returns the addresses
@@ -39,13 +38,8 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
+	room, ok := g.administeredRoom(w, r, u, roomID)
 	if !ok {
-		return
-	}
-	room := reply.GetRoom()
-	if !room.GetIsAdministrable() {
-		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
 		return
 	}
 	fields, ok := decodeObject(w, r)

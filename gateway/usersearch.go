@@ -7,8 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
-
-	"meetcoord/messages"
 )
 
 // Searching people to invite: GET users/?q=<email or email prefix>&room=<room id or slug>.
@@ -43,12 +41,7 @@ func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
-	if !ok {
-		return
-	}
-	if !reply.GetRoom().GetIsAdministrable() {
-		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+	if _, ok := g.administeredRoom(w, r, u, roomID); !ok {
 		return
 	}
 	raw, err := g.cfg.Users.SearchUsersByEmail(r.Context(), q, userSearchLimit)
