@@ -406,7 +406,7 @@ func TestAutomanagedMembership(t *testing.T) {
 	ports := make([]string, 3)
 	seeds := make([]string, 3)
 	for i := range ports {
-		ports[i] = strings.Split(clustertest.FreeAddr(t), ":")[1]
+		ports[i] = strconv.Itoa(clustertest.ReservePort(t))
 		seeds[i] = "127.0.0.1:" + ports[i]
 	}
 	nodes, issuer := startCluster(t, map[string]string{"CLUSTER_PROVIDER": "automanaged", "CLUSTER_SEEDS": strings.Join(seeds, ",")},

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +87,7 @@ func startNodes(t testing.TB, common map[string]string, perNode func(i int) map[
 	t.Helper()
 	var nodes []*clustertest.Process
 	for i := range 3 {
-		env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strings.Split(clustertest.FreeAddr(t), ":")[1]}
+		env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(clustertest.ReservePort(t))}
 		for k, v := range common {
 			env[k] = v
 		}

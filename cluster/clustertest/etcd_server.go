@@ -25,7 +25,7 @@ func StartEtcd(t testing.TB) *EtcdServer {
 	if err != nil {
 		t.Fatal("etcd is not installed: run the tests with `make test`, which installs etcd-server (apt-get install etcd-server)")
 	}
-	client, peer := freePort(t, "tcp"), freePort(t, "tcp")
+	client, peer := ReservePort(t), ReservePort(t)
 	s := &EtcdServer{Endpoint: fmt.Sprintf("127.0.0.1:%d", client), done: make(chan struct{})}
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peer)
 	s.cmd = exec.Command(bin, "--name", "test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),

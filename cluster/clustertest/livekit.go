@@ -3,7 +3,6 @@ package clustertest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,7 +47,7 @@ func StartLiveKit(t testing.TB, opts LiveKitOptions) *LiveKitServer {
 		t.Fatal(err)
 	}
 	s := &LiveKitServer{Key: "testkey", Secret: "test-secret-of-at-least-32-characters", done: make(chan struct{}), log: &bytes.Buffer{}}
-	port, rtcTCP, rtcUDP := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
+	port, rtcTCP, rtcUDP := ReservePort(t), ReservePort(t), ReservePort(t)
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	s.WSURL = fmt.Sprintf("ws://127.0.0.1:%d", port)
 	webhooks := ""
@@ -112,28 +111,4 @@ func (s *LiveKitServer) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.done
-}
-
-func freePort(t testing.TB, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// FreeAddr is a loopback TCP address free at the time of the call, for a server a test starts.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	return fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 }

@@ -211,18 +211,6 @@ func StartSilentSMTP(t testing.TB) (string, int) {
 	return "127.0.0.1", l.Addr().(*net.TCPAddr).Port
 }
 
-// ClosedPort is a loopback port where nothing listens (connections are refused).
-func ClosedPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
-
 // selfSignedCertificate is a certificate for 127.0.0.1 and localhost, and a pool trusting it.
 func selfSignedCertificate(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
