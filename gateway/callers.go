@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -16,12 +17,22 @@ import (
 )
 
 // userNamespace derives stable user ids from OIDC subjects, so that every node computes the
-// same id for a token without a lookup (and without a race on first sight).
+// same id for a token without a race on first sight.
 var userNamespace = uuid.MustParse("6f6b9a52-5a3e-4d1e-9a0c-1e0d2f3c4b5a")
 
-// userID is the user id of an OIDC subject.
+// userID is the user id of an OIDC subject (unless it claimed a provisional user).
 func userID(sub string) string {
 	return uuid.NewSHA1(userNamespace, []byte(sub)).String()
+}
+
+// provisionalNamespace derives the id of a user created by an application from their address:
+// two nodes creating the same provisional user at once create the same record, and a login
+// with that address finds it without an index.
+var provisionalNamespace = uuid.MustParse("3c1d7e0a-8b4f-4f6a-9d2e-5a7b8c9d0e1f")
+
+// provisionalUserID is the id of the provisional user of an email address.
+func provisionalUserID(email string) string {
+	return uuid.NewSHA1(provisionalNamespace, []byte(strings.ToLower(email))).String()
 }
 
 // userRecord is a stored user (api.md users/me).
@@ -53,8 +64,8 @@ func (g *Gateway) authenticate(r *http.Request) (*userRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := userFromClaims(claims)
-	if err := g.users.seen(r.Context(), u); err != nil {
+	u, err := g.users.identify(r.Context(), claims)
+	if err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -105,7 +116,7 @@ type userCache struct {
 	store   Users
 	signups Signups
 	mu      sync.Mutex
-	known   map[string]userRecord
+	known   map[string]userRecord // by OIDC subject
 }
 
 // userCacheLimit bounds the cache; when full it is simply reset (records are cheap to re-check).
@@ -115,13 +126,45 @@ func newUserCache(store Users, signups Signups) *userCache {
 	return &userCache{store: store, signups: signups, known: map[string]userRecord{}}
 }
 
-func (c *userCache) seen(ctx context.Context, u userRecord) error {
+// identify returns the user of verified claims, creating or updating its record. A subject's
+// first login with the email of a provisional user (created by an application) becomes that
+// user, so that the rooms made for them are theirs; an email the token says is unverified
+// never does.
+func (c *userCache) identify(ctx context.Context, claims gwauth.Claims) (userRecord, error) {
+	u := userRecord{Sub: claims.Subject, Email: claims.Email,
+		FullName: claims.FullName, ShortName: claims.ShortName, Language: claims.Language}
 	c.mu.Lock()
-	prev, ok := c.known[u.ID]
+	prev, ok := c.known[claims.Subject]
 	c.mu.Unlock()
-	if ok && prev == u {
-		return nil
+	if ok {
+		if u.ID = prev.ID; prev == u {
+			return u, nil
+		}
+	} else {
+		provisional := ""
+		if claims.Email != "" && !claims.EmailUnverified {
+			provisional = provisionalUserID(claims.Email)
+		}
+		id, err := c.store.UserOfSubject(ctx, claims.Subject, userID(claims.Subject), provisional)
+		if err != nil {
+			return userRecord{}, fmt.Errorf("%w: %v", errStore, err)
+		}
+		u.ID = id
 	}
+	if err := c.save(ctx, u); err != nil {
+		return userRecord{}, err
+	}
+	c.mu.Lock()
+	if len(c.known) >= userCacheLimit {
+		c.known = map[string]userRecord{}
+	}
+	c.known[claims.Subject] = u
+	c.mu.Unlock()
+	return u, nil
+}
+
+// save stores a user record; the save that creates the user tells signups.
+func (c *userCache) save(ctx context.Context, u userRecord) error {
 	b, _ := json.Marshal(u)
 	created, err := c.store.SaveUser(ctx, u.ID, u.Email, b)
 	if err != nil {
@@ -130,12 +173,6 @@ func (c *userCache) seen(ctx context.Context, u userRecord) error {
 	if created && c.signups != nil {
 		c.signups.SignedUp(marketing.Contact{Email: u.Email, FullName: u.FullName, ShortName: u.ShortName, Language: u.Language})
 	}
-	c.mu.Lock()
-	if len(c.known) >= userCacheLimit {
-		c.known = map[string]userRecord{}
-	}
-	c.known[u.ID] = u
-	c.mu.Unlock()
 	return nil
 }
 

@@ -82,10 +82,6 @@ func (g *Gateway) externalRoutes(r prefixed) {
 	r.HandleFunc("/rooms/{room}/", g.externalRetrieveRoom).Methods(http.MethodGet)
 }
 
-// provisionalNamespace derives the id of a user created by an application from their address:
-// two nodes creating the same provisional user at once create the same record.
-var provisionalNamespace = uuid.MustParse("3c1d7e0a-8b4f-4f6a-9d2e-5a7b8c9d0e1f")
-
 // applicationToken is the client-credentials grant: an application's credentials and the email
 // of the user it acts for (`scope`, as in the reference product) give a delegated token.
 func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
@@ -154,8 +150,8 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found && x.AllowUserCreation {
-		user = userRecord{ID: uuid.NewSHA1(provisionalNamespace, []byte(strings.ToLower(email))).String(), Email: email}
-		if err := g.users.seen(r.Context(), user); err != nil {
+		user = userRecord{ID: provisionalUserID(email), Email: email}
+		if err := g.users.save(r.Context(), user); err != nil {
 			g.storeFailed(w, "create provisional user", err)
 			return
 		}

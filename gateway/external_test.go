@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"meetcoord/cluster/clustertest"
+	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/application"
 )
 
@@ -447,5 +448,71 @@ func TestProvisionalUser(t *testing.T) {
 	}
 	if res := postToken(t, n, tokenFields(clientID, secret, "someone@other.org"), false); res.Status != http.StatusForbidden {
 		t.Fatalf("creation does not bypass the domain check: %d %s", res.Status, res.Body)
+	}
+}
+
+// The person behind a provisional user logs in: their first login with that email makes them
+// that user, so the rooms the application created for them are theirs. Nobody else logging in
+// later with the same email gets them, nor does a token whose email is unverified.
+func TestProvisionalUserClaimedAtLogin(t *testing.T) {
+	n, reg := externalNode(t, map[string]string{"APPLICATION_ALLOW_USER_CREATION": "true"})
+	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
+	provisionalID := func(token string) string {
+		claims := jwt.MapClaims{}
+		_, _, _ = jwt.NewParser().ParseUnverified(token, claims)
+		id, _ := claims["user_id"].(string)
+		return id
+	}
+	createFor := func(email string) (string, string) {
+		token := appToken(t, n, clientID, secret, email)
+		res := n.Client(token).Do(http.MethodPost, extPath("rooms"), map[string]any{"name": "Planned for " + email})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("create for %s: %d %s", email, res.Status, res.Body)
+		}
+		return provisionalID(token), res.JSON()["id"].(string)
+	}
+	login := func(claims gwauth.Claims) (*clustertest.Client, string) {
+		token, err := n.Issuer.Mint(claims, "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := n.Client(token)
+		me := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+		if me.Status != http.StatusOK {
+			t.Fatalf("users/me of %s: %d %s", claims.Subject, me.Status, me.Body)
+		}
+		return c, me.JSON()["id"].(string)
+	}
+	rooms := func(c *clustertest.Client) string {
+		res := c.Do(http.MethodGet, clustertest.Path("rooms"), nil)
+		if res.Status != http.StatusOK {
+			t.Fatalf("rooms: %d %s", res.Status, res.Body)
+		}
+		return string(res.Body)
+	}
+
+	userID, roomID := createFor("pat.planned@example.org")
+	pat, patID := login(gwauth.Claims{Subject: "pat-at-idp", Email: "Pat.Planned@example.org", FullName: "Pat Planned"})
+	if patID != userID || !strings.Contains(rooms(pat), roomID) {
+		t.Fatalf("first login is user %s (provisional %s), rooms %s", patID, userID, rooms(pat))
+	}
+	if room := pat.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil); room.JSON()["is_administrable"] != true {
+		t.Fatalf("pat does not administer the room made for them: %s", room.Body)
+	}
+	if _, again := login(gwauth.Claims{Subject: "pat-at-idp", Email: "pat.planned@example.org", FullName: "Pat P."}); again != userID {
+		t.Fatalf("next login is user %s, want %s", again, userID)
+	}
+	if later := provisionalID(appToken(t, n, clientID, secret, "pat.planned@example.org")); later != userID {
+		t.Fatalf("the application now acts for %s, want the claimed user %s", later, userID)
+	}
+	other, otherID := login(gwauth.Claims{Subject: "someone-else", Email: "pat.planned@example.org"})
+	if otherID == userID || strings.Contains(rooms(other), roomID) {
+		t.Fatalf("a second subject with the same email got the claimed user (%s) or its room", otherID)
+	}
+
+	unverifiedID, unverifiedRoom := createFor("quinn.planned@example.org")
+	quinn, quinnID := login(gwauth.Claims{Subject: "quinn-at-idp", Email: "quinn.planned@example.org", EmailUnverified: true})
+	if quinnID == unverifiedID || strings.Contains(rooms(quinn), unverifiedRoom) {
+		t.Fatalf("an unverified email claimed the provisional user %s", unverifiedID)
 	}
 }

@@ -42,6 +42,9 @@ type Users interface {
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
 	// SaveUser stores a record and indexes its email; created is true for exactly one first save.
 	SaveUser(ctx context.Context, userID, email string, record []byte) (created bool, err error)
+	// UserOfSubject is the id an OIDC subject logs in as: ownID, or the provisional user
+	// (provisionalID, "" for none) it claimed, now or before.
+	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
 	// SearchUsersByEmail returns at most limit records whose lowercased email starts with prefix.
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/oidclogin"
 )
 
@@ -121,8 +120,8 @@ func (g *Gateway) loginCallback(w http.ResponseWriter, r *http.Request) {
 		g.loginFailed(w, "provider_unavailable", http.StatusServiceUnavailable, "The identity provider is unavailable, try again.")
 		return
 	}
-	u := userFromClaims(id.Claims)
-	if err := g.users.seen(r.Context(), u); err != nil {
+	u, err := g.users.identify(r.Context(), id.Claims)
+	if err != nil {
 		g.storeFailed(w, "save user", err)
 		return
 	}
@@ -207,9 +206,4 @@ func (g *Gateway) absolute(target string) string {
 		return g.cfg.Browser.AppOrigin + target
 	}
 	return target
-}
-
-func userFromClaims(c gwauth.Claims) userRecord {
-	return userRecord{ID: userID(c.Subject), Sub: c.Subject, Email: c.Email,
-		FullName: c.FullName, ShortName: c.ShortName, Language: c.Language}
 }

@@ -18,6 +18,7 @@ type accountStore interface {
 	contractStore
 	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
+	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
 	PutSession(ctx context.Context, id string, record []byte, ttl time.Duration) error
 	GetSession(ctx context.Context, id string) ([]byte, bool, error)
 	DeleteSession(ctx context.Context, id string) error
@@ -57,6 +58,60 @@ func TestSaveUserReportsCreationOnce(t *testing.T) {
 		}
 		if got, _, _ := s.GetUser(ctx, "u1"); string(got) != "v2" {
 			t.Fatalf("record = %q, want v2", got)
+		}
+	})
+}
+
+// TestProvisionalUserClaimedOnce: the first subject logging in with a provisional user's email
+// becomes that user, for good; nobody else can, and a subject with a user of its own keeps it.
+func TestProvisionalUserClaimedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		for _, id := range []string{"prov-ada", "prov-bob", "own-bob", "prov-race"} {
+			if _, err := s.SaveUser(ctx, id, id+"@example.org", []byte(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			name                      string
+			subject, own, provisional string
+			want                      string
+		}{
+			{"claims the provisional user", "sub-ada", "own-ada", "prov-ada", "prov-ada"},
+			{"keeps it on the next login", "sub-ada", "own-ada", "prov-ada", "prov-ada"},
+			{"keeps it even without the email", "sub-ada", "own-ada", "", "prov-ada"},
+			{"another subject cannot claim it again", "sub-eve", "own-eve", "prov-ada", "own-eve"},
+			{"a subject with its own user keeps it", "sub-bob", "own-bob", "prov-bob", "own-bob"},
+			{"no provisional user", "sub-cy", "own-cy", "prov-cy", "own-cy"},
+			{"email not trusted", "sub-dee", "own-dee", "", "own-dee"},
+		}
+		for _, tt := range tests {
+			got, err := s.UserOfSubject(ctx, tt.subject, tt.own, tt.provisional)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("%s: UserOfSubject(%s) = %s, want %s", tt.name, tt.subject, got, tt.want)
+			}
+		}
+		// Concurrent first logins of different subjects with the same email: one claim.
+		var claims atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				id, err := s.UserOfSubject(ctx, fmt.Sprint("racer-", i), fmt.Sprint("own-racer-", i), "prov-race")
+				if err != nil {
+					t.Error(err)
+				}
+				if id == "prov-race" {
+					claims.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if claims.Load() != 1 {
+			t.Fatalf("%d subjects claimed one provisional user, want 1", claims.Load())
 		}
 	})
 }

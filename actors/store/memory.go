@@ -25,6 +25,8 @@ type Memory struct {
 	// Browser sessions and the email index of users (sessions.go, users.go), created on first use.
 	authState  *memoryAuth
 	userEmails map[string]string
+	subjects   map[string]string // OIDC subject -> the provisional user it claimed
+	claimed    map[string]bool   // provisional users claimed by a subject
 }
 
 type expiring struct {

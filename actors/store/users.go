@@ -50,6 +50,45 @@ func (r *Redis) SaveUser(ctx context.Context, userID, email string, record []byt
 	return n == 1, nil
 }
 
+// Provisional users (created by an application for an email before its owner ever logged in)
+// are claimed by the first OIDC subject that logs in with that email, so that the rooms an
+// application created for them are theirs. The link is kept under the subject, so that later
+// logins, on any node, find the same user.
+
+func subjectKey(subject string) string { return prefix + "subject:" + subject }
+
+func claimedByKey(userID string) string { return prefix + "user:" + userID + ":claimed-by" }
+
+// userOfSubjectScript decides which user a subject is: the user it was linked to before, else
+// the provisional user when it exists, is unclaimed and the subject has no user of its own,
+// else the subject's own user. Claiming is one step, so two first logins cannot both claim.
+//
+// KEYS: subject link, own user record, provisional user record, provisional user's claim.
+// ARGV: own user id, provisional user id ("" for none), subject.
+var userOfSubjectScript = redis.NewScript(`
+local linked = redis.call('GET', KEYS[1])
+if linked then return linked end
+if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[3]) == 1
+  and redis.call('SETNX', KEYS[4], ARGV[3]) == 1 then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return ARGV[2]
+end
+return ARGV[1]
+`)
+
+// UserOfSubject returns the id of the user an OIDC subject logs in as: ownID (the id derived
+// from the subject), unless the subject claimed a provisional user, before or now.
+// provisionalID is the provisional user of the subject's email, "" when the email cannot be
+// trusted or is missing.
+func (r *Redis) UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error) {
+	keys := []string{subjectKey(subject), userKey(ownID), userKey(provisionalID), claimedByKey(provisionalID)}
+	id, err := userOfSubjectScript.Run(ctx, r.client, keys, ownID, provisionalID, subject).Text()
+	if err != nil {
+		return "", fmt.Errorf("user of subject: %w", err)
+	}
+	return id, nil
+}
+
 // SearchUsersByEmail returns the records of at most limit users whose lowercased email starts
 // with prefix, in email order (an exact match comes first).
 func (r *Redis) SearchUsersByEmail(ctx context.Context, emailPrefix string, limit int) ([][]byte, error) {
@@ -91,6 +130,26 @@ func (m *Memory) SaveUser(_ context.Context, userID, email string, record []byte
 	}
 	m.userEmails[userID] = strings.ToLower(email)
 	return !existed, nil
+}
+
+// UserOfSubject is Redis.UserOfSubject.
+func (m *Memory) UserOfSubject(_ context.Context, subject, ownID, provisionalID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subjects == nil {
+		m.subjects, m.claimed = map[string]string{}, map[string]bool{}
+	}
+	if linked, ok := m.subjects[subject]; ok {
+		return linked, nil
+	}
+	_, own := m.users[ownID]
+	_, provisional := m.users[provisionalID]
+	if provisionalID != "" && !own && provisional && !m.claimed[provisionalID] {
+		m.claimed[provisionalID] = true
+		m.subjects[subject] = provisionalID
+		return provisionalID, nil
+	}
+	return ownID, nil
 }
 
 // SearchUsersByEmail returns at most limit users whose email starts with prefix, in email order.

@@ -177,7 +177,7 @@ func TestDevIssuerMint(t *testing.T) {
 			t.Errorf("header = kid %q alg %q typ %v, want kid %q alg RS256 typ JWT", h.KeyID, h.Algorithm, h.ExtraHeaders["typ"], d.keyID)
 		}
 		var std jwt.Claims
-		var profile profileClaims
+		var profile Profile
 		if err := tok.Claims(&d.key.PublicKey, &std, &profile); err != nil {
 			t.Fatalf("Claims: %v", err)
 		}
@@ -187,7 +187,7 @@ func TestDevIssuerMint(t *testing.T) {
 		if iat := std.IssuedAt.Time(); iat.Before(before) || std.Expiry.Time().Sub(iat) != time.Hour {
 			t.Errorf("iat %v exp %v, want iat≈now and exp=iat+1h", iat, std.Expiry.Time())
 		}
-		if got := profile.toClaims(std.Subject); got != testClaims {
+		if got := profile.Claims(std.Subject); got != testClaims {
 			t.Errorf("profile claims = %+v, want %+v", got, testClaims)
 		}
 	})

@@ -92,11 +92,11 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (Claims, err
 	if tok.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: missing sub claim", ErrInvalidToken)
 	}
-	var profile profileClaims
+	var profile Profile
 	if err := tok.Claims(&profile); err != nil {
 		return Claims{}, fmt.Errorf("%w: decode claims: %w", ErrInvalidToken, err)
 	}
-	return profile.toClaims(tok.Subject), nil
+	return profile.Claims(tok.Subject), nil
 }
 
 // idTokenVerifier returns the cached verifier, running discovery first if

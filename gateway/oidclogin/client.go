@@ -126,20 +126,11 @@ func (c *Client) Exchange(ctx context.Context, code string, f Flow) (Identity, e
 	if idt.Subject == "" {
 		return Identity{}, fmt.Errorf("%w: ID token without sub", ErrRefused)
 	}
-	var profile struct {
-		Email     string `json:"email"`
-		Name      string `json:"name"`
-		GivenName string `json:"given_name"`
-		Locale    string `json:"locale"`
-	}
+	var profile auth.Profile
 	if err := idt.Claims(&profile); err != nil {
 		return Identity{}, fmt.Errorf("%w: ID token claims: %w", ErrRefused, err)
 	}
-	return Identity{
-		Claims: auth.Claims{Subject: idt.Subject, Email: profile.Email, FullName: profile.Name,
-			ShortName: profile.GivenName, Language: profile.Locale},
-		IDToken: raw,
-	}, nil
+	return Identity{Claims: profile.Claims(idt.Subject), IDToken: raw}, nil
 }
 
 // EndSessionURL is the provider's RP-initiated logout URL (OpenID Connect RP-Initiated Logout
