@@ -163,7 +163,7 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "User not found.")
 		return
 	}
-	token, err := x.Tokens.Issue(user.ID, app.ClientID, app.Scopes)
+	token, err := x.Tokens.Issue(user.ID, app.ClientID, app.Scopes, app.SecretVersion)
 	if err != nil {
 		g.log.Error("issue application token", "error", err)
 		writeError(w, http.StatusInternalServerError, "Could not issue a token.")
@@ -263,6 +263,9 @@ func (g *Gateway) delegated(w http.ResponseWriter, r *http.Request, scope string
 		return nil, false
 	case !app.Active:
 		writeError(w, http.StatusUnauthorized, "Application is disabled.")
+		return nil, false
+	case claims.SecretVersion != app.SecretVersion:
+		writeError(w, http.StatusUnauthorized, "Token issued before the application's secret was rotated.")
 		return nil, false
 	}
 	u, found, err := g.users.get(r.Context(), claims.UserID)

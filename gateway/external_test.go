@@ -333,6 +333,33 @@ func TestDisabledApplicationTokensRefused(t *testing.T) {
 	}
 }
 
+// Rotating an application's secret (after a leak) cuts off the tokens obtained with the old one;
+// a token obtained with the new secret works.
+func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
+	n, reg := externalNode(t, nil)
+	alice := registerUser(t, n, "alice")
+	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
+	old := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	if res := old.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
+		t.Fatalf("before rotation: %d %s", res.Status, res.Body)
+	}
+	newSecret, err := reg.RotateSecret(context.Background(), clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := old.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusUnauthorized ||
+		detail(res) != "Token issued before the application's secret was rotated." {
+		t.Fatalf("token of the old secret: %d %s", res.Status, res.Body)
+	}
+	if res := postToken(t, n, tokenFields(clientID, secret, email(alice)), false); res.Status != http.StatusUnauthorized {
+		t.Fatalf("old secret at the token endpoint: %d %s", res.Status, res.Body)
+	}
+	fresh := n.Client(appToken(t, n, clientID, newSecret, email(alice)))
+	if res := fresh.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
+		t.Fatalf("token of the new secret: %d %s", res.Status, res.Body)
+	}
+}
+
 // A room created through the external API is the delegated user's: owned by them, with the
 // external API's access level, listed and shown by the normal API with their own token.
 func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {

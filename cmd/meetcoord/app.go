@@ -21,7 +21,7 @@ const appUsage = `usage: meetcoord app <command>
   list                           the applications
   disable CLIENT_ID              refuse new tokens and the tokens already issued
   enable CLIENT_ID               accept the application again
-  rotate-secret CLIENT_ID        a new secret (shown once); the old one stops working
+  rotate-secret CLIENT_ID        a new secret (shown once); the old one and its tokens stop working
 Reads the same configuration as serve (REDIS_URL, MEETCOORD_CONFIG_FILE).`
 
 // app administers the external API's applications in the configured Redis.

@@ -47,6 +47,9 @@ type Application struct {
 	AllowedDomains []string  `json:"allowed_domains"` // lower case; AnyDomain for all
 	Active         bool      `json:"active"`
 	CreatedAt      time.Time `json:"created_at"`
+	// SecretVersion counts rotations. Tokens carry the version they were issued under, so that
+	// a rotation (after a leak) cuts off the tokens obtained with the old secret as well.
+	SecretVersion int `json:"secret_version"`
 }
 
 // AllowsEmail reports whether the application may act for the owner of an email address.
@@ -146,14 +149,13 @@ func (r *Registry) SetActive(ctx context.Context, clientID string, active bool) 
 }
 
 // RotateSecret gives the application a new secret, returned this once; the old one stops
-// working at once. Tokens issued before stay valid until they expire (disable the application
-// to cut them off).
+// working at once, and so do the tokens issued before (their secret version is older).
 func (r *Registry) RotateSecret(ctx context.Context, clientID string) (string, error) {
 	secret, hash, err := newSecret()
 	if err != nil {
 		return "", err
 	}
-	return secret, r.update(ctx, clientID, func(a *Application) { a.SecretHash = hash })
+	return secret, r.update(ctx, clientID, func(a *Application) { a.SecretHash, a.SecretVersion = hash, a.SecretVersion+1 })
 }
 
 func (r *Registry) update(ctx context.Context, clientID string, change func(*Application)) error {

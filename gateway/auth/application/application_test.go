@@ -71,6 +71,9 @@ func TestSecretsAndLifecycle(t *testing.T) {
 	if application.SecretMatches(rotated, true, secret) || !application.SecretMatches(rotated, true, newSecret) {
 		t.Fatal("after rotation the old secret still works or the new one does not")
 	}
+	if a.SecretVersion != 0 || rotated.SecretVersion != 1 {
+		t.Fatalf("secret versions %d then %d, want 0 then 1", a.SecretVersion, rotated.SecretVersion)
+	}
 	if err := r.SetActive(ctx, a.ClientID, false); err != nil {
 		t.Fatal(err)
 	}

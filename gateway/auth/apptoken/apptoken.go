@@ -40,6 +40,9 @@ type Claims struct {
 	Delegated bool     `json:"delegated"`
 	Scope     string   `json:"scope,omitempty"` // space-separated, as OAuth 2.0 writes scopes
 	Scopes    []string `json:"-"`
+	// SecretVersion is the application's secret version when the token was issued (0 for tokens
+	// of applications never rotated, and for tokens issued before versions existed).
+	SecretVersion int `json:"secret_version,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -86,8 +89,9 @@ func New(cfg Config) (*Service, error) {
 // TTL is how long issued tokens live.
 func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 
-// Issue signs a delegated token for userID on behalf of the application clientID.
-func (s *Service) Issue(userID, clientID string, scopes []string) (string, error) {
+// Issue signs a delegated token for userID on behalf of the application clientID, whose secret
+// is at secretVersion.
+func (s *Service) Issue(userID, clientID string, scopes []string, secretVersion int) (string, error) {
 	now := s.cfg.Now()
 	// A map rather than Claims: golang-jwt writes a registered audience as a list, and the
 	// reference product's clients expect the single string PyJWT writes.
@@ -97,6 +101,9 @@ func (s *Service) Issue(userID, clientID string, scopes []string) (string, error
 	}
 	if len(scopes) > 0 {
 		claims["scope"] = strings.Join(scopes, " ")
+	}
+	if secretVersion > 0 {
+		claims["secret_version"] = secretVersion
 	}
 	if s.cfg.Issuer != "" {
 		claims["iss"] = s.cfg.Issuer

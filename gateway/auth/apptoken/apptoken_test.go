@@ -31,7 +31,7 @@ func service(t *testing.T, now time.Time, mutate func(*apptoken.Config)) *apptok
 func TestRoundTrip(t *testing.T) {
 	now := time.Now()
 	s := service(t, now, nil)
-	token, err := s.Issue("user-1", "client-1", []string{"rooms:list", "rooms:create"})
+	token, err := s.Issue("user-1", "client-1", []string{"rooms:list", "rooms:create"}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if c.UserID != "user-1" || c.ClientID != "client-1" || !c.Delegated || c.Issuer != "meetcoord" ||
 		len(c.Audience) != 1 || c.Audience[0] != "integrations" || c.ExpiresAt.Unix() != now.Add(time.Hour).Unix() ||
-		c.IssuedAt.Unix() != now.Unix() {
+		c.IssuedAt.Unix() != now.Unix() || c.SecretVersion != 3 {
 		t.Fatalf("claims %+v", c)
 	}
 	if !c.Has("rooms:list") || !c.Has("rooms:create") || c.Has("rooms:retrieve") {
@@ -116,7 +116,7 @@ func TestValidationFailures(t *testing.T) {
 // A token issued now is refused once its lifetime has passed.
 func TestIssuedTokenExpires(t *testing.T) {
 	now := time.Now()
-	token, err := service(t, now, nil).Issue("u", "c", nil)
+	token, err := service(t, now, nil).Issue("u", "c", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestIssuedTokenExpires(t *testing.T) {
 // Without a configured issuer and audience, none is written and none is required.
 func TestNoIssuerNoAudience(t *testing.T) {
 	s := service(t, time.Now(), func(c *apptoken.Config) { c.Issuer, c.Audience = "", "" })
-	token, err := s.Issue("u", "c", []string{"rooms:list"})
+	token, err := s.Issue("u", "c", []string{"rooms:list"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
