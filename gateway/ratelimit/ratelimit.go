@@ -62,7 +62,12 @@ func New(r Rate) *Limiter {
 }
 
 // Allow reports whether one more request of key is within the rate.
-func (l *Limiter) Allow(key string) bool {
+func (l *Limiter) Allow(key string) bool { return l.AllowN(key, 1) }
+
+// AllowN reports whether key may spend n tokens at once (a request that costs more than one,
+// such as one email per invited address), and spends them if so: all or none. More than the
+// burst (the whole allowance of a period) is always refused, however long the key waited.
+func (l *Limiter) AllowN(key string, n int) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -74,7 +79,7 @@ func (l *Limiter) Allow(key string) bool {
 		l.keys[key] = b
 	}
 	b.seen = now
-	return b.limiter.AllowN(now, 1)
+	return b.limiter.AllowN(now, n)
 }
 
 // sweep forgets keys idle for a whole period: their bucket would be full again anyway.
