@@ -41,6 +41,19 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Requests: n, Per: per}, nil
 }
 
+// String writes r back in ParseRate's form, for messages ("200/hour").
+func (r Rate) String() string {
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"second", time.Second}, {"minute", time.Minute}, {"hour", time.Hour}, {"day", 24 * time.Hour}} {
+		if r.Per == p.d {
+			return strconv.Itoa(r.Requests) + "/" + p.name
+		}
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Per.String()
+}
+
 // Limiter is a token bucket per key: a burst of the whole allowance, refilled evenly over the
 // period. Idle keys are forgotten so that memory follows active clients only.
 type Limiter struct {

@@ -25,6 +25,9 @@ func TestParseRate(t *testing.T) {
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
+		if !tt.wantErr && got.String() != tt.in {
+			t.Errorf("ParseRate(%q).String() = %q, want it back", tt.in, got.String())
+		}
 	}
 }
 
