@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"meetcoord/gateway/ratelimit"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -35,6 +37,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"email: host without link base", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_FROM": "not an address"}, false,
 			[]string{"EMAIL_FROM", "APP_BASE_URL"}},
 		{"email: empty pool", map[string]string{"EMAIL_WORKERS": "0", "EMAIL_QUEUE_SIZE": "0"}, true, []string{"EMAIL_WORKERS", "EMAIL_QUEUE_SIZE"}},
+		{"email: bad invitations rate", map[string]string{"INVITATIONS_RATE": "200/fortnight"}, true, []string{"INVITATIONS_RATE", "fortnight"}},
 		{"external API without its settings", map[string]string{"EXTERNAL_API_ENABLED": "true", "APP_BASE_URL": "meet.example.org",
 			"APPLICATION_JWT_ALG": "RS256", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "secret"}, true,
 			[]string{"APPLICATION_JWT_SECRET_KEY", "APPLICATION_JWT_ALG", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "APP_BASE_URL"}},
@@ -122,13 +125,15 @@ func TestEmailSettings(t *testing.T) {
 		"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "relay",
 		"EMAIL_HOST_PASSWORD_FILE": password, "EMAIL_USE_TLS": "true", "EMAIL_FROM": "Meet <noreply@example.org>",
 		"EMAIL_TIMEOUT": "2.5", "EMAIL_WORKERS": "8", "EMAIL_QUEUE_SIZE": "50", "APP_BASE_URL": "https://meet.example.org",
+		"INVITATIONS_RATE": "20/minute",
 	}), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.EmailHost != "smtp.example.org" || cfg.EmailPort != 587 || cfg.EmailUser != "relay" || cfg.EmailPassword != "s3cret" ||
 		!cfg.EmailUseTLS || cfg.EmailUseSSL || cfg.EmailFrom != "Meet <noreply@example.org>" || cfg.EmailTimeout != 2500*time.Millisecond ||
-		cfg.EmailWorkers != 8 || cfg.EmailQueueSize != 50 || cfg.AppBaseURL != "https://meet.example.org" {
+		cfg.EmailWorkers != 8 || cfg.EmailQueueSize != 50 || cfg.AppBaseURL != "https://meet.example.org" ||
+		cfg.InvitationsRate != (ratelimit.Rate{Requests: 20, Per: time.Minute}) {
 		t.Fatalf("email settings not applied: %+v", cfg)
 	}
 
@@ -137,7 +142,8 @@ func TestEmailSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.EmailHost != "" || cfg.EmailPort != 25 || cfg.EmailTimeout != 10*time.Second || cfg.EmailWorkers != 4 || cfg.EmailQueueSize != 200 {
+	if cfg.EmailHost != "" || cfg.EmailPort != 25 || cfg.EmailTimeout != 10*time.Second || cfg.EmailWorkers != 4 || cfg.EmailQueueSize != 200 ||
+		cfg.InvitationsRate != (ratelimit.Rate{Requests: 200, Per: time.Hour}) {
 		t.Fatalf("email defaults: %+v", cfg)
 	}
 }

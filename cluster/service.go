@@ -168,6 +168,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		ForbiddenPermissions: cfg.ForbiddenPermissions,
 		WebhookRoomFilter:    cfg.WebhookRoomFilter,
 		Inviter:              inviter,
+		InvitationsRate:      cfg.InvitationsRate,
 		FrontendConfig:       frontendConfig(cfg),
 		RequestTimeout:       cfg.RequestTimeout,
 		Logger:               logger,

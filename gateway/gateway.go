@@ -82,6 +82,8 @@ type Config struct {
 
 	// Inviter sends invitation emails (POST rooms/{room}/invite/); nil: answered 503.
 	Inviter Inviter
+	// InvitationsRate bounds the invitation emails (addresses) of each user (INVITATIONS_RATE).
+	InvitationsRate ratelimit.Rate
 
 	// FrontendConfig is served as is by GET config/.
 	FrontendConfig map[string]any
@@ -110,6 +112,7 @@ type Gateway struct {
 	entryLimit           *ratelimit.Limiter
 	cookielessEntryLimit *ratelimit.Limiter
 	callbackLimit        *ratelimit.Limiter
+	inviteLimit          *ratelimit.Limiter // one token per address
 	metrics              *metrics
 	loginMetrics         *prometheus.CounterVec
 	router               *mux.Router
@@ -126,6 +129,7 @@ func New(cfg Config) *Gateway {
 		cookielessEntryLimit: ratelimit.New(ratelimit.Rate{
 			Requests: 10 * cfg.RequestEntryRate.Requests, Per: cfg.RequestEntryRate.Per}),
 		callbackLimit: ratelimit.New(cfg.CreationCallbackRate),
+		inviteLimit:   ratelimit.New(cfg.InvitationsRate),
 		metrics:       newMetrics(cfg.Registry),
 		router:        mux.NewRouter(),
 	}

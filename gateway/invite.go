@@ -4,18 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"meetcoord/gateway/invitations"
 )
 
 // Inviter sends room invitations by email (gateway/invitations). Invite returns the addresses
-// whose email could not be sent, or invitations.ErrQueueFull when none was accepted.
+// whose email could not be sent, or invitations.ErrQueueFull when none was accepted. Throttled
+// counts emails the gateway refused under INVITATIONS_RATE, beside the Inviter's own outcomes.
 type Inviter interface {
 	Invite(ctx context.Context, inv invitations.Invitation, to []string) (failed []string, err error)
+	Throttled(n int)
 }
 
 // maxInvitees bounds one request: invitations are for a meeting's guests, not a mailing list.
@@ -52,6 +56,13 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
+	// Charged per address, after validation and the permission check (an invalid or forbidden
+	// request costs nothing): what the limit protects is our SMTP account, so a hundred
+	// addresses in one request count as a hundred.
+	if !g.inviteLimit.AllowN(clientKey(r, u, ""), len(emails)) {
+		g.refuseInvitations(w, u, roomID, len(emails))
+		return
+	}
 
 	sender := u.FullName
 	if strings.TrimSpace(sender) == "" {
@@ -81,6 +92,26 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "invitations sent"})
 	}
+}
+
+// refuseInvitations answers a request over the caller's INVITATIONS_RATE: 429, nothing sent.
+func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID string, count int) {
+	limit := g.cfg.InvitationsRate
+	g.cfg.Inviter.Throttled(count)
+	g.log.Warn("invitations throttled", "user", u.ID, "room", roomID, "count", count, "rate", limit.String())
+	if count > limit.Requests {
+		// No wait would let this request through: say so rather than suggest a retry.
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"Too many addresses for the invitations limit (%s per user).", limit))
+		return
+	}
+	// The time for count tokens to come back into an empty bucket: after it this request fits,
+	// unless the caller spends in between.
+	wait := time.Duration(count) * limit.Per / time.Duration(limit.Requests)
+	seconds := max(1, int((wait+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
+		"Too many invitations sent (limit %s per user): try again in %d seconds.", limit, seconds))
 }
 
 // emailsField reads "emails": a non-empty list of valid addresses, duplicates (ignoring case)

@@ -342,6 +342,69 @@ func TestInviteFailures(t *testing.T) {
 	})
 }
 
+// TestInviteRateLimit: INVITATIONS_RATE counts addresses per user. A request over it is a 429
+// with Retry-After and sends nothing; requests that fail validation cost nothing; other users
+// keep their own allowance.
+func TestInviteRateLimit(t *testing.T) {
+	srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
+	n := inviteNode(t, srv.Host, srv.Port, map[string]string{"INVITATIONS_RATE": "3/hour"})
+	owner := registerUser(t, n, "alice")
+	room, _ := inviteRoom(t, owner, "Standup")
+	admin := registerUser(t, n, "bob")
+	grantRole(t, owner, room, admin, "administrator")
+
+	sent := func(t *testing.T, u testUser, addrs ...string) {
+		t.Helper()
+		if res := invite(u.c, room, addrs); res.Status != http.StatusOK {
+			t.Fatalf("invite %v: %d %s", addrs, res.Status, res.Body)
+		}
+		for _, addr := range addrs {
+			if got := len(mailsTo(t, srv, addr)); got != 1 {
+				t.Errorf("%d messages to %s, want 1", got, addr)
+			}
+		}
+	}
+
+	// Three addresses, one invalid: a 400 that spends none of the three.
+	if res := invite(owner.c, room, []string{guest("x"), "not-an-address", guest("y")}); res.Status != http.StatusBadRequest {
+		t.Fatalf("invalid request: %d %s", res.Status, res.Body)
+	}
+	sent(t, owner, guest("a"), guest("b"))
+
+	c, d := guest("c"), guest("d")
+	before := len(srv.Mails())
+	res := invite(owner.c, room, []string{c, d})
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("over the rate: %d %s, want 429", res.Status, res.Body)
+	}
+	if retry, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || retry < 1 || retry > 3600 {
+		t.Errorf("Retry-After %q, want seconds within the hour", res.Header.Get("Retry-After"))
+	}
+	if detail, _ := res.JSON()["detail"].(string); detail == "" {
+		t.Errorf("no detail in %s", res.Body)
+	}
+	if after := len(srv.Mails()); after != before || len(mailsTo(t, srv, c)) != 0 || len(mailsTo(t, srv, d)) != 0 {
+		t.Errorf("%d messages sent by a throttled request", after-before)
+	}
+
+	// The refused request spent nothing: the one address left still goes.
+	sent(t, owner, guest("e"))
+	if res := invite(owner.c, room, []string{guest("f")}); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("allowance spent: %d %s, want 429", res.Status, res.Body)
+	}
+	// Validation still comes first once the allowance is spent.
+	if res := invite(owner.c, room, []string{"not-an-address"}); res.Status != http.StatusBadRequest {
+		t.Fatalf("invalid request over the rate: %d %s, want 400", res.Status, res.Body)
+	}
+
+	// Per user, not per room.
+	sent(t, admin, guest("g"), guest("h"))
+
+	if got := inviteMetric(t, n, "throttled"); got != 3 {
+		t.Errorf("meetcoord_invitation_emails_total{result=throttled} = %v, want 3 (2 + 1 addresses)", got)
+	}
+}
+
 // inviteMetric reads meetcoord_invitation_emails_total{result} from the node's /metrics.
 func inviteMetric(t *testing.T, n *clustertest.Node, result string) float64 {
 	t.Helper()

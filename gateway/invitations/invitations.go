@@ -54,7 +54,7 @@ func New(cfg Config, mailer Mailer) (*Service, error) {
 		cfg: cfg, mailer: mailer, log: cfg.Logger,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meetcoord_invitation_emails_total",
-			Help: "Invitation emails by result: sent, failed (mail server error or timeout), rejected (queue full).",
+			Help: "Invitation emails by result: sent, failed (mail server error or timeout), rejected (queue full), throttled (over the sender's INVITATIONS_RATE).",
 		}, []string{"result"}),
 	}
 	if s.log == nil {
@@ -131,6 +131,11 @@ func (s *Service) Invite(ctx context.Context, inv Invitation, to []string) (fail
 	}
 	return orderAs(to, failed), nil
 }
+
+// Throttled counts n emails refused before reaching the service because their sender was over
+// the invitations rate (the gateway limits per user): they belong with the other outcomes of
+// meetcoord_invitation_emails_total.
+func (s *Service) Throttled(n int) { s.sent.WithLabelValues("throttled").Add(float64(n)) }
 
 type sendResult struct {
 	to  string

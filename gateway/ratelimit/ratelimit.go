@@ -41,6 +41,19 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Requests: n, Per: per}, nil
 }
 
+// String writes r back in ParseRate's form, for messages ("200/hour").
+func (r Rate) String() string {
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"second", time.Second}, {"minute", time.Minute}, {"hour", time.Hour}, {"day", 24 * time.Hour}} {
+		if r.Per == p.d {
+			return strconv.Itoa(r.Requests) + "/" + p.name
+		}
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Per.String()
+}
+
 // Limiter is a token bucket per key: a burst of the whole allowance, refilled evenly over the
 // period. Idle keys are forgotten so that memory follows active clients only.
 type Limiter struct {
@@ -62,7 +75,12 @@ func New(r Rate) *Limiter {
 }
 
 // Allow reports whether one more request of key is within the rate.
-func (l *Limiter) Allow(key string) bool {
+func (l *Limiter) Allow(key string) bool { return l.AllowN(key, 1) }
+
+// AllowN reports whether key may spend n tokens at once (a request that costs more than one,
+// such as one email per invited address), and spends them if so: all or none. More than the
+// burst (the whole allowance of a period) is always refused, however long the key waited.
+func (l *Limiter) AllowN(key string, n int) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -74,7 +92,7 @@ func (l *Limiter) Allow(key string) bool {
 		l.keys[key] = b
 	}
 	b.seen = now
-	return b.limiter.AllowN(now, 1)
+	return b.limiter.AllowN(now, n)
 }
 
 // sweep forgets keys idle for a whole period: their bucket would be full again anyway.
