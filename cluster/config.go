@@ -98,7 +98,7 @@ type Config struct {
 	EmailWorkers   int
 	EmailQueueSize int
 	AppBaseURL     string // front end; a room's link is APP_BASE_URL/slug
-	// INVITATIONS_RATE: invitation emails (addresses, not requests) per user, so that an
+	// INVITATION_THROTTLE_RATES: invitation emails (addresses, not requests) per user, so that an
 	// account cannot relay spam through our SMTP server.
 	InvitationsRate ratelimit.Rate
 
@@ -200,7 +200,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		EmailTimeout:            e.seconds("EMAIL_TIMEOUT", 10),
 		EmailWorkers:            e.integer("EMAIL_WORKERS", 4),
 		EmailQueueSize:          e.integer("EMAIL_QUEUE_SIZE", 200),
-		InvitationsRate:         e.rate("INVITATIONS_RATE", "200/hour"),
+		InvitationsRate:         e.rate("INVITATION_THROTTLE_RATES", "200/hour"),
 		AppBaseURL:              strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")), "/"),
 		OIDCClientID:            e.str("OIDC_RP_CLIENT_ID", ""),
 		OIDCClientSecret:        e.secret("OIDC_RP_CLIENT_SECRET", ""),

@@ -37,7 +37,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"email: host without link base", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_FROM": "not an address"}, false,
 			[]string{"EMAIL_FROM", "APP_BASE_URL"}},
 		{"email: empty pool", map[string]string{"EMAIL_WORKERS": "0", "EMAIL_QUEUE_SIZE": "0"}, true, []string{"EMAIL_WORKERS", "EMAIL_QUEUE_SIZE"}},
-		{"email: bad invitations rate", map[string]string{"INVITATIONS_RATE": "200/fortnight"}, true, []string{"INVITATIONS_RATE", "fortnight"}},
+		{"email: bad invitations rate", map[string]string{"INVITATION_THROTTLE_RATES": "200/fortnight"}, true, []string{"INVITATION_THROTTLE_RATES", "fortnight"}},
 		{"external API without its settings", map[string]string{"EXTERNAL_API_ENABLED": "true", "APP_BASE_URL": "meet.example.org",
 			"APPLICATION_JWT_ALG": "RS256", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "secret"}, true,
 			[]string{"APPLICATION_JWT_SECRET_KEY", "APPLICATION_JWT_ALG", "EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "APP_BASE_URL"}},
@@ -125,7 +125,7 @@ func TestEmailSettings(t *testing.T) {
 		"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "relay",
 		"EMAIL_HOST_PASSWORD_FILE": password, "EMAIL_USE_TLS": "true", "EMAIL_FROM": "Meet <noreply@example.org>",
 		"EMAIL_TIMEOUT": "2.5", "EMAIL_WORKERS": "8", "EMAIL_QUEUE_SIZE": "50", "APP_BASE_URL": "https://meet.example.org",
-		"INVITATIONS_RATE": "20/minute",
+		"INVITATION_THROTTLE_RATES": "20/minute",
 	}), false)
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ type Config struct {
 
 	// Inviter sends invitation emails (POST rooms/{room}/invite/); nil: answered 503.
 	Inviter Inviter
-	// InvitationsRate bounds the invitation emails (addresses) of each user (INVITATIONS_RATE).
+	// InvitationsRate bounds the invitation emails (addresses) of each user (INVITATION_THROTTLE_RATES).
 	InvitationsRate ratelimit.Rate
 
 	// FrontendConfig is served as is by GET config/.

@@ -16,7 +16,7 @@ import (
 
 // Inviter sends room invitations by email (gateway/invitations). Invite returns the addresses
 // whose email could not be sent, or invitations.ErrQueueFull when none was accepted. Throttled
-// counts emails the gateway refused under INVITATIONS_RATE, beside the Inviter's own outcomes.
+// counts emails the gateway refused under INVITATION_THROTTLE_RATES, beside the Inviter's own outcomes.
 type Inviter interface {
 	Invite(ctx context.Context, inv invitations.Invitation, to []string) (failed []string, err error)
 	Throttled(n int)
@@ -94,7 +94,7 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refuseInvitations answers a request over the caller's INVITATIONS_RATE: 429, nothing sent.
+// refuseInvitations answers a request over the caller's INVITATION_THROTTLE_RATES: 429, nothing sent.
 func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID string, count int) {
 	limit := g.cfg.InvitationsRate
 	g.cfg.Inviter.Throttled(count)

@@ -342,12 +342,12 @@ func TestInviteFailures(t *testing.T) {
 	})
 }
 
-// TestInviteRateLimit: INVITATIONS_RATE counts addresses per user. A request over it is a 429
+// TestInviteRateLimit: INVITATION_THROTTLE_RATES counts addresses per user. A request over it is a 429
 // with Retry-After and sends nothing; requests that fail validation cost nothing; other users
 // keep their own allowance.
 func TestInviteRateLimit(t *testing.T) {
 	srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
-	n := inviteNode(t, srv.Host, srv.Port, map[string]string{"INVITATIONS_RATE": "3/hour"})
+	n := inviteNode(t, srv.Host, srv.Port, map[string]string{"INVITATION_THROTTLE_RATES": "3/hour"})
 	owner := registerUser(t, n, "alice")
 	room, _ := inviteRoom(t, owner, "Standup")
 	admin := registerUser(t, n, "bob")

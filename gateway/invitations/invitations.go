@@ -54,7 +54,7 @@ func New(cfg Config, mailer Mailer) (*Service, error) {
 		cfg: cfg, mailer: mailer, log: cfg.Logger,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meetcoord_invitation_emails_total",
-			Help: "Invitation emails by result: sent, failed (mail server error or timeout), rejected (queue full), throttled (over the sender's INVITATIONS_RATE).",
+			Help: "Invitation emails by result: sent, failed (mail server error or timeout), rejected (queue full), throttled (over the sender's INVITATION_THROTTLE_RATES).",
 		}, []string{"result"}),
 	}
 	if s.log == nil {
