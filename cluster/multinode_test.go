@@ -122,9 +122,10 @@ func waitForMembers(t testing.TB, nodes []*clustertest.Process, want int) {
 }
 
 // TestThreeNodesServeAnyRoom: a room created through one node is served identically through the
-// others, and a lobby flow spread over the three nodes works as on one.
+// others, a lobby flow spread over the three nodes works as on one, and a client's rate limit
+// (here the creation callback's) is one allowance across the nodes.
 func TestThreeNodesServeAnyRoom(t *testing.T) {
-	nodes, issuer := startCluster(t, nil, nil)
+	nodes, issuer := startCluster(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "4/minute"}, nil)
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +165,18 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 	}
 	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "accepted" {
 		t.Fatalf("poll through node 2 after admission: %v", e)
+	}
+
+	// Four callback polls through nodes 1, 2, 3 and 1 are within the 4/minute; the 5th, through
+	// node 2, is over it although node 2 saw only one of them: the allowance is the cluster's.
+	poller := &caller{t: t}
+	for _, i := range []int{0, 1, 2, 0} {
+		if status, e := poller.do(nodes[i].URL, http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); status == http.StatusTooManyRequests {
+			t.Fatalf("callback poll through node %d within the limit: %d %v", i+1, status, e)
+		}
+	}
+	if status, e := poller.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); status != http.StatusTooManyRequests {
+		t.Fatalf("5th callback poll in a minute, through node 2: %d %v, want 429", status, e)
 	}
 }
 

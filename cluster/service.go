@@ -25,6 +25,7 @@ import (
 	"meetcoord/gateway/invitations/mailer"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
+	"meetcoord/gateway/ratelimit"
 )
 
 // DevIssuerPath is where dev mode serves its OIDC issuer.
@@ -175,6 +176,12 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Registry:             registry,
 		Mount:                mounts,
 		ExternalAPI:          external,
+	}
+	if redisStore, ok := s.store.(*store.Redis); ok {
+		// One allowance per client across the cluster, not one per node.
+		gcfg.RateLimits = func(name string, r ratelimit.Rate) ratelimit.Limiter {
+			return ratelimit.NewShared(redisStore.Client(), name, r)
+		}
 	}
 	s.browserLogin(&gcfg)
 	if cfg.MarketingSignup {

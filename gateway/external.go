@@ -55,17 +55,18 @@ type UserEmails interface {
 // externalAPI is the external API's state in the gateway.
 type externalAPI struct {
 	ExternalAPI
-	tokenLimit *ratelimit.Limiter
+	tokenLimit ratelimit.Limiter
 	tokens     *prometheus.CounterVec
 }
 
-func newExternalAPI(cfg *ExternalAPI, reg *prometheus.Registry) *externalAPI {
+func newExternalAPI(gw Config, reg *prometheus.Registry) *externalAPI {
+	cfg := gw.ExternalAPI
 	if cfg == nil {
 		return nil
 	}
 	x := &externalAPI{
 		ExternalAPI: *cfg,
-		tokenLimit:  ratelimit.New(cfg.TokenRate),
+		tokenLimit:  gw.rateLimit("application-token", cfg.TokenRate),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meetcoord_application_token_requests_total",
 			Help: "External API token requests, by outcome.",
@@ -95,9 +96,8 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 	if id := fields["client_id"]; id != "" {
 		key = "application:" + id
 	}
-	if !x.tokenLimit.Allow(key) {
+	if !g.allow(w, r, x.tokenLimit, key) {
 		x.tokens.WithLabelValues("throttled").Inc()
-		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
 		return
 	}
 	errs := fieldErrors{}

@@ -9,9 +9,9 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"time"
 
 	"meetcoord/gateway/invitations"
+	"meetcoord/gateway/ratelimit"
 )
 
 // Inviter sends room invitations by email (gateway/invitations). Invite returns the addresses
@@ -59,8 +59,12 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	// Charged per address, after validation and the permission check (an invalid or forbidden
 	// request costs nothing): what the limit protects is our SMTP account, so a hundred
 	// addresses in one request count as a hundred.
-	if !g.inviteLimit.AllowN(clientKey(r, u, ""), len(emails)) {
-		g.refuseInvitations(w, u, roomID, len(emails))
+	spent, ok := g.spend(w, r, g.inviteLimit, clientKey(r, u, ""), len(emails))
+	if !ok {
+		return
+	}
+	if !spent.Allowed {
+		g.refuseInvitations(w, u, roomID, len(emails), spent)
 		return
 	}
 
@@ -95,23 +99,18 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 // refuseInvitations answers a request over the caller's INVITATION_THROTTLE_RATES: 429, nothing sent.
-func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID string, count int) {
+func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID string, count int, d ratelimit.Decision) {
 	limit := g.cfg.InvitationsRate
 	g.cfg.Inviter.Throttled(count)
 	g.log.Warn("invitations throttled", "user", u.ID, "room", roomID, "count", count, "rate", limit.String())
-	if count > limit.Requests {
+	if d.RetryAfter == 0 {
 		// No wait would let this request through: say so rather than suggest a retry.
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
 			"Too many addresses for the invitations limit (%s per user).", limit))
 		return
 	}
-	// The time for count tokens to come back into an empty bucket: after it this request fits,
-	// unless the caller spends in between.
-	wait := time.Duration(count) * limit.Per / time.Duration(limit.Requests)
-	seconds := max(1, int((wait+time.Second-1)/time.Second))
-	w.Header().Set("Retry-After", strconv.Itoa(seconds))
-	writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
-		"Too many invitations sent (limit %s per user): try again in %d seconds.", limit, seconds))
+	writeThrottled(w, d, fmt.Sprintf("Too many invitations sent (limit %s per user): try again in %d seconds.",
+		limit, retryAfterSeconds(d)))
 }
 
 // emailsField reads "emails": a non-empty list of valid addresses, duplicates (ignoring case)

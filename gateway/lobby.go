@@ -56,16 +56,16 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	participant, fresh := g.lobbyParticipant(r)
-	allowed := g.entryLimit.Allow(clientKey(r, u, participant))
+	if !g.allow(w, r, g.entryLimit, clientKey(r, u, participant)) {
+		return
+	}
 	if fresh && u == nil {
 		// No cookie yet (or one thrown away): the new id is a new bucket, so a caller who never
 		// returns the cookie is also limited by address, ten times looser since many
 		// participants share a NAT address and each makes one such first request.
-		allowed = g.cookielessEntryLimit.Allow(clientKey(r, nil, "")) && allowed
-	}
-	if !allowed {
-		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
-		return
+		if !g.allow(w, r, g.cookielessEntryLimit, clientKey(r, nil, "")) {
+			return
+		}
 	}
 	roomID, ok := g.roomID(w, r)
 	if !ok {

@@ -973,6 +973,10 @@ func TestLobbyEntryRateLimit(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("429 content type %q", ct)
 	}
+	// 3/minute: one request comes back every 20 seconds.
+	if retry, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || retry < 1 || retry > 20 {
+		t.Errorf("Retry-After %q, want 1 to 20 seconds", res.Header.Get("Retry-After"))
+	}
 	b := n.Client("")
 	lobbyExpectStatus(t, lobbyKnock(t, b, roomID, "Patient"), "waiting")
 	if res := lobbyRequestEntry(a, roomID, "Hasty"); res.Status != http.StatusTooManyRequests {

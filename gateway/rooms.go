@@ -183,8 +183,7 @@ func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !g.callbackLimit.Allow(clientKey(r, u, "")) {
-		writeError(w, http.StatusTooManyRequests, "Request was throttled.")
+	if !g.allow(w, r, g.callbackLimit, clientKey(r, u, "")) {
 		return
 	}
 	fields, ok := decodeObject(w, r)

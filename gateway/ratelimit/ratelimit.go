@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,9 +55,34 @@ func (r Rate) String() string {
 	return strconv.Itoa(r.Requests) + "/" + r.Per.String()
 }
 
-// Limiter is a token bucket per key: a burst of the whole allowance, refilled evenly over the
-// period. Idle keys are forgotten so that memory follows active clients only.
-type Limiter struct {
+// Limiter limits what each key (a client) may spend. Allowances are all or none: a refused
+// request spends nothing.
+type Limiter interface {
+	// AllowN spends n of key's allowance if it has that much left.
+	AllowN(ctx context.Context, key string, n int) (Decision, error)
+}
+
+// Decision is a limiter's answer.
+type Decision struct {
+	Allowed bool
+	// RetryAfter, when refused, is how long until the same request would fit (if nothing else
+	// is spent meanwhile); 0 when it never will, because it costs more than a whole period's
+	// allowance.
+	RetryAfter time.Duration
+}
+
+// refuseOverBurst is the answer to a cost no wait can pay.
+func refuseOverBurst(r Rate, n int) (Decision, bool) {
+	if n > r.Requests {
+		return Decision{}, true
+	}
+	return Decision{}, false
+}
+
+// Local is a token bucket per key in this process: a burst of the whole allowance, refilled
+// evenly over the period. Idle keys are forgotten so that memory follows active clients only.
+// Behind several nodes each has its own allowance: use Shared there.
+type Local struct {
 	rate  Rate
 	now   func() time.Time
 	mu    sync.Mutex
@@ -69,18 +95,16 @@ type bucket struct {
 	seen    time.Time
 }
 
-// New returns a limiter allowing r per key.
-func New(r Rate) *Limiter {
-	return &Limiter{rate: r, now: time.Now, keys: map[string]*bucket{}}
+// NewLocal returns a limiter allowing r per key, in this process.
+func NewLocal(r Rate) *Local {
+	return &Local{rate: r, now: time.Now, keys: map[string]*bucket{}}
 }
 
-// Allow reports whether one more request of key is within the rate.
-func (l *Limiter) Allow(key string) bool { return l.AllowN(key, 1) }
-
-// AllowN reports whether key may spend n tokens at once (a request that costs more than one,
-// such as one email per invited address), and spends them if so: all or none. More than the
-// burst (the whole allowance of a period) is always refused, however long the key waited.
-func (l *Limiter) AllowN(key string, n int) bool {
+// AllowN spends n of key's allowance if it has that much left.
+func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
+	if d, refused := refuseOverBurst(l.rate, n); refused {
+		return d, nil
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,11 +116,16 @@ func (l *Limiter) AllowN(key string, n int) bool {
 		l.keys[key] = b
 	}
 	b.seen = now
-	return b.limiter.AllowN(now, n)
+	r := b.limiter.ReserveN(now, n)
+	if delay := r.DelayFrom(now); delay > 0 {
+		r.CancelAt(now) // all or none: give the tokens back
+		return Decision{RetryAfter: delay}, nil
+	}
+	return Decision{Allowed: true}, nil
 }
 
 // sweep forgets keys idle for a whole period: their bucket would be full again anyway.
-func (l *Limiter) sweep(now time.Time) {
+func (l *Local) sweep(now time.Time) {
 	if now.Sub(l.swept) < l.rate.Per {
 		return
 	}

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -31,70 +32,61 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
-func TestLimiterPerKeyBurstAndRefill(t *testing.T) {
+// allow asks l for n of key's allowance and fails the test on an error.
+func allow(t *testing.T, l Limiter, key string, n int) Decision {
+	t.Helper()
+	d, err := l.AllowN(context.Background(), key, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestLocalForgetsIdleKeys(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	l := New(Rate{Requests: 3, Per: time.Minute})
+	l := NewLocal(Rate{Requests: 3, Per: time.Minute})
 	l.now = func() time.Time { return now }
-	for i := range 3 {
-		if !l.Allow("a") {
-			t.Fatalf("request %d of a refused within the burst", i+1)
-		}
-	}
-	if l.Allow("a") {
-		t.Fatal("fourth request of a allowed; want refused")
-	}
-	if !l.Allow("b") {
-		t.Fatal("b refused because of a: limits must be per key")
-	}
-	now = now.Add(20 * time.Second) // one token back (3 per minute)
-	if !l.Allow("a") {
-		t.Fatal("a still refused after a refill period")
-	}
-	if l.Allow("a") {
-		t.Fatal("a allowed twice after one refill period")
-	}
+	allow(t, l, "b", 1)
 	now = now.Add(2 * time.Minute)
-	l.Allow("c")
+	allow(t, l, "c", 1)
 	if _, ok := l.keys["b"]; ok {
 		t.Fatal("idle key b not forgotten after a whole period")
 	}
 }
 
-func TestLimiterAllowN(t *testing.T) {
+// TestLocalAllowN runs on a fake clock; the same rules hold for Shared (shared_test.go).
+func TestLocalAllowN(t *testing.T) {
 	// 6 per minute: one token back every 10 seconds, a burst of 6.
 	type step struct {
-		after time.Duration // clock advance before the call
-		key   string
-		n     int
-		want  bool
+		after     time.Duration // clock advance before the call
+		key       string
+		n         int
+		want      bool
+		wantRetry time.Duration // when refused
 	}
 	tests := []struct {
 		name  string
 		steps []step
 	}{
-		{"the whole burst at once", []step{{0, "a", 6, true}, {0, "a", 1, false}}},
-		{"more than the burst is refused, even when full", []step{{0, "a", 7, false}, {time.Hour, "a", 7, false}, {0, "a", 6, true}}},
-		{"all or none: a refused cost spends nothing", []step{{0, "a", 4, true}, {0, "a", 3, false}, {0, "a", 2, true}, {0, "a", 1, false}}},
-		{"refill is per token", []step{{0, "a", 6, true}, {10 * time.Second, "a", 2, false}, {10 * time.Second, "a", 2, true}, {0, "a", 1, false}}},
-		{"refill stops at the burst", []step{{0, "a", 6, true}, {time.Hour, "a", 6, true}, {0, "a", 1, false}}},
-		{"per key", []step{{0, "a", 6, true}, {0, "b", 6, true}, {0, "a", 1, false}}},
-		{"Allow costs one", []step{{0, "a", 5, true}, {0, "a", 1, true}, {0, "a", 1, false}}},
+		{"the whole burst at once", []step{{0, "a", 6, true, 0}, {0, "a", 1, false, 10 * time.Second}}},
+		{"more than the burst is refused for good, even when full", []step{{0, "a", 7, false, 0}, {time.Hour, "a", 7, false, 0}, {0, "a", 6, true, 0}}},
+		{"all or none: a refused cost spends nothing", []step{{0, "a", 4, true, 0}, {0, "a", 3, false, 10 * time.Second}, {0, "a", 2, true, 0}, {0, "a", 1, false, 10 * time.Second}}},
+		{"refill is per token", []step{{0, "a", 6, true, 0}, {10 * time.Second, "a", 2, false, 10 * time.Second}, {10 * time.Second, "a", 2, true, 0}, {0, "a", 1, false, 10 * time.Second}}},
+		{"refill stops at the burst", []step{{0, "a", 6, true, 0}, {time.Hour, "a", 6, true, 0}, {0, "a", 1, false, 10 * time.Second}}},
+		{"per key", []step{{0, "a", 6, true, 0}, {0, "b", 6, true, 0}, {0, "a", 1, false, 10 * time.Second}}},
+		{"retry after is the time for the whole cost", []step{{0, "a", 6, true, 0}, {0, "a", 3, false, 30 * time.Second}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := time.Unix(1_700_000_000, 0)
-			l := New(Rate{Requests: 6, Per: time.Minute})
+			l := NewLocal(Rate{Requests: 6, Per: time.Minute})
 			l.now = func() time.Time { return now }
 			for i, s := range tt.steps {
 				now = now.Add(s.after)
-				var got bool
-				if s.n == 1 {
-					got = l.Allow(s.key)
-				} else {
-					got = l.AllowN(s.key, s.n)
-				}
-				if got != s.want {
-					t.Fatalf("step %d: %s costing %d after %s: allowed %v, want %v", i+1, s.key, s.n, s.after, got, s.want)
+				got := allow(t, l, s.key, s.n)
+				if got.Allowed != s.want || (!got.Allowed && got.RetryAfter != s.wantRetry) {
+					t.Fatalf("step %d: %s costing %d after %s: %+v, want allowed %v retry after %s",
+						i+1, s.key, s.n, s.after, got, s.want, s.wantRetry)
 				}
 			}
 		})
