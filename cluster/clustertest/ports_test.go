@@ -4,10 +4,9 @@ import (
 	"testing"
 )
 
-// TestReservedPortsAreOutsideTheEphemeralRangeAndExclusive: a reserved port is never one the
-// kernel hands out for port 0 or outgoing connections, and no other test can reserve it while
-// it is held.
-func TestReservedPortsAreOutsideTheEphemeralRangeAndExclusive(t *testing.T) {
+// TestReservedPortsAreExclusive: a reserved port is in the reserved range (outside the kernel's
+// ephemeral range on a usual machine), and no other test can reserve it while it is held.
+func TestReservedPortsAreExclusive(t *testing.T) {
 	lo, hi := reservedRange()
 	seen := map[int]bool{}
 	for range 50 {
