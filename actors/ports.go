@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+
+	"meetcoord/messages"
 )
 
 // ErrFenced is returned by a store write whose activation epoch is no longer the newest: another
@@ -116,6 +118,21 @@ type LiveKit interface {
 	StopEgress(ctx context.Context, egressID string) (livekit.EgressStatus, error)
 	// Egress returns the egress's current information (ErrLiveKitNotFound when unknown).
 	Egress(ctx context.Context, egressID string) (*livekit.EgressInfo, error)
+}
+
+// RecordingNotifier tells an outside service that a recording is saved (rooms.md: "when
+// external notification of recordings is configured and succeeds, notification_succeeded").
+type RecordingNotifier interface {
+	// RecordingSaved delivers the notice; nil means the service took it.
+	RecordingSaved(ctx context.Context, n RecordingNotice) error
+}
+
+// RecordingNotice is what the outside is told of a saved recording: the recording, its room,
+// and the room's owners (who the recording is for).
+type RecordingNotice struct {
+	Recording *messages.Recording
+	Room      *messages.RoomRecord
+	Owners    []*messages.User
 }
 
 // Participant is one participant of a LiveKit room.

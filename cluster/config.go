@@ -62,28 +62,33 @@ type Config struct {
 	OIDCAudience string
 	DevKeyFile   string // dev mode: key shared with `meetcoord dev-token`
 
-	LobbyWaitingTimeout     time.Duration
-	LobbyDeniedTimeout      time.Duration
-	LobbyAcceptedTimeout    time.Duration
-	LobbyNotificationType   string
-	LobbyCookieName         string
-	LobbyCookieSecure       bool
-	CreationCallbackTTL     time.Duration
-	RequestEntryRate        ratelimit.Rate
-	CreationCallbackRate    ratelimit.Rate
-	CanEditDisplayName      bool
-	DefaultAccessLevel      string
-	RecordingEnabled        bool
-	RecordingOutput         livekit.RecordingOutput
-	TelephonyEnabled        bool
-	TelephonyPhoneNumber    string
-	TelephonyDefaultCountry string
-	TelephonyPinLength      int
-	TelephonyPinMaxRetries  int
-	ReconcileInterval       time.Duration
-	SubtitleEnabled         bool
-	SubtitleAgentName       string
-	ForbiddenPermissions    []string
+	LobbyWaitingTimeout   time.Duration
+	LobbyDeniedTimeout    time.Duration
+	LobbyAcceptedTimeout  time.Duration
+	LobbyNotificationType string
+	LobbyCookieName       string
+	LobbyCookieSecure     bool
+	CreationCallbackTTL   time.Duration
+	RequestEntryRate      ratelimit.Rate
+	CreationCallbackRate  ratelimit.Rate
+	CanEditDisplayName    bool
+	DefaultAccessLevel    string
+	RecordingEnabled      bool
+	RecordingOutput       livekit.RecordingOutput
+	// RECORDING_NOTIFICATION_*: where saved recordings are announced (empty URL: nowhere, they
+	// stay saved), the bearer token sent, and the bound of one notice with its retries.
+	RecordingNotificationURL     string
+	RecordingNotificationToken   string
+	RecordingNotificationTimeout time.Duration
+	TelephonyEnabled             bool
+	TelephonyPhoneNumber         string
+	TelephonyDefaultCountry      string
+	TelephonyPinLength           int
+	TelephonyPinMaxRetries       int
+	ReconcileInterval            time.Duration
+	SubtitleEnabled              bool
+	SubtitleAgentName            string
+	ForbiddenPermissions         []string
 
 	// Invitations by email. EmailHost empty: no SMTP (dev mode logs the emails instead, and
 	// otherwise the endpoint answers 503).
@@ -181,48 +186,54 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			Secret:         e.secret("AWS_S3_SECRET_ACCESS_KEY", ""),
 			ForcePathStyle: e.boolean("AWS_S3_FORCE_PATH_STYLE", true),
 		},
-		TelephonyEnabled:        e.boolean("ROOM_TELEPHONY_ENABLED", false),
-		TelephonyPhoneNumber:    e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
-		TelephonyDefaultCountry: e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),
-		TelephonyPinLength:      e.integer("ROOM_TELEPHONY_PIN_LENGTH", 10),
-		TelephonyPinMaxRetries:  e.integer("ROOM_TELEPHONY_PIN_MAX_RETRIES", 5),
-		ReconcileInterval:       e.seconds("ROOM_RECONCILE_INTERVAL", 60),
-		SubtitleEnabled:         e.boolean("ROOM_SUBTITLE_ENABLED", false),
-		SubtitleAgentName:       e.str("ROOM_SUBTITLE_AGENT_NAME", "multi-user-transcriber"),
-		ForbiddenPermissions:    e.list("PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS", "hidden,recorder,agent"),
-		EmailHost:               e.str("EMAIL_HOST", ""),
-		EmailPort:               e.integer("EMAIL_PORT", 25),
-		EmailUser:               e.secret("EMAIL_HOST_USER", ""),
-		EmailPassword:           e.secret("EMAIL_HOST_PASSWORD", ""),
-		EmailUseTLS:             e.boolean("EMAIL_USE_TLS", false),
-		EmailUseSSL:             e.boolean("EMAIL_USE_SSL", false),
-		EmailFrom:               e.str("EMAIL_FROM", ""),
-		EmailTimeout:            e.seconds("EMAIL_TIMEOUT", 10),
-		EmailWorkers:            e.integer("EMAIL_WORKERS", 4),
-		EmailQueueSize:          e.integer("EMAIL_QUEUE_SIZE", 200),
-		InvitationsRate:         e.rate("INVITATION_THROTTLE_RATES", "200/hour"),
-		AppBaseURL:              strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")), "/"),
-		OIDCClientID:            e.str("OIDC_RP_CLIENT_ID", ""),
-		OIDCClientSecret:        e.secret("OIDC_RP_CLIENT_SECRET", ""),
-		OIDCRedirectURI:         e.str("OIDC_REDIRECT_URI", ""),
-		OIDCScopes:              scopes(e.str("OIDC_RP_SCOPES", "openid email")),
-		SessionCookieAge:        e.seconds("SESSION_COOKIE_AGE", 43200),
-		SessionCookieName:       e.str("SESSION_COOKIE_NAME", "sessionid"),
-		SessionCookieSecure:     e.boolean("SESSION_COOKIE_SECURE", !dev),
-		CSRFCookieName:          e.str("CSRF_COOKIE_NAME", "csrftoken"),
-		MarketingSignup:         e.boolean("SIGNUP_NEW_USER_TO_MARKETING_EMAIL", false),
-		BrevoAPIKey:             e.secret("BREVO_API_KEY", ""),
-		BrevoAPIURL:             e.str("BREVO_API_URL", "https://api.brevo.com/v3"),
-		BrevoListIDs:            e.integers("BREVO_API_CONTACT_LIST_IDS"),
-		BrevoAttributes:         e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
-		BrevoTimeout:            e.seconds("BREVO_API_TIMEOUT", 1),
-		RoomIdleTimeout:         e.seconds("ROOM_IDLE_TIMEOUT", 60),
-		RequestTimeout:          e.seconds("ROOM_REQUEST_TIMEOUT", 10),
-		StoreTimeout:            e.seconds("REDIS_TIMEOUT", 3),
-		LogLevel:                e.str("LOG_LEVEL", "info"),
+		RecordingNotificationURL:     e.str("RECORDING_NOTIFICATION_URL", ""),
+		RecordingNotificationToken:   e.secret("RECORDING_NOTIFICATION_TOKEN", ""),
+		RecordingNotificationTimeout: e.seconds("RECORDING_NOTIFICATION_TIMEOUT", 30),
+		TelephonyEnabled:             e.boolean("ROOM_TELEPHONY_ENABLED", false),
+		TelephonyPhoneNumber:         e.str("ROOM_TELEPHONY_PHONE_NUMBER", ""),
+		TelephonyDefaultCountry:      e.str("ROOM_TELEPHONY_DEFAULT_COUNTRY", "FR"),
+		TelephonyPinLength:           e.integer("ROOM_TELEPHONY_PIN_LENGTH", 10),
+		TelephonyPinMaxRetries:       e.integer("ROOM_TELEPHONY_PIN_MAX_RETRIES", 5),
+		ReconcileInterval:            e.seconds("ROOM_RECONCILE_INTERVAL", 60),
+		SubtitleEnabled:              e.boolean("ROOM_SUBTITLE_ENABLED", false),
+		SubtitleAgentName:            e.str("ROOM_SUBTITLE_AGENT_NAME", "multi-user-transcriber"),
+		ForbiddenPermissions:         e.list("PARTICIPANT_FORBIDDEN_PERMISSION_FIELDS", "hidden,recorder,agent"),
+		EmailHost:                    e.str("EMAIL_HOST", ""),
+		EmailPort:                    e.integer("EMAIL_PORT", 25),
+		EmailUser:                    e.secret("EMAIL_HOST_USER", ""),
+		EmailPassword:                e.secret("EMAIL_HOST_PASSWORD", ""),
+		EmailUseTLS:                  e.boolean("EMAIL_USE_TLS", false),
+		EmailUseSSL:                  e.boolean("EMAIL_USE_SSL", false),
+		EmailFrom:                    e.str("EMAIL_FROM", ""),
+		EmailTimeout:                 e.seconds("EMAIL_TIMEOUT", 10),
+		EmailWorkers:                 e.integer("EMAIL_WORKERS", 4),
+		EmailQueueSize:               e.integer("EMAIL_QUEUE_SIZE", 200),
+		InvitationsRate:              e.rate("INVITATION_THROTTLE_RATES", "200/hour"),
+		AppBaseURL:                   strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")), "/"),
+		OIDCClientID:                 e.str("OIDC_RP_CLIENT_ID", ""),
+		OIDCClientSecret:             e.secret("OIDC_RP_CLIENT_SECRET", ""),
+		OIDCRedirectURI:              e.str("OIDC_REDIRECT_URI", ""),
+		OIDCScopes:                   scopes(e.str("OIDC_RP_SCOPES", "openid email")),
+		SessionCookieAge:             e.seconds("SESSION_COOKIE_AGE", 43200),
+		SessionCookieName:            e.str("SESSION_COOKIE_NAME", "sessionid"),
+		SessionCookieSecure:          e.boolean("SESSION_COOKIE_SECURE", !dev),
+		CSRFCookieName:               e.str("CSRF_COOKIE_NAME", "csrftoken"),
+		MarketingSignup:              e.boolean("SIGNUP_NEW_USER_TO_MARKETING_EMAIL", false),
+		BrevoAPIKey:                  e.secret("BREVO_API_KEY", ""),
+		BrevoAPIURL:                  e.str("BREVO_API_URL", "https://api.brevo.com/v3"),
+		BrevoListIDs:                 e.integers("BREVO_API_CONTACT_LIST_IDS"),
+		BrevoAttributes:              e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
+		BrevoTimeout:                 e.seconds("BREVO_API_TIMEOUT", 1),
+		RoomIdleTimeout:              e.seconds("ROOM_IDLE_TIMEOUT", 60),
+		RequestTimeout:               e.seconds("ROOM_REQUEST_TIMEOUT", 10),
+		StoreTimeout:                 e.seconds("REDIS_TIMEOUT", 3),
+		LogLevel:                     e.str("LOG_LEVEL", "info"),
 	}
 	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
 	// here once; each feature that needs it requires it below.
+	if c.RecordingNotificationURL != "" && !absoluteHTTP(c.RecordingNotificationURL) {
+		e.fail("RECORDING_NOTIFICATION_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.RecordingNotificationURL))
+	}
 	if c.AppBaseURL != "" && !absoluteHTTP(c.AppBaseURL) {
 		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.AppBaseURL))
 	}

@@ -30,6 +30,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"automanaged without seeds", map[string]string{"CLUSTER_PROVIDER": "automanaged"}, true, []string{"CLUSTER_SEEDS"}},
 		{"negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1"}, true, []string{"SHUTDOWN_DELAY"}},
 		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
+		{"recording notification: relative URL and bad timeout", map[string]string{"RECORDING_NOTIFICATION_URL": "hooks/recordings", "RECORDING_NOTIFICATION_TIMEOUT": "0"}, true,
+			[]string{"RECORDING_NOTIFICATION_URL", "RECORDING_NOTIFICATION_TIMEOUT"}},
 		{"missing secret file", map[string]string{"LIVEKIT_API_SECRET_FILE": "/nonexistent/secret"}, true, []string{"LIVEKIT_API_SECRET_FILE"}},
 		{"email: STARTTLS and implicit TLS", map[string]string{"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, true, []string{"EMAIL_USE_SSL"}},
 		{"email: host without sender, bad link base and port", map[string]string{"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "70000", "APP_BASE_URL": "meet.example.org"}, true,

@@ -15,6 +15,7 @@ import (
 
 	"meetcoord/actors"
 	"meetcoord/actors/livekit"
+	"meetcoord/actors/recordingwebhook"
 	"meetcoord/actors/room"
 	"meetcoord/actors/store"
 	"meetcoord/gateway"
@@ -62,6 +63,17 @@ type serviceStore interface {
 	Ping(ctx context.Context) error
 	// WatchActivations announces every room activation in the cluster until ctx ends.
 	WatchActivations(ctx context.Context, announce func(roomID string, epoch int64))
+}
+
+// recordingNotifier announces saved recordings at RECORDING_NOTIFICATION_URL; nil when unset.
+func recordingNotifier(cfg Config) actors.RecordingNotifier {
+	if cfg.RecordingNotificationURL == "" {
+		return nil
+	}
+	return recordingwebhook.New(recordingwebhook.Config{
+		URL: cfg.RecordingNotificationURL, Token: cfg.RecordingNotificationToken,
+		AppBaseURL: cfg.AppBaseURL, Output: cfg.RecordingOutput,
+	})
 }
 
 // NewService assembles a node from its configuration and joins the cluster.
@@ -113,12 +125,14 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 			IdleTimeout:             cfg.RoomIdleTimeout,
 			StoreTimeout:            cfg.StoreTimeout,
 			LiveKitTimeout:          cfg.LiveKitTimeout,
+			RecordingNoticeTimeout:  cfg.RecordingNotificationTimeout,
 		},
-		Store:   s.store,
-		LiveKit: lk,
-		Clock:   clock,
-		Logger:  logger,
-		Metrics: room.NewMetrics(registry),
+		Store:             s.store,
+		LiveKit:           lk,
+		Clock:             clock,
+		Logger:            logger,
+		Metrics:           room.NewMetrics(registry),
+		RecordingNotifier: recordingNotifier(cfg),
 	})
 	node, err := StartNode(cfg, roomProps, logger)
 	if err != nil {

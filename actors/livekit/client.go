@@ -46,6 +46,19 @@ type RecordingOutput struct {
 	ForcePathStyle bool
 }
 
+// Filepath is where a recording's file is written in the bucket: named after the recording id,
+// mp4 for video, ogg for audio only.
+func (o RecordingOutput) Filepath(recordingID string, audioOnly bool) string {
+	path := recordingID + ".mp4"
+	if audioOnly {
+		path = recordingID + ".ogg"
+	}
+	if o.Folder != "" {
+		path = strings.TrimSuffix(o.Folder, "/") + "/" + path
+	}
+	return path
+}
+
 // Client calls LiveKit's RoomService.
 type Client struct {
 	cfg      Config
@@ -243,16 +256,12 @@ func (c *Client) StartRoomCompositeEgress(ctx context.Context, room string, audi
 		return "", err
 	}
 	defer cancel()
-	fileType, ext := livekit.EncodedFileType_MP4, "mp4"
+	fileType := livekit.EncodedFileType_MP4
 	if audioOnly {
-		fileType, ext = livekit.EncodedFileType_OGG, "ogg"
+		fileType = livekit.EncodedFileType_OGG
 	}
 	out := c.cfg.Recording
-	path := recordingID + "." + ext
-	if out.Folder != "" {
-		path = strings.TrimSuffix(out.Folder, "/") + "/" + path
-	}
-	file := &livekit.EncodedFileOutput{FileType: fileType, Filepath: path}
+	file := &livekit.EncodedFileOutput{FileType: fileType, Filepath: out.Filepath(recordingID, audioOnly)}
 	if out.Bucket != "" {
 		file.Output = &livekit.EncodedFileOutput_S3{S3: &livekit.S3Upload{
 			Bucket: out.Bucket, Endpoint: out.Endpoint, Region: out.Region,

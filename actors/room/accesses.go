@@ -86,14 +86,18 @@ func (r *Room) accessIndex(id string) int {
 	return -1
 }
 
-func (r *Room) owners() int {
-	n := 0
+// owners counts the room's owners.
+func (r *Room) owners() int { return len(r.ownerUsers()) }
+
+// ownerUsers are the users holding the owner role of the room.
+func (r *Room) ownerUsers() []*messages.User {
+	var out []*messages.User
 	for _, a := range r.record.GetAccesses() {
 		if a.GetRole() == messages.Role_ROLE_OWNER {
-			n++
+			out = append(out, a.GetUser())
 		}
 	}
-	return n
+	return out
 }
 
 func accessReply(a *messages.Access) *messages.RoomReply {

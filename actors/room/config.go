@@ -41,6 +41,8 @@ type Config struct {
 	IdleTimeout    time.Duration // passivation after this long without a message
 	StoreTimeout   time.Duration // one store call
 	LiveKitTimeout time.Duration // one LiveKit call
+	// RecordingNoticeTimeout bounds the notification of a saved recording, retries included.
+	RecordingNoticeTimeout time.Duration
 }
 
 // Deps are the room's collaborators, shared by every room of the node.
@@ -51,6 +53,8 @@ type Deps struct {
 	Clock   actors.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// RecordingNotifier is told of saved recordings; nil: nobody is (they stay saved).
+	RecordingNotifier actors.RecordingNotifier
 }
 
 // Metrics are the room actors' Prometheus metrics.
@@ -66,6 +70,7 @@ type Metrics struct {
 	DuplicateCommands prometheus.Counter
 	DuplicateEvents   prometheus.Counter
 	UnknownEgress     prometheus.Counter
+	RecordingNotices  *prometheus.CounterVec // by outcome
 }
 
 // NewMetrics registers the room metrics with reg.
@@ -94,8 +99,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_webhook_duplicate_events_total", Help: "Webhook events ignored because already applied."}),
 		UnknownEgress: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_webhook_unknown_egress_total", Help: "Egress webhooks for no recording of their room."}),
+		RecordingNotices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meetcoord_recording_notifications_total", Help: "Notifications of saved recordings to the outside service, by outcome."},
+			[]string{"outcome"}),
 	}
 	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.StoreErrors, m.Notifications,
-		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress)
+		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress, m.RecordingNotices)
 	return m
 }

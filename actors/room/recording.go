@@ -134,6 +134,9 @@ func (r *Room) moveRecording(rec *messages.Recording, status string, now time.Ti
 	next := proto.CloneOf(rec)
 	next.Status = status
 	r.setRecording(next, now)
+	if status == statusSaved {
+		r.queueRecordingNotice(next.GetId())
+	}
 	return true
 }
 

@@ -45,8 +45,11 @@ type Room struct {
 	outbox     *outbox
 	idle       idleTimer
 	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
-	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
-	indexTaken bool                    // the last save collided on an exclusive index
+	notifying  map[string]bool         // recordings whose saved notice is under way
+	self       *actor.PID
+	system     *actor.ActorSystem
+	sipBusy    bool // a SIP dispatch rule is being created or deleted
+	indexTaken bool // the last save collided on an exclusive index
 	reconcile  *time.Timer
 	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
 	pendingEgress []*livekit.WebhookEvent
@@ -55,7 +58,7 @@ type Room struct {
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, presence: presence{}}
+		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, notifying: map[string]bool{}, presence: presence{}}
 	})
 }
 
@@ -126,20 +129,24 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.Superseded:
 		r.supersede(ctx, msg)
 		return
+	case recordingSaved:
+		r.notifyRecordingSaved(ctx, msg.recordingID)
+		return
 	}
 	r.idle.touch()
 }
 
-// mayPassivate: a room stays active while a LiveKit call is in flight (its continuation must
-// run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
+// mayPassivate: a room stays active while a LiveKit call or a recording notification is in
+// flight (its continuation must run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
 // LiveKit on a timer).
 func (r *Room) mayPassivate() bool {
-	return len(r.inFlight) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
+	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
 }
 
 // activate loads the room's state when the grain starts on this node.
 func (r *Room) activate(ctx actor.Context, id string) {
 	r.id = id
+	r.self, r.system = ctx.Self(), ctx.ActorSystem()
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
