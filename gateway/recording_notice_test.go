@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -114,32 +115,30 @@ func TestRecordingNotification(t *testing.T) {
 		}
 	})
 
-	t.Run("a failing service leaves the recording saved, after retries", func(t *testing.T) {
-		svc.status.Store(http.StatusServiceUnavailable)
-		_, rec := record(t, "screen_recording")
-		clustertest.Eventually(t, recWithin, "the failure to be counted", func() bool {
-			return metricLine(t, e.n, `meetcoord_recording_notifications_total{outcome="failed"} 1`)
+	// A failing service leaves the recording saved: an answer a retry may change is retried,
+	// a refusal is not.
+	failures := []struct {
+		name         string
+		status       int
+		wantAttempts int
+	}{
+		{"unavailable, retried", http.StatusServiceUnavailable, 3},
+		{"refused, not retried", http.StatusBadRequest, 1},
+	}
+	for i, tt := range failures {
+		t.Run(tt.name, func(t *testing.T) {
+			svc.status.Store(int32(tt.status))
+			_, rec := record(t, "screen_recording")
+			// Counted means the notifier returned: every attempt it made has been received.
+			clustertest.Eventually(t, recWithin, "the failure to be counted", func() bool {
+				return metricLine(t, e.n, fmt.Sprintf(`meetcoord_recording_notifications_total{outcome="failed"} %d`, i+1))
+			})
+			if n := len(svc.noticesOf(rec.ID)); n != tt.wantAttempts {
+				t.Fatalf("%d attempts at a service answering %d, want %d", n, tt.status, tt.wantAttempts)
+			}
+			if got, _ := recGet(t, owner.c, rec.ID); got.Status != "saved" {
+				t.Fatalf("recording %s after a failed notification, want saved", got.Status)
+			}
 		})
-		if n := len(svc.noticesOf(rec.ID)); n != 3 {
-			t.Fatalf("%d attempts at a failing service, want 3", n)
-		}
-		if got, _ := recGet(t, owner.c, rec.ID); got.Status != "saved" {
-			t.Fatalf("recording %s after a failed notification, want saved", got.Status)
-		}
-	})
-
-	t.Run("a refusal is not retried", func(t *testing.T) {
-		svc.status.Store(http.StatusBadRequest)
-		_, rec := record(t, "screen_recording")
-		clustertest.Eventually(t, recWithin, "the refusal to be counted", func() bool {
-			return metricLine(t, e.n, `meetcoord_recording_notifications_total{outcome="failed"} 2`)
-		})
-		// Counted means the notifier returned: every attempt it made has been received.
-		if n := len(svc.noticesOf(rec.ID)); n != 1 {
-			t.Fatalf("%d attempts after a 400, want 1", n)
-		}
-		if got, _ := recGet(t, owner.c, rec.ID); got.Status != "saved" {
-			t.Fatalf("recording %s after a refused notification, want saved", got.Status)
-		}
-	})
+	}
 }

@@ -17,8 +17,8 @@ import (
 // other messages, the lobby's polls first of all, go on meanwhile, and a LiveKit outage costs
 // the waiting caller one call timeout, nobody else anything.
 
-// liveKitResult carries a call's outcome back to the actor.
-type liveKitResult struct{ err error }
+// callResult carries an off-actor call's outcome back to the actor.
+type callResult struct{ err error }
 
 // liveKitCommand runs call once per flight key (a request arriving while one with the same key
 // is in flight waits for the same outcome: a retried request, or a second subtitle start), then
@@ -61,19 +61,24 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 // runLiveKit makes a LiveKit call off the actor's goroutine, bounded by the call timeout, and
 // runs then in the actor with its outcome.
 func (r *Room) runLiveKit(ctx actor.Context, call func(context.Context) error, then func(err error)) {
-	timeout := r.deps.Config.LiveKitTimeout
+	runOffActor(ctx, r.deps.Config.LiveKitTimeout, call, then)
+}
+
+// runOffActor runs call on a goroutine of its own, bounded by timeout, and then in the actor
+// (protoactor's ReenterAfter) with its outcome: the actor handles other messages meanwhile.
+func runOffActor(ctx actor.Context, timeout time.Duration, call func(context.Context) error, then func(err error)) {
 	future := actor.NewFuture(ctx.ActorSystem(), timeout+time.Second)
 	system, resultPID := ctx.ActorSystem(), future.PID()
 	go func() {
 		callCtx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		system.Root.Send(resultPID, &liveKitResult{err: call(callCtx)})
+		system.Root.Send(resultPID, &callResult{err: call(callCtx)})
 	}()
 	ctx.ReenterAfter(future, func(res interface{}, err error) {
-		if result, ok := res.(*liveKitResult); ok {
+		if result, ok := res.(*callResult); ok {
 			err = result.err
 		} else if err == nil {
-			err = errors.New("livekit call gave no result")
+			err = errors.New("call gave no result")
 		}
 		then(err)
 	})

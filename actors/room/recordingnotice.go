@@ -2,9 +2,7 @@ package room
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -19,9 +17,6 @@ import (
 
 // recordingSaved asks the actor to notify the outside of a recording it has stored as saved.
 type recordingSaved struct{ recordingID string }
-
-// recordingNotified carries a notification's outcome back to the actor.
-type recordingNotified struct{ err error }
 
 // queueRecordingNotice schedules the notice of a recording moving to saved, to run once the
 // change is stored (effects run only after a successful save).
@@ -44,22 +39,11 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	}
 	notice := actors.RecordingNotice{Recording: rec, Room: r.record, Owners: r.ownerUsers()}
 	r.notifying[recordingID] = true
-	timeout := r.deps.Config.RecordingNoticeTimeout
-	future := actor.NewFuture(ctx.ActorSystem(), timeout+time.Second)
-	system, resultPID := ctx.ActorSystem(), future.PID()
 	notifier := r.deps.RecordingNotifier
-	go func() {
-		callCtx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		system.Root.Send(resultPID, recordingNotified{err: notifier.RecordingSaved(callCtx, notice)})
-	}()
-	ctx.ReenterAfter(future, func(res interface{}, err error) {
+	runOffActor(ctx, r.deps.Config.RecordingNoticeTimeout, func(c context.Context) error {
+		return notifier.RecordingSaved(c, notice)
+	}, func(err error) {
 		delete(r.notifying, recordingID)
-		if result, ok := res.(recordingNotified); ok {
-			err = result.err
-		} else if err == nil {
-			err = errors.New("recording notification gave no result")
-		}
 		if err != nil {
 			r.deps.Metrics.RecordingNotices.WithLabelValues("failed").Inc()
 			r.log.Warn("recording notification failed; the recording stays saved",
