@@ -163,6 +163,30 @@ func (c *userCache) identify(ctx context.Context, claims gwauth.Claims) (userRec
 	return u, nil
 }
 
+// createProvisional creates the provisional user of an email address for an application, or
+// finds the one another request made at the same time. found=false means the id is held by a
+// user with another address (a claimed provisional user whose address changed): it is never
+// overwritten.
+func (c *userCache) createProvisional(ctx context.Context, email string) (userRecord, bool, error) {
+	u := userRecord{ID: provisionalUserID(email), Email: email}
+	b, _ := json.Marshal(u)
+	created, err := c.store.CreateUser(ctx, u.ID, u.Email, b)
+	if err != nil {
+		return userRecord{}, false, fmt.Errorf("%w: create user: %v", errStore, err)
+	}
+	if created {
+		if c.signups != nil {
+			c.signups.SignedUp(marketing.Contact{Email: u.Email})
+		}
+		return u, true, nil
+	}
+	existing, found, err := c.get(ctx, u.ID)
+	if err != nil || !found || !strings.EqualFold(existing.Email, email) {
+		return userRecord{}, false, err
+	}
+	return existing, true, nil
+}
+
 // save stores a user record; the save that creates the user tells signups.
 func (c *userCache) save(ctx context.Context, u userRecord) error {
 	b, _ := json.Marshal(u)

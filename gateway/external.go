@@ -92,9 +92,12 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		x.tokens.WithLabelValues("bad_request").Inc()
 		return
 	}
+	// Per address, and per application named from there: the client id is not checked yet, so a
+	// key of the client id alone would let anyone who knows it use up the application's
+	// allowance.
 	key := clientKey(r, nil, "")
 	if id := fields["client_id"]; id != "" {
-		key = "application:" + id
+		key = "application:" + id + ":" + key
 	}
 	if !g.allow(w, r, x.tokenLimit, key) {
 		x.tokens.WithLabelValues("throttled").Inc()
@@ -150,13 +153,19 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found && x.AllowUserCreation {
-		user = userRecord{ID: provisionalUserID(email), Email: email}
-		if err := g.users.save(r.Context(), user); err != nil {
+		user, found, err = g.users.createProvisional(r.Context(), email)
+		if err != nil {
 			g.storeFailed(w, "create provisional user", err)
 			return
 		}
-		found = true
-		g.log.Info("provisional user created for an application", slog.String("user_id", user.ID), slog.String("client_id", app.ClientID))
+		if found {
+			g.log.Info("provisional user for an application", slog.String("user_id", user.ID), slog.String("client_id", app.ClientID))
+		} else {
+			// The provisional id of this address belongs to a person who claimed it and has
+			// another address now: acting for them would hand their rooms to this address.
+			g.log.Warn("provisional user not created: its id is held by a user with another address",
+				slog.String("user_id", provisionalUserID(email)), slog.String("client_id", app.ClientID))
+		}
 	}
 	if !found {
 		x.tokens.WithLabelValues("unknown_user").Inc()
@@ -217,9 +226,14 @@ func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]stri
 	return out, true
 }
 
-// userByEmail finds a user by email address through the email index, checking that the user
-// still has that address (the index keeps a pointer when an address changes).
+// userByEmail finds a user by email address: the provisional user made for it when it still
+// has that address (once claimed, it is the person the application made rooms for, whoever
+// else logs in later with the same address), else through the email index, checking that the
+// user still has that address (the index keeps a pointer when an address changes).
 func (g *Gateway) userByEmail(ctx context.Context, email string) (userRecord, bool, error) {
+	if u, found, err := g.users.get(ctx, provisionalUserID(email)); err != nil || (found && strings.EqualFold(u.Email, email)) {
+		return u, found, err
+	}
 	id, found, err := g.ext.UserEmails.UserIDByEmail(ctx, email)
 	if err != nil || !found {
 		return userRecord{}, false, err

@@ -194,7 +194,7 @@ func TestApplicationToken(t *testing.T) {
 	}
 }
 
-// The token endpoint is rate limited per client id: failures count, other applications are
+// The token endpoint is rate limited per client id (and address): failures count, other applications are
 // not affected.
 func TestApplicationTokenRateLimit(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"APPLICATION_TOKEN_THROTTLE_RATES": "3/minute"})
@@ -529,12 +529,29 @@ func TestProvisionalUserClaimedAtLogin(t *testing.T) {
 	if _, again := login(gwauth.Claims{Subject: "pat-at-idp", Email: "pat.planned@example.org", FullName: "Pat P."}); again != userID {
 		t.Fatalf("next login is user %s, want %s", again, userID)
 	}
-	if later := provisionalID(appToken(t, n, clientID, secret, "pat.planned@example.org")); later != userID {
-		t.Fatalf("the application now acts for %s, want the claimed user %s", later, userID)
-	}
 	other, otherID := login(gwauth.Claims{Subject: "someone-else", Email: "pat.planned@example.org"})
 	if otherID == userID || strings.Contains(rooms(other), roomID) {
 		t.Fatalf("a second subject with the same email got the claimed user (%s) or its room", otherID)
+	}
+	if later := provisionalID(appToken(t, n, clientID, secret, "pat.planned@example.org")); later != userID {
+		t.Fatalf("the application now acts for %s, want the claimed user %s, not the later login", later, userID)
+	}
+
+	// Rae claims her provisional user, then her address changes at the provider: a token for her
+	// old address must not re-create (overwrite) her user nor act for her.
+	raeID, raeRoom := createFor("rae.planned@example.org")
+	if _, id := login(gwauth.Claims{Subject: "rae-at-idp", Email: "rae.planned@example.org", FullName: "Rae"}); id != raeID {
+		t.Fatalf("rae's first login is %s, want %s", id, raeID)
+	}
+	rae, _ := login(gwauth.Claims{Subject: "rae-at-idp", Email: "rae@moved.example.org", FullName: "Rae"})
+	if res := postToken(t, n, tokenFields(clientID, secret, "rae.planned@example.org"), false); res.Status != http.StatusNotFound {
+		t.Fatalf("token for rae's old address: %d %s, want 404", res.Status, res.Body)
+	}
+	if me := rae.Do(http.MethodGet, clustertest.Path("users", "me"), nil).JSON(); me["id"] != raeID || me["email"] != "rae@moved.example.org" || me["full_name"] != "Rae" {
+		t.Fatalf("rae's record after the token request: %v", me)
+	}
+	if !strings.Contains(rooms(rae), raeRoom) {
+		t.Fatalf("rae lost the room made for her")
 	}
 
 	unverifiedID, unverifiedRoom := createFor("quinn.planned@example.org")

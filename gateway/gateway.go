@@ -42,6 +42,8 @@ type Users interface {
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
 	// SaveUser stores a record and indexes its email; created is true for exactly one first save.
 	SaveUser(ctx context.Context, userID, email string, record []byte) (created bool, err error)
+	// CreateUser stores a record only if the user does not exist yet; an existing one is kept.
+	CreateUser(ctx context.Context, userID, email string, record []byte) (created bool, err error)
 	// UserOfSubject is the id an OIDC subject logs in as: ownID, or the provisional user
 	// (provisionalID, "" for none) it claimed, now or before.
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)

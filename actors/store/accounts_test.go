@@ -19,6 +19,7 @@ type accountStore interface {
 	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
+	CreateUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	PutSession(ctx context.Context, id string, record []byte, ttl time.Duration) error
 	GetSession(ctx context.Context, id string) ([]byte, bool, error)
 	DeleteSession(ctx context.Context, id string) error
@@ -77,16 +78,24 @@ func TestProvisionalUserClaimedOnce(t *testing.T) {
 			name                      string
 			subject, own, provisional string
 			want                      string
+			appearsFirst              string // a provisional user created just before this login
 		}{
-			{"claims the provisional user", "sub-ada", "own-ada", "prov-ada", "prov-ada"},
-			{"keeps it on the next login", "sub-ada", "own-ada", "prov-ada", "prov-ada"},
-			{"keeps it even without the email", "sub-ada", "own-ada", "", "prov-ada"},
-			{"another subject cannot claim it again", "sub-eve", "own-eve", "prov-ada", "own-eve"},
-			{"a subject with its own user keeps it", "sub-bob", "own-bob", "prov-bob", "own-bob"},
-			{"no provisional user", "sub-cy", "own-cy", "prov-cy", "own-cy"},
-			{"email not trusted", "sub-dee", "own-dee", "", "own-dee"},
+			{"claims the provisional user", "sub-ada", "own-ada", "prov-ada", "prov-ada", ""},
+			{"keeps it on the next login", "sub-ada", "own-ada", "prov-ada", "prov-ada", ""},
+			{"keeps it even without the email", "sub-ada", "own-ada", "", "prov-ada", ""},
+			{"another subject cannot claim it again", "sub-eve", "own-eve", "prov-ada", "own-eve", ""},
+			{"a subject with its own user keeps it", "sub-bob", "own-bob", "prov-bob", "own-bob", ""},
+			{"no provisional user", "sub-cy", "own-cy", "prov-cy", "own-cy", ""},
+			{"a subject's first answer holds: a provisional user made later is not claimed", "sub-cy", "own-cy", "prov-cy", "own-cy", "prov-cy"},
+			{"email not trusted", "sub-dee", "own-dee", "", "own-dee", ""},
 		}
 		for _, tt := range tests {
+			if tt.appearsFirst != "" {
+				// Made after the subject's first login (another node's token request).
+				if _, err := s.SaveUser(ctx, tt.appearsFirst, tt.appearsFirst+"@example.org", []byte(tt.appearsFirst)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			got, err := s.UserOfSubject(ctx, tt.subject, tt.own, tt.provisional)
 			if err != nil {
 				t.Fatal(err)
@@ -112,6 +121,30 @@ func TestProvisionalUserClaimedOnce(t *testing.T) {
 		wg.Wait()
 		if claims.Load() != 1 {
 			t.Fatalf("%d subjects claimed one provisional user, want 1", claims.Load())
+		}
+	})
+}
+
+// CreateUser writes a user only once: an existing record (a claimed provisional user) is never
+// overwritten.
+func TestCreateUserNeverOverwrites(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		if created, err := s.CreateUser(ctx, "p1", "pat@example.org", []byte("first")); err != nil || !created {
+			t.Fatalf("first create: created=%v err=%v", created, err)
+		}
+		if _, err := s.SaveUser(ctx, "p1", "pat@new.example.org", []byte("claimed")); err != nil {
+			t.Fatal(err)
+		}
+		if created, err := s.CreateUser(ctx, "p1", "pat@example.org", []byte("again")); err != nil || created {
+			t.Fatalf("second create: created=%v err=%v, want false", created, err)
+		}
+		if got, _, _ := s.GetUser(ctx, "p1"); string(got) != "claimed" {
+			t.Fatalf("record %q, want the claimed one kept", got)
+		}
+		if found, _ := s.SearchUsersByEmail(ctx, "pat@example.org", 10); len(found) != 0 {
+			t.Fatalf("the refused create indexed the old email: %q", found)
 		}
 	})
 }

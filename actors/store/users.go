@@ -18,11 +18,14 @@ func userEmailKey(userID string) string { return prefix + "user:" + userID + ":e
 const usersByEmailKey = prefix + "users:by-email"
 
 // saveUserScript writes the record and moves the user's index entry to the new email, in one
-// step; it returns 1 when the record did not exist (a sign-up), 0 otherwise.
+// step; it returns 1 when the record did not exist (a sign-up), 0 otherwise. With ARGV[4] = "1"
+// it writes only a record that does not exist yet (and returns 0 without writing otherwise).
 //
-// KEYS: user record, user's indexed email, email index. ARGV: record, lowercased email, user id.
+// KEYS: user record, user's indexed email, email index. ARGV: record, lowercased email, user id,
+// only-if-absent.
 var saveUserScript = redis.NewScript(`
 local created = redis.call('EXISTS', KEYS[1]) == 0
+if ARGV[4] == '1' and not created then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 local old = redis.call('GET', KEYS[2])
 if old and old ~= ARGV[2] then
@@ -41,9 +44,23 @@ return 0
 // SaveUser stores a user record and indexes it by email; created says whether the user is new.
 // Exactly one of concurrent first saves of a user (on any node) sees created=true.
 func (r *Redis) SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error) {
+	return r.saveUser(ctx, userID, email, record, false)
+}
+
+// CreateUser stores a user record only if the user does not exist yet; created says whether it
+// did. An existing record is left as it is.
+func (r *Redis) CreateUser(ctx context.Context, userID, email string, record []byte) (bool, error) {
+	return r.saveUser(ctx, userID, email, record, true)
+}
+
+func (r *Redis) saveUser(ctx context.Context, userID, email string, record []byte, onlyIfAbsent bool) (bool, error) {
+	absent := "0"
+	if onlyIfAbsent {
+		absent = "1"
+	}
 	n, err := saveUserScript.Run(ctx, r.client,
 		[]string{userKey(userID), userEmailKey(userID), usersByEmailKey},
-		record, strings.ToLower(email), userID).Int()
+		record, strings.ToLower(email), userID, absent).Int()
 	if err != nil {
 		return false, fmt.Errorf("save user %s: %w", userID, err)
 	}
@@ -61,7 +78,9 @@ func claimedByKey(userID string) string { return prefix + "user:" + userID + ":c
 
 // userOfSubjectScript decides which user a subject is: the user it was linked to before, else
 // the provisional user when it exists, is unclaimed and the subject has no user of its own,
-// else the subject's own user. Claiming is one step, so two first logins cannot both claim.
+// else the subject's own user. Either way the answer is linked to the subject, so that every
+// node agrees on it from then on (two first logins racing with a provisional user's creation
+// cannot end as two users). Claiming is one step, so two subjects cannot both claim.
 //
 // KEYS: subject link, own user record, provisional user record, provisional user's claim.
 // ARGV: own user id, provisional user id ("" for none), subject.
@@ -73,6 +92,7 @@ if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS',
   redis.call('SET', KEYS[1], ARGV[2])
   return ARGV[2]
 end
+redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `)
 
@@ -121,9 +141,21 @@ func (r *Redis) SearchUsersByEmail(ctx context.Context, emailPrefix string, limi
 
 // SaveUser stores a user record and remembers its email for searches.
 func (m *Memory) SaveUser(_ context.Context, userID, email string, record []byte) (bool, error) {
+	return m.saveUser(userID, email, record, false)
+}
+
+// CreateUser is Redis.CreateUser.
+func (m *Memory) CreateUser(_ context.Context, userID, email string, record []byte) (bool, error) {
+	return m.saveUser(userID, email, record, true)
+}
+
+func (m *Memory) saveUser(userID, email string, record []byte, onlyIfAbsent bool) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, existed := m.users[userID]
+	if existed && onlyIfAbsent {
+		return false, nil
+	}
 	m.users[userID] = clone(record)
 	if m.userEmails == nil {
 		m.userEmails = map[string]string{}
@@ -149,6 +181,7 @@ func (m *Memory) UserOfSubject(_ context.Context, subject, ownID, provisionalID 
 		m.subjects[subject] = provisionalID
 		return provisionalID, nil
 	}
+	m.subjects[subject] = ownID
 	return ownID, nil
 }
 
