@@ -108,8 +108,12 @@ func TestRecordingNotification(t *testing.T) {
 			len(owners) != 1 || owners[0].(map[string]any)["email"] != owner.sub+"@example.org" {
 			t.Fatalf("notice %+v", got)
 		}
-		// A repeated egress_ended changes nothing and announces nothing again.
+		// A repeated egress_ended changes nothing and announces nothing again: a second recording
+		// of the same room, completed after it, is announced, and the first still only once.
 		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
+		next := e.startOK(t, owner.c, roomID, "transcript")
+		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
+		recWaitStatus(t, owner.c, next.ID, "notification_succeeded", recWithin)
 		if again, _ := recGet(t, owner.c, rec.ID); again.Status != "notification_succeeded" || len(svc.noticesOf(rec.ID)) != 1 {
 			t.Fatalf("after a repeated egress_ended: %s, %d notices", again.Status, len(svc.noticesOf(rec.ID)))
 		}

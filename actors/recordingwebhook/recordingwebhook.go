@@ -25,7 +25,9 @@ type Config struct {
 	Token      string // sent as "Authorization: Bearer <token>"; empty: no header
 	AppBaseURL string // the front end: room links (APP_BASE_URL/<slug>)
 	Output     lkclient.RecordingOutput
-	Client     *http.Client // nil: a client without its own timeout (the caller's context bounds)
+	// Client sends the notices; nil: a client without its own timeout (the caller's context
+	// bounds). Redirects are never followed: Go would turn the POST into a GET without body.
+	Client *http.Client
 	// Backoff is the wait before the second attempt, doubled after each; 0: 500 ms.
 	Backoff time.Duration
 }
@@ -39,9 +41,12 @@ var _ actors.RecordingNotifier = (*Notifier)(nil)
 
 // New returns a notifier.
 func New(cfg Config) *Notifier {
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{}
+	client := http.Client{}
+	if cfg.Client != nil {
+		client = *cfg.Client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 500 * time.Millisecond
 	}
@@ -111,7 +116,7 @@ func (n *Notifier) RecordingSaved(ctx context.Context, saved actors.RecordingNot
 	}
 }
 
-// permanentError is an answer a retry cannot change (a 4xx other than 408 and 429).
+// permanentError is an answer a retry cannot change (a redirect, a 4xx other than 408 and 429).
 type permanentError struct{ error }
 
 func (n *Notifier) post(ctx context.Context, recordingID string, body []byte) error {
@@ -133,7 +138,7 @@ func (n *Notifier) post(ctx context.Context, recordingID string, body []byte) er
 	switch {
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		return nil
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusTooManyRequests:
+	case res.StatusCode < 400 || (res.StatusCode < 500 && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusTooManyRequests):
 		return permanentError{fmt.Errorf("recording notice refused: %s: %s", res.Status, strings.TrimSpace(string(detail)))}
 	default:
 		return fmt.Errorf("recording notice failed: %s: %s", res.Status, strings.TrimSpace(string(detail)))

@@ -54,3 +54,22 @@ func TestDeadlineEndsRetries(t *testing.T) {
 		t.Fatalf("err %v after %d attempts, want an error after 1 (the deadline came before the retry)", err, attempts.Load())
 	}
 }
+
+// A redirect is a failure, never followed: Go would resend the POST as a GET without its body,
+// and the GET's 200 would count as the notice taken.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var redirected, attempts atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { redirected.Add(1) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		http.Redirect(w, r, target.URL, http.StatusFound)
+	}))
+	defer srv.Close()
+	err := New(Config{URL: srv.URL}).RecordingSaved(context.Background(),
+		actors.RecordingNotice{Recording: &messages.Recording{Id: "r1"}, Room: &messages.RoomRecord{}})
+	if err == nil || attempts.Load() != 1 || redirected.Load() != 0 {
+		t.Fatalf("err %v, %d attempts, %d requests at the redirect target; want an error after 1 attempt and none there",
+			err, attempts.Load(), redirected.Load())
+	}
+}

@@ -37,7 +37,7 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 	sender := ctx.Sender()
 	r.runLiveKit(ctx, call, func(err error) {
 		now := r.deps.Clock.Now()
-		r.before, r.extra, r.effects = nil, nil, nil
+		r.resetChange()
 		reply := finish(now, err)
 		if requestID != "" && reply.GetFailure() == nil {
 			// The LiveKit action happened: a retry of this request must get this answer, not act

@@ -38,7 +38,7 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 	// A collision on an exclusive index (a random slug or PIN another room holds) undoes the
 	// command; running it again draws new ones.
 	for attempt := 0; ; attempt++ {
-		r.before, r.extra, r.effects = nil, nil, nil
+		r.resetChange()
 		reply = r.commit(ctx, requestID, handle(now), now)
 		if reply.GetFailure().GetCode() != messages.ErrorCode_ERROR_CODE_CONFLICT || !r.indexTaken || attempt >= r.deps.Config.IndexRetries {
 			break
@@ -78,10 +78,17 @@ func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomR
 			for _, e := range r.effects {
 				r.outbox.push(e)
 			}
+			r.queueNotices(ctx)
 		}
 	}
-	r.before, r.extra, r.effects = nil, nil, nil
+	r.resetChange()
 	return reply
+}
+
+// resetChange forgets what the current command changed, before a command starts and once it is
+// committed (or undone).
+func (r *Room) resetChange() {
+	r.before, r.extra, r.effects, r.noticesDue = nil, nil, nil, nil
 }
 
 // changing marks the command as changing state, keeping what the state was so that a failed

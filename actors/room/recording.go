@@ -175,7 +175,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 	// The recording exists (initiated) before LiveKit is asked, so that a crash in between
 	// leaves a trace, and webhooks arriving during the call know a start is under way.
 	now := r.deps.Clock.Now()
-	r.before, r.extra, r.effects = nil, nil, nil
+	r.resetChange()
 	rec := &messages.Recording{
 		Id: uuid.NewString(), Mode: msg.GetMode(), Status: statusInitiated, Options: msg.GetOptions(),
 		CreatedUnixMs: now.UnixMilli(), StartedBy: msg.GetCaller().GetUser().GetId(),
@@ -345,7 +345,7 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 		case livekit.EgressStatus_EGRESS_COMPLETE, livekit.EgressStatus_EGRESS_ABORTED,
 			livekit.EgressStatus_EGRESS_FAILED, livekit.EgressStatus_EGRESS_LIMIT_REACHED:
 			now := r.deps.Clock.Now()
-			r.before, r.extra, r.effects = nil, nil, nil
+			r.resetChange()
 			r.applyEgress(&livekit.WebhookEvent{Event: "egress_ended", EgressInfo: info}, now)
 			r.commit(ctx, "", nil, now)
 		}

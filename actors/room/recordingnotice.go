@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"meetcoord/actors"
 )
@@ -18,26 +19,43 @@ import (
 // recordingSaved asks the actor to notify the outside of a recording it has stored as saved.
 type recordingSaved struct{ recordingID string }
 
-// queueRecordingNotice schedules the notice of a recording moving to saved, to run once the
-// change is stored (effects run only after a successful save).
+// queueRecordingNotice notes that the change saves a recording, to announce once it is stored.
 func (r *Room) queueRecordingNotice(recordingID string) {
-	if r.deps.RecordingNotifier == nil {
-		return
+	if r.deps.RecordingNotifier != nil {
+		r.noticesDue = append(r.noticesDue, recordingID)
 	}
-	self, system := r.self, r.system
-	r.effects = append(r.effects, func(context.Context) {
-		system.Root.Send(self, recordingSaved{recordingID: recordingID})
-	})
+}
+
+// queueNotices, once a change is stored, puts its notices in the actor's own mailbox (not in the
+// LiveKit outbox, where they would wait behind slow calls or be dropped when it is full), and
+// marks them pending so that the room does not passivate before they are sent.
+func (r *Room) queueNotices(ctx actor.Context) {
+	for _, id := range r.noticesDue {
+		if _, pending := r.notifying[id]; !pending {
+			r.notifying[id] = false
+			ctx.Send(ctx.Self(), recordingSaved{recordingID: id})
+		}
+	}
 }
 
 // notifyRecordingSaved sends the notice of a saved recording and, when the service took it,
 // moves the recording to notification_succeeded.
 func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	rec := r.recordingByID(recordingID)
-	if rec == nil || rec.GetStatus() != statusSaved || r.notifying[recordingID] || r.record == nil {
+	if started, pending := r.notifying[recordingID]; !pending || started {
 		return
 	}
-	notice := actors.RecordingNotice{Recording: rec, Room: r.record, Owners: r.ownerUsers()}
+	if rec == nil || rec.GetStatus() != statusSaved || r.record == nil {
+		delete(r.notifying, recordingID)
+		return
+	}
+	// Copies: the notice is encoded on another goroutine while the actor goes on changing its
+	// record.
+	owners := r.ownerUsers()
+	for i, u := range owners {
+		owners[i] = proto.CloneOf(u)
+	}
+	notice := actors.RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
 	r.notifying[recordingID] = true
 	notifier := r.deps.RecordingNotifier
 	runOffActor(ctx, r.deps.Config.RecordingNoticeTimeout, func(c context.Context) error {
@@ -52,7 +70,7 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 		}
 		r.deps.Metrics.RecordingNotices.WithLabelValues("succeeded").Inc()
 		now := r.deps.Clock.Now()
-		r.before, r.extra, r.effects = nil, nil, nil
+		r.resetChange()
 		if current := r.recordingByID(recordingID); current != nil {
 			r.moveRecording(current, statusNotificationSucceeded, now)
 		}

@@ -37,19 +37,18 @@ type Room struct {
 	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
 	recordingMode       string // recording_mode in the LiveKit metadata
 
-	// Per-command bookkeeping, reset by command().
-	before  *messages.RoomState // state when the command started changing it; nil: unchanged
-	extra   []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
-	effects []effect            // LiveKit calls to make once the change is stored
+	// Per-command bookkeeping, reset by resetChange().
+	before     *messages.RoomState // state when the command started changing it; nil: unchanged
+	extra      []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
+	effects    []effect            // LiveKit calls to make once the change is stored
+	noticesDue []string            // recordings saved by the change, to announce once it is stored
 
 	outbox     *outbox
 	idle       idleTimer
 	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
-	notifying  map[string]bool         // recordings whose saved notice is under way
-	self       *actor.PID
-	system     *actor.ActorSystem
-	sipBusy    bool // a SIP dispatch rule is being created or deleted
-	indexTaken bool // the last save collided on an exclusive index
+	notifying  map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
+	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
+	indexTaken bool                    // the last save collided on an exclusive index
 	reconcile  *time.Timer
 	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
 	pendingEgress []*livekit.WebhookEvent
@@ -146,7 +145,6 @@ func (r *Room) mayPassivate() bool {
 // activate loads the room's state when the grain starts on this node.
 func (r *Room) activate(ctx actor.Context, id string) {
 	r.id = id
-	r.self, r.system = ctx.Self(), ctx.ActorSystem()
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()

@@ -146,7 +146,7 @@ func (r *Room) reconcileSIP(ctx actor.Context) {
 // setSIPRule stores the rule the room now holds.
 func (r *Room) setSIPRule(ctx actor.Context, id string) {
 	now := r.deps.Clock.Now()
-	r.before, r.extra, r.effects = nil, nil, nil
+	r.resetChange()
 	r.changing(now)
 	r.sipRuleID = id
 	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
@@ -177,7 +177,7 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 		for _, p := range participants {
 			seen[p.Identity] = &messages.Presence{Identity: p.Identity, Sip: p.SIP, Present: true, AtUnixMs: at}
 		}
-		r.before, r.extra, r.effects = nil, nil, nil
+		r.resetChange()
 		for id, e := range r.presence {
 			if _, there := seen[id]; !there && e.GetPresent() {
 				r.changing(now)

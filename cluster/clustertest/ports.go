@@ -60,6 +60,7 @@ func ReservePort(t testing.TB) int {
 	if err := os.MkdirAll(portLockDir, 0o777); err != nil {
 		t.Fatalf("reserve a port: %v", err)
 	}
+	_ = os.Chmod(portLockDir, 0o1777) // shared by every user's tests, like /tmp (fails if not ours)
 	for attempt := 0; attempt < 1000; attempt++ {
 		port := lo + rand.IntN(hi-lo+1)
 		lock, ok := lockPort(port)
