@@ -21,7 +21,7 @@ type Memory struct {
 	userRecs  map[string]map[string][]byte
 	users     map[string][]byte
 	watchers  []func(roomID string, epoch int64)
-	ext       memoryApplications // external API applications and the user email index
+	ext       memoryApplications // external API applications
 	// Browser sessions and the email index of users (sessions.go, users.go), created on first use.
 	authState  *memoryAuth
 	userEmails map[string]string

@@ -71,13 +71,9 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
-// refuseOverBurst is the answer to a cost no wait can pay.
-func refuseOverBurst(r Rate, n int) (Decision, bool) {
-	if n > r.Requests {
-		return Decision{}, true
-	}
-	return Decision{}, false
-}
+// overBurst reports a cost no wait can pay (more than a whole period's allowance): it is refused
+// with a zero Decision, whose RetryAfter 0 says so.
+func (r Rate) overBurst(n int) bool { return n > r.Requests }
 
 // Local is a token bucket per key in this process: a burst of the whole allowance, refilled
 // evenly over the period. Idle keys are forgotten so that memory follows active clients only.
@@ -102,8 +98,8 @@ func NewLocal(r Rate) *Local {
 
 // AllowN spends n of key's allowance if it has that much left.
 func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
-	if d, refused := refuseOverBurst(l.rate, n); refused {
-		return d, nil
+	if l.rate.overBurst(n) {
+		return Decision{}, nil
 	}
 	now := l.now()
 	l.mu.Lock()

@@ -31,8 +31,8 @@ func NewShared(client *redis.Client, name string, r Rate) *Shared {
 
 // AllowN spends n of key's allowance if it has that much left.
 func (s *Shared) AllowN(ctx context.Context, key string, n int) (Decision, error) {
-	if d, refused := refuseOverBurst(s.rate, n); refused {
-		return d, nil
+	if s.rate.overBurst(n) {
+		return Decision{}, nil
 	}
 	res, err := s.limiter.AllowN(ctx, s.name+key, s.limit, n)
 	if err != nil {
