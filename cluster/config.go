@@ -75,6 +75,12 @@ type Config struct {
 	DefaultAccessLevel    string
 	RecordingEnabled      bool
 	RecordingOutput       livekit.RecordingOutput
+	// RECORDING_EXPIRATION_DAYS: how long a recording can be retrieved (0: forever);
+	// RECORDING_MAX_DURATION: the limit the front end shows, in its own unit (0: none).
+	RecordingExpirationDays int
+	RecordingMaxDuration    int
+	// LANGUAGE_CODE: the default language of users and of the front end (one of LanguageCodes).
+	LanguageCode string
 	// RECORDING_NOTIFICATION_*: where saved recordings are announced (empty URL: nowhere, they
 	// stay saved), the bearer token sent, and the bound of one notice with its retries.
 	RecordingNotificationURL     string
@@ -186,6 +192,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			Secret:         e.secret("AWS_S3_SECRET_ACCESS_KEY", ""),
 			ForcePathStyle: e.boolean("AWS_S3_FORCE_PATH_STYLE", true),
 		},
+		RecordingExpirationDays:      e.integer("RECORDING_EXPIRATION_DAYS", 0),
+		RecordingMaxDuration:         e.integer("RECORDING_MAX_DURATION", 0),
+		LanguageCode:                 e.str("LANGUAGE_CODE", "en-us"),
 		RecordingNotificationURL:     e.str("RECORDING_NOTIFICATION_URL", ""),
 		RecordingNotificationToken:   e.secret("RECORDING_NOTIFICATION_TOKEN", ""),
 		RecordingNotificationTimeout: e.seconds("RECORDING_NOTIFICATION_TIMEOUT", 30),
@@ -279,9 +288,21 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
 		}
 	}
+	if c.RecordingExpirationDays < 0 {
+		e.fail("RECORDING_EXPIRATION_DAYS", "must be a number of days, 0 or more (0: never)")
+	}
+	if c.RecordingMaxDuration < 0 {
+		e.fail("RECORDING_MAX_DURATION", "must be 0 or more (0: no limit shown)")
+	}
+	if !slices.Contains(LanguageCodes, c.LanguageCode) {
+		e.fail("LANGUAGE_CODE", fmt.Sprintf("%q is not one of %s", c.LanguageCode, strings.Join(LanguageCodes, ", ")))
+	}
 	c.checkEmail(&e)
 	return c, errors.Join(e.errs...)
 }
+
+// LanguageCodes are the languages the reference front end offers (frontend.md).
+var LanguageCodes = []string{"en-us", "fr-fr", "de-de", "nl-nl"}
 
 // checkEmail validates the invitation settings; they only matter when emails can go out (an
 // SMTP host, or dev mode's logged emails).
