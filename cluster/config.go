@@ -135,6 +135,8 @@ type Config struct {
 	BrevoAttributes map[string]any
 	BrevoTimeout    time.Duration
 
+	HTTP HTTPLimits
+
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
 	StoreTimeout    time.Duration
@@ -233,10 +235,17 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		BrevoListIDs:                 e.integers("BREVO_API_CONTACT_LIST_IDS"),
 		BrevoAttributes:              e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
 		BrevoTimeout:                 e.seconds("BREVO_API_TIMEOUT", 1),
-		RoomIdleTimeout:              e.seconds("ROOM_IDLE_TIMEOUT", 60),
-		RequestTimeout:               e.seconds("ROOM_REQUEST_TIMEOUT", 10),
-		StoreTimeout:                 e.seconds("REDIS_TIMEOUT", 3),
-		LogLevel:                     e.str("LOG_LEVEL", "info"),
+		HTTP: HTTPLimits{
+			ReadTimeout:    e.seconds("HTTP_READ_TIMEOUT", 15),
+			WriteTimeout:   e.seconds("HTTP_WRITE_TIMEOUT", 30),
+			IdleTimeout:    e.seconds("HTTP_IDLE_TIMEOUT", 120),
+			MaxHeaderBytes: e.integer("HTTP_MAX_HEADER_BYTES", 32<<10),
+			MaxConnections: e.integer("HTTP_MAX_CONNECTIONS", 4096),
+		},
+		RoomIdleTimeout: e.seconds("ROOM_IDLE_TIMEOUT", 60),
+		RequestTimeout:  e.seconds("ROOM_REQUEST_TIMEOUT", 10),
+		StoreTimeout:    e.seconds("REDIS_TIMEOUT", 3),
+		LogLevel:        e.str("LOG_LEVEL", "info"),
 	}
 	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
 	// here once; each feature that needs it requires it below.
@@ -288,6 +297,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
 		}
 	}
+	c.checkHTTP(&e)
 	if c.RecordingExpirationDays < 0 {
 		e.fail("RECORDING_EXPIRATION_DAYS", "must be a number of days, 0 or more (0: never)")
 	}
@@ -299,6 +309,23 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	}
 	c.checkEmail(&e)
 	return c, errors.Join(e.errs...)
+}
+
+// checkHTTP: every bound must be there; a zero would mean "no bound" to net/http.
+func (c *Config) checkHTTP(e *env) {
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_TIMEOUT": c.HTTP.ReadTimeout, "HTTP_WRITE_TIMEOUT": c.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTP.IdleTimeout,
+	} {
+		if d <= 0 {
+			e.fail(name, "must be more than 0 seconds")
+		}
+	}
+	if c.HTTP.MaxHeaderBytes < 1024 {
+		e.fail("HTTP_MAX_HEADER_BYTES", "must be at least 1024")
+	}
+	if c.HTTP.MaxConnections < 1 {
+		e.fail("HTTP_MAX_CONNECTIONS", "must be at least 1")
+	}
 }
 
 // LanguageCodes are the languages the reference front end offers (frontend.md).

@@ -123,6 +123,7 @@ type Gateway struct {
 	metrics              *metrics
 	loginMetrics         *prometheus.CounterVec
 	router               *mux.Router
+	handler              http.Handler // router behind the guard
 	ext                  *externalAPI // nil when the external API is off
 }
 
@@ -148,6 +149,7 @@ func New(cfg Config) *Gateway {
 		g.loginMetrics = newLoginMetrics(cfg.Registry)
 	}
 	g.routes()
+	g.handler = g.guard(g.router)
 	return g
 }
 
@@ -229,5 +231,5 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path += "/"
 		r.URL.RawPath = ""
 	}
-	g.router.ServeHTTP(w, r)
+	g.handler.ServeHTTP(w, r)
 }
