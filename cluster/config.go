@@ -3,6 +3,8 @@
 package cluster
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"meetcoord/actors/livekit"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -68,13 +71,16 @@ type Config struct {
 	LobbyNotificationType string
 	LobbyCookieName       string
 	LobbyCookieSecure     bool
-	CreationCallbackTTL   time.Duration
-	RequestEntryRate      ratelimit.Rate
-	CreationCallbackRate  ratelimit.Rate
-	CanEditDisplayName    bool
-	DefaultAccessLevel    string
-	RecordingEnabled      bool
-	RecordingOutput       livekit.RecordingOutput
+	// SECRET_KEY: the server key lobby participant ids are derived with; the same on every
+	// node. Dev mode draws one per process when unset.
+	SecretKey            string
+	CreationCallbackTTL  time.Duration
+	RequestEntryRate     ratelimit.Rate
+	CreationCallbackRate ratelimit.Rate
+	CanEditDisplayName   bool
+	DefaultAccessLevel   string
+	RecordingEnabled     bool
+	RecordingOutput      livekit.RecordingOutput
 	// RECORDING_EXPIRATION_DAYS: how long a recording can be retrieved (0: forever);
 	// RECORDING_MAX_DURATION: the limit the front end shows, in its own unit (0: none).
 	RecordingExpirationDays int
@@ -179,6 +185,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		LobbyNotificationType:    e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
 		LobbyCookieName:          e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
 		LobbyCookieSecure:        e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		SecretKey:                e.secret("SECRET_KEY", ""),
 		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
 		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
 		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
@@ -297,6 +304,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
 		}
 	}
+	c.checkSecretKey(&e)
 	c.checkHTTP(&e)
 	if c.RecordingExpirationDays < 0 {
 		e.fail("RECORDING_EXPIRATION_DAYS", "must be a number of days, 0 or more (0: never)")
@@ -309,6 +317,21 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	}
 	c.checkEmail(&e)
 	return c, errors.Join(e.errs...)
+}
+
+// checkSecretKey requires SECRET_KEY outside dev mode; dev mode draws a random one, which is
+// only right for one node (ids of lobby guests differ between nodes with different keys).
+func (c *Config) checkSecretKey(e *env) {
+	if c.SecretKey == "" && c.Dev {
+		b := make([]byte, lobbyid.MinKeyBytes)
+		_, _ = rand.Read(b)
+		c.SecretKey = hex.EncodeToString(b)
+	}
+	if c.SecretKey == "" {
+		e.fail("SECRET_KEY", fmt.Sprintf("required: at least %d bytes of secret, the same on every node (or SECRET_KEY_FILE)", lobbyid.MinKeyBytes))
+	} else if len(c.SecretKey) < lobbyid.MinKeyBytes {
+		e.fail("SECRET_KEY", fmt.Sprintf("must be at least %d bytes, got %d", lobbyid.MinKeyBytes, len(c.SecretKey)))
+	}
 }
 
 // checkHTTP: every bound must be there; a zero would mean "no bound" to net/http.

@@ -20,6 +20,7 @@ func startBoundedNode(t *testing.T, bounds map[string]string) *clustertest.Proce
 		"LISTEN_ADDR":        clustertest.FreeAddr(t),
 		"LIVEKIT_API_KEY":    "testkey",
 		"LIVEKIT_API_SECRET": "test-secret-of-at-least-32-characters",
+		"SECRET_KEY":         "a-test-server-key-of-at-least-32-bytes",
 		"LIVEKIT_API_URL":    "http://127.0.0.1:1",
 		"OIDC_ISSUER":        issuer.IssuerURL(),
 		"LOG_LEVEL":          "error",

@@ -24,6 +24,7 @@ import (
 	"meetcoord/gateway/auth/apptoken"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
 	"meetcoord/gateway/ratelimit"
@@ -163,6 +164,10 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	if s.invites != nil {
 		inviter = s.invites
 	}
+	lobbyKey, err := lobbyid.NewKey([]byte(cfg.SecretKey))
+	if err != nil {
+		return abort(fmt.Errorf("SECRET_KEY: %w", err))
+	}
 	gcfg := gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
@@ -172,6 +177,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Members:              node.Members,
 		LobbyCookieName:      cfg.LobbyCookieName,
 		LobbyCookieSecure:    cfg.LobbyCookieSecure,
+		LobbyKey:             lobbyKey,
 		RequestEntryRate:     cfg.RequestEntryRate,
 		CreationCallbackRate: cfg.CreationCallbackRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,

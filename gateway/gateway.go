@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
 	"meetcoord/gateway/ratelimit"
@@ -74,6 +75,7 @@ type Config struct {
 
 	LobbyCookieName      string
 	LobbyCookieSecure    bool
+	LobbyKey             lobbyid.Key // SECRET_KEY: participant ids from lobby secrets
 	RequestEntryRate     ratelimit.Rate
 	CreationCallbackRate ratelimit.Rate
 	DefaultAccessLevel   string

@@ -113,7 +113,13 @@ func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	participant, _ := g.lobbyParticipant(r)
+	// A caller who may join directly without a role (public room) joins as the participant of
+	// their lobby secret, as if admitted.
+	secret, _ := g.lobbySecret(r)
+	participant, ok := g.lobbyParticipant(w, id, secret)
+	if !ok {
+		return
+	}
 	reply, ok := g.ask(w, r, id, &messages.GetRoom{
 		Caller:        callerMessage(u),
 		Username:      r.URL.Query().Get("username"),
