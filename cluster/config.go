@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ type Config struct {
 	LobbyNotificationType string
 	LobbyCookieName       string
 	LobbyCookieSecure     bool
+	LobbyMaxWaiting       int // waiting entries per room
+	// TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 	// SECRET_KEY: the server key lobby participant ids are derived with; the same on every
 	// node. Dev mode draws one per process when unset.
 	SecretKey            string
@@ -186,6 +190,8 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		LobbyCookieName:          e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
 		LobbyCookieSecure:        e.boolean("LOBBY_COOKIE_SECURE", !dev),
 		SecretKey:                e.secret("SECRET_KEY", ""),
+		LobbyMaxWaiting:          e.integer("LOBBY_MAX_WAITING", 1000),
+		TrustedProxies:           e.prefixes("TRUSTED_PROXIES"),
 		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
 		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
 		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
@@ -305,6 +311,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		}
 	}
 	c.checkSecretKey(&e)
+	if c.LobbyMaxWaiting < 1 {
+		e.fail("LOBBY_MAX_WAITING", "must be at least 1")
+	}
 	c.checkHTTP(&e)
 	if c.RecordingExpirationDays < 0 {
 		e.fail("RECORDING_EXPIRATION_DAYS", "must be a number of days, 0 or more (0: never)")
@@ -543,6 +552,24 @@ func (e *env) secret(name, def string) string {
 		return strings.TrimSpace(string(b))
 	}
 	return e.str(name, def)
+}
+
+// prefixes reads a comma-separated list of CIDRs (a bare address is its own /32 or /128).
+func (e *env) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range e.list(name, "") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				e.fail(name, fmt.Sprintf("%q is neither a CIDR nor an address", v))
+				continue
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (e *env) boolean(name string, def bool) bool {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,6 +117,8 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 			DeniedTimeout:           cfg.LobbyDeniedTimeout,
 			AcceptedTimeout:         cfg.LobbyAcceptedTimeout,
 			WaitingNotificationType: cfg.LobbyNotificationType,
+			MaxWaiting:              cfg.LobbyMaxWaiting,
+			KnockNoticeInterval:     knockNoticeInterval,
 			CanEditDisplayName:      cfg.CanEditDisplayName,
 			CallbackTTL:             cfg.CreationCallbackTTL,
 			SubtitleAgentName:       cfg.SubtitleAgentName,
@@ -178,6 +181,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		LobbyCookieName:      cfg.LobbyCookieName,
 		LobbyCookieSecure:    cfg.LobbyCookieSecure,
 		LobbyKey:             lobbyKey,
+		TrustedProxies:       cfg.TrustedProxies,
 		RequestEntryRate:     cfg.RequestEntryRate,
 		CreationCallbackRate: cfg.CreationCallbackRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,
@@ -391,3 +395,7 @@ func frontendConfig(cfg Config) map[string]any {
 		"authenticated_users_can_edit_display_name": cfg.CanEditDisplayName,
 	}
 }
+
+// knockNoticeInterval: admins are told of new knocks at most once a second per room
+// (rooms.md "Abuse limits").
+const knockNoticeInterval = time.Second

@@ -14,19 +14,30 @@ import (
 // ask sends msg to a room grain. ok=false means the failure reply has been written: the grain's
 // own failure (403, 404, ...) or an unreachable grain (503, so that clients and LiveKit retry).
 func (g *Gateway) ask(w http.ResponseWriter, r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, bool) {
+	reply, err := g.askRoom(r, roomID, msg)
+	return reply, g.answered(w, roomID, reply, err)
+}
+
+// askRoom sends msg to a room grain within the request timeout.
+func (g *Gateway) askRoom(r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
-	reply, err := g.cfg.Rooms.Ask(ctx, roomID, msg)
+	return g.cfg.Rooms.Ask(ctx, roomID, msg)
+}
+
+// answered writes the failure of a room's answer (or of asking it); true means the reply is a
+// success for the caller to write.
+func (g *Gateway) answered(w http.ResponseWriter, roomID string, reply *messages.RoomReply, err error) bool {
 	if err != nil {
 		g.log.Warn("room did not answer", "room", roomID, "error", err)
 		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
-		return nil, false
+		return false
 	}
 	if f := reply.GetFailure(); f != nil {
 		writeFailure(w, f)
-		return nil, false
+		return false
 	}
-	return reply, true
+	return true
 }
 
 // roomBody resolves the {room} segment and decodes the JSON object body: the common start of

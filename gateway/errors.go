@@ -50,6 +50,8 @@ func statusOf(code messages.ErrorCode) int {
 		return http.StatusNotFound
 	case messages.ErrorCode_ERROR_CODE_CONFLICT:
 		return http.StatusConflict
+	case messages.ErrorCode_ERROR_CODE_TOO_MANY:
+		return http.StatusTooManyRequests
 	case messages.ErrorCode_ERROR_CODE_UPSTREAM:
 		return http.StatusBadGateway
 	case messages.ErrorCode_ERROR_CODE_UNAVAILABLE, messages.ErrorCode_ERROR_CODE_MOVED:

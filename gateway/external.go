@@ -95,7 +95,7 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 	// Per address, and per application named from there: the client id is not checked yet, so a
 	// key of the client id alone would let anyone who knows it use up the application's
 	// allowance.
-	key := clientKey(r, nil, "")
+	key := g.clientKey(r, nil, "")
 	if id := fields["client_id"]; id != "" {
 		key = "application:" + id + ":" + key
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -73,9 +74,11 @@ type Config struct {
 	// so that a client behind a load balancer gets each allowance once, not once per node.
 	RateLimits func(name string, r ratelimit.Rate) ratelimit.Limiter
 
-	LobbyCookieName      string
-	LobbyCookieSecure    bool
-	LobbyKey             lobbyid.Key // SECRET_KEY: participant ids from lobby secrets
+	LobbyCookieName   string
+	LobbyCookieSecure bool
+	LobbyKey          lobbyid.Key // SECRET_KEY: participant ids from lobby secrets
+	// TrustedProxies: peers whose X-Forwarded-For names the client (TRUSTED_PROXIES).
+	TrustedProxies       []netip.Prefix
 	RequestEntryRate     ratelimit.Rate
 	CreationCallbackRate ratelimit.Rate
 	DefaultAccessLevel   string
@@ -115,18 +118,18 @@ type Config struct {
 
 // Gateway serves the HTTP API.
 type Gateway struct {
-	cfg                  Config
-	log                  *slog.Logger
-	users                *userCache
-	entryLimit           ratelimit.Limiter
-	cookielessEntryLimit ratelimit.Limiter
-	callbackLimit        ratelimit.Limiter
-	inviteLimit          ratelimit.Limiter // one token per address
-	metrics              *metrics
-	loginMetrics         *prometheus.CounterVec
-	router               *mux.Router
-	handler              http.Handler // router behind the guard
-	ext                  *externalAPI // nil when the external API is off
+	cfg           Config
+	log           *slog.Logger
+	users         *userCache
+	entryLimit    ratelimit.Limiter
+	knockLimit    ratelimit.Limiter // new lobby entries, per address
+	callbackLimit ratelimit.Limiter
+	inviteLimit   ratelimit.Limiter // one token per address
+	metrics       *metrics
+	loginMetrics  *prometheus.CounterVec
+	router        *mux.Router
+	handler       http.Handler // router behind the guard
+	ext           *externalAPI // nil when the external API is off
 }
 
 // New builds the gateway and its routes.
@@ -138,9 +141,8 @@ func New(cfg Config) *Gateway {
 		// The lobby's limits stay in each node: a poll is the hot path and never writes, and
 		// a Redis call per poll halved the node's poll throughput (see README). The others
 		// guard rarer requests and outside resources (mail, credentials), exactly.
-		entryLimit: ratelimit.NewLocal(cfg.RequestEntryRate),
-		cookielessEntryLimit: ratelimit.NewLocal(ratelimit.Rate{
-			Requests: 10 * cfg.RequestEntryRate.Requests, Per: cfg.RequestEntryRate.Per}),
+		entryLimit:    ratelimit.NewLocal(cfg.RequestEntryRate),
+		knockLimit:    ratelimit.NewLocal(cfg.RequestEntryRate),
 		callbackLimit: cfg.rateLimit("creation-callback", cfg.CreationCallbackRate),
 		inviteLimit:   cfg.rateLimit("invitations", cfg.InvitationsRate),
 		metrics:       newMetrics(cfg.Registry),

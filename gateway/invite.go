@@ -59,7 +59,7 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	// Charged per address, after validation and the permission check (an invalid or forbidden
 	// request costs nothing): what the limit protects is our SMTP account, so a hundred
 	// addresses in one request count as a hundred.
-	spent, ok := g.spend(w, r, g.inviteLimit, clientKey(r, u, ""), len(emails))
+	spent, ok := g.spend(w, r, g.inviteLimit, g.clientKey(r, u, ""), len(emails))
 	if !ok {
 		return
 	}

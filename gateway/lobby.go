@@ -1,9 +1,9 @@
 package gateway
 
 import (
-	"net"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -46,21 +46,9 @@ func (g *Gateway) setLobbyCookie(w http.ResponseWriter, secret string) {
 	})
 }
 
-// clientKey is the rate-limit key of a caller: the user, else the lobby secret, else the
-// network address (only for a first request without cookie).
-func clientKey(r *http.Request, u *userRecord, lobbySecret string) string {
-	switch {
-	case u != nil:
-		return "user:" + u.ID
-	case lobbySecret != "":
-		return "lobby:" + lobbySecret
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "addr:" + host
-}
+// maxUsernameLength bounds a lobby display name: it is stored with the entry and shown to
+// every admin on every poll.
+const maxUsernameLength = 255
 
 // requestEntry is a knock or a poll at the room's lobby.
 func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
@@ -69,16 +57,8 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secret, fresh := g.lobbySecret(r)
-	if !g.allow(w, r, g.entryLimit, clientKey(r, u, secret)) {
+	if !g.allow(w, r, g.entryLimit, g.clientKey(r, u, secret)) {
 		return
-	}
-	if fresh && u == nil {
-		// No cookie yet (or one thrown away): the new id is a new bucket, so a caller who never
-		// returns the cookie is also limited by address, ten times looser since many
-		// participants share a NAT address and each makes one such first request.
-		if !g.allow(w, r, g.cookielessEntryLimit, clientKey(r, nil, "")) {
-			return
-		}
 	}
 	roomID, ok := g.roomID(w, r)
 	if !ok {
@@ -96,25 +76,43 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 	username, present := stringField(fields, "username", errs)
 	if !present && errs["username"] == nil {
 		errs.add("username", "This field is required.")
-	} else if present && strings.TrimSpace(username) == "" {
-		errs.add("username", "This field may not be blank.")
+	} else if present {
+		username = validUsername(username, "username", errs)
 	}
 	if len(errs) > 0 {
 		errs.write(w)
 		return
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.RequestEntry{
-		Caller:        callerMessage(u),
-		ParticipantId: participant,
-		Username:      strings.TrimSpace(username),
-	})
-	if !ok {
+	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username}
+	reply, err := g.askRoom(r, roomID, msg)
+	if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED {
+		// The knock would create an entry: it is paid for by the caller's address as well as
+		// their cookie, so that rotating cookies buys no flood. Polls never get here.
+		if !g.allow(w, r, g.knockLimit, "addr:"+g.clientAddress(r)) {
+			return
+		}
+		msg.MayCreate = true
+		reply, err = g.askRoom(r, roomID, msg)
+	}
+	if !g.answered(w, roomID, reply, err) {
 		return
 	}
 	if fresh {
 		g.setLobbyCookie(w, secret)
 	}
 	writeJSON(w, http.StatusOK, entryView(reply.GetEntry()))
+}
+
+// validUsername trims a display name and checks it is 1 to maxUsernameLength characters.
+func validUsername(name, field string, errs fieldErrors) string {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		errs.add(field, "This field may not be blank.")
+	case utf8.RuneCountInString(name) > maxUsernameLength:
+		errs.add(field, "Ensure this field has no more than 255 characters.")
+	}
+	return name
 }
 
 // waitingParticipants is the admins' view of the lobby.

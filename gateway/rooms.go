@@ -120,9 +120,17 @@ func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	username := r.URL.Query().Get("username")
+	if r.URL.Query().Has("username") {
+		errs := fieldErrors{}
+		if username = validUsername(username, "username", errs); len(errs) > 0 {
+			errs.write(w)
+			return
+		}
+	}
 	reply, ok := g.ask(w, r, id, &messages.GetRoom{
 		Caller:        callerMessage(u),
-		Username:      r.URL.Query().Get("username"),
+		Username:      username,
 		ParticipantId: participant,
 	})
 	if !ok {
@@ -192,7 +200,7 @@ func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !g.allow(w, r, g.callbackLimit, clientKey(r, u, "")) {
+	if !g.allow(w, r, g.callbackLimit, g.clientKey(r, u, "")) {
 		return
 	}
 	fields, ok := decodeObject(w, r)

@@ -143,32 +143,40 @@ const (
 	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 7 // 503: store down; retry may help
 	// This activation was fenced by a newer one elsewhere and stopped: the node retries the
 	// request on the current owner; 503 only if its deadline passes first.
-	ErrorCode_ERROR_CODE_MOVED ErrorCode = 8
+	ErrorCode_ERROR_CODE_MOVED    ErrorCode = 8
+	ErrorCode_ERROR_CODE_TOO_MANY ErrorCode = 9 // 429: a bound of the room is reached (LOBBY_MAX_WAITING)
+	// Not for clients: the request would create a lobby entry; the gateway charges the caller's
+	// address and asks again with may_create.
+	ErrorCode_ERROR_CODE_ADMISSION_REQUIRED ErrorCode = 10
 )
 
 // Enum value maps for ErrorCode.
 var (
 	ErrorCode_name = map[int32]string{
-		0: "ERROR_CODE_UNSPECIFIED",
-		1: "ERROR_CODE_INVALID",
-		2: "ERROR_CODE_UNAUTHENTICATED",
-		3: "ERROR_CODE_FORBIDDEN",
-		4: "ERROR_CODE_NOT_FOUND",
-		5: "ERROR_CODE_CONFLICT",
-		6: "ERROR_CODE_UPSTREAM",
-		7: "ERROR_CODE_UNAVAILABLE",
-		8: "ERROR_CODE_MOVED",
+		0:  "ERROR_CODE_UNSPECIFIED",
+		1:  "ERROR_CODE_INVALID",
+		2:  "ERROR_CODE_UNAUTHENTICATED",
+		3:  "ERROR_CODE_FORBIDDEN",
+		4:  "ERROR_CODE_NOT_FOUND",
+		5:  "ERROR_CODE_CONFLICT",
+		6:  "ERROR_CODE_UPSTREAM",
+		7:  "ERROR_CODE_UNAVAILABLE",
+		8:  "ERROR_CODE_MOVED",
+		9:  "ERROR_CODE_TOO_MANY",
+		10: "ERROR_CODE_ADMISSION_REQUIRED",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_UNSPECIFIED":     0,
-		"ERROR_CODE_INVALID":         1,
-		"ERROR_CODE_UNAUTHENTICATED": 2,
-		"ERROR_CODE_FORBIDDEN":       3,
-		"ERROR_CODE_NOT_FOUND":       4,
-		"ERROR_CODE_CONFLICT":        5,
-		"ERROR_CODE_UPSTREAM":        6,
-		"ERROR_CODE_UNAVAILABLE":     7,
-		"ERROR_CODE_MOVED":           8,
+		"ERROR_CODE_UNSPECIFIED":        0,
+		"ERROR_CODE_INVALID":            1,
+		"ERROR_CODE_UNAUTHENTICATED":    2,
+		"ERROR_CODE_FORBIDDEN":          3,
+		"ERROR_CODE_NOT_FOUND":          4,
+		"ERROR_CODE_CONFLICT":           5,
+		"ERROR_CODE_UPSTREAM":           6,
+		"ERROR_CODE_UNAVAILABLE":        7,
+		"ERROR_CODE_MOVED":              8,
+		"ERROR_CODE_TOO_MANY":           9,
+		"ERROR_CODE_ADMISSION_REQUIRED": 10,
 	}
 )
 
@@ -1116,6 +1124,10 @@ type RequestEntry struct {
 	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
 	ParticipantId string                 `protobuf:"bytes,2,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"` // from the lobby cookie, already checked to be a UUID (or freshly made)
 	Username      string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
+	// The gateway charged the caller's address for a new entry. Without it, a knock that would
+	// create an entry is answered ERROR_CODE_ADMISSION_REQUIRED and nothing changes; polls of an
+	// existing entry never need it.
+	MayCreate     bool `protobuf:"varint,4,opt,name=may_create,json=mayCreate,proto3" json:"may_create,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1169,6 +1181,13 @@ func (x *RequestEntry) GetUsername() string {
 		return x.Username
 	}
 	return ""
+}
+
+func (x *RequestEntry) GetMayCreate() bool {
+	if x != nil {
+		return x.MayCreate
+	}
+	return false
 }
 
 type ListWaiting struct {
@@ -3357,11 +3376,13 @@ const file_messages_room_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
 	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x1b\n" +
-	"\taccess_id\x18\x03 \x01(\tR\baccessId\"\x85\x01\n" +
+	"\taccess_id\x18\x03 \x01(\tR\baccessId\"\xa4\x01\n" +
 	"\fRequestEntry\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12%\n" +
 	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\x12\x1a\n" +
-	"\busername\x18\x03 \x01(\tR\busername\"A\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x12\x1d\n" +
+	"\n" +
+	"may_create\x18\x04 \x01(\bR\tmayCreate\"A\n" +
 	"\vListWaiting\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"\xa8\x01\n" +
 	"\vDecideEntry\x12\x1d\n" +
@@ -3568,7 +3589,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"\vROLE_MEMBER\x10\x01\x12\x16\n" +
 	"\x12ROLE_ADMINISTRATOR\x10\x02\x12\x0e\n" +
 	"\n" +
-	"ROLE_OWNER\x10\x03*\xf7\x01\n" +
+	"ROLE_OWNER\x10\x03*\xb3\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ERROR_CODE_INVALID\x10\x01\x12\x1e\n" +
@@ -3578,7 +3599,10 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x13ERROR_CODE_CONFLICT\x10\x05\x12\x17\n" +
 	"\x13ERROR_CODE_UPSTREAM\x10\x06\x12\x1a\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x12\x14\n" +
-	"\x10ERROR_CODE_MOVED\x10\b*y\n" +
+	"\x10ERROR_CODE_MOVED\x10\b\x12\x17\n" +
+	"\x13ERROR_CODE_TOO_MANY\x10\t\x12!\n" +
+	"\x1dERROR_CODE_ADMISSION_REQUIRED\x10\n" +
+	"*y\n" +
 	"\vEntryStatus\x12\x1c\n" +
 	"\x18ENTRY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ENTRY_STATUS_WAITING\x10\x01\x12\x19\n" +

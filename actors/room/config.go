@@ -30,13 +30,17 @@ type Config struct {
 	AcceptedTimeout time.Duration // LOBBY_ACCEPTED_TIMEOUT, also the LiveKit token's life
 
 	WaitingNotificationType string // LOBBY_NOTIFICATION_TYPE
-	CanEditDisplayName      bool   // AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME
-	CallbackTTL             time.Duration
-	SubtitleAgentName       string // ROOM_SUBTITLE_AGENT_NAME
-	TelephonyEnabled        bool   // ROOM_TELEPHONY_ENABLED
-	PinLength               int    // ROOM_TELEPHONY_PIN_LENGTH
-	IndexRetries            int    // ROOM_TELEPHONY_PIN_MAX_RETRIES: new slug/PIN draws on collision
-	ReconcileInterval       time.Duration
+	MaxWaiting              int    // LOBBY_MAX_WAITING: waiting entries per room
+	// KnockNoticeInterval: admins are told of new knocks at most once per interval (a burst
+	// of knocks is one notice; the admins' list poll shows them all).
+	KnockNoticeInterval time.Duration
+	CanEditDisplayName  bool // AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME
+	CallbackTTL         time.Duration
+	SubtitleAgentName   string // ROOM_SUBTITLE_AGENT_NAME
+	TelephonyEnabled    bool   // ROOM_TELEPHONY_ENABLED
+	PinLength           int    // ROOM_TELEPHONY_PIN_LENGTH
+	IndexRetries        int    // ROOM_TELEPHONY_PIN_MAX_RETRIES: new slug/PIN draws on collision
+	ReconcileInterval   time.Duration
 
 	IdleTimeout    time.Duration // passivation after this long without a message
 	StoreTimeout   time.Duration // one store call

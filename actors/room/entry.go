@@ -16,6 +16,14 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 		return r.acceptedReply(caller, role, participantID, msg.GetUsername())
 	}
 	if _, known := r.lobby.get(participantID, now); !known {
+		// A new entry: bounded per room, and paid for by the caller's address (the gateway
+		// charges it and asks again), so that rotating cookies buys no flood.
+		if r.lobby.waitingCount(now) >= r.deps.Config.MaxWaiting {
+			return failure(messages.ErrorCode_ERROR_CODE_TOO_MANY, "Too many participants are waiting to enter this room, try again later.")
+		}
+		if !msg.GetMayCreate() {
+			return failure(messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED, "A new lobby entry must be charged first.")
+		}
 		r.changing(now)
 	}
 	identity := participantID
@@ -25,7 +33,7 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 	entry, isNew := r.lobby.knock(participantID, identity, msg.GetUsername(), now)
 	if isNew {
 		r.deps.Metrics.LobbyKnocks.Inc()
-		r.notifyIfLive(r.deps.Config.WaitingNotificationType)
+		r.announceKnock(now)
 	}
 	if entry.status == messages.EntryStatus_ENTRY_STATUS_ACCEPTED {
 		return r.acceptedReply(caller, role, participantID, entry.username)

@@ -105,6 +105,17 @@ func (l *lobby) waiting(now time.Time) []lobbyEntry {
 	return out
 }
 
+// waitingCount is how many live entries are waiting.
+func (l *lobby) waitingCount(now time.Time) int {
+	n := 0
+	for id := range l.entries {
+		if e, ok := l.get(id, now); ok && e.status == messages.EntryStatus_ENTRY_STATUS_WAITING {
+			n++
+		}
+	}
+	return n
+}
+
 // removeIdentity drops the entries of a LiveKit identity (a moderator removed them); reports
 // whether a live one existed.
 func (l *lobby) removeIdentity(identity string, now time.Time) bool {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"meetcoord/actors"
 	"meetcoord/messages"
 )
@@ -119,4 +121,46 @@ func configurationJSON(c *messages.RoomConfiguration) map[string]any {
 		out["everyone_can_mute"] = c.GetEveryoneCanMute()
 	}
 	return out
+}
+
+// knockNoticeDue is the room's own message: a knock arrived within KnockNoticeInterval of the
+// last notice, and its notice is due now.
+type knockNoticeDue struct{}
+
+// announceKnock tells the meeting that someone waits, at most once per KnockNoticeInterval: a
+// knock inside the interval is announced once the interval has passed (one notice for all of
+// them), so a flood of knocks is not a flood of LiveKit messages.
+func (r *Room) announceKnock(now time.Time) {
+	if now.Sub(r.lastKnockNotice) >= r.deps.Config.KnockNoticeInterval {
+		r.lastKnockNotice = now
+		r.notifyIfLive(r.deps.Config.WaitingNotificationType)
+		return
+	}
+	r.knockNoticePending = true
+}
+
+// scheduleKnockNotice arms the timer of a pending knock notice (once).
+func (r *Room) scheduleKnockNotice(ctx actor.Context) {
+	if !r.knockNoticePending || r.knockNoticeTimer != nil {
+		return
+	}
+	wait := r.lastKnockNotice.Add(r.deps.Config.KnockNoticeInterval).Sub(r.deps.Clock.Now())
+	system, self := ctx.ActorSystem(), ctx.Self()
+	r.knockNoticeTimer = time.AfterFunc(max(wait, 0), func() { system.Root.Send(self, knockNoticeDue{}) })
+}
+
+// sendDueKnockNotice sends the pending knock notice: it changes no state, so it goes straight to
+// the outbox.
+func (r *Room) sendDueKnockNotice() {
+	r.knockNoticeTimer = nil
+	if !r.knockNoticePending || r.record == nil {
+		return
+	}
+	r.knockNoticePending = false
+	r.lastKnockNotice = r.deps.Clock.Now()
+	r.notifyIfLive(r.deps.Config.WaitingNotificationType)
+	for _, e := range r.effects {
+		r.outbox.push(e)
+	}
+	r.effects = nil
 }

@@ -50,6 +50,10 @@ type Room struct {
 	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
 	indexTaken bool                    // the last save collided on an exclusive index
 	reconcile  *time.Timer
+	// Knock notices (announceKnock): when the last went out, and one waiting for its turn.
+	lastKnockNotice    time.Time
+	knockNoticePending bool
+	knockNoticeTimer   *time.Timer
 	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
 	pendingEgress []*livekit.WebhookEvent
 }
@@ -100,6 +104,7 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.RequestEntry:
 		// A knock changes state only when it is new; a poll does not, so it carries no request id.
 		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.requestEntry(msg, now) })
+		r.scheduleKnockNotice(ctx)
 	case *messages.ListWaiting:
 		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listWaiting(msg, now) })
 	case *messages.DecideEntry:
@@ -128,6 +133,9 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.Superseded:
 		r.supersede(ctx, msg)
 		return
+	case knockNoticeDue:
+		r.sendDueKnockNotice()
+		return
 	case recordingSaved:
 		r.notifyRecordingSaved(ctx, msg.recordingID)
 		return
@@ -139,7 +147,7 @@ func (r *Room) Receive(ctx actor.Context) {
 // flight (its continuation must run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
 // LiveKit on a timer).
 func (r *Room) mayPassivate() bool {
-	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
+	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.knockNoticePending && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
 }
 
 // activate loads the room's state when the grain starts on this node.
@@ -168,6 +176,9 @@ func (r *Room) deactivate() {
 	r.idle.stop()
 	if r.reconcile != nil {
 		r.reconcile.Stop()
+	}
+	if r.knockNoticeTimer != nil {
+		r.knockNoticeTimer.Stop()
 	}
 	r.saveExactDeadlines()
 	if r.outbox != nil {
