@@ -240,30 +240,20 @@ func TestRecordingDownload(t *testing.T) {
 			rec := saved(t, mode)
 			res := mediaAuth(owner.c, "/media/"+rec.Key)
 			recExpect(t, res, http.StatusOK, "media-auth of "+mode)
-			// What the proxy does next: the same GET, to the bucket, with the headers it was given.
-			req, _ := http.NewRequest(http.MethodGet, s3.URL+"/"+mediaBucket+"/"+rec.Key, nil)
-			for _, name := range []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256"} {
-				if res.Header.Get(name) == "" {
-					t.Fatalf("media-auth answer has no %s: %v", name, res.Header)
-				}
-				req.Header.Set(name, res.Header.Get(name))
-			}
+			req := proxiedGet(t, res, s3.URL+"/"+mediaBucket+"/"+rec.Key, "")
 			if got := res.Header.Get("X-Amz-Date"); !strings.HasPrefix(got, e.n.Clock.Now().UTC().Format("20060102T15")) {
 				t.Errorf("X-Amz-Date %s is not the node's time %s", got, e.n.Clock.Now().UTC())
 			}
+			expectObject(t, req, "/"+mediaBucket+"/"+rec.Key)
+			// Signed for that object only.
+			req.URL.Path = "/" + mediaBucket + "/" + mediaFolder + "/" + uuid.NewString() + ".mp4"
 			out, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatalf("GET from the S3 stand-in: %v", err)
 			}
-			body, _ := io.ReadAll(out.Body)
 			out.Body.Close()
-			if out.StatusCode != http.StatusOK || string(body) != "object /"+mediaBucket+"/"+rec.Key {
-				t.Fatalf("S3 stand-in answered %d %s", out.StatusCode, body)
-			}
-			// Signed for that object only.
-			req.URL.Path = "/" + mediaBucket + "/" + mediaFolder + "/" + uuid.NewString() + ".mp4"
-			if out, err := http.DefaultClient.Do(req); err != nil || out.StatusCode != http.StatusForbidden {
-				t.Fatalf("the headers of one recording opened another: %v %v", out, err)
+			if out.StatusCode != http.StatusForbidden {
+				t.Fatalf("the headers of one recording opened another: %d", out.StatusCode)
 			}
 		}
 	})
@@ -319,11 +309,24 @@ func TestRecordingDownload(t *testing.T) {
 }
 
 // TestRecordingWithoutExpiry: with RECORDING_EXPIRATION_DAYS unset, expired_at is null and no
-// recording is expired.
+// recording is expired. The bucket is addressed by host here (AWS_S3_FORCE_PATH_STYLE false).
 func TestRecordingWithoutExpiry(t *testing.T) {
-	e := recStart(t, nil)
+	s3 := s3StandIn(t)
+	e := recStart(t, map[string]string{
+		"AWS_STORAGE_BUCKET_NAME": mediaBucket, "AWS_S3_ENDPOINT_URL": s3.URL, "AWS_S3_FORCE_PATH_STYLE": "false",
+		"AWS_S3_REGION_NAME": mediaRegion, "AWS_S3_ACCESS_KEY_ID": mediaKeyID, "AWS_S3_SECRET_ACCESS_KEY": mediaSecret,
+	})
 	owner := e.user(t, "owner")
-	rec := e.startOK(t, owner.c, recCreateRoom(t, owner, "public"), "screen_recording")
+	roomID := recCreateRoom(t, owner, "public")
+	rec := e.startOK(t, owner.c, roomID, "screen_recording")
+	e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
+	recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+
+	res := mediaAuth(owner.c, "/media/recordings/"+rec.ID+".mp4")
+	recExpect(t, res, http.StatusOK, "media-auth")
+	host := strings.TrimPrefix(s3.URL, "http://")
+	expectObject(t, proxiedGet(t, res, s3.URL+"/recordings/"+rec.ID+".mp4", mediaBucket+"."+host), "/recordings/"+rec.ID+".mp4")
+
 	e.n.Clock.Advance(10 * 365 * 24 * time.Hour)
 	got, code := recGetMedia(t, owner.c, rec.ID)
 	if code != http.StatusOK || got.ExpiredAt != nil || got.IsExpired || got.Key != "recordings/"+rec.ID+".mp4" {
@@ -351,4 +354,38 @@ func mediaList(t *testing.T, c *clustertest.Client) []mediaRecording {
 		t.Fatalf("list recordings: %s (%v)", res.Body, err)
 	}
 	return body.Results
+}
+
+// proxiedGet is what the proxy sends the bucket after media-auth's 200: a GET of url (with the
+// Host header host, when not "") carrying the headers media-auth answered.
+func proxiedGet(t *testing.T, res clustertest.Response, url, host string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for _, name := range []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256"} {
+		if res.Header.Get(name) == "" {
+			t.Fatalf("media-auth answer has no %s: %v", name, res.Header)
+		}
+		req.Header.Set(name, res.Header.Get(name))
+	}
+	return req
+}
+
+// expectObject sends req to the S3 stand-in and expects the object at path.
+func expectObject(t *testing.T, req *http.Request, path string) {
+	t.Helper()
+	out, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET from the S3 stand-in: %v", err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if out.StatusCode != http.StatusOK || string(body) != "object "+path {
+		t.Fatalf("S3 stand-in answered %d %s, want the object %s", out.StatusCode, body, path)
+	}
 }
