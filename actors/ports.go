@@ -54,12 +54,15 @@ const (
 	// IndexUserRecordings: per user, the recordings they started or of rooms they own, by
 	// recording id (Field).
 	IndexUserRecordings
+	// IndexRecording: recording id -> room id, so that a recording nobody lets the caller see
+	// is told apart from one that does not exist.
+	IndexRecording
 )
 
 // IndexOp is one change to an index, applied atomically with the snapshot it comes with.
 type IndexOp struct {
 	Index     Index
-	Key       string        // user id, slug, callback id, access id or PIN
+	Key       string        // user id, slug, callback id, access id, PIN or recording id
 	Field     string        // IndexUserRecordings: the recording id
 	Summary   []byte        // hash indexes: the entry for this user
 	TTL       time.Duration // pointer indexes: 0 means no expiry

@@ -207,6 +207,8 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 			return ratelimit.NewShared(redisStore.Client(), name, r)
 		}
 	}
+	// Set apart from the literal above so that its alignment stays as it was.
+	gcfg.RecordingStorage, gcfg.RecordingExpirationDays, gcfg.Now = cfg.RecordingOutput, cfg.RecordingExpirationDays, clock.Now
 	s.browserLogin(&gcfg)
 	if cfg.MarketingSignup {
 		s.signups = marketing.NewSignups(marketing.NewBrevo(marketing.BrevoConfig{

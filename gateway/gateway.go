@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
+	"meetcoord/actors/livekit"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
@@ -37,6 +38,7 @@ type Directory interface {
 	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
 	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
 	RecordingsOfUser(ctx context.Context, userID string) ([][]byte, error)
+	RoomOfRecording(ctx context.Context, recordingID string) (string, bool, error)
 }
 
 // Users keeps user records (created on first sight of a token).
@@ -86,6 +88,13 @@ type Config struct {
 
 	WebhookKeys      auth.KeyProvider
 	RecordingEnabled bool
+	// RecordingStorage is the bucket egress writes recordings to: it names their keys and
+	// signs the downloads that recordings/media-auth/ lets through.
+	RecordingStorage livekit.RecordingOutput
+	// RecordingExpirationDays (RECORDING_EXPIRATION_DAYS, 0: never) dates a recording's expiry.
+	RecordingExpirationDays int
+	// Now is the gateway's clock (expiry, download signatures); nil: the system clock.
+	Now func() time.Time
 	// LiveKit participants authenticate with LiveKit tokens signed with the API secret.
 	LiveKitAPIKey        string
 	LiveKitAPISecret     string
@@ -199,6 +208,8 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/stop-recording/", g.stopRecording).Methods(http.MethodPost)
 	api.HandleFunc("/recordings/", g.listRecordings).Methods(http.MethodGet)
+	// Before recordings/{recording}/, which would take "media-auth" for a recording id.
+	api.HandleFunc("/recordings/media-auth/", g.recordingMediaAuth).Methods(http.MethodGet)
 	api.HandleFunc("/recordings/{recording}/", g.retrieveRecording).Methods(http.MethodGet)
 
 	api.HandleFunc("/resource-accesses/", g.listAccesses).Methods(http.MethodGet)
@@ -216,6 +227,14 @@ func (g *Gateway) routes() {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
 	})
+}
+
+// now is the gateway's clock.
+func (g *Gateway) now() time.Time {
+	if g.cfg.Now != nil {
+		return g.cfg.Now()
+	}
+	return time.Now()
 }
 
 // prefixed registers routes on a router under a path prefix.

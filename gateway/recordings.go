@@ -23,9 +23,15 @@ type recordingJSON struct {
 	Status    string          `json:"status"`
 	Mode      string          `json:"mode"`
 	Options   map[string]any  `json:"options"`
+	Key       string          `json:"key"`
+	IsExpired bool            `json:"is_expired"`
+	ExpiredAt *string         `json:"expired_at"`
 }
 
-func recordingView(rec *messages.Recording, room *messages.RoomSummary) recordingJSON {
+// recordingView is a recording as the API shows it. Its key is the one egress was given
+// (livekit.RecordingOutput.Filepath); its expiry is counted from its creation, as the reference
+// product does (the bucket's own lifecycle rule is what removes the file).
+func (g *Gateway) recordingView(rec *messages.Recording, room *messages.RoomSummary) recordingJSON {
 	options := map[string]any{}
 	if o := rec.GetOptions(); o != nil {
 		if o.GetLanguage() != "" {
@@ -37,16 +43,32 @@ func recordingView(rec *messages.Recording, room *messages.RoomSummary) recordin
 		if o.GetOriginalMode() != "" {
 			options["original_mode"] = o.GetOriginalMode()
 		}
+		if o.CollectMetadata != nil {
+			options["collect_metadata"] = o.GetCollectMetadata()
+		}
 	}
-	return recordingJSON{
+	created := time.UnixMilli(rec.GetCreatedUnixMs()).UTC()
+	out := recordingJSON{
 		ID:        rec.GetId(),
 		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: accessLevelNames[room.GetAccessLevel()]},
-		CreatedAt: time.UnixMilli(rec.GetCreatedUnixMs()).UTC().Format(time.RFC3339Nano),
+		CreatedAt: created.Format(time.RFC3339Nano),
 		UpdatedAt: time.UnixMilli(rec.GetUpdatedUnixMs()).UTC().Format(time.RFC3339Nano),
 		Status:    rec.GetStatus(),
 		Mode:      rec.GetMode(),
 		Options:   options,
+		Key:       g.recordingKey(rec),
 	}
+	if days := g.cfg.RecordingExpirationDays; days > 0 {
+		expiry := created.AddDate(0, 0, days)
+		at := expiry.Format(time.RFC3339Nano)
+		out.ExpiredAt, out.IsExpired = &at, expiry.Before(g.now())
+	}
+	return out
+}
+
+// recordingKey is the recording's object key in the bucket.
+func (g *Gateway) recordingKey(rec *messages.Recording) string {
+	return g.cfg.RecordingStorage.Filepath(rec.GetId(), rec.GetMode() == "transcript")
 }
 
 // startRecording: privileged callers when recording is enabled.
@@ -89,10 +111,11 @@ func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entry := reply.GetRecording()
-	writeJSON(w, http.StatusCreated, recordingView(entry.GetRecording(), entry.GetRoom()))
+	writeJSON(w, http.StatusCreated, g.recordingView(entry.GetRecording(), entry.GetRoom()))
 }
 
-// recordingOptions validates `options`: language, transcribe, original_mode only.
+// recordingOptions validates `options`: language, transcribe, original_mode, collect_metadata
+// only; a null boolean is as good as absent.
 func recordingOptions(raw jsonRaw, errs fieldErrors) *messages.RecordingOptions {
 	var fields map[string]jsonRaw
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
@@ -109,6 +132,10 @@ func recordingOptions(raw jsonRaw, errs fieldErrors) *messages.RecordingOptions 
 		case "transcribe":
 			if b, present := boolField(fields, key, errs); present {
 				out.Transcribe = &b
+			}
+		case "collect_metadata":
+			if b, present := boolField(fields, key, errs); present {
+				out.CollectMetadata = &b
 			}
 		default:
 			errs.add("options", "Unknown option \""+key+"\".")
@@ -136,7 +163,7 @@ func (g *Gateway) stopRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entry := reply.GetRecording()
-	writeJSON(w, http.StatusOK, recordingView(entry.GetRecording(), entry.GetRoom()))
+	writeJSON(w, http.StatusOK, g.recordingView(entry.GetRecording(), entry.GetRoom()))
 }
 
 // userRecordings reads the recordings index of the caller, newest first.
@@ -176,7 +203,7 @@ func (g *Gateway) listRecordings(w http.ResponseWriter, r *http.Request) {
 	}
 	results := []recordingJSON{}
 	for _, e := range pageOf(entries, page, size) {
-		results = append(results, recordingView(e.GetRecording(), e.GetRoom()))
+		results = append(results, g.recordingView(e.GetRecording(), e.GetRoom()))
 	}
 	writePage(w, r, len(entries), page, size, results)
 }
@@ -194,7 +221,7 @@ func (g *Gateway) retrieveRecording(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["recording"]
 	for _, e := range entries {
 		if e.GetRecording().GetId() == id {
-			writeJSON(w, http.StatusOK, recordingView(e.GetRecording(), e.GetRoom()))
+			writeJSON(w, http.StatusOK, g.recordingView(e.GetRecording(), e.GetRoom()))
 			return
 		}
 	}

@@ -1753,12 +1753,15 @@ func (x *StartSubtitle) GetCaller() *Caller {
 }
 
 type RecordingOptions struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Language      string                 `protobuf:"bytes,1,opt,name=language,proto3" json:"language,omitempty"`
-	Transcribe    *bool                  `protobuf:"varint,2,opt,name=transcribe,proto3,oneof" json:"transcribe,omitempty"`
-	OriginalMode  string                 `protobuf:"bytes,3,opt,name=original_mode,json=originalMode,proto3" json:"original_mode,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Language     string                 `protobuf:"bytes,1,opt,name=language,proto3" json:"language,omitempty"`
+	Transcribe   *bool                  `protobuf:"varint,2,opt,name=transcribe,proto3,oneof" json:"transcribe,omitempty"`
+	OriginalMode string                 `protobuf:"bytes,3,opt,name=original_mode,json=originalMode,proto3" json:"original_mode,omitempty"`
+	// Whether the transcriber collects speaking metadata (the front end sends it, or null, with
+	// every transcript start).
+	CollectMetadata *bool `protobuf:"varint,4,opt,name=collect_metadata,json=collectMetadata,proto3,oneof" json:"collect_metadata,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RecordingOptions) Reset() {
@@ -1810,6 +1813,13 @@ func (x *RecordingOptions) GetOriginalMode() string {
 		return x.OriginalMode
 	}
 	return ""
+}
+
+func (x *RecordingOptions) GetCollectMetadata() bool {
+	if x != nil && x.CollectMetadata != nil {
+		return *x.CollectMetadata
+	}
+	return false
 }
 
 type StartRecording struct {
@@ -3449,14 +3459,16 @@ const file_messages_room_proto_rawDesc = "" +
 	"\rStartSubtitle\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
-	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"\x87\x01\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"\xcc\x01\n" +
 	"\x10RecordingOptions\x12\x1a\n" +
 	"\blanguage\x18\x01 \x01(\tR\blanguage\x12#\n" +
 	"\n" +
 	"transcribe\x18\x02 \x01(\bH\x00R\n" +
 	"transcribe\x88\x01\x01\x12#\n" +
-	"\roriginal_mode\x18\x03 \x01(\tR\foriginalModeB\r\n" +
-	"\v_transcribe\"\xb7\x01\n" +
+	"\roriginal_mode\x18\x03 \x01(\tR\foriginalMode\x12.\n" +
+	"\x10collect_metadata\x18\x04 \x01(\bH\x01R\x0fcollectMetadata\x88\x01\x01B\r\n" +
+	"\v_transcribeB\x13\n" +
+	"\x11_collect_metadata\"\xb7\x01\n" +
 	"\x0eStartRecording\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +

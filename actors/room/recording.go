@@ -95,6 +95,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 	}
 	if !replaced {
 		r.recordings = append(r.recordings, rec)
+		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexRecording, Key: rec.GetId()})
 		if over := len(r.recordings) - recordingsKept; over > 0 {
 			r.recordings = r.recordings[over:]
 		}

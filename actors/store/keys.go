@@ -13,4 +13,5 @@ func callbackKey(id string) string           { return prefix + "callback:" + id 
 func accessKey(id string) string             { return prefix + "access:" + id }
 func pinKey(pin string) string               { return prefix + "pin:" + pin }
 func userRecordingsKey(userID string) string { return prefix + "user:" + userID + ":recordings" }
+func recordingKey(id string) string          { return prefix + "recording:" + id }
 func userKey(userID string) string           { return prefix + "user:" + userID }

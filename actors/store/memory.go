@@ -153,6 +153,11 @@ func (m *Memory) RoomIDByAccess(_ context.Context, accessID string) (string, boo
 	return m.lookup(accessKey(accessID))
 }
 
+// RoomOfRecording resolves a recording id to the room it was made in.
+func (m *Memory) RoomOfRecording(_ context.Context, recordingID string) (string, bool, error) {
+	return m.lookup(recordingKey(recordingID))
+}
+
 // CallbackRoom returns the room created under a creation callback id, if still remembered.
 func (m *Memory) CallbackRoom(_ context.Context, callbackID string) (string, bool, error) {
 	return m.lookup(callbackKey(callbackID))

@@ -119,6 +119,11 @@ func (r *Redis) RoomIDByAccess(ctx context.Context, accessID string) (string, bo
 	return r.getString(ctx, accessKey(accessID), "resource access")
 }
 
+// RoomOfRecording resolves a recording id to the room it was made in.
+func (r *Redis) RoomOfRecording(ctx context.Context, recordingID string) (string, bool, error) {
+	return r.getString(ctx, recordingKey(recordingID), "recording")
+}
+
 // CallbackRoom returns the room created under a creation callback id, if still remembered.
 func (r *Redis) CallbackRoom(ctx context.Context, callbackID string) (string, bool, error) {
 	return r.getString(ctx, callbackKey(callbackID), "creation callback")

@@ -107,6 +107,8 @@ func indexKey(op actors.IndexOp) string {
 		return pinKey(op.Key)
 	case actors.IndexUserRecordings:
 		return userRecordingsKey(op.Key)
+	case actors.IndexRecording:
+		return recordingKey(op.Key)
 	}
 	return ""
 }
