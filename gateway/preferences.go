@@ -178,7 +178,8 @@ func validTimezone(name string) bool {
 func (g *Gateway) newRoomSettings(w http.ResponseWriter, r *http.Request, u *userRecord, fields map[string]json.RawMessage, errs fieldErrors) (messages.AccessLevel, *messages.RoomConfiguration, bool) {
 	level := accessLevels[g.cfg.DefaultAccessLevel]
 	cfg := g.configurationField(fields, errs)
-	_, levelGiven := fields["access_level"]
+	rawLevel, levelGiven := fields["access_level"]
+	levelGiven = levelGiven && string(rawLevel) != "null" // null counts as absent (accessLevelField)
 	configurationGiven := cfg == nil || proto.Size(cfg) > 0
 	if !levelGiven || !configurationGiven {
 		prefs, err := g.preferencesOf(r.Context(), u.ID)
