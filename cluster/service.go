@@ -186,6 +186,8 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		CreationCallbackRate: cfg.CreationCallbackRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,
 		ValidSource:          ValidSource,
+		LanguageCode:         cfg.LanguageCode,
+		LanguageCodes:        LanguageCodes,
 		WebhookKeys:          auth.NewSimpleKeyProvider(cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
 		RecordingEnabled:     cfg.RecordingEnabled,
 		LiveKitAPIKey:        cfg.LiveKitAPIKey,

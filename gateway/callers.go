@@ -111,19 +111,23 @@ func callerMessage(u *userRecord) *messages.Caller {
 
 // userCache creates or updates user records on first sight of their token, and afterwards only
 // when the claims change: a request must not cost a store write. A user's first record (on any
-// node) is a sign-up, told to signups.
+// node) is a sign-up, told to signups. It holds what the claims say, never the user's
+// preferences (preferences.go), which are read from the store where they matter: a change made
+// through one node is seen at once by every other.
 type userCache struct {
 	store   Users
 	signups Signups
-	mu      sync.Mutex
-	known   map[string]userRecord // by OIDC subject
+	// languageOf maps a locale claim to the language a new user starts with.
+	languageOf func(locale string) string
+	mu         sync.Mutex
+	known      map[string]userRecord // by OIDC subject
 }
 
 // userCacheLimit bounds the cache; when full it is simply reset (records are cheap to re-check).
 const userCacheLimit = 100_000
 
-func newUserCache(store Users, signups Signups) *userCache {
-	return &userCache{store: store, signups: signups, known: map[string]userRecord{}}
+func newUserCache(store Users, signups Signups, languageOf func(locale string) string) *userCache {
+	return &userCache{store: store, signups: signups, languageOf: languageOf, known: map[string]userRecord{}}
 }
 
 // identify returns the user of verified claims, creating or updating its record. A subject's
@@ -187,7 +191,10 @@ func (c *userCache) createProvisional(ctx context.Context, email string) (userRe
 	return existing, true, nil
 }
 
-// save stores a user record; the save that creates the user tells signups.
+// save stores a user record, the save that creates the user telling signups, and gives the
+// user the language of their locale unless they have one: the first login's, or one they
+// chose. Every save sets it if missing, so a save that failed after the record is made good by
+// the next one (the request failed: the record is not cached).
 func (c *userCache) save(ctx context.Context, u userRecord) error {
 	b, _ := json.Marshal(u)
 	created, err := c.store.SaveUser(ctx, u.ID, u.Email, b)
@@ -196,6 +203,9 @@ func (c *userCache) save(ctx context.Context, u userRecord) error {
 	}
 	if created && c.signups != nil {
 		c.signups.SignedUp(marketing.Contact{Email: u.Email, FullName: u.FullName, ShortName: u.ShortName, Language: u.Language})
+	}
+	if err := c.store.InitUserPreference(ctx, u.ID, prefLanguage, c.languageOf(u.Language)); err != nil {
+		return fmt.Errorf("%w: %v", errStore, err)
 	}
 	return nil
 }

@@ -53,6 +53,13 @@ type Users interface {
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
 	// SearchUsersByEmail returns at most limit records whose lowercased email starts with prefix.
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
+	// UserPreferences returns the preferences a user has (name -> value), kept apart from the
+	// record so that a re-save of the record never undoes them.
+	UserPreferences(ctx context.Context, userID string) (map[string]string, error)
+	// SetUserPreferences sets the given preferences in one step and keeps the others.
+	SetUserPreferences(ctx context.Context, userID string, prefs map[string]string) error
+	// InitUserPreference sets a preference only if the user has none yet.
+	InitUserPreference(ctx context.Context, userID, name, value string) error
 }
 
 // Signups hears of each new user (the marketing contact); it must return at once.
@@ -85,6 +92,10 @@ type Config struct {
 	CreationCallbackRate ratelimit.Rate
 	DefaultAccessLevel   string
 	ValidSource          func(string) bool
+	// LanguageCode is a user's language until they choose one, unless their first login's
+	// locale is one of LanguageCodes (the front end's languages).
+	LanguageCode  string
+	LanguageCodes []string
 
 	WebhookKeys      auth.KeyProvider
 	RecordingEnabled bool
@@ -146,7 +157,7 @@ func New(cfg Config) *Gateway {
 	g := &Gateway{
 		cfg:   cfg,
 		log:   cfg.Logger,
-		users: newUserCache(cfg.Users, cfg.Signups),
+		users: newUserCache(cfg.Users, cfg.Signups, cfg.languageOfLocale),
 		// The lobby's limits stay in each node: a poll is the hot path and never writes, and
 		// a Redis call per poll halved the node's poll throughput (see README). The others
 		// guard rarer requests and outside resources (mail, credentials), exactly.
@@ -182,6 +193,7 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
 	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
 	api.HandleFunc("/users/", g.searchUsers).Methods(http.MethodGet)
+	api.HandleFunc("/users/{user}/", g.updateUser).Methods(http.MethodPut, http.MethodPatch)
 	if g.browserLogin() {
 		api.HandleFunc("/authenticate/", g.authenticateBrowser).Methods(http.MethodGet)
 		api.HandleFunc("/callback/", g.loginCallback).Methods(http.MethodGet)

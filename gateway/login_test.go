@@ -177,8 +177,8 @@ func TestBrowserLoginHappyPath(t *testing.T) {
 		t.Fatalf("users/me with the session cookie: %d %s", me.status, me.body)
 	}
 	got := me.json()
-	if got["email"] != ada.Email || got["full_name"] != ada.FullName || got["short_name"] != ada.ShortName || got["language"] != ada.Language {
-		t.Errorf("users/me = %v, want Ada's claims", got)
+	if got["email"] != ada.Email || got["full_name"] != ada.FullName || got["short_name"] != ada.ShortName || got["language"] != "en-us" {
+		t.Errorf("users/me = %v, want Ada's claims (locale en-gb: language en-us)", got)
 	}
 
 	// The user record holds the ID token's claims.

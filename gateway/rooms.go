@@ -87,8 +87,9 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 	case present:
 		msg.Name = g.validName(name, errs)
 	}
-	msg.AccessLevel = g.accessLevelField(fields, errs, accessLevels[g.cfg.DefaultAccessLevel])
-	msg.Configuration = g.configurationField(fields, errs)
+	if msg.AccessLevel, msg.Configuration, ok = g.newRoomSettings(w, r, u, fields, errs); !ok {
+		return
+	}
 	if cb, present := stringField(fields, "callback_id", errs); present {
 		msg.CallbackId = cb
 	}
@@ -275,9 +276,15 @@ func (g *Gateway) configurationField(fields map[string]json.RawMessage, errs fie
 	if !present || string(raw) == "null" {
 		return &messages.RoomConfiguration{}
 	}
+	return g.roomConfiguration("configuration", raw, errs)
+}
+
+// roomConfiguration validates a room configuration given as the field `field` (a room's, or a
+// user's default for new rooms); errors are reported under that field.
+func (g *Gateway) roomConfiguration(field string, raw json.RawMessage, errs fieldErrors) *messages.RoomConfiguration {
 	var cfg map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &cfg); err != nil || cfg == nil {
-		errs.add("configuration", "Must be an object.")
+		errs.add(field, "Must be an object.")
 		return nil
 	}
 	out := &messages.RoomConfiguration{}
@@ -286,24 +293,24 @@ func (g *Gateway) configurationField(fields map[string]json.RawMessage, errs fie
 		case "can_publish_sources":
 			var sources []string
 			if err := json.Unmarshal(value, &sources); err != nil || sources == nil {
-				errs.add("configuration", "can_publish_sources must be a list of sources.")
+				errs.add(field, "can_publish_sources must be a list of sources.")
 				continue
 			}
 			for _, s := range sources {
 				if !g.cfg.ValidSource(s) {
-					errs.add("configuration", "\""+s+"\" is not a valid source.")
+					errs.add(field, "\""+s+"\" is not a valid source.")
 				}
 			}
 			out.CanPublishSources = &messages.SourceList{Sources: slices.Compact(slices.Sorted(slices.Values(sources)))}
 		case "everyone_can_mute":
 			var b bool
 			if err := json.Unmarshal(value, &b); err != nil {
-				errs.add("configuration", "everyone_can_mute must be a boolean.")
+				errs.add(field, "everyone_can_mute must be a boolean.")
 				continue
 			}
 			out.EveryoneCanMute = &b
 		default:
-			errs.add("configuration", "Unknown key \""+key+"\".")
+			errs.add(field, "Unknown key \""+key+"\".")
 		}
 	}
 	return out

@@ -27,6 +27,8 @@ type Memory struct {
 	userEmails map[string]string
 	subjects   map[string]string // OIDC subject -> the provisional user it claimed
 	claimed    map[string]bool   // provisional users claimed by a subject
+	// preferences of users by id (preferences.go), created on first use.
+	preferences map[string]map[string]string
 }
 
 type expiring struct {
