@@ -22,6 +22,7 @@ import (
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/application"
 	"meetcoord/gateway/auth/apptoken"
+	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
 	"meetcoord/gateway/marketing"
@@ -196,6 +197,13 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		gcfg.RateLimits = func(name string, r ratelimit.Rate) ratelimit.Limiter {
 			return ratelimit.NewShared(redisStore.Client(), name, r)
 		}
+	}
+	if cfg.FrontendDir != "" {
+		spa, err := frontend.New(cfg.FrontendDir)
+		if err != nil {
+			return abort(fmt.Errorf("FRONTEND_DIR: %w", err))
+		}
+		gcfg.Frontend = spa
 	}
 	s.browserLogin(&gcfg)
 	if cfg.MarketingSignup {
