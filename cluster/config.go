@@ -3,6 +3,8 @@
 package cluster
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 
 	"meetcoord/actors/livekit"
 	"meetcoord/gateway/frontend"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -69,13 +72,16 @@ type Config struct {
 	LobbyNotificationType string
 	LobbyCookieName       string
 	LobbyCookieSecure     bool
-	CreationCallbackTTL   time.Duration
-	RequestEntryRate      ratelimit.Rate
-	CreationCallbackRate  ratelimit.Rate
-	CanEditDisplayName    bool
-	DefaultAccessLevel    string
-	RecordingEnabled      bool
-	RecordingOutput       livekit.RecordingOutput
+	// SECRET_KEY: the server key lobby participant ids are derived with; the same on every
+	// node. Dev mode draws one per process when unset.
+	SecretKey            string
+	CreationCallbackTTL  time.Duration
+	RequestEntryRate     ratelimit.Rate
+	CreationCallbackRate ratelimit.Rate
+	CanEditDisplayName   bool
+	DefaultAccessLevel   string
+	RecordingEnabled     bool
+	RecordingOutput      livekit.RecordingOutput
 	// RECORDING_EXPIRATION_DAYS: how long a recording can be retrieved (0: forever);
 	// RECORDING_MAX_DURATION: the limit the front end shows, in its own unit (0: none).
 	RecordingExpirationDays int
@@ -138,6 +144,8 @@ type Config struct {
 	BrevoAttributes map[string]any
 	BrevoTimeout    time.Duration
 
+	HTTP HTTPLimits
+
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
 	StoreTimeout    time.Duration
@@ -180,6 +188,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		LobbyNotificationType:    e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
 		LobbyCookieName:          e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
 		LobbyCookieSecure:        e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		SecretKey:                e.secret("SECRET_KEY", ""),
 		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
 		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
 		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
@@ -236,11 +245,18 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		BrevoListIDs:                 e.integers("BREVO_API_CONTACT_LIST_IDS"),
 		BrevoAttributes:              e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
 		BrevoTimeout:                 e.seconds("BREVO_API_TIMEOUT", 1),
-		RoomIdleTimeout:              e.seconds("ROOM_IDLE_TIMEOUT", 60),
-		RequestTimeout:               e.seconds("ROOM_REQUEST_TIMEOUT", 10),
-		StoreTimeout:                 e.seconds("REDIS_TIMEOUT", 3),
-		LogLevel:                     e.str("LOG_LEVEL", "info"),
-		FrontendDir:                  e.str("FRONTEND_DIR", ""),
+		HTTP: HTTPLimits{
+			ReadTimeout:    e.seconds("HTTP_READ_TIMEOUT", 15),
+			WriteTimeout:   e.seconds("HTTP_WRITE_TIMEOUT", 30),
+			IdleTimeout:    e.seconds("HTTP_IDLE_TIMEOUT", 120),
+			MaxHeaderBytes: e.integer("HTTP_MAX_HEADER_BYTES", 32<<10),
+			MaxConnections: e.integer("HTTP_MAX_CONNECTIONS", 4096),
+		},
+		RoomIdleTimeout: e.seconds("ROOM_IDLE_TIMEOUT", 60),
+		RequestTimeout:  e.seconds("ROOM_REQUEST_TIMEOUT", 10),
+		StoreTimeout:    e.seconds("REDIS_TIMEOUT", 3),
+		LogLevel:        e.str("LOG_LEVEL", "info"),
+		FrontendDir:     e.str("FRONTEND_DIR", ""),
 	}
 	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
 	// here once; each feature that needs it requires it below.
@@ -297,6 +313,8 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("LIVEKIT_DEFAULT_SOURCES", fmt.Sprintf("unknown source %q", s))
 		}
 	}
+	c.checkSecretKey(&e)
+	c.checkHTTP(&e)
 	if c.RecordingExpirationDays < 0 {
 		e.fail("RECORDING_EXPIRATION_DAYS", "must be a number of days, 0 or more (0: never)")
 	}
@@ -308,6 +326,38 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	}
 	c.checkEmail(&e)
 	return c, errors.Join(e.errs...)
+}
+
+// checkSecretKey requires SECRET_KEY outside dev mode; dev mode draws a random one, which is
+// only right for one node (ids of lobby guests differ between nodes with different keys).
+func (c *Config) checkSecretKey(e *env) {
+	if c.SecretKey == "" && c.Dev {
+		b := make([]byte, lobbyid.MinKeyBytes)
+		_, _ = rand.Read(b)
+		c.SecretKey = hex.EncodeToString(b)
+	}
+	if c.SecretKey == "" {
+		e.fail("SECRET_KEY", fmt.Sprintf("required: at least %d bytes of secret, the same on every node (or SECRET_KEY_FILE)", lobbyid.MinKeyBytes))
+	} else if len(c.SecretKey) < lobbyid.MinKeyBytes {
+		e.fail("SECRET_KEY", fmt.Sprintf("must be at least %d bytes, got %d", lobbyid.MinKeyBytes, len(c.SecretKey)))
+	}
+}
+
+// checkHTTP: every bound must be there; a zero would mean "no bound" to net/http.
+func (c *Config) checkHTTP(e *env) {
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_TIMEOUT": c.HTTP.ReadTimeout, "HTTP_WRITE_TIMEOUT": c.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTP.IdleTimeout,
+	} {
+		if d <= 0 {
+			e.fail(name, "must be more than 0 seconds")
+		}
+	}
+	if c.HTTP.MaxHeaderBytes < 1024 {
+		e.fail("HTTP_MAX_HEADER_BYTES", "must be at least 1024")
+	}
+	if c.HTTP.MaxConnections < 1 {
+		e.fail("HTTP_MAX_CONNECTIONS", "must be at least 1")
+	}
 }
 
 // LanguageCodes are the languages the reference front end offers (frontend.md).

@@ -9,6 +9,9 @@ import (
 	"meetcoord/gateway/ratelimit"
 )
 
+// testServerKey is a SECRET_KEY for configurations outside dev mode.
+const testServerKey = "a-test-server-key-of-at-least-32-bytes"
+
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
@@ -19,7 +22,10 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		wantErr []string // substrings, each must appear
 	}{
 		{"production without settings", map[string]string{}, false,
-			[]string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER"}},
+			[]string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER", "SECRET_KEY"}},
+		{"short server key", map[string]string{"SECRET_KEY": "too-short"}, true, []string{"SECRET_KEY", "32 bytes"}},
+		{"HTTP bounds off", map[string]string{"HTTP_READ_TIMEOUT": "0", "HTTP_MAX_CONNECTIONS": "0", "HTTP_MAX_HEADER_BYTES": "10"}, true,
+			[]string{"HTTP_READ_TIMEOUT", "HTTP_MAX_CONNECTIONS", "HTTP_MAX_HEADER_BYTES"}},
 		{"invalid webhook regex", map[string]string{"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX": "(unclosed"}, true,
 			[]string{"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX"}},
 		{"bad boolean", map[string]string{"LIVEKIT_VERIFY_SSL": "maybe"}, true, []string{"LIVEKIT_VERIFY_SSL"}},
@@ -124,7 +130,7 @@ func TestEmailSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(envOf(map[string]string{
-		"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org",
+		"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey,
 		"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "relay",
 		"EMAIL_HOST_PASSWORD_FILE": password, "EMAIL_USE_TLS": "true", "EMAIL_FROM": "Meet <noreply@example.org>",
 		"EMAIL_TIMEOUT": "2.5", "EMAIL_WORKERS": "8", "EMAIL_QUEUE_SIZE": "50", "APP_BASE_URL": "https://meet.example.org",
@@ -141,7 +147,7 @@ func TestEmailSettings(t *testing.T) {
 	}
 
 	// Without EMAIL_HOST outside dev mode nothing about email is required.
-	cfg, err = LoadConfig(envOf(map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org"}), false)
+	cfg, err = LoadConfig(envOf(map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey}), false)
 	if err != nil {
 		t.Fatal(err)
 	}

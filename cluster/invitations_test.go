@@ -15,7 +15,7 @@ import (
 // Which sender the node gets: none without EMAIL_HOST, the log in dev mode (so that `make run`
 // can try invitations), SMTP otherwise (tested through the gateway against a real server).
 func TestInvitationSender(t *testing.T) {
-	base := map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org"}
+	base := map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey}
 
 	cfg, err := LoadConfig(envOf(base), false)
 	if err != nil {

@@ -67,6 +67,7 @@ func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map
 		"CLUSTER_NAME":         fmt.Sprintf("test-%d", time.Now().UnixNano()),
 		"LIVEKIT_API_KEY":      "testkey",
 		"LIVEKIT_API_SECRET":   "test-secret-of-at-least-32-characters",
+		"SECRET_KEY":           "a-test-server-key-of-at-least-32-bytes",
 		"LIVEKIT_API_URL":      "http://127.0.0.1:1",
 		"OIDC_ISSUER":          issuer.IssuerURL(),
 		"LOBBY_COOKIE_SECURE":  "false",

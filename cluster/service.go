@@ -25,6 +25,7 @@ import (
 	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
 	"meetcoord/gateway/ratelimit"
@@ -164,6 +165,10 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	if s.invites != nil {
 		inviter = s.invites
 	}
+	lobbyKey, err := lobbyid.NewKey([]byte(cfg.SecretKey))
+	if err != nil {
+		return abort(fmt.Errorf("SECRET_KEY: %w", err))
+	}
 	gcfg := gateway.Config{
 		Rooms:                node,
 		Directory:            s.store,
@@ -173,6 +178,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Members:              node.Members,
 		LobbyCookieName:      cfg.LobbyCookieName,
 		LobbyCookieSecure:    cfg.LobbyCookieSecure,
+		LobbyKey:             lobbyKey,
 		RequestEntryRate:     cfg.RequestEntryRate,
 		CreationCallbackRate: cfg.CreationCallbackRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,

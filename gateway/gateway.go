@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
 	"meetcoord/gateway/ratelimit"
@@ -74,6 +75,7 @@ type Config struct {
 
 	LobbyCookieName      string
 	LobbyCookieSecure    bool
+	LobbyKey             lobbyid.Key // SECRET_KEY: participant ids from lobby secrets
 	RequestEntryRate     ratelimit.Rate
 	CreationCallbackRate ratelimit.Rate
 	DefaultAccessLevel   string
@@ -126,6 +128,7 @@ type Gateway struct {
 	metrics              *metrics
 	loginMetrics         *prometheus.CounterVec
 	router               *mux.Router
+	handler              http.Handler // router behind the guard
 	ext                  *externalAPI // nil when the external API is off
 }
 
@@ -151,6 +154,7 @@ func New(cfg Config) *Gateway {
 		g.loginMetrics = newLoginMetrics(cfg.Registry)
 	}
 	g.routes()
+	g.handler = g.guard(g.router)
 	return g
 }
 
@@ -248,5 +252,5 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path += "/"
 		r.URL.RawPath = ""
 	}
-	g.router.ServeHTTP(w, r)
+	g.handler.ServeHTTP(w, r)
 }

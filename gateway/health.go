@@ -34,6 +34,7 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 type metrics struct {
 	requests *prometheus.HistogramVec
 	webhooks *prometheus.CounterVec
+	panics   prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -47,8 +48,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "meetcoord_webhooks_total",
 			Help: "LiveKit webhooks received, by event and outcome.",
 		}, []string{"event", "outcome"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_http_panics_total",
+			Help: "Handler panics answered with a 500.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.webhooks)
+	reg.MustRegister(m.requests, m.webhooks, m.panics)
 	return m
 }
 

@@ -7,25 +7,38 @@ import (
 
 	"github.com/google/uuid"
 
+	"meetcoord/gateway/lobbyid"
 	"meetcoord/messages"
 )
 
-// lobbyParticipant is the caller's lobby participant id from the cookie. A value that is not a
-// UUID is never trusted (a caller could otherwise pick someone else's identity): a fresh id is
-// made instead, and fresh=true says the cookie must be set.
-func (g *Gateway) lobbyParticipant(r *http.Request) (id string, fresh bool) {
+// lobbySecret is the caller's lobby secret from the cookie (lobbyid: never shown to anyone, the
+// participant id is derived from it per room). A value that is not a UUID is replaced by a fresh
+// secret, and fresh=true says the cookie must be set.
+func (g *Gateway) lobbySecret(r *http.Request) (secret string, fresh bool) {
 	if c, err := r.Cookie(g.cfg.LobbyCookieName); err == nil {
-		if parsed, err := uuid.Parse(c.Value); err == nil {
-			return parsed.String(), false
+		if secret, ok := lobbyid.ParseSecret(c.Value); ok {
+			return secret, false
 		}
 	}
-	return uuid.NewString(), true
+	return lobbyid.NewSecret(), true
 }
 
-func (g *Gateway) setLobbyCookie(w http.ResponseWriter, id string) {
+// lobbyParticipant is the participant id of the holder of secret in a room. ok=false means a 500
+// is written (no key: a configuration fault, never expected once the node started).
+func (g *Gateway) lobbyParticipant(w http.ResponseWriter, roomID, secret string) (string, bool) {
+	id, err := g.cfg.LobbyKey.ParticipantID(roomID, secret)
+	if err != nil {
+		g.log.Error("lobby participant id not derived", "error", err)
+		writeError(w, http.StatusInternalServerError, "Internal server error.")
+		return "", false
+	}
+	return id, true
+}
+
+func (g *Gateway) setLobbyCookie(w http.ResponseWriter, secret string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     g.cfg.LobbyCookieName,
-		Value:    id,
+		Value:    secret,
 		Path:     "/",
 		HttpOnly: true,
 		Secure:   g.cfg.LobbyCookieSecure,
@@ -33,14 +46,14 @@ func (g *Gateway) setLobbyCookie(w http.ResponseWriter, id string) {
 	})
 }
 
-// clientKey is the rate-limit key of a caller: the user, else the lobby participant, else the
+// clientKey is the rate-limit key of a caller: the user, else the lobby secret, else the
 // network address (only for a first request without cookie).
-func clientKey(r *http.Request, u *userRecord, participant string) string {
+func clientKey(r *http.Request, u *userRecord, lobbySecret string) string {
 	switch {
 	case u != nil:
 		return "user:" + u.ID
-	case participant != "":
-		return "participant:" + participant
+	case lobbySecret != "":
+		return "lobby:" + lobbySecret
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -55,8 +68,8 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	participant, fresh := g.lobbyParticipant(r)
-	if !g.allow(w, r, g.entryLimit, clientKey(r, u, participant)) {
+	secret, fresh := g.lobbySecret(r)
+	if !g.allow(w, r, g.entryLimit, clientKey(r, u, secret)) {
 		return
 	}
 	if fresh && u == nil {
@@ -68,6 +81,10 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	roomID, ok := g.roomID(w, r)
+	if !ok {
+		return
+	}
+	participant, ok := g.lobbyParticipant(w, roomID, secret)
 	if !ok {
 		return
 	}
@@ -95,7 +112,7 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fresh {
-		g.setLobbyCookie(w, participant)
+		g.setLobbyCookie(w, secret)
 	}
 	writeJSON(w, http.StatusOK, entryView(reply.GetEntry()))
 }

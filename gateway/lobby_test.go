@@ -341,9 +341,7 @@ func TestLobbyEntryAccessMatrix(t *testing.T) {
 					c = cl.user.freshClient(n)
 				}
 				e := lobbyKnock(t, c, roomID, "Guest "+cl.name)
-				if _, err := uuid.Parse(e.ID); err != nil || e.ID != c.Cookie(lobbyCookieName) {
-					t.Fatalf("entry id %q, cookie %q: want the same UUID", e.ID, c.Cookie(lobbyCookieName))
-				}
+				lobbyCheckIDHidesCookie(t, e.ID, c.Cookie(lobbyCookieName))
 				if e.Username != "Guest "+cl.name {
 					t.Errorf("username %q, want %q", e.Username, "Guest "+cl.name)
 				}
@@ -465,9 +463,7 @@ func TestLobbyFlow(t *testing.T) {
 		c := plain.freshClient(n)
 		e := lobbyKnock(t, c, roomID, "Paulo")
 		lobbyExpectStatus(t, e, "waiting")
-		if e.ID != c.Cookie(lobbyCookieName) {
-			t.Fatalf("entry id %s, cookie %s", e.ID, c.Cookie(lobbyCookieName))
-		}
+		lobbyCheckIDHidesCookie(t, e.ID, c.Cookie(lobbyCookieName))
 		if ids := lobbyWaitingIDs(t, admin.c, roomID); !slices.Equal(ids, []string{e.ID}) {
 			t.Fatalf("waiting %v, want [%s]", ids, e.ID)
 		}
@@ -640,8 +636,8 @@ func TestLobbyFlow(t *testing.T) {
 	})
 }
 
-// TestLobbyCookie: the lobby participant cookie is set once, reused, and never trusted when it
-// is not a UUID.
+// TestLobbyCookie: the lobby secret cookie is set once, reused, never shown (the participant id
+// is derived from it), and never trusted when it is not a UUID.
 func TestLobbyCookie(t *testing.T) {
 	n := clustertest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
@@ -656,12 +652,10 @@ func TestLobbyCookie(t *testing.T) {
 			t.Fatalf("Set-Cookie %q: want one %s cookie", res.Header.Values("Set-Cookie"), lobbyCookieName)
 		}
 		ck := cookies[0]
-		if ck.Value != e.ID || c.Cookie(lobbyCookieName) != e.ID {
-			t.Fatalf("cookie %q (jar %q), entry id %q: want the same", ck.Value, c.Cookie(lobbyCookieName), e.ID)
+		if c.Cookie(lobbyCookieName) != ck.Value {
+			t.Fatalf("cookie %q, jar %q: want the same", ck.Value, c.Cookie(lobbyCookieName))
 		}
-		if _, err := uuid.Parse(ck.Value); err != nil {
-			t.Fatalf("cookie value %q is not a UUID", ck.Value)
-		}
+		lobbyCheckIDHidesCookie(t, e.ID, ck.Value)
 		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure {
 			t.Fatalf("cookie attributes %q: want HttpOnly, SameSite=Lax, Path=/, not Secure", res.Header.Values("Set-Cookie"))
 		}
@@ -691,9 +685,10 @@ func TestLobbyCookie(t *testing.T) {
 			t.Fatalf("participant id %q is not a UUID", e.ID)
 		}
 		cookies := lobbySetCookies(t, res)
-		if len(cookies) != 1 || cookies[0].Value != e.ID {
-			t.Fatalf("Set-Cookie %q: want %s=%s", res.Header.Values("Set-Cookie"), lobbyCookieName, e.ID)
+		if len(cookies) != 1 || cookies[0].Value == "not-a-uuid" {
+			t.Fatalf("Set-Cookie %q: want a fresh %s", res.Header.Values("Set-Cookie"), lobbyCookieName)
 		}
+		lobbyCheckIDHidesCookie(t, e.ID, cookies[0].Value)
 		again := lobbyKnock(t, c, roomID, "Mallory")
 		if again.ID != e.ID {
 			t.Fatalf("next request id %s, want %s", again.ID, e.ID)
@@ -1111,8 +1106,8 @@ func TestLobbyConcurrentKnocks(t *testing.T) {
 		if admitted[out.id] != 1 {
 			t.Errorf("guest %d (%s) admitted %d times, want once", i, out.id, admitted[out.id])
 		}
-		if out.id != clients[i].Cookie(lobbyCookieName) {
-			t.Errorf("guest %d: id %s, cookie %s", i, out.id, clients[i].Cookie(lobbyCookieName))
+		if out.id == clients[i].Cookie(lobbyCookieName) {
+			t.Errorf("guest %d: the participant id shows the cookie %s", i, out.id)
 		}
 		g := lobbyClaims(t, n, out.token)
 		if g.Identity != out.id || g.Video.Room != roomID || !g.Video.RoomJoin || g.Video.RoomAdmin {
@@ -1129,4 +1124,19 @@ func TestLobbyConcurrentKnocks(t *testing.T) {
 		t.Errorf("still waiting after everyone was admitted: %v", ids)
 	}
 	lobbyExpectNotifications(t, n, roomID, guests)
+}
+
+// lobbyCheckIDHidesCookie: a participant id is a UUID and is not the cookie it comes from (the
+// cookie is a secret; ids are seen by admins and the meeting).
+func lobbyCheckIDHidesCookie(t *testing.T, id, cookie string) {
+	t.Helper()
+	if _, err := uuid.Parse(id); err != nil {
+		t.Fatalf("participant id %q is not a UUID", id)
+	}
+	if _, err := uuid.Parse(cookie); err != nil {
+		t.Fatalf("cookie %q is not a UUID", cookie)
+	}
+	if id == cookie {
+		t.Fatalf("participant id %s equals the lobby cookie: anyone who sees it can use the admission", id)
+	}
 }

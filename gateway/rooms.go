@@ -18,7 +18,10 @@ import (
 const (
 	defaultPageSize = 20
 	maxPageSize     = 100
-	maxNameLength   = 500
+	// maxPage bounds ?page=: far beyond any real list, and small enough that page*size cannot
+	// overflow.
+	maxPage       = 1_000_000
+	maxNameLength = 500
 )
 
 // listRooms: the rooms where the caller holds a role, from the index the room actors keep.
@@ -110,7 +113,13 @@ func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	participant, _ := g.lobbyParticipant(r)
+	// A caller who may join directly without a role (public room) joins as the participant of
+	// their lobby secret, as if admitted.
+	secret, _ := g.lobbySecret(r)
+	participant, ok := g.lobbyParticipant(w, id, secret)
+	if !ok {
+		return
+	}
 	reply, ok := g.ask(w, r, id, &messages.GetRoom{
 		Caller:        callerMessage(u),
 		Username:      r.URL.Query().Get("username"),
@@ -292,14 +301,15 @@ func (g *Gateway) configurationField(fields map[string]json.RawMessage, errs fie
 	return out
 }
 
-// pagination reads ?page= and ?page_size=.
+// pagination reads ?page= and ?page_size=. A page that is not a number from 1 to maxPage is a
+// 400; a page past the end is an empty one.
 func pagination(w http.ResponseWriter, r *http.Request) (page, size int, ok bool) {
 	page, size = 1, defaultPageSize
 	q := r.URL.Query()
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusNotFound, "Invalid page.")
+		if err != nil || n < 1 || n > maxPage {
+			fieldErrors{"page": {"A whole number from 1 to 1000000 is required."}}.write(w)
 			return 0, 0, false
 		}
 		page = n
@@ -314,10 +324,11 @@ func pagination(w http.ResponseWriter, r *http.Request) (page, size int, ok bool
 }
 
 func pageOf[T any](items []T, page, size int) []T {
-	start := (page - 1) * size
-	if start >= len(items) {
+	// Compared before multiplying: page and size come from the caller.
+	if page < 1 || size < 1 || page-1 >= (len(items)+size-1)/size {
 		return nil
 	}
+	start := (page - 1) * size
 	return items[start:min(start+size, len(items))]
 }
 

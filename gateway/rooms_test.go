@@ -956,7 +956,10 @@ func TestErrorBodies(t *testing.T) {
 		{"no role", http.MethodDelete, clustertest.Path("rooms", room), "", bob.Token, 403},
 		{"malformed JSON", http.MethodPatch, clustertest.Path("rooms", room), "{oops", alice.Token, 400},
 		{"validation", http.MethodPost, clustertest.Path("rooms"), `{"name": ""}`, alice.Token, 400},
-		{"bad page", http.MethodGet, clustertest.Path("rooms") + "?page=0", "", alice.Token, 404},
+		{"bad page", http.MethodGet, clustertest.Path("rooms") + "?page=0", "", alice.Token, 400},
+		// page*size overflowed and panicked the handler (a dropped connection) before pages were bounded.
+		{"overflowing page, anonymous", http.MethodGet, clustertest.Path("rooms") + "?page=461168601842738792", "", "", 400},
+		{"overflowing page of recordings", http.MethodGet, clustertest.Path("recordings") + "?page=461168601842738792&page_size=20", "", alice.Token, 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,7 @@ type Node struct {
 var defaultEnv = map[string]string{
 	"LIVEKIT_API_KEY":      "testkey",
 	"LIVEKIT_API_SECRET":   "test-secret-of-at-least-32-characters",
+	"SECRET_KEY":           "a-test-server-key-of-at-least-32-bytes",
 	"LIVEKIT_API_URL":      "http://127.0.0.1:1", // nothing listens: the recorder stands in
 	"LOBBY_COOKIE_SECURE":  "false",
 	"ROOM_REQUEST_TIMEOUT": "10",

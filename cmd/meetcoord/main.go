@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -69,11 +68,8 @@ func serve(args []string, stderr io.Writer) error {
 		listener.Close()
 		return err
 	}
-	server := &http.Server{
-		Handler:           service.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	listener = cluster.LimitListener(listener, cfg.HTTP)
+	server := cluster.NewHTTPServer(cfg.HTTP, service.Handler())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)

@@ -99,7 +99,7 @@ func TestServeWithoutDevNeedsConfiguration(t *testing.T) {
 	if err == nil {
 		t.Fatal("serve without configuration started")
 	}
-	for _, name := range []string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER"} {
+	for _, name := range []string{"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "OIDC_ISSUER", "SECRET_KEY"} {
 		if os.Getenv(name) == "" && !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -120,7 +120,7 @@ func TestShutdownDelayReportsNotReadyFirst(t *testing.T) {
 	node := clustertest.StartProcess(t, map[string]string{
 		"LISTEN_ADDR": clustertest.FreeAddr(t), "REDIS_URL": clustertest.RedisURL(t), "OIDC_ISSUER": issuer.IssuerURL(),
 		"LIVEKIT_API_KEY": "testkey", "LIVEKIT_API_SECRET": "test-secret-of-at-least-32-characters",
-		"SHUTDOWN_DELAY": "3", "LOG_LEVEL": "warn",
+		"SECRET_KEY": "a-test-server-key-of-at-least-32-bytes", "SHUTDOWN_DELAY": "3", "LOG_LEVEL": "warn",
 	})
 	status := func(path string) int {
 		res, err := http.Get(node.URL + path)

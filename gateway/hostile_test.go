@@ -1,0 +1,51 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// Values a hostile caller controls are bounded and validated before they reach a handler's
+// arithmetic or the room's stored state.
+func TestHostileRequestValuesAreRefused(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	alice := registerUser(t, n, "alice")
+	anonymous := n.Client("")
+	cases := []struct {
+		name    string
+		caller  *clustertest.Client
+		method  string
+		path    string
+		body    any
+		headers []string
+		status  int
+	}{
+		// page*size overflowed: the handler panicked and the connection dropped.
+		{"overflowing page, anonymous", anonymous, http.MethodGet, clustertest.Path("rooms") + "?page=461168601842738792", nil, nil, 400},
+		{"overflowing page of recordings", alice.c, http.MethodGet, clustertest.Path("recordings") + "?page=9223372036854775807", nil, nil, 400},
+		{"negative page", alice.c, http.MethodGet, clustertest.Path("rooms") + "?page=-3", nil, nil, 400},
+		{"page past the end is empty", alice.c, http.MethodGet, clustertest.Path("rooms") + "?page=1000000&page_size=100", nil, nil, 200},
+		{"Idempotency-Key too long", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "x"},
+			[]string{"Idempotency-Key", strings.Repeat("k", 256)}, 400},
+		{"Idempotency-Key not UTF-8", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "x"},
+			[]string{"Idempotency-Key", "key-\xff\xfe"}, 400},
+		{"Idempotency-Key of 255 bytes", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "y"},
+			[]string{"Idempotency-Key", strings.Repeat("k", 255)}, 201},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.caller.Do(tc.method, tc.path, tc.body, tc.headers...)
+			if res.Status != tc.status {
+				t.Fatalf("%s %s: %d %s, want %d", tc.method, tc.path, res.Status, res.Body, tc.status)
+			}
+			if tc.status >= 400 {
+				if _, ok := res.JSON()["detail"].(string); !ok {
+					t.Fatalf("error without a detail: %s", res.Body)
+				}
+			}
+		})
+	}
+}
