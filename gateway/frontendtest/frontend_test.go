@@ -93,7 +93,9 @@ func (s *suite) newMeetingFromHome(t *testing.T) {
 	s.logIn(b, ada)
 	b.click("Create a meeting")
 	b.click("Start an instant meeting")
-	joinMeeting(b, "")
+	// Its creator goes straight in (no join screen), with the link to share.
+	b.waitText("Your meeting is ready")
+	b.waitText("Leave")
 	slug := slugOf(t, b.location())
 	s.waitInRoom(t, s.roomID(t, slug), ada.FullName)
 }
