@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test generate lint bench bench-cluster cluster clean
+.PHONY: run build test test-browser generate lint bench bench-cluster cluster clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -13,19 +13,33 @@ build:
 run:
 	$(GO) run ./cmd/meetcoord serve --dev
 
-# Installs what the tests need when missing (redis-server and etcd-server with apt; livekit-server
-# built once into .cache), starts a throwaway Redis and etcd on free loopback ports, runs every
-# test with the race detector against them (tests start their own livekit-server processes and
-# meetcoord nodes), and stops Redis and etcd.
+# Installs what the tests need when missing (redis-server, etcd-server and chromium with apt;
+# livekit-server built once into .cache), starts a throwaway Redis and etcd on free loopback
+# ports, runs every test with the race detector against them (tests start their own
+# livekit-server processes and meetcoord nodes), and stops Redis and etcd.
 test:
 	@set -euo pipefail; \
 	livekit=$$(scripts/livekit-server.sh $(CACHE)/livekit-server/v1.13.5); \
+	chromium=$$(scripts/chromium.sh); \
 	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
 	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis; scripts/test-etcd.sh stop $(CACHE)/test-etcd' EXIT; \
 	etcd=$$(scripts/test-etcd.sh start $(CACHE)/test-etcd); \
-	echo "test redis: $$url, etcd: $$etcd, livekit-server: $$livekit"; \
+	echo "test redis: $$url, etcd: $$etcd, livekit-server: $$livekit, chromium: $$chromium"; \
 	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_TEST_LIVEKIT_BIN=$$livekit \
+	MEETCOORD_TEST_CHROMIUM=$$chromium \
 		$(GO) test -race -count=1 -timeout 20m ./...
+
+# The browser suite alone (gateway/frontendtest): the reference front end in headless Chromium
+# against a node; FRONTEND_DIR=<dist> overrides ../shared/meet-frontend/dist.
+test-browser:
+	@set -euo pipefail; \
+	livekit=$$(scripts/livekit-server.sh $(CACHE)/livekit-server/v1.13.5); \
+	chromium=$$(scripts/chromium.sh); \
+	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
+	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis' EXIT; \
+	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_LIVEKIT_BIN=$$livekit MEETCOORD_TEST_CHROMIUM=$$chromium \
+	MEETCOORD_TEST_FRONTEND_DIR=$${FRONTEND_DIR:-} \
+		$(GO) test -count=1 -timeout 20m -v ./gateway/frontendtest/
 
 # A local three-node cluster on one Redis and one etcd (loopback), for people to try: nodes on
 # 127.0.0.1:8081..8083 in dev mode. Ctrl-C stops everything.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"meetcoord/actors/livekit"
+	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/ratelimit"
 )
@@ -119,6 +120,8 @@ type Config struct {
 	EmailWorkers   int
 	EmailQueueSize int
 	AppBaseURL     string // front end; a room's link is APP_BASE_URL/slug
+	// FRONTEND_DIR: a built front end served at / on the API's origin; empty: none.
+	FrontendDir string
 	// INVITATION_THROTTLE_RATES: invitation emails (addresses, not requests) per user, so that an
 	// account cannot relay spam through our SMTP server.
 	InvitationsRate ratelimit.Rate
@@ -259,6 +262,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		RequestTimeout:  e.seconds("ROOM_REQUEST_TIMEOUT", 10),
 		StoreTimeout:    e.seconds("REDIS_TIMEOUT", 3),
 		LogLevel:        e.str("LOG_LEVEL", "info"),
+		FrontendDir:     e.str("FRONTEND_DIR", ""),
 	}
 	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
 	// here once; each feature that needs it requires it below.
@@ -269,6 +273,11 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		e.fail("APP_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.AppBaseURL))
 	}
 	c.ExternalAPI = loadExternalAPI(&e, c.AppBaseURL)
+	if c.FrontendDir != "" {
+		if _, err := frontend.New(c.FrontendDir); err != nil {
+			e.fail("FRONTEND_DIR", err.Error())
+		}
+	}
 	if pattern := e.str("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", ""); pattern != "" {
 		re, err := regexp.Compile(pattern)
 		if err != nil {

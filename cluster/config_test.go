@@ -60,6 +60,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"scopes without openid", map[string]string{"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet",
 			"APP_BASE_URL": "https://meet.example.org", "OIDC_RP_SCOPES": "email profile"}, true, []string{"OIDC_RP_SCOPES"}},
 		{"relative app URL", map[string]string{"APP_BASE_URL": "meet.example.org"}, true, []string{"APP_BASE_URL"}},
+		{"front end directory without a build", map[string]string{"FRONTEND_DIR": "/nonexistent/dist"}, true, []string{"FRONTEND_DIR", "index.html"}},
 		{"marketing without key", map[string]string{"SIGNUP_NEW_USER_TO_MARKETING_EMAIL": "true"}, true, []string{"BREVO_API_KEY"}},
 		{"bad list ids", map[string]string{"BREVO_API_CONTACT_LIST_IDS": "3,seven"}, true, []string{"BREVO_API_CONTACT_LIST_IDS"}},
 		{"bad attributes", map[string]string{"BREVO_API_CONTACT_ATTRIBUTES": "[1]"}, true, []string{"BREVO_API_CONTACT_ATTRIBUTES"}},

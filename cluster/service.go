@@ -23,6 +23,7 @@ import (
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/application"
 	"meetcoord/gateway/auth/apptoken"
+	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
 	"meetcoord/gateway/lobbyid"
@@ -211,6 +212,13 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 	}
 	// Set apart from the literal above so that its alignment stays as it was.
 	gcfg.RecordingStorage, gcfg.RecordingExpirationDays, gcfg.Now = cfg.RecordingOutput, cfg.RecordingExpirationDays, clock.Now
+	if cfg.FrontendDir != "" {
+		spa, err := frontend.New(cfg.FrontendDir)
+		if err != nil {
+			return abort(fmt.Errorf("FRONTEND_DIR: %w", err))
+		}
+		gcfg.Frontend = spa
+	}
 	s.browserLogin(&gcfg)
 	if cfg.MarketingSignup {
 		s.signups = marketing.NewSignups(marketing.NewBrevo(marketing.BrevoConfig{

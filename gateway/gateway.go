@@ -127,6 +127,9 @@ type Config struct {
 	Mount map[string]http.Handler
 	// ExternalAPI mounts /external-api/v1.0/ (EXTERNAL_API_ENABLED); nil: not mounted.
 	ExternalAPI *ExternalAPI
+	// Frontend serves every GET that no route takes, outside the API paths (FRONTEND_DIR, a
+	// single-page app on the API's origin); nil: those are 404s.
+	Frontend http.Handler
 
 	// Browser login (login.go, sessions.go); nil Login: bearer tokens only.
 	Login    *oidclogin.Client
@@ -233,7 +236,11 @@ func (g *Gateway) routes() {
 		g.externalRoutes(prefixed{router: r, prefix: "/external-api/v1.0"})
 	}
 
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if g.cfg.Frontend != nil && !reservedForAPI(req.URL.Path) {
+			g.cfg.Frontend.ServeHTTP(w, req)
+			return
+		}
 		writeError(w, http.StatusNotFound, "Not found.")
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -247,6 +254,18 @@ func (g *Gateway) now() time.Time {
 		return g.cfg.Now()
 	}
 	return time.Now()
+}
+
+// reservedForAPI tells the paths that never reach the front end: an unknown API path stays a
+// JSON 404 (clients read that, not a page), and /media/ is where the reference deployment serves
+// recordings, so a missing one must not download as index.html.
+func reservedForAPI(path string) bool {
+	for _, prefix := range []string{"/api/", "/external-api/", "/media/"} {
+		if strings.HasPrefix(path, prefix) || path+"/" == prefix {
+			return true
+		}
+	}
+	return false
 }
 
 // prefixed registers routes on a router under a path prefix.

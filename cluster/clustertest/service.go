@@ -98,7 +98,7 @@ func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiv
 }
 
 // StartNodeWithLiveKit starts a real livekit-server whose webhooks go to a node, and the node
-// talking to it (no recorder).
+// talking to it (no recorder). "LISTEN_ADDR" in env is honoured as by StartNode.
 func StartNodeWithLiveKit(t testing.TB, env map[string]string) (*Node, *LiveKitServer) {
 	t.Helper()
 	n, lk, _ := startWithLiveKit(t, env, nil)
@@ -117,7 +117,7 @@ func startWithLiveKit(t testing.TB, env map[string]string, egress *EgressStandIn
 	// The node's address must exist before LiveKit starts (webhook URL) and LiveKit's before
 	// the node does (API URL): listen first, start the service once LiveKit runs.
 	probe := &Node{t: t}
-	probe.listen()
+	probe.listenAt(env["LISTEN_ADDR"]) // a fixed address when settings must name it (browser login)
 	webhookURL := probe.URL + "/api/v1.0/rooms/webhooks-livekit/"
 	lk := StartLiveKit(t, LiveKitOptions{WebhookURLs: []string{webhookURL}})
 	apiURL := lk.URL
