@@ -6,6 +6,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -20,6 +21,21 @@ var ErrFenced = errors.New("room activation is stale (fenced by a newer epoch)")
 // ErrIndexTaken is returned by a save whose exclusive index entry (a slug) already points to
 // another room. Nothing of that save was written.
 var ErrIndexTaken = errors.New("index entry already taken by another room")
+
+// IndexTakenError says which exclusive index entry a save collided on (errors.Is it
+// ErrIndexTaken): a slug the client chose is the client's error, a random slug or PIN is drawn
+// again.
+type IndexTakenError struct {
+	Index Index
+	Key   string
+}
+
+func (e *IndexTakenError) Error() string {
+	return fmt.Sprintf("%v (index %d, key %q)", ErrIndexTaken, e.Index, e.Key)
+}
+
+// Unwrap makes errors.Is(err, ErrIndexTaken) hold.
+func (e *IndexTakenError) Unwrap() error { return ErrIndexTaken }
 
 // ErrLiveKitNotFound is returned by LiveKit calls on a room that is not running or a
 // participant or track that is not in it.

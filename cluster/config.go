@@ -100,6 +100,7 @@ type Config struct {
 	TelephonyEnabled             bool
 	TelephonyPhoneNumber         string
 	TelephonyDefaultCountry      string
+	DialIn                       *DialIn // the phone number formatted; nil: none to show
 	TelephonyPinLength           int
 	TelephonyPinMaxRetries       int
 	ReconcileInterval            time.Duration
@@ -127,6 +128,9 @@ type Config struct {
 	InvitationsRate ratelimit.Rate
 
 	ExternalAPI ExternalAPIConfig
+
+	// FRONTEND_*: passed through to the front end in GET config/.
+	Frontend FrontendSettings
 
 	// Browser login (README "Browser login"): on when OIDCClientID is set.
 	OIDCClientID        string
@@ -278,6 +282,8 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 			e.fail("FRONTEND_DIR", err.Error())
 		}
 	}
+	c.Frontend = loadFrontend(&e)
+	c.DialIn = dialIn(&e, c)
 	if pattern := e.str("LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX", ""); pattern != "" {
 		re, err := regexp.Compile(pattern)
 		if err != nil {

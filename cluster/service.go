@@ -383,31 +383,6 @@ func (s *Service) Close() {
 	}
 }
 
-// frontendConfig is GET config/ (api.md).
-func frontendConfig(cfg Config) map[string]any {
-	modes := []string{}
-	if cfg.RecordingEnabled {
-		modes = []string{"screen_recording", "transcript"}
-	}
-	return map[string]any{
-		"recording": map[string]any{
-			"is_enabled": cfg.RecordingEnabled, "available_modes": modes,
-			"expiration_days": nil, "max_duration": nil,
-		},
-		"telephony": map[string]any{
-			"enabled": cfg.TelephonyEnabled, "phone_number": cfg.TelephonyPhoneNumber,
-			"default_country": cfg.TelephonyDefaultCountry,
-		},
-		"subtitle": map[string]any{"enabled": cfg.SubtitleEnabled},
-		"livekit": map[string]any{
-			"url": cfg.LiveKitPublicURL, "force_wss_protocol": false,
-			"enable_firefox_proxy_workaround": false, "default_sources": cfg.LiveKitDefaultSources,
-		},
-		"resource": map[string]any{"default_access_level": cfg.DefaultAccessLevel},
-		"authenticated_users_can_edit_display_name": cfg.CanEditDisplayName,
-	}
-}
-
 // knockNoticeInterval: admins are told of new knocks at most once a second per room
 // (rooms.md "Abuse limits").
 const knockNoticeInterval = time.Second

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 	"google.golang.org/protobuf/proto"
 
+	"meetcoord/gateway/slug"
 	"meetcoord/messages"
 )
 
@@ -51,13 +52,15 @@ func (g *Gateway) roomBody(w http.ResponseWriter, r *http.Request) (string, map[
 	return roomID, fields, ok
 }
 
-// roomID resolves the {room} segment, an id or a slug. ok=false means a 404 or 503 is written.
+// roomID resolves the {room} segment, an id or a slug. A segment that is not an id is slugified
+// first, as the reference product does: /rooms/ABC-Défg-hij/ is the room abc-defg-hij.
+// ok=false means a 404 or 503 is written.
 func (g *Gateway) roomID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	segment := mux.Vars(r)["room"]
-	if id, err := uuid.Parse(segment); err == nil {
-		return id.String(), true
+	if id, ok := slug.ParseUUID(segment); ok {
+		return id, true
 	}
-	id, found, err := g.cfg.Directory.RoomIDBySlug(r.Context(), segment)
+	id, found, err := g.cfg.Directory.RoomIDBySlug(r.Context(), slug.Make(segment))
 	if err != nil {
 		g.storeFailed(w, "resolve room slug", err)
 		return "", false

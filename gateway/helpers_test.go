@@ -46,6 +46,10 @@ func createRoomAs(t *testing.T, owner testUser, name, level string) string {
 	return id
 }
 
+// uniqueRoomName is prefix and a random suffix: a room's slug is its name slugified and a taken
+// slug is refused, so tests that make many rooms with incidental names give each its own.
+func uniqueRoomName(prefix string) string { return prefix + " " + uuid.NewString()[:8] }
+
 // grantRole gives u a role on a room, as owner.
 func grantRole(t *testing.T, owner testUser, roomID string, u testUser, role string) {
 	t.Helper()

@@ -62,7 +62,7 @@ func (u lobbyUser) freshClient(n *clustertest.Node) *clustertest.Client { return
 
 func lobbyCreateRoom(t *testing.T, owner *clustertest.Client, level string, configuration any) string {
 	t.Helper()
-	body := map[string]any{"name": "Lobby " + level, "access_level": level}
+	body := map[string]any{"name": uniqueRoomName("Lobby " + level), "access_level": level}
 	if configuration != nil {
 		body["configuration"] = configuration
 	}

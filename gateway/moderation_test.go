@@ -66,7 +66,7 @@ func (e *modEnv) user(t *testing.T, name string) modUser {
 
 func (e *modEnv) createRoom(t *testing.T, owner modUser, level string) string {
 	t.Helper()
-	return createRoomAs(t, owner, "Moderation "+level, level)
+	return createRoomAs(t, owner, uniqueRoomName("Moderation "+level), level)
 }
 
 func (e *modEnv) grant(t *testing.T, owner modUser, roomID string, u modUser, role string) {
@@ -311,6 +311,10 @@ func TestModerationPermissions(t *testing.T) {
 	e.grant(t, owner, roomID, admin, "administrator")
 	e.grant(t, owner, roomID, member, "member")
 	otherRoom := e.createRoom(t, owner, "public")
+	// Participants may mute by default (frontend.md): this room keeps muting to privileged users
+	// until everyone_can_mute is turned on below.
+	modStatus(t, owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
+		http.StatusOK, "disable everyone_can_mute")
 
 	anonymous := e.n.Client("")
 	participantHere := e.n.Client(e.liveKitToken(t, e.n.Client(""), roomID, "Here"))
@@ -337,7 +341,7 @@ func TestModerationPermissions(t *testing.T) {
 		{"anonymous", anonymous, http.StatusUnauthorized},
 		{"authenticated without role", stranger.c, http.StatusForbidden},
 		{"member", member.c, http.StatusForbidden},
-		{"livekit participant of this room without everyone_can_mute", participantHere, http.StatusForbidden},
+		{"livekit participant of this room with everyone_can_mute false", participantHere, http.StatusForbidden},
 		{"livekit participant of another room", participantElsewhere, http.StatusForbidden},
 	}
 	actions := []struct {

@@ -35,7 +35,7 @@ func TestRoomsPassivateAndComeBack(t *testing.T) {
 		return res
 	}
 	for i := range 20 {
-		res := timed(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Idle", "access_level": "trusted"})
+		res := timed(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Idle"), "access_level": "trusted"})
 		id := res.JSON()["id"].(string)
 		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
 		// some a fresh activation.

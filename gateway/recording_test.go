@@ -106,7 +106,7 @@ func recRegister(t *testing.T, n *clustertest.Node, name string) recUser {
 
 func recCreateRoom(t *testing.T, owner recUser, level string) string {
 	t.Helper()
-	return createRoomAs(t, owner, "Recording "+level, level)
+	return createRoomAs(t, owner, uniqueRoomName("Recording "+level), level)
 }
 
 func (e *recEnv) grant(t *testing.T, owner recUser, roomID string, u recUser, role string) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
+	"meetcoord/gateway/slug"
 	"meetcoord/messages"
 )
 
@@ -86,6 +88,10 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 		errs.add("name", "This field is required.")
 	case present:
 		msg.Name = g.validName(name, errs)
+		msg.Slug = chosenSlug(msg.Name, errs)
+	}
+	if r.URL.Query().Has("username") {
+		msg.Username = validUsername(r.URL.Query().Get("username"), "username", errs)
 	}
 	if msg.AccessLevel, msg.Configuration, ok = g.newRoomSettings(w, r, u, fields, errs); !ok {
 		return
@@ -256,6 +262,25 @@ func (g *Gateway) validName(name string, errs fieldErrors) string {
 		errs.add("name", "Ensure this field has no more than 500 characters.")
 	}
 	return name
+}
+
+// chosenSlug is the slug of a room created from the front end: its name slugified, as the
+// reference product does (frontend.md "Rooms"). A slug that would read as a room id, or none at
+// all, is refused; whether it is free only the store knows (the room answers).
+func chosenSlug(name string, errs fieldErrors) string {
+	if errs["name"] != nil {
+		return ""
+	}
+	s := slug.Make(name)
+	switch _, isID := slug.ParseUUID(s); {
+	case s == "":
+		errs.add("name", "This name has no letters or digits to make an address from.")
+	case isID:
+		errs.add("name", fmt.Sprintf("Room name %q is reserved.", name))
+	case len(s) > slug.MaxLength:
+		errs.add("name", fmt.Sprintf("Ensure its address has no more than %d characters (it has %d).", slug.MaxLength, len(s)))
+	}
+	return s
 }
 
 func (g *Gateway) accessLevelField(fields map[string]json.RawMessage, errs fieldErrors, def messages.AccessLevel) messages.AccessLevel {

@@ -85,8 +85,8 @@ func TestTelephonyDispatchRule(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9]{10}$`).MatchString(pin) {
 		t.Fatalf("pin_code %q, want 10 digits", pin)
 	}
-	if got := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil).JSON()["telephony"].(map[string]any)["phone_number"]; got != "+33 1 23 45 67 89" {
-		t.Fatalf("config telephony.phone_number = %v", got)
+	if got := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil).JSON()["telephony"].(map[string]any)["international_phone_number"]; got != "+33 1 23 45 67 89" {
+		t.Fatalf("config telephony.international_phone_number = %v", got)
 	}
 	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
 		t.Fatalf("%d rules before anyone joined, want 0", len(rules))

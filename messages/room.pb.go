@@ -614,6 +614,10 @@ type CreateRoom struct {
 	AccessLevel   AccessLevel            `protobuf:"varint,4,opt,name=access_level,json=accessLevel,proto3,enum=meetcoord.messages.AccessLevel" json:"access_level,omitempty"`
 	Configuration *RoomConfiguration     `protobuf:"bytes,5,opt,name=configuration,proto3" json:"configuration,omitempty"`
 	CallbackId    string                 `protobuf:"bytes,6,opt,name=callback_id,json=callbackId,proto3" json:"callback_id,omitempty"`
+	// The slug the client chose (the slugified name, checked by the gateway); empty: the room
+	// draws a random one. A slug another room holds is refused, never replaced.
+	Slug          string `protobuf:"bytes,7,opt,name=slug,proto3" json:"slug,omitempty"`
+	Username      string `protobuf:"bytes,8,opt,name=username,proto3" json:"username,omitempty"` // LiveKit display name asked for in the creator's token
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -686,6 +690,20 @@ func (x *CreateRoom) GetConfiguration() *RoomConfiguration {
 func (x *CreateRoom) GetCallbackId() string {
 	if x != nil {
 		return x.CallbackId
+	}
+	return ""
+}
+
+func (x *CreateRoom) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *CreateRoom) GetUsername() string {
+	if x != nil {
+		return x.Username
 	}
 	return ""
 }
@@ -3339,7 +3357,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x06Access\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x04user\x18\x02 \x01(\v2\x18.meetcoord.messages.UserR\x04user\x12,\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x18.meetcoord.messages.RoleR\x04role\"\xa5\x02\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x18.meetcoord.messages.RoleR\x04role\"\xd5\x02\n" +
 	"\n" +
 	"CreateRoom\x12\x1d\n" +
 	"\n" +
@@ -3349,7 +3367,9 @@ const file_messages_room_proto_rawDesc = "" +
 	"\faccess_level\x18\x04 \x01(\x0e2\x1f.meetcoord.messages.AccessLevelR\vaccessLevel\x12K\n" +
 	"\rconfiguration\x18\x05 \x01(\v2%.meetcoord.messages.RoomConfigurationR\rconfiguration\x12\x1f\n" +
 	"\vcallback_id\x18\x06 \x01(\tR\n" +
-	"callbackId\"\x80\x01\n" +
+	"callbackId\x12\x12\n" +
+	"\x04slug\x18\a \x01(\tR\x04slug\x12\x1a\n" +
+	"\busername\x18\b \x01(\tR\busername\"\x80\x01\n" +
 	"\aGetRoom\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12%\n" +

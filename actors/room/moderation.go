@@ -18,17 +18,15 @@ func (r *Room) isParticipantOfThisRoom(caller *messages.Caller) bool {
 	return p != nil && p.GetRoom() == r.id
 }
 
-// muteParticipant: privileged users, or participants of this room when the room lets everyone
-// mute.
+// muteParticipant: privileged users, or participants of this room unless the room keeps muting
+// to them (canMute).
 func (r *Room) muteParticipant(ctx actor.Context, msg *messages.MuteParticipant) {
 	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
 		ctx.Respond(reply)
 		return
 	}
 	caller := msg.GetCaller()
-	allowed := isPrivileged(roleOf(r.record, caller)) ||
-		(r.isParticipantOfThisRoom(caller) && r.record.GetConfiguration().GetEveryoneCanMute())
-	if !allowed {
+	if !canMute(roleOf(r.record, caller), r.isParticipantOfThisRoom(caller), r.record.GetConfiguration()) {
 		ctx.Respond(moderationDenied(caller))
 		return
 	}

@@ -39,6 +39,17 @@ func canJoinDirectly(level messages.AccessLevel, authenticated bool, role messag
 	}
 }
 
+// canMute says whether a caller may mute another participant (frontend.md "Rooms"): privileged
+// users always; LiveKit participants of this room unless the room's everyone_can_mute is false
+// (absent means true, as in the reference product).
+func canMute(role messages.Role, participantOfThisRoom bool, cfg *messages.RoomConfiguration) bool {
+	if isPrivileged(role) {
+		return true
+	}
+	everyoneCanMute := cfg == nil || cfg.EveryoneCanMute == nil || cfg.GetEveryoneCanMute()
+	return participantOfThisRoom && everyoneCanMute
+}
+
 // canGrantRole says whether a caller with role `actor` may give, change or take away an access
 // whose role is `target` (before or after the change): privileged callers manage accesses, and
 // only owners touch owner accesses.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"meetcoord/messages"
 )
 
@@ -105,6 +107,41 @@ func TestCanGrantRole(t *testing.T) {
 				t.Errorf("canGrantRole(%v, %v) = %v, want %v", tt.actor, tt.target, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCanMute: everyone_can_mute absent means true (frontend.md "Rooms"); only an explicit false
+// keeps muting to privileged users.
+func TestCanMute(t *testing.T) {
+	unset := &messages.RoomConfiguration{}
+	allow := &messages.RoomConfiguration{EveryoneCanMute: proto.Bool(true)}
+	deny := &messages.RoomConfiguration{EveryoneCanMute: proto.Bool(false)}
+	configurations := []struct {
+		name string
+		cfg  *messages.RoomConfiguration
+	}{{"no configuration", nil}, {"everyone_can_mute absent", unset}, {"everyone_can_mute true", allow}, {"everyone_can_mute false", deny}}
+	for _, c := range configurations {
+		restricted := c.cfg == deny
+		tests := []struct {
+			caller      permCaller
+			participant bool // holds a LiveKit token of this room
+			want        bool
+		}{
+			{permOwner, false, true},
+			{permAdministrator, false, true},
+			{permMember, false, false},
+			{permNoRole, false, false},
+			{permAnonymous, false, false},
+			{permAnonymous, true, !restricted},
+			{permMember, true, !restricted},
+		}
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/%v/participant=%v", c.name, tt.caller, tt.participant), func(t *testing.T) {
+				if got := canMute(tt.caller.role(), tt.participant, c.cfg); got != tt.want {
+					t.Errorf("canMute(%v, %v, %v) = %v, want %v", tt.caller.role(), tt.participant, c.cfg, got, tt.want)
+				}
+			})
+		}
 	}
 }
 

@@ -88,7 +88,7 @@ func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomR
 // resetChange forgets what the current command changed, before a command starts and once it is
 // committed (or undone).
 func (r *Room) resetChange() {
-	r.before, r.extra, r.effects, r.noticesDue = nil, nil, nil, nil
+	r.before, r.extra, r.effects, r.noticesDue, r.clientSlug = nil, nil, nil, nil, ""
 }
 
 // changing marks the command as changing state, keeping what the state was so that a failed
@@ -110,6 +110,8 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
+	case errors.Is(err, actors.ErrIndexTaken) && r.clientSlug != "" && takenSlug(err) == r.clientSlug:
+		return invalid("name", "Room with this Slug already exists.")
 	case errors.Is(err, actors.ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
@@ -118,6 +120,15 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 		r.log.Error("room state could not be saved", slog.Any("error", err))
 		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state could not be saved, try again.")
 	}
+}
+
+// takenSlug is the slug a save collided on, "" when it collided on another index.
+func takenSlug(err error) string {
+	var taken *actors.IndexTakenError
+	if errors.As(err, &taken) && taken.Index == actors.IndexSlug {
+		return taken.Key
+	}
+	return ""
 }
 
 // supersede stops this activation when another member activated the room at a newer epoch:

@@ -27,10 +27,16 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 	if level == messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED {
 		level = messages.AccessLevel_ACCESS_LEVEL_PUBLIC
 	}
-	slug := newSlug()
+	// The front end chooses the slug (its name slugified); the external API leaves it, and may
+	// leave the name, to the room.
+	slug := msg.GetSlug()
+	r.clientSlug = slug
+	if slug == "" {
+		slug = newSlug()
+	}
 	r.record = &messages.RoomRecord{
 		Id:            r.id,
-		Name:          cmp.Or(msg.GetName(), slug), // the external API may leave it to the room
+		Name:          cmp.Or(msg.GetName(), slug),
 		Slug:          slug,
 		AccessLevel:   level,
 		Configuration: configurationOrEmpty(msg.GetConfiguration()),
@@ -47,7 +53,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 	if id := msg.GetCallbackId(); id != "" {
 		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL})
 	}
-	return r.roomReply(msg.GetCaller(), "", "")
+	return r.roomReply(msg.GetCaller(), msg.GetUsername(), "")
 }
 
 // getRoom is the room as this caller may see it (api.md GET rooms/{room}/).
@@ -149,7 +155,8 @@ func configurationOrEmpty(c *messages.RoomConfiguration) *messages.RoomConfigura
 }
 
 // newSlug makes a slug shaped like abc-defg-hij from 10 random lowercase letters (26^10, about
-// 1.4e14 values): collisions are rare and refused by the store's exclusive slug index.
+// 1.4e14 values) for rooms created without one: collisions are rare, refused by the store's
+// exclusive slug index, and drawn again.
 func newSlug() string {
 	const letters = "abcdefghijklmnopqrstuvwxyz"
 	b := make([]byte, 10)

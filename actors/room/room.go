@@ -42,6 +42,7 @@ type Room struct {
 	extra      []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
 	effects    []effect            // LiveKit calls to make once the change is stored
 	noticesDue []string            // recordings saved by the change, to announce once it is stored
+	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
 
 	outbox     *outbox
 	idle       idleTimer

@@ -94,7 +94,7 @@ func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
 	for _, op := range s.Index {
 		if op.Exclusive && !op.Remove {
 			if holder, ok := m.pointer(indexKey(op)); ok && holder != s.RoomID {
-				return 0, fmt.Errorf("save room %s: %w (%s)", s.RoomID, actors.ErrIndexTaken, indexKey(op))
+				return 0, fmt.Errorf("save room %s: %w", s.RoomID, &actors.IndexTakenError{Index: op.Index, Key: op.Key})
 			}
 		}
 	}

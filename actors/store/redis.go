@@ -101,12 +101,23 @@ func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
 		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, actors.ErrFenced, err)
 	}
 	if err != nil && strings.HasPrefix(err.Error(), "TAKEN") {
-		return 0, fmt.Errorf("save room %s: %w (%s)", s.RoomID, actors.ErrIndexTaken, err)
+		return 0, fmt.Errorf("save room %s: %w", s.RoomID, takenEntry(s.Index, err))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("save room %s: %w", s.RoomID, err)
 	}
 	return epoch, nil
+}
+
+// takenEntry names the exclusive index entry the save script refused ("TAKEN <key>").
+func takenEntry(ops []actors.IndexOp, err error) error {
+	key := strings.TrimSpace(strings.TrimPrefix(err.Error(), "TAKEN"))
+	for _, op := range ops {
+		if op.Exclusive && !op.Remove && indexKey(op) == key {
+			return &actors.IndexTakenError{Index: op.Index, Key: op.Key}
+		}
+	}
+	return fmt.Errorf("%w (%s)", actors.ErrIndexTaken, err)
 }
 
 // RoomIDBySlug resolves a slug to its room id; ok=false when no room has it.

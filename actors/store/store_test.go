@@ -366,6 +366,11 @@ func TestSlugIndex(t *testing.T) {
 		if !errors.Is(err, actors.ErrIndexTaken) {
 			t.Fatalf("save with a taken slug = %v, want ErrIndexTaken", err)
 		}
+		// The error names the entry, so that the room can tell a client's slug from a random one.
+		var taken *actors.IndexTakenError
+		if !errors.As(err, &taken) || taken.Index != actors.IndexSlug || taken.Key != "aaa-bbbb-ccc" {
+			t.Errorf("save with a taken slug = %v, want an IndexTakenError on slug aaa-bbbb-ccc", err)
+		}
 		if epoch, state, err := f.s.Activate(ctx, "r2"); err != nil || epoch != 0 || state != nil {
 			t.Errorf("after the refused creation, Activate(r2) = %d, %q, %v; want 0, nil", epoch, state, err)
 		}
