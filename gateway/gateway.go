@@ -47,6 +47,9 @@ type Users interface {
 	// UserOfSubject is the id an OIDC subject logs in as: ownID, or the provisional user
 	// (provisionalID, "" for none) it claimed, now or before.
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
+	// LinkedUserOfSubject is the id of the user a subject logged in as (found=false when it
+	// never did); it writes nothing.
+	LinkedUserOfSubject(ctx context.Context, subject string) (userID string, found bool, err error)
 	// SearchUsersByEmail returns at most limit records whose lowercased email starts with prefix.
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
 }
