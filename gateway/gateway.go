@@ -191,6 +191,9 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/toggle-hand/", g.toggleHand).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/rename/", g.renameParticipant).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/update-participant-role/", g.updateParticipantRole).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/invite/", g.invite).Methods(http.MethodPost)
 
 	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)
