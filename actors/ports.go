@@ -41,6 +41,10 @@ func (e *IndexTakenError) Unwrap() error { return ErrIndexTaken }
 // participant or track that is not in it.
 var ErrLiveKitNotFound = errors.New("not found on livekit")
 
+// ErrLiveKitInvalid is returned by LiveKit calls that LiveKit refused as invalid (a value
+// beyond its limits, such as a participant name too long): the caller's input, not an outage.
+var ErrLiveKitInvalid = errors.New("livekit refused the request as invalid")
+
 // Clock tells the time; tests control it.
 type Clock interface {
 	Now() time.Time

@@ -51,6 +51,9 @@ type Users interface {
 	// UserOfSubject is the id an OIDC subject logs in as: ownID, or the provisional user
 	// (provisionalID, "" for none) it claimed, now or before.
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
+	// LinkedUserOfSubject is the id of the user a subject logged in as (found=false when it
+	// never did); it writes nothing.
+	LinkedUserOfSubject(ctx context.Context, subject string) (userID string, found bool, err error)
 	// SearchUsersByEmail returns at most limit records whose lowercased email starts with prefix.
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
 	// UserPreferences returns the preferences a user has (name -> value), kept apart from the
@@ -218,6 +221,9 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/toggle-hand/", g.toggleHand).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/rename/", g.renameParticipant).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/update-participant-role/", g.updateParticipantRole).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/invite/", g.invite).Methods(http.MethodPost)
 
 	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)

@@ -17,6 +17,16 @@ import (
 // liveKitParticipant verifies a LiveKit access token from the Authorization header. ok=false with
 // isLiveKit=true means the token is LiveKit's but invalid or expired.
 func (g *Gateway) liveKitParticipant(r *http.Request) (p *messages.LiveKitParticipant, isLiveKit bool, ok bool) {
+	grants, isLiveKit, ok := g.liveKitGrants(r)
+	if !ok {
+		return nil, isLiveKit, false
+	}
+	return &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}, true, true
+}
+
+// liveKitGrants verifies a LiveKit access token from the Authorization header and returns its
+// grants (with a video grant); isLiveKit and ok as for liveKitParticipant.
+func (g *Gateway) liveKitGrants(r *http.Request) (grants *auth.ClaimGrants, isLiveKit bool, ok bool) {
 	token, present := gwauth.BearerToken(r)
 	if !present {
 		return nil, false, false
@@ -25,11 +35,11 @@ func (g *Gateway) liveKitParticipant(r *http.Request) (p *messages.LiveKitPartic
 	if err != nil || verifier.APIKey() != g.cfg.LiveKitAPIKey {
 		return nil, false, false
 	}
-	_, grants, err := verifier.Verify(g.cfg.LiveKitAPISecret)
+	_, grants, err = verifier.Verify(g.cfg.LiveKitAPISecret)
 	if err != nil || grants.Video == nil {
 		return nil, true, false
 	}
-	return &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}, true, true
+	return grants, true, true
 }
 
 // moderator is the caller of a moderation endpoint: a LiveKit participant or a user. ok=false

@@ -1960,6 +1960,265 @@ func (x *StopRecording) GetCaller() *Caller {
 	return nil
 }
 
+// The caller (a LiveKit participant of the room) raises or lowers their own hand.
+type SetHandRaised struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller        *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	Raised        bool                   `protobuf:"varint,3,opt,name=raised,proto3" json:"raised,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetHandRaised) Reset() {
+	*x = SetHandRaised{}
+	mi := &file_messages_room_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetHandRaised) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetHandRaised) ProtoMessage() {}
+
+func (x *SetHandRaised) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetHandRaised.ProtoReflect.Descriptor instead.
+func (*SetHandRaised) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetHandRaised) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetHandRaised) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *SetHandRaised) GetRaised() bool {
+	if x != nil {
+		return x.Raised
+	}
+	return false
+}
+
+// The caller (a LiveKit participant of the room) changes their own LiveKit name.
+type RenameParticipant struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RequestId           string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller              *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	Name                string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`                                                           // trimmed, 1 to 255 characters
+	CallerAuthenticated bool                   `protobuf:"varint,4,opt,name=caller_authenticated,json=callerAuthenticated,proto3" json:"caller_authenticated,omitempty"` // the token's is_authenticated attribute (signed by us)
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RenameParticipant) Reset() {
+	*x = RenameParticipant{}
+	mi := &file_messages_room_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameParticipant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameParticipant) ProtoMessage() {}
+
+func (x *RenameParticipant) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameParticipant.ProtoReflect.Descriptor instead.
+func (*RenameParticipant) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RenameParticipant) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RenameParticipant) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *RenameParticipant) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RenameParticipant) GetCallerAuthenticated() bool {
+	if x != nil {
+		return x.CallerAuthenticated
+	}
+	return false
+}
+
+// A privileged user makes a participant of the meeting a member or an administrator.
+type ChangeParticipantRole struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RequestId           string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Caller              *Caller                `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	ParticipantIdentity string                 `protobuf:"bytes,3,opt,name=participant_identity,json=participantIdentity,proto3" json:"participant_identity,omitempty"`
+	ParticipantUser     *User                  `protobuf:"bytes,4,opt,name=participant_user,json=participantUser,proto3" json:"participant_user,omitempty"` // the user whose subject is the identity; absent: not a user
+	Role                Role                   `protobuf:"varint,5,opt,name=role,proto3,enum=meetcoord.messages.Role" json:"role,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ChangeParticipantRole) Reset() {
+	*x = ChangeParticipantRole{}
+	mi := &file_messages_room_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeParticipantRole) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeParticipantRole) ProtoMessage() {}
+
+func (x *ChangeParticipantRole) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeParticipantRole.ProtoReflect.Descriptor instead.
+func (*ChangeParticipantRole) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ChangeParticipantRole) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ChangeParticipantRole) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *ChangeParticipantRole) GetParticipantIdentity() string {
+	if x != nil {
+		return x.ParticipantIdentity
+	}
+	return ""
+}
+
+func (x *ChangeParticipantRole) GetParticipantUser() *User {
+	if x != nil {
+		return x.ParticipantUser
+	}
+	return nil
+}
+
+func (x *ChangeParticipantRole) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+type ParticipantRoleChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Role          Role                   `protobuf:"varint,1,opt,name=role,proto3,enum=meetcoord.messages.Role" json:"role,omitempty"`
+	LivekitSynced bool                   `protobuf:"varint,2,opt,name=livekit_synced,json=livekitSynced,proto3" json:"livekit_synced,omitempty"` // the room_role attribute was updated
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantRoleChanged) Reset() {
+	*x = ParticipantRoleChanged{}
+	mi := &file_messages_room_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantRoleChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantRoleChanged) ProtoMessage() {}
+
+func (x *ParticipantRoleChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantRoleChanged.ProtoReflect.Descriptor instead.
+func (*ParticipantRoleChanged) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ParticipantRoleChanged) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *ParticipantRoleChanged) GetLivekitSynced() bool {
+	if x != nil {
+		return x.LivekitSynced
+	}
+	return false
+}
+
 type FieldErrors struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []string               `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
@@ -1969,7 +2228,7 @@ type FieldErrors struct {
 
 func (x *FieldErrors) Reset() {
 	*x = FieldErrors{}
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2240,7 @@ func (x *FieldErrors) String() string {
 func (*FieldErrors) ProtoMessage() {}
 
 func (x *FieldErrors) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[26]
+	mi := &file_messages_room_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2253,7 @@ func (x *FieldErrors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldErrors.ProtoReflect.Descriptor instead.
 func (*FieldErrors) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{26}
+	return file_messages_room_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FieldErrors) GetMessages() []string {
@@ -2015,7 +2274,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2286,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[27]
+	mi := &file_messages_room_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2299,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{27}
+	return file_messages_room_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Failure) GetCode() ErrorCode {
@@ -2075,7 +2334,7 @@ type LiveKitAccess struct {
 
 func (x *LiveKitAccess) Reset() {
 	*x = LiveKitAccess{}
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2346,7 @@ func (x *LiveKitAccess) String() string {
 func (*LiveKitAccess) ProtoMessage() {}
 
 func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[28]
+	mi := &file_messages_room_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2359,7 @@ func (x *LiveKitAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveKitAccess.ProtoReflect.Descriptor instead.
 func (*LiveKitAccess) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{28}
+	return file_messages_room_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *LiveKitAccess) GetUrl() string {
@@ -2141,7 +2400,7 @@ type RoomView struct {
 
 func (x *RoomView) Reset() {
 	*x = RoomView{}
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2412,7 @@ func (x *RoomView) String() string {
 func (*RoomView) ProtoMessage() {}
 
 func (x *RoomView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[29]
+	mi := &file_messages_room_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2425,7 @@ func (x *RoomView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomView.ProtoReflect.Descriptor instead.
 func (*RoomView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{29}
+	return file_messages_room_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RoomView) GetId() string {
@@ -2245,7 +2504,7 @@ type EntryView struct {
 
 func (x *EntryView) Reset() {
 	*x = EntryView{}
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2516,7 @@ func (x *EntryView) String() string {
 func (*EntryView) ProtoMessage() {}
 
 func (x *EntryView) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[30]
+	mi := &file_messages_room_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2529,7 @@ func (x *EntryView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryView.ProtoReflect.Descriptor instead.
 func (*EntryView) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{30}
+	return file_messages_room_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EntryView) GetParticipantId() string {
@@ -2317,7 +2576,7 @@ type WaitingList struct {
 
 func (x *WaitingList) Reset() {
 	*x = WaitingList{}
-	mi := &file_messages_room_proto_msgTypes[31]
+	mi := &file_messages_room_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2588,7 @@ func (x *WaitingList) String() string {
 func (*WaitingList) ProtoMessage() {}
 
 func (x *WaitingList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[31]
+	mi := &file_messages_room_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2601,7 @@ func (x *WaitingList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitingList.ProtoReflect.Descriptor instead.
 func (*WaitingList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{31}
+	return file_messages_room_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WaitingList) GetParticipants() []*EntryView {
@@ -2361,7 +2620,7 @@ type AccessList struct {
 
 func (x *AccessList) Reset() {
 	*x = AccessList{}
-	mi := &file_messages_room_proto_msgTypes[32]
+	mi := &file_messages_room_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2632,7 @@ func (x *AccessList) String() string {
 func (*AccessList) ProtoMessage() {}
 
 func (x *AccessList) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[32]
+	mi := &file_messages_room_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2645,7 @@ func (x *AccessList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessList.ProtoReflect.Descriptor instead.
 func (*AccessList) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{32}
+	return file_messages_room_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AccessList) GetAccesses() []*Access {
@@ -2405,7 +2664,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_messages_room_proto_msgTypes[33]
+	mi := &file_messages_room_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2676,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[33]
+	mi := &file_messages_room_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2689,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{33}
+	return file_messages_room_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Ack) GetMessage() string {
@@ -2452,6 +2711,7 @@ type RoomReply struct {
 	//	*RoomReply_Access
 	//	*RoomReply_Ack
 	//	*RoomReply_Recording
+	//	*RoomReply_ParticipantRole
 	Body          isRoomReply_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2459,7 +2719,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_messages_room_proto_msgTypes[34]
+	mi := &file_messages_room_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2731,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[34]
+	mi := &file_messages_room_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2744,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{34}
+	return file_messages_room_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RoomReply) GetFailure() *Failure {
@@ -2564,6 +2824,15 @@ func (x *RoomReply) GetRecording() *RecordingEntry {
 	return nil
 }
 
+func (x *RoomReply) GetParticipantRole() *ParticipantRoleChanged {
+	if x != nil {
+		if x, ok := x.Body.(*RoomReply_ParticipantRole); ok {
+			return x.ParticipantRole
+		}
+	}
+	return nil
+}
+
 type isRoomReply_Body interface {
 	isRoomReply_Body()
 }
@@ -2596,6 +2865,10 @@ type RoomReply_Recording struct {
 	Recording *RecordingEntry `protobuf:"bytes,8,opt,name=recording,proto3,oneof"` // with the room it belongs to
 }
 
+type RoomReply_ParticipantRole struct {
+	ParticipantRole *ParticipantRoleChanged `protobuf:"bytes,9,opt,name=participant_role,json=participantRole,proto3,oneof"`
+}
+
 func (*RoomReply_Room) isRoomReply_Body() {}
 
 func (*RoomReply_Entry) isRoomReply_Body() {}
@@ -2610,6 +2883,8 @@ func (*RoomReply_Ack) isRoomReply_Body() {}
 
 func (*RoomReply_Recording) isRoomReply_Body() {}
 
+func (*RoomReply_ParticipantRole) isRoomReply_Body() {}
+
 type LobbyEntry struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ParticipantId  string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
@@ -2623,7 +2898,7 @@ type LobbyEntry struct {
 
 func (x *LobbyEntry) Reset() {
 	*x = LobbyEntry{}
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +2910,7 @@ func (x *LobbyEntry) String() string {
 func (*LobbyEntry) ProtoMessage() {}
 
 func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[35]
+	mi := &file_messages_room_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +2923,7 @@ func (x *LobbyEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LobbyEntry.ProtoReflect.Descriptor instead.
 func (*LobbyEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{35}
+	return file_messages_room_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *LobbyEntry) GetParticipantId() string {
@@ -2702,7 +2977,7 @@ type RoomRecord struct {
 
 func (x *RoomRecord) Reset() {
 	*x = RoomRecord{}
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2714,7 +2989,7 @@ func (x *RoomRecord) String() string {
 func (*RoomRecord) ProtoMessage() {}
 
 func (x *RoomRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[36]
+	mi := &file_messages_room_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2727,7 +3002,7 @@ func (x *RoomRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomRecord.ProtoReflect.Descriptor instead.
 func (*RoomRecord) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{36}
+	return file_messages_room_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RoomRecord) GetId() string {
@@ -2801,7 +3076,7 @@ type RoomSummary struct {
 
 func (x *RoomSummary) Reset() {
 	*x = RoomSummary{}
-	mi := &file_messages_room_proto_msgTypes[37]
+	mi := &file_messages_room_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2813,7 +3088,7 @@ func (x *RoomSummary) String() string {
 func (*RoomSummary) ProtoMessage() {}
 
 func (x *RoomSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[37]
+	mi := &file_messages_room_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2826,7 +3101,7 @@ func (x *RoomSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomSummary.ProtoReflect.Descriptor instead.
 func (*RoomSummary) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{37}
+	return file_messages_room_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RoomSummary) GetId() string {
@@ -2881,7 +3156,7 @@ type Recording struct {
 
 func (x *Recording) Reset() {
 	*x = Recording{}
-	mi := &file_messages_room_proto_msgTypes[38]
+	mi := &file_messages_room_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2893,7 +3168,7 @@ func (x *Recording) String() string {
 func (*Recording) ProtoMessage() {}
 
 func (x *Recording) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[38]
+	mi := &file_messages_room_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2906,7 +3181,7 @@ func (x *Recording) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recording.ProtoReflect.Descriptor instead.
 func (*Recording) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{38}
+	return file_messages_room_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Recording) GetId() string {
@@ -2976,7 +3251,7 @@ type RecordingEntry struct {
 
 func (x *RecordingEntry) Reset() {
 	*x = RecordingEntry{}
-	mi := &file_messages_room_proto_msgTypes[39]
+	mi := &file_messages_room_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2988,7 +3263,7 @@ func (x *RecordingEntry) String() string {
 func (*RecordingEntry) ProtoMessage() {}
 
 func (x *RecordingEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[39]
+	mi := &file_messages_room_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3001,7 +3276,7 @@ func (x *RecordingEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingEntry.ProtoReflect.Descriptor instead.
 func (*RecordingEntry) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{39}
+	return file_messages_room_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecordingEntry) GetRecording() *Recording {
@@ -3031,7 +3306,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_messages_room_proto_msgTypes[40]
+	mi := &file_messages_room_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +3318,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[40]
+	mi := &file_messages_room_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +3331,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{40}
+	return file_messages_room_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Presence) GetIdentity() string {
@@ -3098,7 +3373,7 @@ type RememberedReply struct {
 
 func (x *RememberedReply) Reset() {
 	*x = RememberedReply{}
-	mi := &file_messages_room_proto_msgTypes[41]
+	mi := &file_messages_room_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3110,7 +3385,7 @@ func (x *RememberedReply) String() string {
 func (*RememberedReply) ProtoMessage() {}
 
 func (x *RememberedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[41]
+	mi := &file_messages_room_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3123,7 +3398,7 @@ func (x *RememberedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RememberedReply.ProtoReflect.Descriptor instead.
 func (*RememberedReply) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{41}
+	return file_messages_room_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RememberedReply) GetRequestId() string {
@@ -3161,7 +3436,7 @@ type RoomState struct {
 
 func (x *RoomState) Reset() {
 	*x = RoomState{}
-	mi := &file_messages_room_proto_msgTypes[42]
+	mi := &file_messages_room_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3448,7 @@ func (x *RoomState) String() string {
 func (*RoomState) ProtoMessage() {}
 
 func (x *RoomState) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[42]
+	mi := &file_messages_room_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3461,7 @@ func (x *RoomState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomState.ProtoReflect.Descriptor instead.
 func (*RoomState) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{42}
+	return file_messages_room_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RoomState) GetRecord() *RoomRecord {
@@ -3292,7 +3567,7 @@ type Superseded struct {
 
 func (x *Superseded) Reset() {
 	*x = Superseded{}
-	mi := &file_messages_room_proto_msgTypes[43]
+	mi := &file_messages_room_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3304,7 +3579,7 @@ func (x *Superseded) String() string {
 func (*Superseded) ProtoMessage() {}
 
 func (x *Superseded) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[43]
+	mi := &file_messages_room_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3317,7 +3592,7 @@ func (x *Superseded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Superseded.ProtoReflect.Descriptor instead.
 func (*Superseded) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{43}
+	return file_messages_room_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Superseded) GetEpoch() int64 {
@@ -3498,7 +3773,28 @@ const file_messages_room_proto_rawDesc = "" +
 	"\rStopRecording\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
-	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\")\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"z\n" +
+	"\rSetHandRaised\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x16\n" +
+	"\x06raised\x18\x03 \x01(\bR\x06raised\"\xad\x01\n" +
+	"\x11RenameParticipant\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x121\n" +
+	"\x14caller_authenticated\x18\x04 \x01(\bR\x13callerAuthenticated\"\x90\x02\n" +
+	"\x15ChangeParticipantRole\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
+	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x121\n" +
+	"\x14participant_identity\x18\x03 \x01(\tR\x13participantIdentity\x12C\n" +
+	"\x10participant_user\x18\x04 \x01(\v2\x18.meetcoord.messages.UserR\x0fparticipantUser\x12,\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x18.meetcoord.messages.RoleR\x04role\"m\n" +
+	"\x16ParticipantRoleChanged\x12,\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x18.meetcoord.messages.RoleR\x04role\x12%\n" +
+	"\x0elivekit_synced\x18\x02 \x01(\bR\rlivekitSynced\")\n" +
 	"\vFieldErrors\x12\x1a\n" +
 	"\bmessages\x18\x01 \x03(\tR\bmessages\"\xf1\x01\n" +
 	"\aFailure\x121\n" +
@@ -3534,7 +3830,7 @@ const file_messages_room_proto_rawDesc = "" +
 	"AccessList\x126\n" +
 	"\baccesses\x18\x01 \x03(\v2\x1a.meetcoord.messages.AccessR\baccesses\"\x1f\n" +
 	"\x03Ack\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\xd7\x03\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\xb0\x04\n" +
 	"\tRoomReply\x125\n" +
 	"\afailure\x18\x01 \x01(\v2\x1b.meetcoord.messages.FailureR\afailure\x122\n" +
 	"\x04room\x18\x02 \x01(\v2\x1c.meetcoord.messages.RoomViewH\x00R\x04room\x125\n" +
@@ -3543,7 +3839,8 @@ const file_messages_room_proto_rawDesc = "" +
 	"\baccesses\x18\x05 \x01(\v2\x1e.meetcoord.messages.AccessListH\x00R\baccesses\x124\n" +
 	"\x06access\x18\x06 \x01(\v2\x1a.meetcoord.messages.AccessH\x00R\x06access\x12+\n" +
 	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ack\x12B\n" +
-	"\trecording\x18\b \x01(\v2\".meetcoord.messages.RecordingEntryH\x00R\trecordingB\x06\n" +
+	"\trecording\x18\b \x01(\v2\".meetcoord.messages.RecordingEntryH\x00R\trecording\x12W\n" +
+	"\x10participant_role\x18\t \x01(\v2*.meetcoord.messages.ParticipantRoleChangedH\x00R\x0fparticipantRoleB\x06\n" +
 	"\x04body\"\xce\x01\n" +
 	"\n" +
 	"LobbyEntry\x12%\n" +
@@ -3654,58 +3951,62 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_messages_room_proto_goTypes = []any{
-	(AccessLevel)(0),              // 0: meetcoord.messages.AccessLevel
-	(Role)(0),                     // 1: meetcoord.messages.Role
-	(ErrorCode)(0),                // 2: meetcoord.messages.ErrorCode
-	(EntryStatus)(0),              // 3: meetcoord.messages.EntryStatus
-	(*User)(nil),                  // 4: meetcoord.messages.User
-	(*Caller)(nil),                // 5: meetcoord.messages.Caller
-	(*LiveKitParticipant)(nil),    // 6: meetcoord.messages.LiveKitParticipant
-	(*RoomConfiguration)(nil),     // 7: meetcoord.messages.RoomConfiguration
-	(*SourceList)(nil),            // 8: meetcoord.messages.SourceList
-	(*Access)(nil),                // 9: meetcoord.messages.Access
-	(*CreateRoom)(nil),            // 10: meetcoord.messages.CreateRoom
-	(*GetRoom)(nil),               // 11: meetcoord.messages.GetRoom
-	(*UpdateRoom)(nil),            // 12: meetcoord.messages.UpdateRoom
-	(*DeleteRoom)(nil),            // 13: meetcoord.messages.DeleteRoom
-	(*ListAccesses)(nil),          // 14: meetcoord.messages.ListAccesses
-	(*CreateAccess)(nil),          // 15: meetcoord.messages.CreateAccess
-	(*UpdateAccess)(nil),          // 16: meetcoord.messages.UpdateAccess
-	(*DeleteAccess)(nil),          // 17: meetcoord.messages.DeleteAccess
-	(*RequestEntry)(nil),          // 18: meetcoord.messages.RequestEntry
-	(*ListWaiting)(nil),           // 19: meetcoord.messages.ListWaiting
-	(*DecideEntry)(nil),           // 20: meetcoord.messages.DecideEntry
-	(*WebhookEvent)(nil),          // 21: meetcoord.messages.WebhookEvent
-	(*MuteParticipant)(nil),       // 22: meetcoord.messages.MuteParticipant
-	(*ParticipantPermission)(nil), // 23: meetcoord.messages.ParticipantPermission
-	(*UpdateParticipant)(nil),     // 24: meetcoord.messages.UpdateParticipant
-	(*RemoveParticipant)(nil),     // 25: meetcoord.messages.RemoveParticipant
-	(*StartSubtitle)(nil),         // 26: meetcoord.messages.StartSubtitle
-	(*RecordingOptions)(nil),      // 27: meetcoord.messages.RecordingOptions
-	(*StartRecording)(nil),        // 28: meetcoord.messages.StartRecording
-	(*StopRecording)(nil),         // 29: meetcoord.messages.StopRecording
-	(*FieldErrors)(nil),           // 30: meetcoord.messages.FieldErrors
-	(*Failure)(nil),               // 31: meetcoord.messages.Failure
-	(*LiveKitAccess)(nil),         // 32: meetcoord.messages.LiveKitAccess
-	(*RoomView)(nil),              // 33: meetcoord.messages.RoomView
-	(*EntryView)(nil),             // 34: meetcoord.messages.EntryView
-	(*WaitingList)(nil),           // 35: meetcoord.messages.WaitingList
-	(*AccessList)(nil),            // 36: meetcoord.messages.AccessList
-	(*Ack)(nil),                   // 37: meetcoord.messages.Ack
-	(*RoomReply)(nil),             // 38: meetcoord.messages.RoomReply
-	(*LobbyEntry)(nil),            // 39: meetcoord.messages.LobbyEntry
-	(*RoomRecord)(nil),            // 40: meetcoord.messages.RoomRecord
-	(*RoomSummary)(nil),           // 41: meetcoord.messages.RoomSummary
-	(*Recording)(nil),             // 42: meetcoord.messages.Recording
-	(*RecordingEntry)(nil),        // 43: meetcoord.messages.RecordingEntry
-	(*Presence)(nil),              // 44: meetcoord.messages.Presence
-	(*RememberedReply)(nil),       // 45: meetcoord.messages.RememberedReply
-	(*RoomState)(nil),             // 46: meetcoord.messages.RoomState
-	(*Superseded)(nil),            // 47: meetcoord.messages.Superseded
-	nil,                           // 48: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                           // 49: meetcoord.messages.Failure.FieldsEntry
+	(AccessLevel)(0),               // 0: meetcoord.messages.AccessLevel
+	(Role)(0),                      // 1: meetcoord.messages.Role
+	(ErrorCode)(0),                 // 2: meetcoord.messages.ErrorCode
+	(EntryStatus)(0),               // 3: meetcoord.messages.EntryStatus
+	(*User)(nil),                   // 4: meetcoord.messages.User
+	(*Caller)(nil),                 // 5: meetcoord.messages.Caller
+	(*LiveKitParticipant)(nil),     // 6: meetcoord.messages.LiveKitParticipant
+	(*RoomConfiguration)(nil),      // 7: meetcoord.messages.RoomConfiguration
+	(*SourceList)(nil),             // 8: meetcoord.messages.SourceList
+	(*Access)(nil),                 // 9: meetcoord.messages.Access
+	(*CreateRoom)(nil),             // 10: meetcoord.messages.CreateRoom
+	(*GetRoom)(nil),                // 11: meetcoord.messages.GetRoom
+	(*UpdateRoom)(nil),             // 12: meetcoord.messages.UpdateRoom
+	(*DeleteRoom)(nil),             // 13: meetcoord.messages.DeleteRoom
+	(*ListAccesses)(nil),           // 14: meetcoord.messages.ListAccesses
+	(*CreateAccess)(nil),           // 15: meetcoord.messages.CreateAccess
+	(*UpdateAccess)(nil),           // 16: meetcoord.messages.UpdateAccess
+	(*DeleteAccess)(nil),           // 17: meetcoord.messages.DeleteAccess
+	(*RequestEntry)(nil),           // 18: meetcoord.messages.RequestEntry
+	(*ListWaiting)(nil),            // 19: meetcoord.messages.ListWaiting
+	(*DecideEntry)(nil),            // 20: meetcoord.messages.DecideEntry
+	(*WebhookEvent)(nil),           // 21: meetcoord.messages.WebhookEvent
+	(*MuteParticipant)(nil),        // 22: meetcoord.messages.MuteParticipant
+	(*ParticipantPermission)(nil),  // 23: meetcoord.messages.ParticipantPermission
+	(*UpdateParticipant)(nil),      // 24: meetcoord.messages.UpdateParticipant
+	(*RemoveParticipant)(nil),      // 25: meetcoord.messages.RemoveParticipant
+	(*StartSubtitle)(nil),          // 26: meetcoord.messages.StartSubtitle
+	(*RecordingOptions)(nil),       // 27: meetcoord.messages.RecordingOptions
+	(*StartRecording)(nil),         // 28: meetcoord.messages.StartRecording
+	(*StopRecording)(nil),          // 29: meetcoord.messages.StopRecording
+	(*SetHandRaised)(nil),          // 30: meetcoord.messages.SetHandRaised
+	(*RenameParticipant)(nil),      // 31: meetcoord.messages.RenameParticipant
+	(*ChangeParticipantRole)(nil),  // 32: meetcoord.messages.ChangeParticipantRole
+	(*ParticipantRoleChanged)(nil), // 33: meetcoord.messages.ParticipantRoleChanged
+	(*FieldErrors)(nil),            // 34: meetcoord.messages.FieldErrors
+	(*Failure)(nil),                // 35: meetcoord.messages.Failure
+	(*LiveKitAccess)(nil),          // 36: meetcoord.messages.LiveKitAccess
+	(*RoomView)(nil),               // 37: meetcoord.messages.RoomView
+	(*EntryView)(nil),              // 38: meetcoord.messages.EntryView
+	(*WaitingList)(nil),            // 39: meetcoord.messages.WaitingList
+	(*AccessList)(nil),             // 40: meetcoord.messages.AccessList
+	(*Ack)(nil),                    // 41: meetcoord.messages.Ack
+	(*RoomReply)(nil),              // 42: meetcoord.messages.RoomReply
+	(*LobbyEntry)(nil),             // 43: meetcoord.messages.LobbyEntry
+	(*RoomRecord)(nil),             // 44: meetcoord.messages.RoomRecord
+	(*RoomSummary)(nil),            // 45: meetcoord.messages.RoomSummary
+	(*Recording)(nil),              // 46: meetcoord.messages.Recording
+	(*RecordingEntry)(nil),         // 47: meetcoord.messages.RecordingEntry
+	(*Presence)(nil),               // 48: meetcoord.messages.Presence
+	(*RememberedReply)(nil),        // 49: meetcoord.messages.RememberedReply
+	(*RoomState)(nil),              // 50: meetcoord.messages.RoomState
+	(*Superseded)(nil),             // 51: meetcoord.messages.Superseded
+	nil,                            // 52: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                            // 53: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -3734,51 +4035,58 @@ var file_messages_room_proto_depIdxs = []int32{
 	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	48, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	52, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
 	5,  // 30: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
 	27, // 31: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
 	5,  // 32: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
-	2,  // 33: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	49, // 34: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
-	0,  // 35: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 36: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 37: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
-	32, // 38: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	3,  // 39: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
-	32, // 40: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	34, // 41: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
-	9,  // 42: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
-	31, // 43: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
-	33, // 44: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
-	34, // 45: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
-	35, // 46: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
-	36, // 47: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
-	9,  // 48: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
-	37, // 49: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	43, // 50: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
-	3,  // 51: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
-	0,  // 52: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 53: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 54: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
-	0,  // 55: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
-	27, // 56: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
-	42, // 57: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
-	41, // 58: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
-	38, // 59: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
-	40, // 60: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
-	39, // 61: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	45, // 62: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	44, // 63: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
-	42, // 64: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
-	30, // 65: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	5,  // 33: meetcoord.messages.SetHandRaised.caller:type_name -> meetcoord.messages.Caller
+	5,  // 34: meetcoord.messages.RenameParticipant.caller:type_name -> meetcoord.messages.Caller
+	5,  // 35: meetcoord.messages.ChangeParticipantRole.caller:type_name -> meetcoord.messages.Caller
+	4,  // 36: meetcoord.messages.ChangeParticipantRole.participant_user:type_name -> meetcoord.messages.User
+	1,  // 37: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
+	1,  // 38: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
+	2,  // 39: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
+	53, // 40: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	0,  // 41: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 42: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 43: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
+	36, // 44: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	3,  // 45: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
+	36, // 46: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	38, // 47: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
+	9,  // 48: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
+	35, // 49: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
+	37, // 50: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
+	38, // 51: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
+	39, // 52: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
+	40, // 53: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
+	9,  // 54: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
+	41, // 55: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
+	47, // 56: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
+	33, // 57: meetcoord.messages.RoomReply.participant_role:type_name -> meetcoord.messages.ParticipantRoleChanged
+	3,  // 58: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
+	0,  // 59: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
+	7,  // 60: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	9,  // 61: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
+	0,  // 62: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
+	27, // 63: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
+	46, // 64: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
+	45, // 65: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
+	42, // 66: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
+	44, // 67: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
+	43, // 68: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
+	49, // 69: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	48, // 70: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
+	46, // 71: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
+	34, // 72: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	73, // [73:73] is the sub-list for method output_type
+	73, // [73:73] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -3791,7 +4099,7 @@ func file_messages_room_proto_init() {
 	file_messages_room_proto_msgTypes[19].OneofWrappers = []any{}
 	file_messages_room_proto_msgTypes[20].OneofWrappers = []any{}
 	file_messages_room_proto_msgTypes[23].OneofWrappers = []any{}
-	file_messages_room_proto_msgTypes[34].OneofWrappers = []any{
+	file_messages_room_proto_msgTypes[38].OneofWrappers = []any{
 		(*RoomReply_Room)(nil),
 		(*RoomReply_Entry)(nil),
 		(*RoomReply_Waiting)(nil),
@@ -3799,6 +4107,7 @@ func file_messages_room_proto_init() {
 		(*RoomReply_Access)(nil),
 		(*RoomReply_Ack)(nil),
 		(*RoomReply_Recording)(nil),
+		(*RoomReply_ParticipantRole)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3806,7 +4115,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   46,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -353,7 +353,9 @@ func mapError(call string, err error) error {
 		switch terr.Code() {
 		case twirp.NotFound:
 			return fmt.Errorf("livekit %s: %w: %s", call, actors.ErrLiveKitNotFound, terr.Msg())
-		case twirp.InvalidArgument, twirp.PermissionDenied, twirp.Unauthenticated, twirp.FailedPrecondition,
+		case twirp.InvalidArgument:
+			return fmt.Errorf("livekit %s: %w: %w: %s", call, ErrRefused, actors.ErrLiveKitInvalid, terr.Msg())
+		case twirp.PermissionDenied, twirp.Unauthenticated, twirp.FailedPrecondition,
 			twirp.AlreadyExists, twirp.OutOfRange, twirp.Malformed, twirp.BadRoute:
 			return fmt.Errorf("livekit %s: %w: %s", call, ErrRefused, terr.Msg())
 		}

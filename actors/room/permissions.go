@@ -68,3 +68,27 @@ func denied(caller *messages.Caller) *messages.RoomReply {
 	}
 	return failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "You do not have permission to perform this action.")
 }
+
+// participantRoleRefusal decides an in-meeting role change (frontend.md): privileged callers make
+// another participant a member or an administrator. Nobody changes their own role, owners are
+// never demoted and ownership is never given this way. It returns why the change is refused, ""
+// when it is allowed; current is the participant's role now (ROLE_UNSPECIFIED for none).
+func participantRoleRefusal(caller, current, requested messages.Role, self bool) string {
+	switch {
+	case !isPrivileged(caller):
+		return "You do not have permission to perform this action."
+	case self:
+		return "You cannot change your own role."
+	case requested != messages.Role_ROLE_MEMBER && requested != messages.Role_ROLE_ADMINISTRATOR:
+		return "Ownership cannot be granted through this action."
+	case current == messages.Role_ROLE_OWNER:
+		return "Room owners cannot be demoted."
+	}
+	return ""
+}
+
+// mayChooseOwnName: anonymous participants choose their name; authenticated users are shown by
+// their full name unless the service lets them choose (AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME).
+func mayChooseOwnName(authenticated, authenticatedMayChoose bool) bool {
+	return !authenticated || authenticatedMayChoose
+}

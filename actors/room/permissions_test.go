@@ -202,3 +202,67 @@ func TestDenied(t *testing.T) {
 		})
 	}
 }
+
+func TestParticipantRoleRefusal(t *testing.T) {
+	const (
+		none  = messages.Role_ROLE_UNSPECIFIED
+		mem   = messages.Role_ROLE_MEMBER
+		admin = messages.Role_ROLE_ADMINISTRATOR
+		own   = messages.Role_ROLE_OWNER
+	)
+	const (
+		allowed       = ""
+		notPrivileged = "You do not have permission to perform this action."
+		selfChange    = "You cannot change your own role."
+		ownership     = "Ownership cannot be granted through this action."
+		ownerStays    = "Room owners cannot be demoted."
+	)
+	tests := []struct {
+		caller, current, requested messages.Role
+		self                       bool
+		want                       string
+	}{
+		{none, none, mem, false, notPrivileged},
+		{mem, none, mem, false, notPrivileged},
+		{mem, mem, admin, false, notPrivileged},
+		{admin, none, mem, false, allowed},
+		{admin, none, admin, false, allowed},
+		{admin, mem, admin, false, allowed},
+		{admin, admin, mem, false, allowed}, // administrators manage administrators, as with accesses
+		{admin, admin, admin, false, allowed},
+		{own, none, admin, false, allowed},
+		{own, admin, mem, false, allowed},
+		{own, mem, mem, false, allowed},
+		{admin, admin, mem, true, selfChange},
+		{own, own, admin, true, selfChange},
+		{own, none, own, false, ownership},
+		{admin, mem, own, false, ownership},
+		{own, own, mem, false, ownerStays},
+		{own, own, admin, false, ownerStays},
+		{admin, own, mem, false, ownerStays},
+		{mem, own, mem, false, notPrivileged},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v makes %v %v (self=%v)", tt.caller, tt.current, tt.requested, tt.self), func(t *testing.T) {
+			if got := participantRoleRefusal(tt.caller, tt.current, tt.requested, tt.self); got != tt.want {
+				t.Errorf("participantRoleRefusal(%v, %v, %v, %v) = %q, want %q", tt.caller, tt.current, tt.requested, tt.self, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMayChooseOwnName(t *testing.T) {
+	tests := []struct {
+		authenticated, authenticatedMayChoose, want bool
+	}{
+		{false, false, true},
+		{false, true, true},
+		{true, false, false},
+		{true, true, true},
+	}
+	for _, tt := range tests {
+		if got := mayChooseOwnName(tt.authenticated, tt.authenticatedMayChoose); got != tt.want {
+			t.Errorf("mayChooseOwnName(authenticated=%v, allowed=%v) = %v, want %v", tt.authenticated, tt.authenticatedMayChoose, got, tt.want)
+		}
+	}
+}

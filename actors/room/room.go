@@ -119,6 +119,12 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.removeParticipant(ctx, msg)
 	case *messages.StartSubtitle:
 		r.startSubtitle(ctx, msg)
+	case *messages.SetHandRaised:
+		r.setHandRaised(ctx, msg)
+	case *messages.RenameParticipant:
+		r.renameParticipant(ctx, msg)
+	case *messages.ChangeParticipantRole:
+		r.changeParticipantRole(ctx, msg)
 	case *messages.StartRecording:
 		r.startRecording(ctx, msg)
 	case *messages.StopRecording:

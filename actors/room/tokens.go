@@ -66,7 +66,7 @@ func (r *Room) liveKitAccess(j joinRequest) (*messages.LiveKitAccess, error) {
 func (r *Room) displayName(caller *messages.Caller, requested string) string {
 	user := caller.GetUser()
 	switch {
-	case requested != "" && (user == nil || r.deps.Config.CanEditDisplayName):
+	case requested != "" && mayChooseOwnName(user != nil, r.deps.Config.CanEditDisplayName):
 		return requested
 	case user.GetFullName() != "":
 		return user.GetFullName()

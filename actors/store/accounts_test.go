@@ -19,6 +19,7 @@ type accountStore interface {
 	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	SearchUsersByEmail(ctx context.Context, prefix string, limit int) ([][]byte, error)
 	UserOfSubject(ctx context.Context, subject, ownID, provisionalID string) (string, error)
+	LinkedUserOfSubject(ctx context.Context, subject string) (string, bool, error)
 	CreateUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	PutSession(ctx context.Context, id string, record []byte, ttl time.Duration) error
 	GetSession(ctx context.Context, id string) ([]byte, bool, error)
@@ -121,6 +122,32 @@ func TestProvisionalUserClaimedOnce(t *testing.T) {
 		wg.Wait()
 		if claims.Load() != 1 {
 			t.Fatalf("%d subjects claimed one provisional user, want 1", claims.Load())
+		}
+	})
+}
+
+// TestLinkedUserOfSubject: a subject is known once it logged in (as its own user or as the
+// provisional user it claimed), and asking never links it.
+func TestLinkedUserOfSubject(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		s := f.s.(accountStore)
+		ctx := ctxT(t)
+		if _, found, err := s.LinkedUserOfSubject(ctx, "sub-new"); err != nil || found {
+			t.Fatalf("unknown subject: found=%v err=%v", found, err)
+		}
+		if _, found, _ := s.LinkedUserOfSubject(ctx, "sub-new"); found {
+			t.Fatal("asking linked the subject")
+		}
+		if _, err := s.SaveUser(ctx, "prov-lin", "lin@example.org", []byte("p")); err != nil {
+			t.Fatal(err)
+		}
+		for subject, want := range map[string]string{"sub-new": "own-new", "sub-lin": "prov-lin"} {
+			if _, err := s.UserOfSubject(ctx, subject, "own-"+subject[4:], "prov-"+subject[4:]); err != nil {
+				t.Fatal(err)
+			}
+			if got, found, err := s.LinkedUserOfSubject(ctx, subject); err != nil || !found || got != want {
+				t.Errorf("LinkedUserOfSubject(%s) = %q, %v, %v; want %q", subject, got, found, err, want)
+			}
 		}
 	})
 }

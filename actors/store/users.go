@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -109,6 +110,20 @@ func (r *Redis) UserOfSubject(ctx context.Context, subject, ownID, provisionalID
 	return id, nil
 }
 
+// LinkedUserOfSubject is the id of the user an OIDC subject logged in as, found=false for a
+// subject that never logged in. Unlike UserOfSubject it never links anything: it answers
+// "which user is this LiveKit identity" without making one up.
+func (r *Redis) LinkedUserOfSubject(ctx context.Context, subject string) (string, bool, error) {
+	id, err := r.client.Get(ctx, subjectKey(subject)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("user of subject %s: %w", subject, err)
+	}
+	return id, true, nil
+}
+
 // SearchUsersByEmail returns the records of at most limit users whose lowercased email starts
 // with prefix, in email order (an exact match comes first).
 func (r *Redis) SearchUsersByEmail(ctx context.Context, emailPrefix string, limit int) ([][]byte, error) {
@@ -183,6 +198,14 @@ func (m *Memory) UserOfSubject(_ context.Context, subject, ownID, provisionalID 
 	}
 	m.subjects[subject] = ownID
 	return ownID, nil
+}
+
+// LinkedUserOfSubject is the id of the user a subject logged in as, found=false when it never did.
+func (m *Memory) LinkedUserOfSubject(_ context.Context, subject string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.subjects[subject]
+	return id, ok, nil
 }
 
 // SearchUsersByEmail returns at most limit users whose email starts with prefix, in email order.

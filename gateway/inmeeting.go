@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"meetcoord/messages"
+)
+
+// The in-meeting actions of the reference front end (frontend.md "In-meeting actions"): a
+// participant raises their hand or renames themselves with the LiveKit token of the meeting; a
+// privileged user changes another participant's role.
+
+// meetingParticipant authenticates the caller by a LiveKit token, the only credentials these
+// participant actions take (as in the reference product). authenticated is the token's
+// is_authenticated attribute: we signed it. ok=false means a 401 is written.
+func (g *Gateway) meetingParticipant(w http.ResponseWriter, r *http.Request) (caller *messages.Caller, authenticated bool, ok bool) {
+	grants, isLiveKit, ok := g.liveKitGrants(r)
+	if !ok {
+		detail := errNotAuthenticated
+		if isLiveKit {
+			detail = "Invalid or expired LiveKit token."
+		}
+		writeError(w, http.StatusUnauthorized, detail)
+		return nil, false, false
+	}
+	p := &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}
+	return &messages.Caller{LivekitParticipant: p}, grants.Attributes["is_authenticated"] == "true", true
+}
+
+// toggleHand raises or lowers the caller's hand.
+func (g *Gateway) toggleHand(w http.ResponseWriter, r *http.Request) {
+	caller, _, ok := g.meetingParticipant(w, r)
+	if !ok {
+		return
+	}
+	roomID, fields, ok := g.roomBody(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	raised, present := boolField(fields, "raised", errs)
+	if !present && errs["raised"] == nil {
+		errs.add("raised", "This field is required.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	msg := &messages.SetHandRaised{RequestId: scopedRequestID(r, caller), Caller: caller, Raised: raised}
+	if _, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	}
+}
+
+// maxParticipantName bounds a participant's name, in characters (the reference's limit).
+const maxParticipantName = 255
+
+// renameParticipant changes the caller's name in the meeting.
+func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) {
+	caller, authenticated, ok := g.meetingParticipant(w, r)
+	if !ok {
+		return
+	}
+	roomID, fields, ok := g.roomBody(w, r)
+	if !ok {
+		return
+	}
+	errs := fieldErrors{}
+	name, present := stringField(fields, "name", errs)
+	name = strings.TrimSpace(name) // the reference trims names, then checks their length
+	switch {
+	case errs["name"] != nil:
+	case !present:
+		errs.add("name", "This field is required.")
+	case name == "":
+		errs.add("name", "This field may not be blank.")
+	case utf8.RuneCountInString(name) > maxParticipantName:
+		errs.add("name", "Ensure this field has no more than 255 characters.")
+	}
+	if len(errs) > 0 {
+		errs.write(w)
+		return
+	}
+	msg := &messages.RenameParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, Name: name, CallerAuthenticated: authenticated}
+	if _, ok := g.ask(w, r, roomID, msg); ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	}
+}
+
+// updateParticipantRole makes a participant of the meeting a member or an administrator of the
+// room. The caller is a user (session or bearer), as in the reference product.
+func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) {
+	u, ok := g.user(w, r)
+	if !ok {
+		return
+	}
+	roomID, fields, ok := g.roomBody(w, r)
+	if !ok {
+		return
+	}
+	f := identityFields{fields: fields, errs: fieldErrors{}}
+	identity := f.required("participant_identity")
+	role := g.roleField(fields, f.errs)
+	if role == messages.Role_ROLE_OWNER {
+		f.errs.add("role", "\"owner\" is not a valid choice.")
+	}
+	if len(f.errs) > 0 {
+		f.errs.write(w)
+		return
+	}
+	target, err := g.users.ofSubject(r.Context(), identity)
+	if err != nil {
+		g.storeFailed(w, "find the user of a participant", err)
+		return
+	}
+	msg := &messages.ChangeParticipantRole{
+		RequestId: requestID(r, u), Caller: callerMessage(u), ParticipantIdentity: identity, Role: role,
+	}
+	if target != nil {
+		msg.ParticipantUser = target.message()
+	}
+	reply, ok := g.ask(w, r, roomID, msg)
+	if !ok {
+		return
+	}
+	changed := reply.GetParticipantRole()
+	writeJSON(w, http.StatusOK, map[string]any{"role": roleNames[changed.GetRole()], "livekit_synced": changed.GetLivekitSynced()})
+}
+
+// ofSubject is the user who logged in with an OIDC subject, nil when nobody did: users join
+// meetings under their subject, anonymous participants under a lobby id that is none.
+func (c *userCache) ofSubject(ctx context.Context, subject string) (*userRecord, error) {
+	id, found, err := c.store.LinkedUserOfSubject(ctx, subject)
+	if err != nil || !found {
+		return nil, err
+	}
+	u, found, err := c.get(ctx, id)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &u, nil
+}

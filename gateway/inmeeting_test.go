@@ -1,0 +1,318 @@
+package gateway_test
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"meetcoord/cluster/clustertest"
+)
+
+// Black-box tests of the reference front end's in-meeting actions (frontend.md "In-meeting
+// actions") against a real livekit-server: a participant raises their hand and renames
+// themselves with their LiveKit token; a privileged user changes a participant's role. Effects
+// are read on LiveKit's RoomService and, for the hand, on another participant's own view.
+
+// isoUTC is Python's isoformat of an aware UTC time, the reference's handRaisedAt.
+var isoUTC = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$`)
+
+// remoteAttribute is what observer sees of identity's attribute ("" when unset or not seen).
+func remoteAttribute(observer *modPeer, identity, key string) string {
+	for _, p := range observer.room.GetRemoteParticipants() {
+		if p.Identity() == identity {
+			return p.Attributes()[key]
+		}
+	}
+	return ""
+}
+
+// joinWithToken connects a participant with a token it already holds.
+func (e *modEnv) joinWithToken(t *testing.T, token string) *modPeer {
+	t.Helper()
+	p, err := e.join(token, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.room.Disconnect)
+	return p
+}
+
+// TestToggleHandAndRename: a participant raises and lowers their hand and renames themselves with
+// their LiveKit token; refused and invalid calls change nothing.
+func TestToggleHandAndRename(t *testing.T) {
+	e := modStart(t)
+	owner := e.user(t, "owner")
+	roomID := e.createRoom(t, owner, "public")
+	otherRoom := e.createRoom(t, owner, "public")
+
+	aliceToken := e.liveKitToken(t, e.n.Client(""), roomID, "Alice")
+	alice := e.joinWithToken(t, aliceToken)
+	bob := e.joinWithToken(t, e.liveKitToken(t, e.n.Client(""), roomID, "Bob"))
+	aliceClient := e.n.Client(aliceToken)
+
+	t.Run("raise hand", func(t *testing.T) {
+		// The time comes from the node's clock: moved to a time with microseconds, it is exact.
+		e.n.Clock.Advance(1234567 * time.Microsecond)
+		now := e.n.Clock.Now()
+		res := modPost(aliceClient, roomID, "toggle-hand", map[string]any{"raised": true})
+		modSuccess(t, res, "raise hand")
+		if len(res.JSON()) != 1 {
+			t.Fatalf("raise hand body %s, want {\"status\":\"success\"}", res.Body)
+		}
+		p, ok := e.participant(t, roomID, alice.identity)
+		if !ok {
+			t.Fatal("Alice is not in the room")
+		}
+		raisedAt := p.GetAttributes()["handRaisedAt"]
+		at, err := time.Parse("2006-01-02T15:04:05.999999-07:00", raisedAt)
+		if err != nil || !isoUTC.MatchString(raisedAt) {
+			t.Fatalf("handRaisedAt %q: want an ISO 8601 UTC time as the reference writes it (%v)", raisedAt, err)
+		}
+		if !at.Equal(now.Truncate(time.Microsecond)) {
+			t.Fatalf("handRaisedAt %s, want the node's time %s", at, now)
+		}
+		clustertest.Eventually(t, modWithin, "Bob to see Alice's hand raised", func() bool {
+			return remoteAttribute(bob, alice.identity, "handRaisedAt") == raisedAt
+		})
+	})
+
+	t.Run("lower hand", func(t *testing.T) {
+		modSuccess(t, modPost(aliceClient, roomID, "toggle-hand", map[string]any{"raised": false}), "lower hand")
+		if p, _ := e.participant(t, roomID, alice.identity); p.GetAttributes()["handRaisedAt"] != "" {
+			t.Fatalf("handRaisedAt %q after lowering, want empty", p.GetAttributes()["handRaisedAt"])
+		}
+		clustertest.Eventually(t, modWithin, "Bob to see Alice's hand lowered", func() bool {
+			return remoteAttribute(bob, alice.identity, "handRaisedAt") == ""
+		})
+	})
+
+	t.Run("rename", func(t *testing.T) {
+		modSuccess(t, modPost(aliceClient, roomID, "rename", map[string]any{"name": "  Alice Liddell  "}), "rename")
+		if p, _ := e.participant(t, roomID, alice.identity); p.GetName() != "Alice Liddell" {
+			t.Fatalf("LiveKit name %q, want the trimmed new name", p.GetName())
+		}
+		long := strings.Repeat("a", 255)
+		modSuccess(t, modPost(aliceClient, roomID, "rename", map[string]any{"name": long}), "rename to 255 characters")
+		if p, _ := e.participant(t, roomID, alice.identity); p.GetName() != long {
+			t.Fatalf("LiveKit name %q, want 255 characters", p.GetName())
+		}
+	})
+
+	t.Run("invalid bodies", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, action string
+			body         any
+			field        string
+		}{
+			{"raised missing", "toggle-hand", map[string]any{}, "raised"},
+			{"raised null", "toggle-hand", map[string]any{"raised": nil}, "raised"},
+			{"raised not a boolean", "toggle-hand", map[string]any{"raised": "up"}, "raised"},
+			{"name missing", "rename", map[string]any{}, "name"},
+			{"name blank", "rename", map[string]any{"name": "   "}, "name"},
+			{"name not a string", "rename", map[string]any{"name": 12}, "name"},
+			{"name too long", "rename", map[string]any{"name": strings.Repeat("a", 256)}, "name"},
+			// 255 characters but 510 bytes: beyond LiveKit's own limit (256 bytes).
+			{"name too long for LiveKit", "rename", map[string]any{"name": strings.Repeat("é", 255)}, "name"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				modFieldError(t, modPost(aliceClient, roomID, tc.action, tc.body), tc.field, tc.name)
+			})
+		}
+		if p, _ := e.participant(t, roomID, alice.identity); p.GetName() != strings.Repeat("a", 255) || p.GetAttributes()["handRaisedAt"] != "" {
+			t.Fatalf("invalid calls changed Alice: name %q, attributes %v", p.GetName(), p.GetAttributes())
+		}
+	})
+
+	notJoined := e.n.Client(e.liveKitToken(t, e.n.Client(""), roomID, "NeverJoined"))
+	elsewhere := e.n.Client(e.liveKitToken(t, e.n.Client(""), otherRoom, "Elsewhere"))
+	expired := e.n.Client(modLiveKitJWT(t, e.lk.Key, e.lk.Secret, roomID, alice.identity, time.Now().Add(-3*time.Hour), time.Now().Add(-2*time.Hour)))
+	refused := []struct {
+		name   string
+		caller *clustertest.Client
+		want   int
+	}{
+		{"token of a participant not in the room", notJoined, http.StatusNotFound},
+		{"token for another room", elsewhere, http.StatusForbidden},
+		{"expired token", expired, http.StatusUnauthorized},
+		{"no credentials", e.n.Client(""), http.StatusUnauthorized},
+		{"user credentials instead of a LiveKit token", owner.c, http.StatusUnauthorized},
+	}
+	for _, action := range []struct {
+		name string
+		body map[string]any
+	}{{"toggle-hand", map[string]any{"raised": true}}, {"rename", map[string]any{"name": "Mallory"}}} {
+		for _, tc := range refused {
+			t.Run(action.name+"/"+tc.name, func(t *testing.T) {
+				modStatus(t, modPost(tc.caller, roomID, action.name, action.body), tc.want, action.name)
+			})
+		}
+	}
+
+	t.Run("authenticated participants keep their name unless the service lets them choose", func(t *testing.T) {
+		// AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME is off by default.
+		userToken := e.liveKitToken(t, owner.c, roomID, "Owner")
+		ownerPeer := e.joinWithToken(t, userToken)
+		res := modPost(e.n.Client(userToken), roomID, "rename", map[string]any{"name": "Somebody Else"})
+		modStatus(t, res, http.StatusForbidden, "rename by an authenticated participant")
+		if p, _ := e.participant(t, roomID, ownerPeer.identity); p.GetName() == "Somebody Else" {
+			t.Fatal("the refused rename happened")
+		}
+		modSuccess(t, modPost(e.n.Client(userToken), roomID, "toggle-hand", map[string]any{"raised": true}), "authenticated participant raises their hand")
+	})
+}
+
+// TestUpdateParticipantRole: a privileged user present in the meeting makes another logged-in
+// participant an administrator or a member; the role is stored on the room (an access) and
+// mirrored to the participant's room_role attribute.
+func TestUpdateParticipantRole(t *testing.T) {
+	e := modStart(t)
+	owner, admin, member, guest, absent, lurker := e.user(t, "owner"), e.user(t, "admin"), e.user(t, "member"),
+		e.user(t, "guest"), e.user(t, "absent"), e.user(t, "lurker")
+	roomID := e.createRoom(t, owner, "public")
+	e.grant(t, owner, roomID, admin, "administrator")
+	e.grant(t, owner, roomID, member, "member")
+	lurkerAdmin := e.user(t, "lurking-admin") // privileged but not in the meeting
+	e.grant(t, owner, roomID, lurkerAdmin, "administrator")
+
+	// Everybody but absent and lurkerAdmin is in the meeting.
+	joinAs := func(u modUser, name string) *modPeer {
+		p := e.joinWithToken(t, e.liveKitToken(t, u.c, roomID, name))
+		if p.identity != u.sub {
+			t.Fatalf("%s joined as %q, want their subject %s", name, p.identity, u.sub)
+		}
+		return p
+	}
+	joinAs(owner, "Owner")
+	joinAs(admin, "Admin")
+	joinAs(member, "Member")
+	guestPeer := joinAs(guest, "Guest")
+	joinAs(lurker, "Lurker")
+	anonymous := e.joinAnonymous(t, roomID, false, "Anonymous")[0]
+
+	roleBody := func(identity, role string) map[string]any {
+		return map[string]any{"participant_identity": identity, "role": role}
+	}
+	// accessRole is guest's role among the room's accesses, as its owner sees them.
+	accessRole := func(t *testing.T, u modUser) string {
+		t.Helper()
+		res := owner.c.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil)
+		modStatus(t, res, http.StatusOK, "retrieve room")
+		accesses, _ := res.JSON()["accesses"].([]any)
+		for _, a := range accesses {
+			access, _ := a.(map[string]any)
+			if user, _ := access["user"].(map[string]any); user["id"] == u.id {
+				role, _ := access["role"].(string)
+				return role
+			}
+		}
+		return ""
+	}
+	expectChanged := func(t *testing.T, res clustertest.Response, role string) {
+		t.Helper()
+		modStatus(t, res, http.StatusOK, "update-participant-role")
+		body := res.JSON()
+		if body["role"] != role || body["livekit_synced"] != true || len(body) != 2 {
+			t.Fatalf("update-participant-role body %s, want {role: %s, livekit_synced: true}", res.Body, role)
+		}
+	}
+	roomRole := func(t *testing.T, identity string) string {
+		t.Helper()
+		p, ok := e.participant(t, roomID, identity)
+		if !ok {
+			t.Fatalf("%s is not in the room", identity)
+		}
+		return p.GetAttributes()["room_role"]
+	}
+
+	t.Run("owner promotes a logged-in participant to administrator", func(t *testing.T) {
+		if got := roomRole(t, guest.sub); got != "none" {
+			t.Fatalf("guest's room_role %q before, want none", got)
+		}
+		expectChanged(t, modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator")), "administrator")
+		if got := accessRole(t, guest); got != "administrator" {
+			t.Fatalf("guest's access role %q, want administrator", got)
+		}
+		if got := roomRole(t, guest.sub); got != "administrator" {
+			t.Fatalf("guest's room_role %q, want administrator", got)
+		}
+		clustertest.Eventually(t, modWithin, "the guest to see their own role", func() bool {
+			return guestPeer.room.LocalParticipant.Attributes()["room_role"] == "administrator"
+		})
+		// The stored role is theirs: their rooms list it.
+		res := guest.c.Do(http.MethodGet, clustertest.Path("rooms"), nil)
+		if res.Status != http.StatusOK || !strings.Contains(string(res.Body), roomID) {
+			t.Fatalf("guest's rooms: %d %s, want %s among them", res.Status, res.Body, roomID)
+		}
+	})
+
+	t.Run("administrator demotes them to member", func(t *testing.T) {
+		expectChanged(t, modPost(admin.c, roomID, "update-participant-role", roleBody(guest.sub, "member")), "member")
+		if got := accessRole(t, guest); got != "member" {
+			t.Fatalf("guest's access role %q, want member", got)
+		}
+		if got := roomRole(t, guest.sub); got != "member" {
+			t.Fatalf("guest's room_role %q, want member", got)
+		}
+	})
+
+	t.Run("the same key repeats the first answer", func(t *testing.T) {
+		key := "role-" + uuid.NewString()
+		first := modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator"), "Idempotency-Key", key)
+		expectChanged(t, first, "administrator")
+		second := modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator"), "Idempotency-Key", key)
+		if second.Status != first.Status || string(second.Body) != string(first.Body) {
+			t.Fatalf("retry: %d %s, want the first answer %d %s", second.Status, second.Body, first.Status, first.Body)
+		}
+	})
+
+	refused := []struct {
+		name   string
+		caller *clustertest.Client
+		body   map[string]any
+		want   int
+		detail string // "" where the status says enough
+	}{
+		{"anonymous participant", owner.c, roleBody(anonymous.identity, "administrator"), http.StatusNotFound, "This participant has no user account and cannot be assigned a role."},
+		{"user not in the meeting", owner.c, roleBody(absent.sub, "administrator"), http.StatusNotFound, "Participant is not connected to this meeting."},
+		{"unknown identity", owner.c, roleBody("nobody-"+uuid.NewString(), "member"), http.StatusNotFound, ""},
+		{"own role", owner.c, roleBody(owner.sub, "member"), http.StatusForbidden, "You cannot change your own role."},
+		{"administrator's own role", admin.c, roleBody(admin.sub, "member"), http.StatusForbidden, "You cannot change your own role."},
+		{"owner demoted", admin.c, roleBody(owner.sub, "member"), http.StatusForbidden, "Room owners cannot be demoted."},
+		{"owner made administrator", admin.c, roleBody(owner.sub, "administrator"), http.StatusForbidden, "Room owners cannot be demoted."},
+		{"ownership granted", owner.c, roleBody(member.sub, "owner"), http.StatusBadRequest, ""},
+		{"unknown role", owner.c, roleBody(member.sub, "boss"), http.StatusBadRequest, ""},
+		{"identity missing", owner.c, map[string]any{"role": "member"}, http.StatusBadRequest, ""},
+		{"role missing", owner.c, map[string]any{"participant_identity": member.sub}, http.StatusBadRequest, ""},
+		{"member caller", member.c, roleBody(admin.sub, "member"), http.StatusForbidden, ""},
+		{"caller without role", lurker.c, roleBody(member.sub, "administrator"), http.StatusForbidden, ""},
+		{"privileged caller not in the meeting", lurkerAdmin.c, roleBody(member.sub, "administrator"), http.StatusForbidden, "You must be connected to the meeting to perform this action."},
+		{"no credentials", e.n.Client(""), roleBody(member.sub, "administrator"), http.StatusUnauthorized, ""},
+		{"LiveKit token instead of user credentials", e.n.Client(e.liveKitToken(t, owner.c, roomID, "Owner")), roleBody(member.sub, "administrator"), http.StatusUnauthorized, ""},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			res := modPost(tc.caller, roomID, "update-participant-role", tc.body)
+			modStatus(t, res, tc.want, tc.name)
+			if tc.detail != "" && res.JSON()["detail"] != tc.detail {
+				t.Fatalf("detail %q, want %q", res.JSON()["detail"], tc.detail)
+			}
+		})
+	}
+	t.Run("refused calls changed nothing", func(t *testing.T) {
+		for u, want := range map[*modUser]string{&owner: "owner", &admin: "administrator", &member: "member", &absent: ""} {
+			if got := accessRole(t, *u); got != want {
+				t.Errorf("%s's access role %q, want %q", u.sub, got, want)
+			}
+		}
+		if got := roomRole(t, member.sub); got != "member" {
+			t.Errorf("member's room_role %q, want member", got)
+		}
+		if got := roomRole(t, anonymous.identity); got != "none" {
+			t.Errorf("anonymous participant's room_role %q, want none", got)
+		}
+	})
+}
