@@ -82,6 +82,7 @@ type Config struct {
 	CreationCallbackTTL  time.Duration
 	RequestEntryRate     ratelimit.Rate
 	CreationCallbackRate ratelimit.Rate
+	RoomCreationRate     ratelimit.Rate // ROOM_CREATION_THROTTLE_RATES, per user across the cluster
 	CanEditDisplayName   bool
 	DefaultAccessLevel   string
 	RecordingEnabled     bool
@@ -202,6 +203,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
 		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
 		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
+		RoomCreationRate:         e.rate("ROOM_CREATION_THROTTLE_RATES", "60/minute"),
 		CanEditDisplayName:       e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
 		DefaultAccessLevel:       e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
 		RecordingEnabled:         e.boolean("RECORDING_ENABLE", false),

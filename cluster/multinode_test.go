@@ -73,6 +73,8 @@ func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map
 		"LOBBY_COOKIE_SECURE":  "false",
 		"LOG_LEVEL":            "warn",
 		"ROOM_REQUEST_TIMEOUT": "10",
+		// Tests and benchmarks create many rooms as one user.
+		"ROOM_CREATION_THROTTLE_RATES": "100000/second",
 	}
 	for k, v := range extra {
 		common[k] = v

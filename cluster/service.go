@@ -185,6 +185,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		TrustedProxies:       cfg.TrustedProxies,
 		RequestEntryRate:     cfg.RequestEntryRate,
 		CreationCallbackRate: cfg.CreationCallbackRate,
+		RoomCreationRate:     cfg.RoomCreationRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,
 		ValidSource:          ValidSource,
 		LanguageCode:         cfg.LanguageCode,

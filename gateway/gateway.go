@@ -93,6 +93,7 @@ type Config struct {
 	TrustedProxies       []netip.Prefix
 	RequestEntryRate     ratelimit.Rate
 	CreationCallbackRate ratelimit.Rate
+	RoomCreationRate     ratelimit.Rate // ROOM_CREATION_THROTTLE_RATES, per user
 	DefaultAccessLevel   string
 	ValidSource          func(string) bool
 	// LanguageCode is a user's language until they choose one, unless their first login's
@@ -144,18 +145,19 @@ type Config struct {
 
 // Gateway serves the HTTP API.
 type Gateway struct {
-	cfg           Config
-	log           *slog.Logger
-	users         *userCache
-	entryLimit    ratelimit.Limiter
-	knockLimit    ratelimit.Limiter // new lobby entries, per address
-	callbackLimit ratelimit.Limiter
-	inviteLimit   ratelimit.Limiter // one token per address
-	metrics       *metrics
-	loginMetrics  *prometheus.CounterVec
-	router        *mux.Router
-	handler       http.Handler // router behind the guard
-	ext           *externalAPI // nil when the external API is off
+	cfg               Config
+	log               *slog.Logger
+	users             *userCache
+	entryLimit        ratelimit.Limiter
+	knockLimit        ratelimit.Limiter // new lobby entries, per address
+	callbackLimit     ratelimit.Limiter
+	roomCreationLimit ratelimit.Limiter // per user, across the cluster
+	inviteLimit       ratelimit.Limiter // one token per address
+	metrics           *metrics
+	loginMetrics      *prometheus.CounterVec
+	router            *mux.Router
+	handler           http.Handler // router behind the guard
+	ext               *externalAPI // nil when the external API is off
 }
 
 // New builds the gateway and its routes.
@@ -167,12 +169,13 @@ func New(cfg Config) *Gateway {
 		// The lobby's limits stay in each node: a poll is the hot path and never writes, and
 		// a Redis call per poll halved the node's poll throughput (see README). The others
 		// guard rarer requests and outside resources (mail, credentials), exactly.
-		entryLimit:    ratelimit.NewLocal(cfg.RequestEntryRate),
-		knockLimit:    ratelimit.NewLocal(cfg.RequestEntryRate),
-		callbackLimit: cfg.rateLimit("creation-callback", cfg.CreationCallbackRate),
-		inviteLimit:   cfg.rateLimit("invitations", cfg.InvitationsRate),
-		metrics:       newMetrics(cfg.Registry),
-		router:        mux.NewRouter(),
+		entryLimit:        ratelimit.NewLocal(cfg.RequestEntryRate),
+		knockLimit:        ratelimit.NewLocal(cfg.RequestEntryRate),
+		callbackLimit:     cfg.rateLimit("creation-callback", cfg.CreationCallbackRate),
+		roomCreationLimit: cfg.rateLimit("room-creation", cfg.RoomCreationRate),
+		inviteLimit:       cfg.rateLimit("invitations", cfg.InvitationsRate),
+		metrics:           newMetrics(cfg.Registry),
+		router:            mux.NewRouter(),
 	}
 	g.ext = newExternalAPI(cfg, cfg.Registry)
 	if g.browserLogin() {

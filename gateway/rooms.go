@@ -76,6 +76,9 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !g.allow(w, r, g.roomCreationLimit, "user:"+u.ID) {
+		return
+	}
 	fields, ok := decodeObject(w, r)
 	if !ok {
 		return
@@ -97,7 +100,7 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cb, present := stringField(fields, "callback_id", errs); present {
-		msg.CallbackId = cb
+		msg.CallbackId = validCallbackID(cb, errs)
 	}
 	if len(errs) > 0 {
 		errs.write(w)
@@ -218,6 +221,8 @@ func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
 	callbackID, present := stringField(fields, "callback_id", errs)
 	if !present && errs["callback_id"] == nil {
 		errs.add("callback_id", "This field is required.")
+	} else if present {
+		callbackID = validCallbackID(callbackID, errs)
 	}
 	if len(errs) > 0 {
 		errs.write(w)
@@ -253,6 +258,19 @@ func newRoomID(r *http.Request, requestID string) string {
 }
 
 var roomIDNamespace = uuid.MustParse("0b7c1f5e-2d4a-4c8e-9f3b-6a1d2e3f4a5b")
+
+// maxCallbackIDLength bounds a creation callback id: it is a key in the store.
+const maxCallbackIDLength = 255
+
+func validCallbackID(id string, errs fieldErrors) string {
+	switch {
+	case id == "":
+		errs.add("callback_id", "This field may not be blank.")
+	case len(id) > maxCallbackIDLength || !utf8.ValidString(id):
+		errs.add("callback_id", "Ensure this field has no more than 255 characters.")
+	}
+	return id
+}
 
 func (g *Gateway) validName(name string, errs fieldErrors) string {
 	switch {

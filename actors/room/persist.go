@@ -110,8 +110,11 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
-	case errors.Is(err, actors.ErrIndexTaken) && r.clientSlug != "" && takenSlug(err) == r.clientSlug:
+	case errors.Is(err, actors.ErrIndexTaken) && r.clientSlug != "" && takenIndex(err, actors.IndexSlug) == r.clientSlug:
 		return invalid("name", "Room with this Slug already exists.")
+	case errors.Is(err, actors.ErrIndexTaken) && takenIndex(err, actors.IndexCallback) != "":
+		// A callback id names one creation: another room (another user's) cannot take it over.
+		return invalid("callback_id", "This callback id is already in use.")
 	case errors.Is(err, actors.ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
@@ -122,10 +125,10 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 	}
 }
 
-// takenSlug is the slug a save collided on, "" when it collided on another index.
-func takenSlug(err error) string {
+// takenIndex is the key of index a save collided on, "" when it collided on another index.
+func takenIndex(err error, index actors.Index) string {
 	var taken *actors.IndexTakenError
-	if errors.As(err, &taken) && taken.Index == actors.IndexSlug {
+	if errors.As(err, &taken) && taken.Index == index {
 		return taken.Key
 	}
 	return ""

@@ -51,7 +51,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 		r.record.PinCode = r.newPin()
 	}
 	if id := msg.GetCallbackId(); id != "" {
-		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL})
+		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL, Exclusive: true})
 	}
 	return r.roomReply(msg.GetCaller(), msg.GetUsername(), "")
 }

@@ -57,6 +57,7 @@ var defaultEnv = map[string]string{
 	// Tests poll hard; they get their own limits when they test limits.
 	"REQUEST_ENTRY_THROTTLE_RATES":     "100000/second",
 	"CREATION_CALLBACK_THROTTLE_RATES": "100000/second",
+	"ROOM_CREATION_THROTTLE_RATES":     "100000/second",
 }
 
 // StartNode starts a node on a fresh test Redis database. env overrides the defaults; with
