@@ -352,12 +352,15 @@ func (s *Service) Handler() http.Handler { return s.handler }
 
 func (s *Service) ready(ctx context.Context) error {
 	if s.shuttingDown.Load() {
-		return errors.New("shutting down")
+		return &gateway.NotReadyError{Part: "shutdown", Cause: errors.New("shutting down")}
 	}
 	if err := s.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+		return &gateway.NotReadyError{Part: "store", Cause: err}
 	}
-	return s.node.Ready()
+	if err := s.node.Ready(); err != nil {
+		return &gateway.NotReadyError{Part: "cluster", Cause: err}
+	}
+	return nil
 }
 
 // ShuttingDown makes /readyz report the node not ready from now on (it still serves): the first

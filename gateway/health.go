@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +22,14 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := g.cfg.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": err.Error()})
+		// The cause may name internal addresses: it goes to the log, the answer says what is down.
+		part := "node"
+		var nr *NotReadyError
+		if errors.As(err, &nr) {
+			part = nr.Part
+		}
+		g.log.Warn("not ready", "part", part, "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": part + " unavailable"})
 		return
 	}
 	body := map[string]any{"status": "ready"}
@@ -30,6 +38,16 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// NotReadyError says which part of the node keeps it from serving ("store", "cluster",
+// "shutdown"); /readyz shows the part and logs the cause.
+type NotReadyError struct {
+	Part  string
+	Cause error
+}
+
+func (e *NotReadyError) Error() string { return e.Part + ": " + e.Cause.Error() }
+func (e *NotReadyError) Unwrap() error { return e.Cause }
 
 type metrics struct {
 	requests *prometheus.HistogramVec

@@ -49,3 +49,24 @@ func TestHostileRequestValuesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// /readyz says which part is down, never the internal error (it names addresses and ports).
+func TestReadyzNamesThePartNotTheError(t *testing.T) {
+	redis := clustertest.StartRedis(t)
+	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redis.URL})
+	if res := n.Client("").Do(http.MethodGet, "/readyz", nil); res.Status != http.StatusOK {
+		t.Fatalf("readyz with Redis up: %d %s", res.Status, res.Body)
+	}
+	redis.Stop()
+	res := n.Client("").Do(http.MethodGet, "/readyz", nil)
+	if res.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Redis down: %d %s, want 503", res.Status, res.Body)
+	}
+	if detail, _ := res.JSON()["detail"].(string); detail != "store unavailable" {
+		t.Fatalf("readyz detail %q, want \"store unavailable\"", detail)
+	}
+	port := strings.TrimSuffix(redis.URL[strings.LastIndex(redis.URL, ":")+1:], "/0")
+	if strings.Contains(string(res.Body), port) || strings.Contains(string(res.Body), "127.0.0.1") {
+		t.Fatalf("readyz shows internal addresses: %s", res.Body)
+	}
+}
