@@ -154,6 +154,8 @@ type Config struct {
 	BrevoTimeout    time.Duration
 
 	HTTP HTTPLimits
+	// METRICS_ADDR: a listener of its own for /metrics (empty: the API's listener serves it).
+	MetricsAddr string
 
 	RoomIdleTimeout time.Duration // passivation
 	RequestTimeout  time.Duration // one request to a room grain
@@ -257,6 +259,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		BrevoListIDs:                 e.integers("BREVO_API_CONTACT_LIST_IDS"),
 		BrevoAttributes:              e.object("BREVO_API_CONTACT_ATTRIBUTES", `{"VISIO_USER": true}`),
 		BrevoTimeout:                 e.seconds("BREVO_API_TIMEOUT", 1),
+		MetricsAddr:                  e.str("METRICS_ADDR", ""),
 		HTTP: HTTPLimits{
 			ReadTimeout:    e.seconds("HTTP_READ_TIMEOUT", 15),
 			WriteTimeout:   e.seconds("HTTP_WRITE_TIMEOUT", 30),

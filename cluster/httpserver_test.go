@@ -112,3 +112,26 @@ func TestConnectionsAreBounded(t *testing.T) {
 		t.Fatal("the waiting connection was not served after a held one closed")
 	}
 }
+
+// With METRICS_ADDR, /metrics is served there only, not on the public listener.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	metricsAddr := clustertest.FreeAddr(t)
+	node := startBoundedNode(t, map[string]string{"METRICS_ADDR": metricsAddr})
+	res, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "meetcoord_http_request_duration_seconds") {
+		t.Fatalf("METRICS_ADDR /metrics: %d, meetcoord metrics present: %v", res.StatusCode, strings.Contains(string(body), "meetcoord_"))
+	}
+	res, err = http.Get(node.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("public /metrics with METRICS_ADDR set: %d, want 404", res.StatusCode)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"meetcoord/actors"
 	"meetcoord/actors/livekit"
@@ -49,6 +50,7 @@ type Service struct {
 	node         *Node
 	invites      *invitations.Service // nil: invitations not configured
 	handler      http.Handler
+	metrics      http.Handler // /metrics, for METRICS_ADDR
 	shuttingDown atomic.Bool
 	// stopWatching ends the subscription to room activations announced by other nodes.
 	stopWatching context.CancelFunc
@@ -202,6 +204,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		RequestTimeout:       cfg.RequestTimeout,
 		Logger:               logger,
 		Registry:             registry,
+		MetricsElsewhere:     cfg.MetricsAddr != "",
 		Mount:                mounts,
 		ExternalAPI:          external,
 	}
@@ -228,8 +231,12 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		gcfg.Signups = s.signups
 	}
 	s.handler = gateway.New(gcfg)
+	s.metrics = promhttp.HandlerFor(registry, promhttp.HandlerOpts{})
 	return s, nil
 }
+
+// MetricsHandler serves /metrics, for a listener of its own (METRICS_ADDR).
+func (s *Service) MetricsHandler() http.Handler { return s.metrics }
 
 // browserLogin turns on OIDC browser login and sessions when a client id is configured. Sessions
 // live in the node's store: Redis when REDIS_URL is set, so that every node accepts them.

@@ -127,6 +127,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
 	Registry       *prometheus.Registry
+	// MetricsElsewhere: /metrics is served on its own listener (METRICS_ADDR), not the API's.
+	MetricsElsewhere bool
 	// Extra routes mounted beside the API (the development OIDC issuer).
 	Mount map[string]http.Handler
 	// ExternalAPI mounts /external-api/v1.0/ (EXTERNAL_API_ENABLED); nil: not mounted.
@@ -191,7 +193,9 @@ func (g *Gateway) routes() {
 	r.Use(g.instrument)
 	r.HandleFunc("/healthz", g.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", g.readyz).Methods(http.MethodGet)
-	r.Handle("/metrics", g.metricsHandler()).Methods(http.MethodGet)
+	if !g.cfg.MetricsElsewhere {
+		r.Handle("/metrics", g.metricsHandler()).Methods(http.MethodGet)
+	}
 	for prefix, h := range g.cfg.Mount {
 		r.PathPrefix(prefix).Handler(http.StripPrefix(prefix, h))
 	}

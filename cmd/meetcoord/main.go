@@ -72,8 +72,19 @@ func serve(args []string, stderr io.Writer) error {
 	server := cluster.NewHTTPServer(cfg.HTTP, service.Handler())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- server.Serve(listener) }()
+	if cfg.MetricsAddr != "" {
+		// Scrapers reach a port the public does not; it carries no API.
+		metricsListener, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			service.Close()
+			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		metricsServer := cluster.NewHTTPServer(cfg.HTTP, service.MetricsHandler())
+		defer metricsServer.Close()
+		go func() { served <- metricsServer.Serve(metricsListener) }()
+	}
 	logger.Info("meetcoord serving", slog.String("addr", listener.Addr().String()), slog.Bool("dev", cfg.Dev))
 
 	var lost error
