@@ -63,7 +63,7 @@ func TestAccessCreate(t *testing.T) {
 
 	newRoom := func(t *testing.T) string {
 		t.Helper()
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Grants", "access_level": "restricted"}), "id")
+		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Grants"), "access_level": "restricted"}), "id")
 		rtGrant(t, alice.Client, carol.ID, id, "administrator")
 		rtGrant(t, alice.Client, dave.ID, id, "member")
 		return id
@@ -267,7 +267,7 @@ func TestAccessUpdateDelete(t *testing.T) {
 	type fixture struct{ room, owner, admin, member string }
 	newRoom := func(t *testing.T) fixture {
 		t.Helper()
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Accesses", "access_level": "restricted"}), "id")
+		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Accesses"), "access_level": "restricted"}), "id")
 		return fixture{
 			room:   id,
 			owner:  rtAccessOf(t, alice.Client, id, alice.ID),

@@ -77,7 +77,8 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	if got := entryStatus(t, guest, roomID); got != "waiting" {
 		t.Fatalf("lobby with LiveKit down: %s", got)
 	}
-	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": guest.Cookie("lobbyParticipantId"), "allow_entry": true})
+	guestID, _ := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"}).JSON()["id"].(string)
+	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": guestID, "allow_entry": true})
 	if admit.Status != http.StatusOK || entryStatus(t, guest, roomID) != "accepted" {
 		t.Fatalf("admission with LiveKit down: %d %s", admit.Status, admit.Body)
 	}

@@ -453,10 +453,10 @@ func TestBrowserSessionCSRF(t *testing.T) {
 	}
 	// Bearer callers are not affected, even with a session cookie beside the token.
 	bearer := n.Client(p.AccessToken(gwauth.Claims{Subject: "bob-sub", Email: "bob@example.org", FullName: "Bob"}))
-	if res := bearer.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Bob's"}); res.Status != http.StatusCreated {
+	if res := bearer.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Bob's")}); res.Status != http.StatusCreated {
 		t.Errorf("bearer POST rooms/: %d %s", res.Status, res.Body)
 	}
-	if res := b.do(http.MethodPost, rooms, body, "Authorization", "Bearer "+p.AccessToken(ada)); res.status != http.StatusCreated {
+	if res := b.do(http.MethodPost, rooms, `{"name":"`+uniqueRoomName("Standup")+`"}`, "Authorization", "Bearer "+p.AccessToken(ada)); res.status != http.StatusCreated {
 		t.Errorf("bearer POST rooms/ with a session cookie too: %d %s", res.status, res.body)
 	}
 }
@@ -472,7 +472,7 @@ func TestBrowserSessionOnAnotherNode(t *testing.T) {
 	me := b.get(n.URL + "/api/v1.0/users/me/").json()
 
 	env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "LOG_LEVEL": "warn"}
-	for _, k := range []string{"REDIS_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_API_URL", "OIDC_ISSUER",
+	for _, k := range []string{"REDIS_URL", "SECRET_KEY", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_API_URL", "OIDC_ISSUER",
 		"OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_REDIRECT_URI", "APP_BASE_URL", "SESSION_COOKIE_SECURE"} {
 		env[k] = n.Env[k]
 	}

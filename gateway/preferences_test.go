@@ -346,7 +346,7 @@ func TestPreferencesSeenByEveryNode(t *testing.T) {
 		"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(clustertest.ReservePort(t)),
 		"REDIS_URL": a.Env["REDIS_URL"], "OIDC_ISSUER": a.Env["OIDC_ISSUER"],
 		"LIVEKIT_API_KEY": a.Env["LIVEKIT_API_KEY"], "LIVEKIT_API_SECRET": a.Env["LIVEKIT_API_SECRET"],
-		"LIVEKIT_API_URL": a.Env["LIVEKIT_API_URL"], "LOG_LEVEL": "warn",
+		"LIVEKIT_API_URL": a.Env["LIVEKIT_API_URL"], "SECRET_KEY": a.Env["SECRET_KEY"], "LOG_LEVEL": "warn",
 	})
 	c := upLogin(t, a, gwauth.Claims{Language: "en"})
 	id := upMe(t, c)["id"].(string)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -93,9 +94,7 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 		msg.Name = g.validName(name, errs)
 		msg.Slug = chosenSlug(msg.Name, errs)
 	}
-	if r.URL.Query().Has("username") {
-		msg.Username = validUsername(r.URL.Query().Get("username"), "username", errs)
-	}
+	msg.Username = queryUsername(r, errs)
 	if msg.AccessLevel, msg.Configuration, ok = g.newRoomSettings(w, r, u, fields, errs); !ok {
 		return
 	}
@@ -130,13 +129,11 @@ func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	username := r.URL.Query().Get("username")
-	if r.URL.Query().Has("username") {
-		errs := fieldErrors{}
-		if username = validUsername(username, "username", errs); len(errs) > 0 {
-			errs.write(w)
-			return
-		}
+	errs := fieldErrors{}
+	username := queryUsername(r, errs)
+	if len(errs) > 0 {
+		errs.write(w)
+		return
 	}
 	reply, ok := g.ask(w, r, id, &messages.GetRoom{
 		Caller:        callerMessage(u),
@@ -258,6 +255,16 @@ func newRoomID(r *http.Request, requestID string) string {
 }
 
 var roomIDNamespace = uuid.MustParse("0b7c1f5e-2d4a-4c8e-9f3b-6a1d2e3f4a5b")
+
+// queryUsername reads ?username=, the display name asked for: empty means none (the front end
+// sends `?username=` when it has no name), anything else must be a valid display name.
+func queryUsername(r *http.Request, errs fieldErrors) string {
+	name := r.URL.Query().Get("username")
+	if strings.TrimSpace(name) == "" {
+		return ""
+	}
+	return validUsername(name, "username", errs)
+}
 
 // maxCallbackIDLength bounds a creation callback id: it is a key in the store.
 const maxCallbackIDLength = 255

@@ -516,9 +516,12 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 	bob := rtRegister(t, n, "bob")     // no role
 	anon := n.Client("")
 
+	names := map[string]string{} // room id -> its (unique: a name is a slug) name
 	newRoom := func(t *testing.T) (id, slug string) {
 		t.Helper()
-		room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Matrix", "access_level": "trusted"})
+		name := uniqueRoomName("Matrix")
+		room := rtCreateRoom(t, alice.Client, map[string]any{"name": name, "access_level": "trusted"})
+		names[rtString(room, "id")] = name
 		id = rtString(room, "id")
 		rtGrant(t, alice.Client, carol.ID, id, "administrator")
 		rtGrant(t, alice.Client, dave.ID, id, "member")
@@ -553,7 +556,7 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 				rtErrorBody(t, res, "PUT")
 			}
 			got := alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil).JSON()
-			wantName, wantLevel := "Matrix", "trusted"
+			wantName, wantLevel := names[id], "trusted"
 			if tc.updatesApply {
 				wantName, wantLevel = "Put", "restricted"
 			}
@@ -591,7 +594,7 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 		// PATCH with only some fields keeps the others.
 		res := alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"access_level": "public"})
 		rtStatus(t, res, http.StatusOK, "PATCH level only")
-		if got := res.JSON(); got["name"] != "Matrix" || got["access_level"] != "public" {
+		if got := res.JSON(); got["name"] != names[id] || got["access_level"] != "public" {
 			t.Errorf("PATCH level only: %s", res.Body)
 		}
 		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", uuid.NewString()), map[string]any{"name": "x"}), http.StatusNotFound, "PATCH unknown room")
