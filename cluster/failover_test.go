@@ -132,7 +132,8 @@ type lobbyLoad struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	knocks  map[string][]string // room -> acknowledged waiting participants (cookies)
+	knocks  map[string][]string // room -> acknowledged waiting participants (their lobby cookies, to poll)
+	ids     map[string][]string // room -> their participant ids, as admins see them
 	ok      atomic.Int64
 	refused atomic.Int64 // connections to the stopping node refused or reset: allowed
 	failed  atomic.Int64
@@ -175,6 +176,7 @@ func (l *lobbyLoad) once(rng *rand.Rand, node int) {
 		if err == nil && status == http.StatusOK && body["status"] == "waiting" {
 			l.mu.Lock()
 			l.knocks[room] = append(l.knocks[room], body["cookie"].(string))
+			l.ids[room] = append(l.ids[room], body["id"].(string))
 			l.mu.Unlock()
 		}
 	case op < 6: // a waiting participant polls
@@ -242,6 +244,7 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 		nodes: nodes, rooms: rooms, key: "testkey", secret: "test-secret-of-at-least-32-characters",
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 		knocks: map[string][]string{},
+		ids:    map[string][]string{},
 	}
 	for _, room := range rooms { // one waiting participant per room before the load starts
 		status, body, err := request(load.client, nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
@@ -249,6 +252,7 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 			t.Fatalf("first knock in %s: %d %v %v", room, status, body, err)
 		}
 		load.knocks[room] = []string{body["cookie"].(string)}
+		load.ids[room] = []string{body["id"].(string)}
 	}
 
 	load.start(12)
@@ -282,13 +286,13 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 		for _, p := range body["participants"].([]any) {
 			got[p.(map[string]any)["id"].(string)] = true
 		}
-		for _, cookie := range load.knocks[room] {
-			if !got[cookie] {
-				t.Fatalf("room %s lost acknowledged waiting participant %s (has %d of %d)", room, cookie, len(got), len(load.knocks[room]))
+		for _, id := range load.ids[room] {
+			if !got[id] {
+				t.Fatalf("room %s lost acknowledged waiting participant %s (has %d of %d)", room, id, len(got), len(load.ids[room]))
 			}
 		}
-		if len(got) != len(load.knocks[room]) {
-			t.Fatalf("room %s has %d waiting participants, %d were acknowledged", room, len(got), len(load.knocks[room]))
+		if len(got) != len(load.ids[room]) {
+			t.Fatalf("room %s has %d waiting participants, %d were acknowledged", room, len(got), len(load.ids[room]))
 		}
 	}
 }
@@ -316,7 +320,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	waitingBefore := map[string]string{}
 	for _, room := range rooms {
 		_, body, _ := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Before"})
-		waitingBefore[room] = body["cookie"].(string)
+		waitingBefore[room] = body["id"].(string)
 	}
 
 	paused.Signal(syscall.SIGSTOP)
@@ -331,7 +335,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 			body = b
 			return err == nil && status == http.StatusOK
 		})
-		waitingDuring[room] = body["cookie"].(string)
+		waitingDuring[room] = body["id"].(string)
 	}
 
 	paused.Signal(syscall.SIGCONT)
@@ -345,7 +349,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 			body = b
 			return err == nil && status == http.StatusOK
 		})
-		waitingAfter[room] = body["cookie"].(string)
+		waitingAfter[room] = body["id"].(string)
 	}
 	// The paused node's stale activations ended: refused at their first write (fenced), or
 	// stopped before it by the announcement of the newer activation (superseded).

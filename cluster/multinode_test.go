@@ -19,9 +19,10 @@ import (
 )
 
 type caller struct {
-	t      testing.TB
-	token  string
-	cookie string
+	t           testing.TB
+	token       string
+	cookie      string // lobby secret
+	participant string // participant id of the last lobby answer (what admins see)
 }
 
 func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
@@ -51,6 +52,9 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 	}
 	var out map[string]any
 	_ = json.NewDecoder(res.Body).Decode(&out)
+	if id, ok := out["id"].(string); ok && strings.HasSuffix(path, "/request-entry/") {
+		c.participant = id
+	}
 	return res.StatusCode, out
 }
 
@@ -163,7 +167,7 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 	if list, _ := waiting["participants"].([]any); len(list) != 1 {
 		t.Fatalf("waiting list through node 3: %v", waiting)
 	}
-	if status, _ := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": guest.cookie, "allow_entry": true}); status != http.StatusOK {
+	if status, _ := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": guest.participant, "allow_entry": true}); status != http.StatusOK {
 		t.Fatalf("admit through node 1: %d", status)
 	}
 	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "accepted" {
@@ -223,7 +227,7 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 				t.Fatalf("knock: %v", e)
 			}
 		}
-		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.cookie, "allow_entry": true}); status != http.StatusOK {
+		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.participant, "allow_entry": true}); status != http.StatusOK {
 			t.Fatalf("admit: %d", status)
 		}
 		status, rec := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/start-recording/", map[string]any{"mode": "screen_recording"})

@@ -71,3 +71,24 @@ func TestParseSecret(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSecret: any cookie value is either refused or a canonical UUID that parses back to
+// itself; and no accepted value derives an id equal to the value itself.
+func FuzzParseSecret(f *testing.F) {
+	for _, s := range []string{"6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "{6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60}", "", "x", strings.Repeat("a", 36)} {
+		f.Add(s)
+	}
+	key, _ := NewKey([]byte(strings.Repeat("k", MinKeyBytes)))
+	f.Fuzz(func(t *testing.T, value string) {
+		secret, ok := ParseSecret(value)
+		if !ok {
+			return
+		}
+		if again, ok := ParseSecret(secret); !ok || again != secret {
+			t.Fatalf("ParseSecret(%q) = %q, which parses to %q, %v", value, secret, again, ok)
+		}
+		if id, err := key.ParticipantID("room", secret); err != nil || id == secret {
+			t.Fatalf("secret %q derived %q, %v", secret, id, err)
+		}
+	})
+}

@@ -59,3 +59,23 @@ func TestParseUUID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMake: any name slugifies without panicking to a slug of the allowed characters that is its
+// own slug (a room found by its slug is found by the slugified slug too).
+func FuzzMake(f *testing.F) {
+	for _, s := range []string{"Café du matin", "  --ABC__def--  ", "ß\u00a0é\u200b🙂", "6F1C7A8E-2B1D-4C3E-9F0A-1B2C3D4E5F60", "\xff\xfe", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		s := Make(name)
+		for _, r := range s {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				t.Fatalf("Make(%q) = %q holds %q", name, s, r)
+			}
+		}
+		if again := Make(s); again != s {
+			t.Fatalf("Make(%q) = %q, but Make(%q) = %q", name, s, s, again)
+		}
+		_, _ = ParseUUID(name)
+	})
+}
