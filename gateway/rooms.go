@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -90,8 +91,10 @@ func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
 		msg.Name = g.validName(name, errs)
 		msg.Slug = chosenSlug(msg.Name, errs)
 	}
-	if r.URL.Query().Has("username") {
-		msg.Username = validUsername(r.URL.Query().Get("username"), "username", errs)
+	// The reference front end always sends ?username=, empty when the person chose no name:
+	// blank means the default display name, as in the reference backend.
+	if username := r.URL.Query().Get("username"); strings.TrimSpace(username) != "" {
+		msg.Username = validUsername(username, "username", errs)
 	}
 	if msg.AccessLevel, msg.Configuration, ok = g.newRoomSettings(w, r, u, fields, errs); !ok {
 		return
