@@ -200,15 +200,21 @@ func jsString(s string) string {
 	return string(q)
 }
 
+// namesOfControl is a JavaScript function giving the names a person may call a control by: its
+// aria-label (what a screen reader says) and its visible text. Both count: the reference front
+// end has aria-labels that are untranslated keys (the lobby's "Accept" is
+// "waiting.accept.label").
+const namesOfControl = `(e => [e.getAttribute('aria-label'), e.innerText, e.value]
+  .filter(Boolean).map(n => n.replace(/\s+/g, ' ').trim()))`
+
 // findControl is a JavaScript expression giving the visible control a person would call name:
-// its accessible name (aria-label, else its text) equal to name, else containing it.
+// one of its names equal to name, else containing it.
 func findControl(name string) chromedp.JSPath {
 	return chromedp.JSPath(`(() => {
-  const want = ` + jsString(name) + `;
+  const want = ` + jsString(name) + `, namesOf = ` + namesOfControl + `;
   const controls = [...document.querySelectorAll('button, a, input, textarea, label, [role=button], [role=menuitem], [role=menuitemradio], [role=option], [role=tab], [role=radio], [role=switch], [role=checkbox], [role=link]')]
     .filter(e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden');
-  const nameOf = e => (e.getAttribute('aria-label') || e.innerText || e.value || '').replace(/\s+/g, ' ').trim();
-  return controls.find(e => nameOf(e) === want) || controls.find(e => nameOf(e).includes(want)) || null;
+  return controls.find(e => namesOf(e).some(n => n === want)) || controls.find(e => namesOf(e).some(n => n.includes(want))) || null;
 })()`)
 }
 
@@ -341,10 +347,9 @@ func saveScreenshot(t *testing.T, b *browser) {
 func (b *browser) clickWithin(text, name string) {
 	b.t.Helper()
 	scoped := chromedp.JSPath(`(() => {
-  const text = ` + jsString(text) + `, want = ` + jsString(name) + `;
-  const nameOf = e => (e.getAttribute('aria-label') || e.innerText || '').replace(/\s+/g, ' ').trim();
+  const text = ` + jsString(text) + `, want = ` + jsString(name) + `, namesOf = ` + namesOfControl + `;
   const controls = [...document.querySelectorAll('button, [role=button]')]
-    .filter(e => e.getClientRects().length > 0 && nameOf(e) === want);
+    .filter(e => e.getClientRects().length > 0 && namesOf(e).some(n => n === want));
   let best = null, bestSize = Infinity;
   for (const c of controls) {
     for (let p = c.parentElement; p; p = p.parentElement) {

@@ -136,7 +136,7 @@ func (s *suite) lobbyAdmission(t *testing.T) {
 	guest.waitText("Requesting to join...")
 
 	owner.click("See everyone")
-	owner.click("Accept Guest Gus into the meeting")
+	owner.clickWithin("Guest Gus", "Accept")
 	guest.waitText("Leave")
 	roomID := s.roomID(t, slug)
 	s.waitInRoom(t, roomID, ada.FullName, "Guest Gus")
