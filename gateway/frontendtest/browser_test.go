@@ -97,7 +97,13 @@ func (b *browser) watch(ev any) {
 	switch ev := ev.(type) {
 	case *network.EventResponseReceived:
 		u := ev.Response.URL
-		if !strings.HasPrefix(u, b.base+"/api/") || ev.Response.Status < 400 {
+		if !strings.HasPrefix(u, b.base+"/api/") {
+			return
+		}
+		// Every answer is kept for the failure output: a click that did nothing shows as a call
+		// that never came.
+		b.note(fmt.Sprintf("API answer %d to %s", ev.Response.Status, strings.TrimPrefix(u, b.base)))
+		if ev.Response.Status < 400 {
 			return
 		}
 		status := int(ev.Response.Status)
@@ -232,7 +238,29 @@ func findField(label string) chromedp.JSPath {
 // click clicks the visible control named name, waiting for it to appear.
 func (b *browser) click(name string) {
 	b.t.Helper()
-	b.run("click "+jsString(name), chromedp.Click(findControl(name)))
+	b.clickSettled("click "+jsString(name), findControl(name))
+}
+
+// clickSettled clicks control once it is on the page and stays where it is: a mouse click lands
+// where the control was measured, and a dialog sliding in (the mute confirmation) or a side panel
+// opening would take it elsewhere. Settled: no animation runs on it or around it, and it is
+// where it was at the previous look.
+func (b *browser) clickSettled(what string, control chromedp.JSPath) {
+	b.t.Helper()
+	place := `(() => {
+  const e = ` + string(control) + `;
+  if (!e || document.getAnimations().some(a => a.playState === 'running' && a.effect && a.effect.target && a.effect.target.contains(e))) return '';
+  const r = e.getBoundingClientRect();
+  return [r.x, r.y, r.width, r.height].join(',');
+})()`
+	b.run(what+" (forget the last place)", chromedp.Evaluate[chromedp.Void](`window.__meetcoordLastPlace = ''`))
+	b.waitUntil(what+" (the control, settled)", `(() => {
+  const now = `+place+`;
+  const settled = now !== '' && now === window.__meetcoordLastPlace;
+  window.__meetcoordLastPlace = now;
+  return settled;
+})()`)
+	b.run(what, chromedp.Click(control))
 }
 
 // typeInto replaces the text of the field labelled label, as typing over a selection does.
@@ -362,5 +390,5 @@ func (b *browser) clickWithin(text, name string) {
   }
   return best;
 })()`)
-	b.run("click "+jsString(name)+" near "+jsString(text), chromedp.Click(scoped))
+	b.clickSettled("click "+jsString(name)+" near "+jsString(text), scoped)
 }

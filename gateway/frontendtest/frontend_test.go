@@ -207,9 +207,11 @@ func (s *suite) transcript(t *testing.T) {
 	owner.click("Show more tools")
 	owner.click("Transcribe")
 	owner.click("Start transcribing the meeting")
+	worker := s.startEgressWorker(t, s.roomID(t, slug))
 	owner.waitText("Transcribing")
 
 	owner.click("Stop transcribing the meeting")
+	worker.finishWhenStopped()
 	recordingID := s.onlyRecording(t, slug)
 	clustertest.Eventually(t, waitFor, "the recording to be saved", func() bool {
 		return s.recordingStatus(t, recordingID) == "saved"
