@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test test-browser generate lint bench bench-cluster cluster clean
+.PHONY: run build test test-browser fuzz generate lint bench bench-cluster cluster clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -57,6 +57,19 @@ cluster:
 	echo "nodes on 127.0.0.1:8081-8083 (redis $$url, etcd $$etcd), node 1 serves the dev OIDC issuer;"; \
 	echo "a token: LISTEN_ADDR=127.0.0.1:8081 DEV_OIDC_KEY_FILE=$(CACHE)/cluster-oidc-key.pem go run ./cmd/meetcoord dev-token --sub you"; \
 	wait
+
+# Runs each fuzz target for FUZZTIME (CI: 10s). A finding fails the run; go test writes its input
+# to the package's testdata/fuzz, where it stays as a regression case once fixed.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := ./gateway:FuzzRequestDecoders ./gateway:FuzzWebhookReceiver ./gateway/slug:FuzzMake \
+	./gateway/lobbyid:FuzzParseSecret ./cluster:FuzzLoadConfig
+fuzz:
+	@set -euo pipefail; \
+	for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 # Regenerates the protobuf Go code (protoc from Debian's protobuf-compiler; the Go plugin's
 # version is pinned by the tool directive in go.mod).

@@ -122,20 +122,23 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 
 // TestRoomCreateUsername: POST rooms/?username= puts that name in the creator's LiveKit token,
 // where the reference product lets users choose their display name; otherwise the token carries
-// the user's full name, as everywhere else.
+// the user's full name, as everywhere else. An empty ?username= (what the reference front end
+// sends when the person chose no name) means the full name too.
 func TestRoomCreateUsername(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		env      map[string]string
+		username string
 		wantName string
 	}{
-		{"names editable", map[string]string{"AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME": "true"}, "Jeanne & Co"},
-		{"names not editable", nil, "User alice"},
+		{"names editable", map[string]string{"AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME": "true"}, "Jeanne & Co", "Jeanne & Co"},
+		{"names not editable", nil, "Jeanne & Co", "User alice"},
+		{"names editable, none chosen", map[string]string{"AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME": "true"}, "", "User alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := clustertest.StartNode(t, tc.env)
 			alice := registerUser(t, n, "alice")
-			res := alice.c.Do(http.MethodPost, clustertest.Path("rooms")+"?username="+url.QueryEscape("Jeanne & Co"), map[string]any{"name": "standup"})
+			res := alice.c.Do(http.MethodPost, clustertest.Path("rooms")+"?username="+url.QueryEscape(tc.username), map[string]any{"name": "standup"})
 			if res.Status != http.StatusCreated {
 				t.Fatalf("create: %d %s", res.Status, res.Body)
 			}

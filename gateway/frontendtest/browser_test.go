@@ -97,7 +97,13 @@ func (b *browser) watch(ev any) {
 	switch ev := ev.(type) {
 	case *network.EventResponseReceived:
 		u := ev.Response.URL
-		if !strings.HasPrefix(u, b.base+"/api/") || ev.Response.Status < 400 {
+		if !strings.HasPrefix(u, b.base+"/api/") {
+			return
+		}
+		// Every answer is kept for the failure output: a click that did nothing shows as a call
+		// that never came.
+		b.note(fmt.Sprintf("API answer %d to %s", ev.Response.Status, strings.TrimPrefix(u, b.base)))
+		if ev.Response.Status < 400 {
 			return
 		}
 		status := int(ev.Response.Status)
@@ -200,15 +206,21 @@ func jsString(s string) string {
 	return string(q)
 }
 
+// namesOfControl is a JavaScript function giving the names a person may call a control by: its
+// aria-label (what a screen reader says) and its visible text. Both count: the reference front
+// end has aria-labels that are untranslated keys (the lobby's "Accept" is
+// "waiting.accept.label").
+const namesOfControl = `(e => [e.getAttribute('aria-label'), e.innerText, e.value]
+  .filter(Boolean).map(n => n.replace(/\s+/g, ' ').trim()))`
+
 // findControl is a JavaScript expression giving the visible control a person would call name:
-// its accessible name (aria-label, else its text) equal to name, else containing it.
+// one of its names equal to name, else containing it.
 func findControl(name string) chromedp.JSPath {
 	return chromedp.JSPath(`(() => {
-  const want = ` + jsString(name) + `;
+  const want = ` + jsString(name) + `, namesOf = ` + namesOfControl + `;
   const controls = [...document.querySelectorAll('button, a, input, textarea, label, [role=button], [role=menuitem], [role=menuitemradio], [role=option], [role=tab], [role=radio], [role=switch], [role=checkbox], [role=link]')]
     .filter(e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden');
-  const nameOf = e => (e.getAttribute('aria-label') || e.innerText || e.value || '').replace(/\s+/g, ' ').trim();
-  return controls.find(e => nameOf(e) === want) || controls.find(e => nameOf(e).includes(want)) || null;
+  return controls.find(e => namesOf(e).some(n => n === want)) || controls.find(e => namesOf(e).some(n => n.includes(want))) || null;
 })()`)
 }
 
@@ -226,7 +238,29 @@ func findField(label string) chromedp.JSPath {
 // click clicks the visible control named name, waiting for it to appear.
 func (b *browser) click(name string) {
 	b.t.Helper()
-	b.run("click "+jsString(name), chromedp.Click(findControl(name)))
+	b.clickSettled("click "+jsString(name), findControl(name))
+}
+
+// clickSettled clicks control once it is on the page and stays where it is: a mouse click lands
+// where the control was measured, and a dialog sliding in (the mute confirmation) or a side panel
+// opening would take it elsewhere. Settled: no animation runs on it or around it, and it is
+// where it was at the previous look.
+func (b *browser) clickSettled(what string, control chromedp.JSPath) {
+	b.t.Helper()
+	place := `(() => {
+  const e = ` + string(control) + `;
+  if (!e || document.getAnimations().some(a => a.playState === 'running' && a.effect && a.effect.target && a.effect.target.contains(e))) return '';
+  const r = e.getBoundingClientRect();
+  return [r.x, r.y, r.width, r.height].join(',');
+})()`
+	b.run(what+" (forget the last place)", chromedp.Evaluate[chromedp.Void](`window.__meetcoordLastPlace = ''`))
+	b.waitUntil(what+" (the control, settled)", `(() => {
+  const now = `+place+`;
+  const settled = now !== '' && now === window.__meetcoordLastPlace;
+  window.__meetcoordLastPlace = now;
+  return settled;
+})()`)
+	b.run(what, chromedp.Click(control))
 }
 
 // typeInto replaces the text of the field labelled label, as typing over a selection does.
@@ -341,10 +375,9 @@ func saveScreenshot(t *testing.T, b *browser) {
 func (b *browser) clickWithin(text, name string) {
 	b.t.Helper()
 	scoped := chromedp.JSPath(`(() => {
-  const text = ` + jsString(text) + `, want = ` + jsString(name) + `;
-  const nameOf = e => (e.getAttribute('aria-label') || e.innerText || '').replace(/\s+/g, ' ').trim();
+  const text = ` + jsString(text) + `, want = ` + jsString(name) + `, namesOf = ` + namesOfControl + `;
   const controls = [...document.querySelectorAll('button, [role=button]')]
-    .filter(e => e.getClientRects().length > 0 && nameOf(e) === want);
+    .filter(e => e.getClientRects().length > 0 && namesOf(e).some(n => n === want));
   let best = null, bestSize = Infinity;
   for (const c of controls) {
     for (let p = c.parentElement; p; p = p.parentElement) {
@@ -357,5 +390,5 @@ func (b *browser) clickWithin(text, name string) {
   }
   return best;
 })()`)
-	b.run("click "+jsString(name)+" near "+jsString(text), chromedp.Click(scoped))
+	b.clickSettled("click "+jsString(name)+" near "+jsString(text), scoped)
 }

@@ -136,7 +136,7 @@ func (s *suite) lobbyAdmission(t *testing.T) {
 	guest.waitText("Requesting to join...")
 
 	owner.click("See everyone")
-	owner.click("Accept Guest Gus into the meeting")
+	owner.clickWithin("Guest Gus", "Accept")
 	guest.waitText("Leave")
 	roomID := s.roomID(t, slug)
 	s.waitInRoom(t, roomID, ada.FullName, "Guest Gus")
@@ -207,9 +207,11 @@ func (s *suite) transcript(t *testing.T) {
 	owner.click("Show more tools")
 	owner.click("Transcribe")
 	owner.click("Start transcribing the meeting")
+	worker := s.startEgressWorker(t, s.roomID(t, slug))
 	owner.waitText("Transcribing")
 
 	owner.click("Stop transcribing the meeting")
+	worker.finishWhenStopped()
 	recordingID := s.onlyRecording(t, slug)
 	clustertest.Eventually(t, waitFor, "the recording to be saved", func() bool {
 		return s.recordingStatus(t, recordingID) == "saved"
