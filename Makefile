@@ -61,7 +61,7 @@ cluster:
 # Runs each fuzz target for FUZZTIME (CI: 10s). A finding fails the run; go test writes its input
 # to the package's testdata/fuzz, where it stays as a regression case once fixed.
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./gateway:FuzzRequestDecoders ./gateway:FuzzWebhookReceiver ./gateway/slug:FuzzMake \
+FUZZ_TARGETS := ./gateway/gatewayfuzz:FuzzRequestDecoders ./gateway/gatewayfuzz:FuzzWebhookReceiver ./gateway/slug:FuzzMake \
 	./gateway/lobbyid:FuzzParseSecret ./cluster:FuzzLoadConfig
 fuzz:
 	@set -euo pipefail; \
