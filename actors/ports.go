@@ -77,6 +77,9 @@ const (
 	// IndexRecording: recording id -> room id, so that a recording nobody lets the caller see
 	// is told apart from one that does not exist.
 	IndexRecording
+	// IndexRoomAccesses: room id -> the room's accesses (encoded messages.AccessList, in
+	// Summary), so that resource-accesses/ is answered without activating rooms.
+	IndexRoomAccesses
 )
 
 // IndexOp is one change to an index, applied atomically with the snapshot it comes with.
@@ -84,7 +87,7 @@ type IndexOp struct {
 	Index     Index
 	Key       string        // user id, slug, callback id, access id, PIN or recording id
 	Field     string        // IndexUserRecordings: the recording id
-	Summary   []byte        // hash indexes: the entry for this user
+	Summary   []byte        // hash indexes: the entry for this user (or this room's accesses)
 	TTL       time.Duration // pointer indexes: 0 means no expiry
 	Remove    bool          // remove the entry (pointers only if they still point to this room)
 	Exclusive bool          // pointer put fails with ErrIndexTaken when held by another room

@@ -1,53 +1,111 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"google.golang.org/protobuf/proto"
 
 	"meetcoord/messages"
 )
 
 // listAccesses: of one room (?resource=) or of every room of the caller. Privileged callers see
-// all accesses of a room, others their own.
+// all accesses of a room, others their own. The accesses are read from the index the rooms
+// maintain (two store reads for any number of rooms, no room activated); only a room stored
+// before that index existed is asked, once (it then writes its entry).
 func (g *Gateway) listAccesses(w http.ResponseWriter, r *http.Request) {
 	u, ok := g.user(w, r)
 	if !ok {
 		return
 	}
-	var roomIDs []string
-	if resource := r.URL.Query().Get("resource"); resource != "" {
-		id, err := uuid.Parse(resource)
-		if err != nil {
-			fieldErrors{"resource": {"Must be a valid UUID."}}.write(w)
-			return
-		}
-		roomIDs = []string{id.String()}
-	} else {
-		raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
-		if err != nil {
-			g.storeFailed(w, "list rooms of user", err)
-			return
-		}
-		for _, b := range raw {
-			if s, err := decodeSummary(b); err == nil {
-				roomIDs = append(roomIDs, s.GetId())
-			}
-		}
+	roomIDs, ok := g.accessListRooms(w, r, u)
+	if !ok {
+		return
+	}
+	indexed, err := g.cfg.Directory.AccessListsOfRooms(r.Context(), roomIDs)
+	if err != nil {
+		g.storeFailed(w, "read accesses of rooms", err)
+		return
 	}
 	results := []accessJSON{}
-	for _, id := range roomIDs {
-		reply, err := g.cfg.Rooms.Ask(r.Context(), id, &messages.ListAccesses{Caller: callerMessage(u)})
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+	for i, id := range roomIDs {
+		accesses, ok := g.visibleAccessesOf(w, r, u, id, indexed[i])
+		if !ok {
 			return
 		}
-		for _, a := range reply.GetAccesses().GetAccesses() {
+		for _, a := range accesses {
 			results = append(results, accessView(a, id))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+}
+
+// accessListRooms are the rooms whose accesses a listing covers: the one of ?resource=, or
+// every room where the caller holds a role (user-rooms index). ok=false means the reply is
+// written.
+func (g *Gateway) accessListRooms(w http.ResponseWriter, r *http.Request, u *userRecord) ([]string, bool) {
+	if resource := r.URL.Query().Get("resource"); resource != "" {
+		id, err := uuid.Parse(resource)
+		if err != nil {
+			fieldErrors{"resource": {"Must be a valid UUID."}}.write(w)
+			return nil, false
+		}
+		return []string{id.String()}, true
+	}
+	raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
+	if err != nil {
+		g.storeFailed(w, "list rooms of user", err)
+		return nil, false
+	}
+	var roomIDs []string
+	for _, b := range raw {
+		if s, err := decodeSummary(b); err == nil {
+			roomIDs = append(roomIDs, s.GetId())
+		}
+	}
+	return roomIDs, true
+}
+
+// visibleAccessesOf is what the caller may see of a room's accesses, from its index entry
+// (indexed, nil when the room has none). A room without one is unknown, deleted, or stored
+// before the index existed: it is asked, and writes its entry. ok=false means the reply is
+// written.
+func (g *Gateway) visibleAccessesOf(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) ([]*messages.Access, bool) {
+	if indexed == nil {
+		reply, err := g.askRoom(r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
+		if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND {
+			return nil, true // no such room: nothing to see
+		}
+		if !g.answered(w, roomID, reply, err) {
+			return nil, false
+		}
+		return reply.GetAccesses().GetAccesses(), true
+	}
+	list := &messages.AccessList{}
+	if err := proto.Unmarshal(indexed, list); err != nil {
+		g.storeFailed(w, "decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
+		return nil, false
+	}
+	return visibleAccesses(list.GetAccesses(), u.ID), true
+}
+
+// visibleAccesses applies the rule the room applies to ListAccesses (actors/room/accesses.go):
+// its owners and administrators see every access, anyone else their own only.
+func visibleAccesses(accesses []*messages.Access, userID string) []*messages.Access {
+	for _, a := range accesses {
+		if a.GetUser().GetId() == userID && (a.GetRole() == messages.Role_ROLE_OWNER || a.GetRole() == messages.Role_ROLE_ADMINISTRATOR) {
+			return accesses
+		}
+	}
+	var own []*messages.Access
+	for _, a := range accesses {
+		if a.GetUser().GetId() == userID {
+			own = append(own, a)
+		}
+	}
+	return own
 }
 
 // createAccess gives a user a role on a room.

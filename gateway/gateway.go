@@ -37,6 +37,9 @@ type Directory interface {
 	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
 	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
 	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
+	// AccessListsOfRooms returns the indexed accesses of each room (encoded messages.AccessList)
+	// in one round trip, nil for a room with none indexed (unknown, or stored before the index).
+	AccessListsOfRooms(ctx context.Context, roomIDs []string) ([][]byte, error)
 	RecordingsOfUser(ctx context.Context, userID string) ([][]byte, error)
 	RoomOfRecording(ctx context.Context, recordingID string) (string, bool, error)
 }

@@ -22,6 +22,7 @@ type indexOpView struct {
 	exclusive bool
 	ttl       time.Duration
 	summary   string // "name|slug|level|created" of the decoded summary, "" when none
+	// (IndexRoomAccesses: "access id:role" of each access, in order)
 }
 
 func viewOps(t *testing.T, roomID string, ops []actors.IndexOp) []indexOpView {
@@ -29,7 +30,13 @@ func viewOps(t *testing.T, roomID string, ops []actors.IndexOp) []indexOpView {
 	out := make([]indexOpView, 0, len(ops))
 	for _, op := range ops {
 		v := indexOpView{index: op.Index, key: op.Key, remove: op.Remove, exclusive: op.Exclusive, ttl: op.TTL}
-		if op.Summary != nil {
+		if op.Index == actors.IndexRoomAccesses && op.Summary != nil {
+			list := &messages.AccessList{}
+			if err := proto.Unmarshal(op.Summary, list); err != nil {
+				t.Fatalf("op %+v: access list does not decode: %v", op, err)
+			}
+			v.summary = accessesString(list.GetAccesses())
+		} else if op.Summary != nil {
 			s := &messages.RoomSummary{}
 			if err := proto.Unmarshal(op.Summary, s); err != nil {
 				t.Fatalf("op %+v: summary does not decode: %v", op, err)
@@ -45,6 +52,14 @@ func viewOps(t *testing.T, roomID string, ops []actors.IndexOp) []indexOpView {
 		return cmp.Or(cmp.Compare(a.index, b.index), strings.Compare(a.key, b.key))
 	})
 	return out
+}
+
+func accessesString(accesses []*messages.Access) string {
+	var parts []string
+	for _, a := range accesses {
+		parts = append(parts, a.GetId()+":"+a.GetRole().String())
+	}
+	return strings.Join(parts, ",")
 }
 
 func summaryString(name, slug string, level messages.AccessLevel, created int64) string {
@@ -86,6 +101,9 @@ func TestIndexChanges(t *testing.T) {
 	}
 	accessPut := func(id string) indexOpView { return indexOpView{index: actors.IndexAccess, key: id} }
 	accessDrop := func(id string) indexOpView { return indexOpView{index: actors.IndexAccess, key: id, remove: true} }
+	roomAccesses := func(r *messages.RoomRecord) indexOpView {
+		return indexOpView{index: actors.IndexRoomAccesses, key: roomID, summary: accessesString(r.GetAccesses())}
+	}
 
 	created1 := with(func(r *messages.RoomRecord) { r.Accesses = []*messages.Access{ownerAcc}; r.PinCode = "" })
 	renamed := with(func(r *messages.RoomRecord) { r.Name = "Daily standup" })
@@ -106,11 +124,12 @@ func TestIndexChanges(t *testing.T) {
 		want          []indexOpView
 	}{
 		{
-			name: "creation: owner's rooms, access pointer, exclusive slug", before: nil, after: created1,
+			name: "creation: owner's rooms, access pointer, exclusive slug, the room's accesses", before: nil, after: created1,
 			want: []indexOpView{
 				put("u-owner", created1),
 				{index: actors.IndexSlug, key: "abc-defg-hij", exclusive: true},
 				accessPut("acc-owner"),
+				roomAccesses(created1),
 			},
 		},
 		{
@@ -123,11 +142,11 @@ func TestIndexChanges(t *testing.T) {
 		},
 		{
 			name: "adding a member: put for that member only, and its access pointer", before: base, after: added,
-			want: []indexOpView{put("u-new", added), accessPut("acc-new")},
+			want: []indexOpView{put("u-new", added), accessPut("acc-new"), roomAccesses(added)},
 		},
 		{
 			name: "removing a member: user rooms and access pointer removed", before: base, after: removed,
-			want: []indexOpView{drop("u-member"), accessDrop("acc-member")},
+			want: []indexOpView{drop("u-member"), accessDrop("acc-member"), roomAccesses(removed)},
 		},
 		{
 			name: "deletion: everything removed, slug and PIN included", before: base, after: nil,
@@ -136,10 +155,11 @@ func TestIndexChanges(t *testing.T) {
 				{index: actors.IndexSlug, key: "abc-defg-hij", remove: true},
 				{index: actors.IndexPin, key: "0123456789", remove: true},
 				accessDrop("acc-owner"), accessDrop("acc-admin"), accessDrop("acc-member"),
+				{index: actors.IndexRoomAccesses, key: roomID, remove: true},
 			},
 		},
 		{name: "no change", before: base, after: proto.CloneOf(base), want: []indexOpView{}},
-		{name: "role change: summaries carry no role", before: base, after: roleChanged, want: []indexOpView{}},
+		{name: "role change: summaries carry no role, the room's accesses do", before: base, after: roleChanged, want: []indexOpView{roomAccesses(roleChanged)}},
 		{
 			name: "configuration and PIN change: old PIN released, new one reserved exclusively", before: base, after: reconfigured,
 			want: []indexOpView{

@@ -324,6 +324,7 @@ func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.In
 			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: after.GetPinCode(), Exclusive: true})
 		}
 	}
+	ops = append(ops, accessIndexOps(roomID, before, after)...)
 	switch {
 	case after != nil && before.GetSlug() != after.GetSlug():
 		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: after.GetSlug(), Exclusive: true})

@@ -95,6 +95,9 @@ func (r *Room) Receive(ctx actor.Context) {
 
 	case *messages.ListAccesses:
 		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listAccesses(msg) })
+	case *messages.IndexAccesses:
+		// Writes the index only; idempotent by nature, so it carries no request id.
+		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.indexAccesses(msg, now) })
 	case *messages.CreateAccess:
 		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.createAccess(msg) })
 	case *messages.UpdateAccess:

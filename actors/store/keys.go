@@ -15,3 +15,8 @@ func pinKey(pin string) string               { return prefix + "pin:" + pin }
 func userRecordingsKey(userID string) string { return prefix + "user:" + userID + ":recordings" }
 func recordingKey(id string) string          { return prefix + "recording:" + id }
 func userKey(userID string) string           { return prefix + "user:" + userID }
+
+// roomAccessesKey is one hash for every room (field: room id, value: its encoded AccessList), so
+// that the accesses of all the rooms of a user are read with one HMGET and written by the save
+// script's existing hash operations.
+func roomAccessesKey() string { return prefix + "room-accesses" }

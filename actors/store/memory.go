@@ -19,6 +19,7 @@ type Memory struct {
 	pointers  map[string]expiring // slug, callback and access indexes, by store key
 	userRooms map[string]map[string][]byte
 	userRecs  map[string]map[string][]byte
+	accesses  map[string][]byte // encoded AccessList by room id (the room accesses index)
 	users     map[string][]byte
 	watchers  []func(roomID string, epoch int64)
 	ext       memoryApplications // external API applications
@@ -47,6 +48,7 @@ func NewMemory() *Memory {
 		pointers:  map[string]expiring{},
 		userRooms: map[string]map[string][]byte{},
 		userRecs:  map[string]map[string][]byte{},
+		accesses:  map[string][]byte{},
 		users:     map[string][]byte{},
 	}
 }
@@ -118,6 +120,10 @@ func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
 				m.userRooms[op.Key] = map[string][]byte{}
 			}
 			m.userRooms[op.Key][s.RoomID] = clone(op.Summary)
+		case op.Index == actors.IndexRoomAccesses && op.Remove:
+			delete(m.accesses, s.RoomID)
+		case op.Index == actors.IndexRoomAccesses:
+			m.accesses[s.RoomID] = clone(op.Summary)
 		case op.Remove:
 			key := indexKey(op)
 			if p, ok := m.pointers[key]; ok && string(p.value) == s.RoomID {
@@ -172,6 +178,17 @@ func (m *Memory) RoomsOfUser(_ context.Context, userID string) ([][]byte, error)
 	out := make([][]byte, 0, len(m.userRooms[userID]))
 	for _, s := range m.userRooms[userID] {
 		out = append(out, clone(s))
+	}
+	return out, nil
+}
+
+// AccessListsOfRooms returns the indexed accesses of each room, nil for a room with none.
+func (m *Memory) AccessListsOfRooms(_ context.Context, roomIDs []string) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]byte, len(roomIDs))
+	for i, id := range roomIDs {
+		out[i] = clone(m.accesses[id])
 	}
 	return out, nil
 }

@@ -165,6 +165,26 @@ func (r *Redis) RoomsOfUser(ctx context.Context, userID string) ([][]byte, error
 	return out, nil
 }
 
+// AccessListsOfRooms returns the indexed accesses of each room (encoded messages.AccessList), in
+// the order of roomIDs, with one command whatever their number. An entry is nil for a room with
+// no indexed accesses: a room that does not exist, or one not saved since the index exists.
+func (r *Redis) AccessListsOfRooms(ctx context.Context, roomIDs []string) ([][]byte, error) {
+	if len(roomIDs) == 0 {
+		return nil, nil
+	}
+	vals, err := r.client.HMGet(ctx, roomAccessesKey(), roomIDs...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read accesses of %d rooms: %w", len(roomIDs), err)
+	}
+	out := make([][]byte, len(roomIDs))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = []byte(s)
+		}
+	}
+	return out, nil
+}
+
 // RecordingsOfUser returns the recording entries of a user (encoded messages.RecordingEntry).
 func (r *Redis) RecordingsOfUser(ctx context.Context, userID string) ([][]byte, error) {
 	vals, err := r.client.HVals(ctx, userRecordingsKey(userID)).Result()

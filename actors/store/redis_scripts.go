@@ -25,7 +25,7 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
 // was never stored, and the first such writer takes epoch 1), then writes the state and applies
 // one index operation per extra key:
 //
-//	"h" <summary>       HSET key <room id> summary   (user rooms)
+//	"h" <summary>       HSET key <room id> summary   (user rooms, room accesses)
 //	"hd"                HDEL key <room id>
 //	"hf" <field> <value> HSET key field value   (user recordings)
 //	"p" <ttl ms>        SET key <room id> [PX ttl]   (slug, callback, access pointers)
@@ -109,6 +109,8 @@ func indexKey(op actors.IndexOp) string {
 		return userRecordingsKey(op.Key)
 	case actors.IndexRecording:
 		return recordingKey(op.Key)
+	case actors.IndexRoomAccesses:
+		return roomAccessesKey()
 	}
 	return ""
 }
@@ -118,9 +120,9 @@ func indexArgs(op actors.IndexOp) []any {
 	switch {
 	case op.Index == actors.IndexUserRecordings:
 		return []any{"hf", op.Field, op.Summary}
-	case op.Index == actors.IndexUserRooms && op.Remove:
+	case (op.Index == actors.IndexUserRooms || op.Index == actors.IndexRoomAccesses) && op.Remove:
 		return []any{"hd"}
-	case op.Index == actors.IndexUserRooms:
+	case op.Index == actors.IndexUserRooms || op.Index == actors.IndexRoomAccesses:
 		return []any{"h", op.Summary}
 	case op.Remove:
 		return []any{"pd"}

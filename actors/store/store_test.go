@@ -25,6 +25,7 @@ type contractStore interface {
 	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
 	CallbackRoom(ctx context.Context, callbackID string) (string, bool, error)
 	RoomsOfUser(ctx context.Context, userID string) ([][]byte, error)
+	AccessListsOfRooms(ctx context.Context, roomIDs []string) ([][]byte, error)
 	SaveUser(ctx context.Context, userID, email string, record []byte) (bool, error)
 	GetUser(ctx context.Context, userID string) ([]byte, bool, error)
 }
@@ -448,6 +449,52 @@ func TestAccessIndex(t *testing.T) {
 			}
 			if ok != (tt.room != "") || id != tt.room {
 				t.Errorf("RoomIDByAccess(%s) = %q, %v; want %q", tt.access, id, ok, tt.room)
+			}
+		}
+	})
+}
+
+func TestRoomAccessesIndex(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		ctx := ctxT(t)
+		put := func(room, list string) actors.IndexOp {
+			return actors.IndexOp{Index: actors.IndexRoomAccesses, Key: room, Summary: []byte(list)}
+		}
+		drop := func(room string) actors.IndexOp {
+			return actors.IndexOp{Index: actors.IndexRoomAccesses, Key: room, Remove: true}
+		}
+		create(t, f.s, "r1", put("r1", "r1 v1"))
+		create(t, f.s, "r2", put("r2", "r2 v1"))
+		create(t, f.s, "r3", put("r3", "r3 v1"))
+		create(t, f.s, "old") // stored before the index: no entry
+		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"), Index: []actors.IndexOp{put("r1", "r1 v2")}})
+		mustSave(t, f.s, actors.Snapshot{RoomID: "r3", Epoch: 1, State: []byte("x"), TTL: time.Hour, Index: []actors.IndexOp{drop("r3")}})
+		tests := []struct {
+			rooms []string
+			want  []string // "" = no entry
+		}{
+			{[]string{"r1", "r2", "r3", "old", "unknown"}, []string{"r1 v2", "r2 v1", "", "", ""}},
+			{[]string{"r2", "r1"}, []string{"r2 v1", "r1 v2"}},
+			{nil, nil},
+		}
+		for _, tt := range tests {
+			got, err := f.s.AccessListsOfRooms(ctx, tt.rooms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.rooms) {
+				t.Errorf("AccessListsOfRooms(%q): %d entries", tt.rooms, len(got))
+				continue
+			}
+			var s []string
+			for i, b := range got {
+				if (b == nil) != (tt.want[i] == "") {
+					t.Errorf("AccessListsOfRooms(%q)[%d] = %q, want %q", tt.rooms, i, b, tt.want[i])
+				}
+				s = append(s, string(b))
+			}
+			if !slices.Equal(s, tt.want) {
+				t.Errorf("AccessListsOfRooms(%q) = %q, want %q", tt.rooms, s, tt.want)
 			}
 		}
 	})
