@@ -91,6 +91,38 @@ func (g *Gateway) visibleAccessesOf(w http.ResponseWriter, r *http.Request, u *u
 	return visibleAccesses(list.GetAccesses(), u.ID), true
 }
 
+// privilegedOn tells whether u is an owner or administrator of the room, from the accesses
+// index (the room is asked when it has no entry yet). ok=false means the reply is written (404
+// for an unknown room, 503).
+func (g *Gateway) privilegedOn(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string) (privileged, ok bool) {
+	lists, err := g.cfg.Directory.AccessListsOfRooms(r.Context(), []string{roomID})
+	if err != nil {
+		g.storeFailed(w, "read accesses of room", err)
+		return false, false
+	}
+	var accesses []*messages.Access
+	if len(lists) == 1 && lists[0] != nil {
+		list := &messages.AccessList{}
+		if err := proto.Unmarshal(lists[0], list); err != nil {
+			g.storeFailed(w, "decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
+			return false, false
+		}
+		accesses = list.GetAccesses()
+	} else {
+		reply, ok := g.ask(w, r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
+		if !ok {
+			return false, false
+		}
+		accesses = reply.GetAccesses().GetAccesses()
+	}
+	for _, a := range accesses {
+		if a.GetUser().GetId() == u.ID && (a.GetRole() == messages.Role_ROLE_OWNER || a.GetRole() == messages.Role_ROLE_ADMINISTRATOR) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
 // visibleAccesses applies the rule the room applies to ListAccesses (actors/room/accesses.go):
 // its owners and administrators see every access, anyone else their own only.
 func visibleAccesses(accesses []*messages.Access, userID string) []*messages.Access {
@@ -124,6 +156,14 @@ func (g *Gateway) createAccess(w http.ResponseWriter, r *http.Request) {
 	role := g.roleField(fields, errs)
 	if len(errs) > 0 {
 		errs.write(w)
+		return
+	}
+	// The room decides again when asked; checking here first keeps callers without a role from
+	// learning whether a user id exists (a 400 "does not exist" would tell them).
+	if privileged, ok := g.privilegedOn(w, r, u, roomID); !ok {
+		return
+	} else if !privileged {
+		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
 		return
 	}
 	target, found, err := g.users.get(r.Context(), userID)

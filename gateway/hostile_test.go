@@ -70,3 +70,24 @@ func TestReadyzNamesThePartNotTheError(t *testing.T) {
 		t.Fatalf("readyz shows internal addresses: %s", res.Body)
 	}
 }
+
+// POST resource-accesses/ by a caller without a role on the room answers the same for a user id
+// that exists and one that does not: no user-existence oracle.
+func TestAccessCreationRevealsNoUser(t *testing.T) {
+	n := clustertest.StartNode(t, nil)
+	owner := registerUser(t, n, "owner")
+	mallory := registerUser(t, n, "mallory")
+	victim := registerUser(t, n, "victim")
+	room := createRoomAs(t, owner, uniqueRoomName("Private"), "restricted")
+	for _, user := range []string{victim.id, "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"} {
+		res := mallory.c.Do(http.MethodPost, clustertest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
+		if res.Status != http.StatusForbidden {
+			t.Fatalf("grant of user %s by a caller without a role: %d %s, want 403 whether the user exists or not", user, res.Status, res.Body)
+		}
+	}
+	// The owner still gets the precise answer.
+	res := owner.c.Do(http.MethodPost, clustertest.Path("resource-accesses"), map[string]any{"user": "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "resource": room, "role": "member"})
+	if res.Status != http.StatusBadRequest {
+		t.Fatalf("owner granting an unknown user: %d %s, want 400", res.Status, res.Body)
+	}
+}
