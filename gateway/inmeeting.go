@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"meetcoord/messages"
 )
@@ -55,9 +53,6 @@ func (g *Gateway) toggleHand(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// maxParticipantName bounds a participant's name, in characters (the reference's limit).
-const maxParticipantName = 255
-
 // renameParticipant changes the caller's name in the meeting.
 func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) {
 	caller, authenticated, ok := g.meetingParticipant(w, r)
@@ -70,15 +65,10 @@ func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) {
 	}
 	errs := fieldErrors{}
 	name, present := stringField(fields, "name", errs)
-	name = strings.TrimSpace(name) // the reference trims names, then checks their length
-	switch {
-	case errs["name"] != nil:
-	case !present:
+	if !present && errs["name"] == nil {
 		errs.add("name", "This field is required.")
-	case name == "":
-		errs.add("name", "This field may not be blank.")
-	case utf8.RuneCountInString(name) > maxParticipantName:
-		errs.add("name", "Ensure this field has no more than 255 characters.")
+	} else if present {
+		name = validUsername(name, "name", errs) // trimmed, then 1 to 255 characters, as the reference
 	}
 	if len(errs) > 0 {
 		errs.write(w)
