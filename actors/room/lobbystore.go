@@ -22,6 +22,10 @@ import (
 // one more waiting period). Past it, a participant still polling simply knocks again.
 const waitingKept = 10 * time.Minute
 
+// rewriteMargin: when the stored entries are due to expire within this time, the next write
+// stores every live entry again (see pendingChange).
+const rewriteMargin = time.Minute
+
 // lobbyStoreState is what the store does not know yet of the lobby, and how to undo the current
 // command's changes if its write fails.
 type lobbyStoreState struct {
@@ -36,6 +40,9 @@ type lobbyStoreState struct {
 	// legacy: the entries were loaded from a snapshot written before they were kept apart; the
 	// next write rewrites the snapshot without them (and stores them apart).
 	legacy bool
+	// storedUntil is when the stored entries expire, as far as this activation knows (zero:
+	// none is stored).
+	storedUntil time.Time
 }
 
 func newLobbyStoreState() lobbyStoreState {
@@ -87,17 +94,21 @@ func (l *lobby) rollback() {
 
 // pendingChange is what the store must be told: the unsaved entries, plus every waiting entry
 // when exactAtEpoch is set (a clean stop writes their exact deadlines). nil: nothing to write.
+//
+// Polls keep waiting entries alive in memory without writing, so the stored entries may be about
+// to expire while some are still live: then every live entry is written again, which happens at
+// most once per waitingKept and keeps the store holding every live entry.
 func (l *lobby) pendingChange(now time.Time, exactAtEpoch int64) (*actors.LobbyChange, error) {
 	l.prune(now)
+	rewrite := now.Add(rewriteMargin).After(l.store.storedUntil)
 	ids := make([]string, 0, len(l.store.unsaved))
 	for id := range l.store.unsaved {
 		ids = append(ids, id)
 	}
-	if exactAtEpoch != 0 {
-		for id, e := range l.entries {
-			if e.status == messages.EntryStatus_ENTRY_STATUS_WAITING && !l.store.unsaved[id] {
-				ids = append(ids, id)
-			}
+	for id, e := range l.entries {
+		again := rewrite || (exactAtEpoch != 0 && e.status == messages.EntryStatus_ENTRY_STATUS_WAITING)
+		if again && !l.store.unsaved[id] {
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {
@@ -142,9 +153,16 @@ func (l *lobby) keep(now time.Time) time.Duration {
 	return longest
 }
 
-// saved records that the store now holds what pendingChange said.
-func (l *lobby) saved() {
+// saved records that the store now holds what pendingChange said (nil: nothing was written).
+func (l *lobby) saved(change *actors.LobbyChange, now time.Time) {
+	if change == nil {
+		return
+	}
 	clear(l.store.unsaved)
+	l.store.storedUntil = time.Time{}
+	if change.TTL > 0 {
+		l.store.storedUntil = now.Add(change.TTL)
+	}
 }
 
 // restoreStored loads the lobby of a newly activated room: the entries of an old snapshot
@@ -163,6 +181,15 @@ func (l *lobby) restoreStored(legacy []*messages.LobbyEntry, legacyExact bool, r
 			return fmt.Errorf("decode lobby entry: %w", err)
 		}
 		id := record.GetEntry().GetParticipantId()
+		// The stored entries expire no sooner than the last write asked for: the longest life
+		// of an entry as stored (in memory it was at least that).
+		keptUntil := time.UnixMilli(record.GetEntry().GetDeadlineUnixMs())
+		if record.GetEntry().GetStatus() == messages.EntryStatus_ENTRY_STATUS_WAITING {
+			keptUntil = keptUntil.Add(waitingKept)
+		}
+		if keptUntil.After(l.store.storedUntil) {
+			l.store.storedUntil = keptUntil
+		}
 		delete(l.entries, id)
 		exact := record.GetExactAtEpoch() != 0 && record.GetExactAtEpoch() == epoch-1
 		if l.restoreEntry(record.GetEntry(), exact, now) {

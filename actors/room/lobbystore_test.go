@@ -51,6 +51,16 @@ func TestLobbyStoreChanges(t *testing.T) {
 	knock := func(id string) func(*lobby, time.Time) {
 		return func(l *lobby, now time.Time) { l.knock(id, id, "Guest "+id, now) }
 	}
+	// pollSince: the participants poll every second from base+since until now (no write).
+	pollSince := func(since time.Duration, ids ...string) func(*lobby, time.Time) {
+		return func(l *lobby, now time.Time) {
+			for at := lobbyAt(since); !at.After(now); at = at.Add(time.Second) {
+				for _, id := range ids {
+					l.knock(id, id, "Guest "+id, at)
+				}
+			}
+		}
+	}
 	tests := []struct {
 		name  string
 		steps []step
@@ -85,6 +95,16 @@ func TestLobbyStoreChanges(t *testing.T) {
 			{0, func(l *lobby, now time.Time) { l.decide("a", false, now) }, true, "put [a:DENIED] remove [] ttl " + dn.String()},
 			{0, func(l *lobby, now time.Time) { l.removeIdentity("a", now) }, true, "put [] remove [] ttl 0s"},
 		}},
+		{"stored entries about to expire while polls kept them live: all written again", []step{
+			{0, knock("a"), true, "put [a:WAITING] remove [] ttl " + (w + waitingKept).String()},
+			{waitingKept - time.Minute, pollSince(0, "a"), false, "none"},
+			{waitingKept - time.Minute, knock("b"), true, "put [b:WAITING] remove [] ttl " + (w + waitingKept).String()},
+			{2*waitingKept - 2*time.Minute, pollSince(waitingKept-time.Minute, "a", "b"), false, "none"},
+			{2*waitingKept - 2*time.Minute, knock("c"), true, "put [c:WAITING] remove [] ttl " + (w + waitingKept).String()},
+			// nothing written for a while: the store would drop a and b, still polling
+			{3*waitingKept - 2*time.Minute, pollSince(2*waitingKept-2*time.Minute, "a", "b", "c"), false, "none"},
+			{3*waitingKept - 2*time.Minute, knock("d"), true, "put [a:WAITING b:WAITING c:WAITING d:WAITING] remove [] ttl " + (w + waitingKept).String()},
+		}},
 		{"clear: the whole lobby goes", []step{
 			{0, knock("a"), true, "put [a:WAITING] remove [] ttl " + (w + waitingKept).String()},
 			{0, knock("b"), true, "put [b:WAITING] remove [] ttl " + (w + waitingKept).String()},
@@ -111,7 +131,7 @@ func TestLobbyStoreChanges(t *testing.T) {
 				if got := changeView(t, change); got != s.want {
 					t.Fatalf("step %d: change %s, want %s", i, got, s.want)
 				}
-				l.saved()
+				l.saved(change, now)
 			}
 		})
 	}
@@ -124,7 +144,11 @@ func TestLobbyStoreRollback(t *testing.T) {
 	l := newLobby(lobbyTestTimeouts)
 	l.beginCommand()
 	l.knock("a", "a", "Ann", lobbyAt(0))
-	l.saved()
+	first, err := l.pendingChange(lobbyAt(0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.saved(first, lobbyAt(0))
 
 	l.beginCommand()
 	l.decide("a", true, lobbyAt(time.Second))
@@ -214,7 +238,11 @@ func TestLobbyStoreExactDeadlines(t *testing.T) {
 		l.knock(id, id, id, lobbyAt(0))
 	}
 	l.decide("c", false, lobbyAt(0))
-	l.saved()
+	first, err := l.pendingChange(lobbyAt(0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.saved(first, lobbyAt(0))
 	l.knock("a", "a", "a", lobbyAt(time.Second)) // a poll: the stored deadline is now early
 	change, err := l.pendingChange(lobbyAt(time.Second), 7)
 	if err != nil {

@@ -198,7 +198,7 @@ func (r *Room) save(now time.Time) error {
 		if err := r.deps.Store.SaveLobbyEntries(ctx, r.id, r.epoch, *lobbyChange); err != nil {
 			return err
 		}
-		r.lobby.saved()
+		r.lobby.saved(lobbyChange, now)
 		return nil
 	}
 	state := r.state(now)
@@ -225,7 +225,7 @@ func (r *Room) save(now time.Time) error {
 		return err
 	}
 	r.epoch = epoch
-	r.lobby.saved()
+	r.lobby.saved(lobbyChange, now)
 	r.lobby.store.legacy = false // the snapshot no longer carries lobby entries
 	return nil
 }
