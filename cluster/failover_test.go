@@ -133,6 +133,7 @@ type lobbyLoad struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	knocks  map[string][]string // room -> acknowledged waiting participants (cookies)
+	ids     map[string]string   // cookie -> participant id (derived from it per room)
 	ok      atomic.Int64
 	refused atomic.Int64 // connections to the stopping node refused or reset: allowed
 	failed  atomic.Int64
@@ -175,6 +176,7 @@ func (l *lobbyLoad) once(rng *rand.Rand, node int) {
 		if err == nil && status == http.StatusOK && body["status"] == "waiting" {
 			l.mu.Lock()
 			l.knocks[room] = append(l.knocks[room], body["cookie"].(string))
+			l.ids[body["cookie"].(string)], _ = body["id"].(string)
 			l.mu.Unlock()
 		}
 	case op < 6: // a waiting participant polls
@@ -242,6 +244,7 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 		nodes: nodes, rooms: rooms, key: "testkey", secret: "test-secret-of-at-least-32-characters",
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 		knocks: map[string][]string{},
+		ids:    map[string]string{},
 	}
 	for _, room := range rooms { // one waiting participant per room before the load starts
 		status, body, err := request(load.client, nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
@@ -249,6 +252,7 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 			t.Fatalf("first knock in %s: %d %v %v", room, status, body, err)
 		}
 		load.knocks[room] = []string{body["cookie"].(string)}
+		load.ids[body["cookie"].(string)], _ = body["id"].(string)
 	}
 
 	load.start(12)
@@ -283,8 +287,8 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 			got[p.(map[string]any)["id"].(string)] = true
 		}
 		for _, cookie := range load.knocks[room] {
-			if !got[cookie] {
-				t.Fatalf("room %s lost acknowledged waiting participant %s (has %d of %d)", room, cookie, len(got), len(load.knocks[room]))
+			if id := load.ids[cookie]; !got[id] {
+				t.Fatalf("room %s lost acknowledged waiting participant %s (has %d of %d)", room, id, len(got), len(load.knocks[room]))
 			}
 		}
 		if len(got) != len(load.knocks[room]) {

@@ -156,14 +156,15 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 
 	// The lobby across nodes: knock through 2, see it through 3, admit through 1, poll through 2.
 	guest := &caller{t: t}
-	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "waiting" {
-		t.Fatalf("knock through node 2: %v", e)
+	_, knocked := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"})
+	if knocked["status"] != "waiting" {
+		t.Fatalf("knock through node 2: %v", knocked)
 	}
 	_, waiting := owner.do(nodes[2].URL, http.MethodGet, "/api/v1.0/rooms/"+roomID+"/waiting-participants/", nil)
 	if list, _ := waiting["participants"].([]any); len(list) != 1 {
 		t.Fatalf("waiting list through node 3: %v", waiting)
 	}
-	if status, _ := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": guest.cookie, "allow_entry": true}); status != http.StatusOK {
+	if status, _ := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": knocked["id"], "allow_entry": true}); status != http.StatusOK {
 		t.Fatalf("admit through node 1: %d", status)
 	}
 	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "accepted" {
@@ -218,12 +219,15 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 			continue
 		}
 		r := room{id: id, waiting: &caller{t: t}, admitted: &caller{t: t}}
+		var admittedID any // the participant id (derived from the cookie, not the cookie)
 		for _, g := range []*caller{r.waiting, r.admitted} {
 			if _, e := g.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); e["status"] != "waiting" {
 				t.Fatalf("knock: %v", e)
+			} else {
+				admittedID = e["id"]
 			}
 		}
-		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.cookie, "allow_entry": true}); status != http.StatusOK {
+		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": admittedID, "allow_entry": true}); status != http.StatusOK {
 			t.Fatalf("admit: %d", status)
 		}
 		status, rec := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/start-recording/", map[string]any{"mode": "screen_recording"})
