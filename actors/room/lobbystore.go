@@ -165,6 +165,13 @@ func (l *lobby) saved(change *actors.LobbyChange, now time.Time) {
 	}
 }
 
+// inOldSnapshot reports whether the stored snapshot still holds lobby entries (one written
+// before they were kept apart): the next write must rewrite it.
+func (l *lobby) inOldSnapshot() bool { return l.store.legacy }
+
+// snapshotSaved records that the stored snapshot no longer holds lobby entries.
+func (l *lobby) snapshotSaved() { l.store.legacy = false }
+
 // restoreStored loads the lobby of a newly activated room: the entries of an old snapshot
 // (legacy, honoured once and then stored apart), then the stored entries, which are newer. A
 // stored waiting deadline is exact only when the activation just before this one (epoch-1)

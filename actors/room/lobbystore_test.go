@@ -216,7 +216,7 @@ func TestLobbyStoreRestore(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("restored %v\nwant %v", got, want)
 	}
-	if !l.store.legacy {
+	if !l.inOldSnapshot() {
 		t.Error("entries from an old snapshot do not ask for the snapshot to be rewritten")
 	}
 	l.beginCommand()

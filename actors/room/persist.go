@@ -191,7 +191,7 @@ func (r *Room) save(now time.Time) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
 	defer cancel()
-	if r.before == nil && !r.lobby.store.legacy {
+	if r.before == nil && !r.lobby.inOldSnapshot() {
 		if lobbyChange == nil {
 			return nil
 		}
@@ -226,7 +226,7 @@ func (r *Room) save(now time.Time) error {
 	}
 	r.epoch = epoch
 	r.lobby.saved(lobbyChange, now)
-	r.lobby.store.legacy = false // the snapshot no longer carries lobby entries
+	r.lobby.snapshotSaved()
 	return nil
 }
 
