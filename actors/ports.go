@@ -100,6 +100,26 @@ type Snapshot struct {
 	State  []byte        // encoded messages.RoomState
 	TTL    time.Duration // 0: kept until overwritten; tombstones of deleted rooms expire
 	Index  []IndexOp
+	Lobby  *LobbyChange // lobby entries changed with the snapshot (nil: none), applied atomically with it
+}
+
+// LobbyChange is what a command changed in a room's lobby. The entries are kept apart from the
+// snapshot, one per participant id, so that a knock or a decision writes one entry, whatever the
+// number of participants waiting.
+type LobbyChange struct {
+	Put    []LobbyEntryPut // entries created or changed
+	Remove []string        // participant ids whose entries are gone (removed or expired)
+	// TTL is how long the room's stored entries are kept after this write, all together: the
+	// longest life left to any of them, so that an abandoned room leaves nothing behind. 0 means
+	// that no entry is left: every stored entry of the room is removed (Put and Remove unused).
+	TTL time.Duration
+}
+
+// LobbyEntryPut is one stored lobby entry: its participant id and the encoded
+// messages.LobbyEntriesRecord.
+type LobbyEntryPut struct {
+	ParticipantID string
+	Record        []byte
 }
 
 // RoomStore persists room snapshots with fencing. It is used only by room actors.
@@ -113,6 +133,12 @@ type RoomStore interface {
 	// made with epoch 0 and succeeds only if no other activation stored it first; the store then
 	// returns the room's first real epoch, which the activation keeps.
 	Save(ctx context.Context, s Snapshot) (epoch int64, err error)
+	// SaveLobbyEntries writes a lobby change alone, without the snapshot, fenced like Save
+	// (ErrFenced when epoch is not the room's newest; the room must have been saved before).
+	SaveLobbyEntries(ctx context.Context, roomID string, epoch int64, change LobbyChange) error
+	// LobbyEntries returns the room's stored lobby entries (encoded messages.LobbyEntriesRecord),
+	// read once on activation.
+	LobbyEntries(ctx context.Context, roomID string) ([][]byte, error)
 }
 
 // LiveKit is what a room actor asks of the LiveKit server.

@@ -3649,6 +3649,64 @@ func (x *IndexAccesses) GetCaller() *Caller {
 	return nil
 }
 
+// LobbyEntriesRecord is one lobby entry as the store keeps it, apart from the room's snapshot
+// (one per participant id), so that a knock or a decision writes one entry however many wait.
+type LobbyEntriesRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Entry *LobbyEntry            `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Set on a clean stop (passivation, graceful leave) to the epoch of the activation that wrote
+	// the entry's exact deadline: the next activation (this epoch + 1) keeps a waiting deadline as
+	// stored; any later one gives it one more waiting period, since polls push deadlines in memory
+	// only. 0: not written on a clean stop.
+	ExactAtEpoch  int64 `protobuf:"varint,2,opt,name=exact_at_epoch,json=exactAtEpoch,proto3" json:"exact_at_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LobbyEntriesRecord) Reset() {
+	*x = LobbyEntriesRecord{}
+	mi := &file_messages_room_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LobbyEntriesRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LobbyEntriesRecord) ProtoMessage() {}
+
+func (x *LobbyEntriesRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LobbyEntriesRecord.ProtoReflect.Descriptor instead.
+func (*LobbyEntriesRecord) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *LobbyEntriesRecord) GetEntry() *LobbyEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *LobbyEntriesRecord) GetExactAtEpoch() int64 {
+	if x != nil {
+		return x.ExactAtEpoch
+	}
+	return 0
+}
+
 var File_messages_room_proto protoreflect.FileDescriptor
 
 const file_messages_room_proto_rawDesc = "" +
@@ -3956,7 +4014,10 @@ const file_messages_room_proto_rawDesc = "" +
 	"Superseded\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x03R\x05epoch\"C\n" +
 	"\rIndexAccesses\x122\n" +
-	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller*{\n" +
+	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"p\n" +
+	"\x12LobbyEntriesRecord\x124\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1e.meetcoord.messages.LobbyEntryR\x05entry\x12$\n" +
+	"\x0eexact_at_epoch\x18\x02 \x01(\x03R\fexactAtEpoch*{\n" +
 	"\vAccessLevel\x12\x1c\n" +
 	"\x18ACCESS_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACCESS_LEVEL_PUBLIC\x10\x01\x12\x18\n" +
@@ -4000,7 +4061,7 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),               // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                      // 1: meetcoord.messages.Role
@@ -4055,8 +4116,9 @@ var file_messages_room_proto_goTypes = []any{
 	(*RoomState)(nil),              // 50: meetcoord.messages.RoomState
 	(*Superseded)(nil),             // 51: meetcoord.messages.Superseded
 	(*IndexAccesses)(nil),          // 52: meetcoord.messages.IndexAccesses
-	nil,                            // 53: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                            // 54: meetcoord.messages.Failure.FieldsEntry
+	(*LobbyEntriesRecord)(nil),     // 53: meetcoord.messages.LobbyEntriesRecord
+	nil,                            // 54: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                            // 55: meetcoord.messages.Failure.FieldsEntry
 }
 var file_messages_room_proto_depIdxs = []int32{
 	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -4085,7 +4147,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	53, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	54, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
@@ -4099,7 +4161,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	1,  // 37: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
 	1,  // 38: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
 	2,  // 39: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	54, // 40: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	55, // 40: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
 	0,  // 41: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
 	7,  // 42: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
 	9,  // 43: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
@@ -4132,12 +4194,13 @@ var file_messages_room_proto_depIdxs = []int32{
 	48, // 70: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
 	46, // 71: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
 	5,  // 72: meetcoord.messages.IndexAccesses.caller:type_name -> meetcoord.messages.Caller
-	34, // 73: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	74, // [74:74] is the sub-list for method output_type
-	74, // [74:74] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	43, // 73: meetcoord.messages.LobbyEntriesRecord.entry:type_name -> meetcoord.messages.LobbyEntry
+	34, // 74: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	75, // [75:75] is the sub-list for method output_type
+	75, // [75:75] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -4166,7 +4229,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,7 +24,6 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 		if !msg.GetMayCreate() {
 			return failure(messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED, "A new lobby entry must be charged first.")
 		}
-		r.changing(now)
 	}
 	identity := participantID
 	if user := caller.GetUser(); user != nil {
@@ -91,7 +90,8 @@ func (r *Room) decideEntry(msg *messages.DecideEntry, now time.Time) *messages.R
 	if _, ok := r.lobby.get(msg.GetParticipantId(), now); !ok {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
 	}
-	r.changing(now)
+	// The decision writes its one entry (lobbystore.go), not the snapshot: its remembered reply
+	// is kept in memory and stored with the next snapshot.
 	r.lobby.decide(msg.GetParticipantId(), msg.GetAllowEntry(), now)
 	if msg.GetAllowEntry() {
 		r.deps.Metrics.LobbyDecisions.WithLabelValues("admitted").Inc()

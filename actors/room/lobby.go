@@ -28,13 +28,17 @@ type lobbyEntry struct {
 // lobby holds the room's knocks with explicit deadlines. It is plain data owned by the room
 // actor: no locks, no timers. An entry past its deadline no longer exists, whatever the map
 // still holds, so expiry needs no write and no timer to be exact.
+//
+// The entries are stored one by one, apart from the snapshot (lobbystore.go): every change goes
+// through touch, which remembers what to write and how to undo it.
 type lobby struct {
 	timeouts lobbyTimeouts
 	entries  map[string]*lobbyEntry
+	store    lobbyStoreState
 }
 
 func newLobby(t lobbyTimeouts) *lobby {
-	return &lobby{timeouts: t, entries: map[string]*lobbyEntry{}}
+	return &lobby{timeouts: t, entries: map[string]*lobbyEntry{}, store: newLobbyStoreState()}
 }
 
 // get returns the live entry of a participant, dropping it when expired.
@@ -44,7 +48,7 @@ func (l *lobby) get(participantID string, now time.Time) (*lobbyEntry, bool) {
 		return nil, false
 	}
 	if !now.Before(e.deadline) {
-		delete(l.entries, participantID)
+		l.expire(participantID)
 		return nil, false
 	}
 	return e, true
@@ -60,6 +64,7 @@ func (l *lobby) knock(participantID, identity, username string, now time.Time) (
 		}
 		return *e, false
 	}
+	l.touch(participantID)
 	e := &lobbyEntry{
 		participantID: participantID,
 		identity:      identity,
@@ -77,6 +82,7 @@ func (l *lobby) decide(participantID string, allow bool, now time.Time) (lobbyEn
 	if !ok {
 		return lobbyEntry{}, false
 	}
+	l.touch(participantID)
 	if allow {
 		e.status = messages.EntryStatus_ENTRY_STATUS_ACCEPTED
 		e.deadline = now.Add(l.timeouts.accepted)
@@ -124,6 +130,7 @@ func (l *lobby) removeIdentity(identity string, now time.Time) bool {
 		if e.identity == identity || e.participantID == identity {
 			_, live := l.get(id, now)
 			removed = removed || live
+			l.touch(id)
 			delete(l.entries, id)
 		}
 	}
@@ -133,35 +140,32 @@ func (l *lobby) removeIdentity(identity string, now time.Time) bool {
 // clear drops every entry (the LiveKit room finished); reports whether any existed.
 func (l *lobby) clear() bool {
 	had := len(l.entries) > 0
+	for id := range l.entries {
+		l.touch(id)
+	}
 	l.entries = map[string]*lobbyEntry{}
 	return had
 }
 
-// prune drops expired entries so that snapshots stay small.
+// prune drops expired entries; the store drops them with the next lobby write.
 func (l *lobby) prune(now time.Time) {
 	for id := range l.entries {
 		l.get(id, now)
 	}
 }
 
-// snapshot encodes the live entries for persistence.
+// snapshot encodes the live entries, sorted by participant id.
 func (l *lobby) snapshot(now time.Time) []*messages.LobbyEntry {
 	l.prune(now)
 	out := make([]*messages.LobbyEntry, 0, len(l.entries))
 	for _, e := range l.entries {
-		out = append(out, &messages.LobbyEntry{
-			ParticipantId:  e.participantID,
-			Identity:       e.identity,
-			Username:       e.username,
-			Status:         e.status,
-			DeadlineUnixMs: e.deadline.UnixMilli(),
-		})
+		out = append(out, e.encode())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ParticipantId < out[j].ParticipantId })
 	return out
 }
 
-// restore loads persisted entries. Polls push a waiting entry's deadline in memory only (a poll
+// restore loads persisted entries in place of the lobby's. Polls push a waiting entry's deadline in memory only (a poll
 // never writes), so after a crash a stored waiting deadline may be older than the participant's
 // last poll: unless the snapshot was written exact (clean passivation), a stored waiting entry is
 // given one more waiting period from now. That keeps the place of a participant who goes on
@@ -170,23 +174,41 @@ func (l *lobby) snapshot(now time.Time) []*messages.LobbyEntry {
 // deadlines are always exact.
 func (l *lobby) restore(entries []*messages.LobbyEntry, exact bool, now time.Time) {
 	l.entries = make(map[string]*lobbyEntry, len(entries))
+	l.store = newLobbyStoreState()
 	for _, e := range entries {
-		deadline := time.UnixMilli(e.DeadlineUnixMs)
-		if e.Status == messages.EntryStatus_ENTRY_STATUS_WAITING && !exact {
-			if grace := now.Add(l.timeouts.waiting); deadline.Before(grace) {
-				deadline = grace
-			}
+		l.restoreEntry(e, exact, now)
+	}
+}
+
+// restoreEntry loads one persisted entry (see restore); reports whether it is still live.
+func (l *lobby) restoreEntry(e *messages.LobbyEntry, exact bool, now time.Time) bool {
+	deadline := time.UnixMilli(e.GetDeadlineUnixMs())
+	if e.GetStatus() == messages.EntryStatus_ENTRY_STATUS_WAITING && !exact {
+		if grace := now.Add(l.timeouts.waiting); deadline.Before(grace) {
+			deadline = grace
 		}
-		if !now.Before(deadline) {
-			continue
-		}
-		l.entries[e.ParticipantId] = &lobbyEntry{
-			participantID: e.ParticipantId,
-			identity:      e.GetIdentity(),
-			username:      e.Username,
-			status:        e.Status,
-			deadline:      deadline,
-		}
+	}
+	if !now.Before(deadline) {
+		return false
+	}
+	l.entries[e.GetParticipantId()] = &lobbyEntry{
+		participantID: e.GetParticipantId(),
+		identity:      e.GetIdentity(),
+		username:      e.GetUsername(),
+		status:        e.GetStatus(),
+		deadline:      deadline,
+	}
+	return true
+}
+
+// encode is the entry's persisted form.
+func (e *lobbyEntry) encode() *messages.LobbyEntry {
+	return &messages.LobbyEntry{
+		ParticipantId:  e.participantID,
+		Identity:       e.identity,
+		Username:       e.username,
+		Status:         e.status,
+		DeadlineUnixMs: e.deadline.UnixMilli(),
 	}
 }
 

@@ -25,8 +25,9 @@ const (
 )
 
 // command runs a handler that may change state. The handler calls changing() before it
-// modifies anything; if it did, the new state is written to the store before the reply goes
-// out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls
+// modifies anything but the lobby (whose entries record their own changes, lobbystore.go); if it
+// did, the new state (or, when only the lobby changed, the lobby entries changed) is written to
+// the store before the reply goes out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls
 // the actor back to the state it had, so nothing is half-applied.
 func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle func(now time.Time) *messages.RoomReply) {
 	if reply := r.precheck(ctx, requestID, needsRoom); reply != nil {
@@ -70,9 +71,11 @@ func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool) *me
 // commit stores what the command changed (if anything) and returns the reply to give.
 func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomReply, now time.Time) *messages.RoomReply {
 	r.indexTaken = false
-	if r.before != nil {
+	if r.before != nil || r.lobby.changedByCommand() {
+		repliesBefore := r.replies
 		r.remember(requestID, reply)
 		if err := r.save(now); err != nil {
+			r.replies = repliesBefore
 			reply = r.saveFailed(ctx, err)
 		} else {
 			for _, e := range r.effects {
@@ -89,6 +92,7 @@ func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomR
 // committed (or undone).
 func (r *Room) resetChange() {
 	r.before, r.extra, r.effects, r.noticesDue, r.clientSlug = nil, nil, nil, nil, ""
+	r.lobby.beginCommand()
 }
 
 // changing marks the command as changing state, keeping what the state was so that a failed
@@ -102,7 +106,10 @@ func (r *Room) changing(now time.Time) {
 // saveFailed undoes the command and turns the failure into a reply. A fenced activation stops:
 // a newer one owns the room and the caller's retry will reach it.
 func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
-	r.load(r.before, r.deps.Clock.Now())
+	if r.before != nil {
+		r.load(r.before, r.deps.Clock.Now())
+	}
+	r.lobby.rollback()
 	switch {
 	case errors.Is(err, actors.ErrFenced):
 		r.deps.Metrics.Fenced.Inc()
@@ -159,55 +166,87 @@ func (r *Room) loadFromStore() error {
 	if err := proto.Unmarshal(data, state); err != nil {
 		return fmt.Errorf("decode state of room %s: %w", r.id, err)
 	}
-	r.load(state, r.deps.Clock.Now())
+	var lobbyRecords [][]byte
+	if data != nil {
+		if lobbyRecords, err = r.deps.Store.LobbyEntries(ctx, r.id); err != nil {
+			return err
+		}
+	}
+	now := r.deps.Clock.Now()
+	r.load(state, now)
+	if err := r.lobby.restoreStored(state.GetLobby(), state.GetExactDeadlines(), lobbyRecords, epoch, now); err != nil {
+		return fmt.Errorf("load lobby of room %s: %w", r.id, err)
+	}
 	r.loaded = true
 	return nil
 }
 
-// save writes the current state, with the index changes derived from what the command changed.
+// save writes what the command changed: when only lobby entries changed, those entries alone;
+// otherwise the state, with the index changes derived from what the command changed and the
+// lobby entries not stored yet, in one atomic write.
 func (r *Room) save(now time.Time) error {
+	lobbyChange, err := r.lobby.pendingChange(now, 0)
+	if err != nil {
+		return fmt.Errorf("lobby of room %s: %w", r.id, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
+	defer cancel()
+	if r.before == nil && !r.lobby.inOldSnapshot() {
+		if lobbyChange == nil {
+			return nil
+		}
+		if err := r.deps.Store.SaveLobbyEntries(ctx, r.id, r.epoch, *lobbyChange); err != nil {
+			return err
+		}
+		r.lobby.saved(lobbyChange, now)
+		return nil
+	}
 	state := r.state(now)
 	data, err := proto.Marshal(state)
 	if err != nil {
 		return fmt.Errorf("encode state of room %s: %w", r.id, err)
 	}
+	var index []actors.IndexOp
+	if r.before != nil {
+		index = indexChanges(r.id, r.before.GetRecord(), state.GetRecord())
+	}
 	snapshot := actors.Snapshot{
 		RoomID: r.id,
 		Epoch:  r.epoch,
 		State:  data,
-		Index:  append(indexChanges(r.id, r.before.GetRecord(), state.GetRecord()), r.extra...),
+		Index:  append(index, r.extra...),
+		Lobby:  lobbyChange,
 	}
 	if r.deleted {
 		snapshot.TTL = tombstoneTTL
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
-	defer cancel()
 	epoch, err := r.deps.Store.Save(ctx, snapshot)
 	if err != nil {
 		return err
 	}
 	r.epoch = epoch
+	r.lobby.saved(lobbyChange, now)
+	r.lobby.snapshotSaved()
 	return nil
 }
 
 // saveExactDeadlines writes the lobby's in-memory waiting deadlines when the grain stops while
 // participants are still waiting (a graceful move to another node): polls do not write, so
-// without this the next activation would have to guess them. See lobby.restore.
+// without this the next activation would have to guess them. Only the lobby entries are written,
+// marked exact for the next activation. See lobby.restore and lobby.restoreStored.
 func (r *Room) saveExactDeadlines() {
 	if !r.loaded || r.record == nil {
 		return
 	}
 	now := r.deps.Clock.Now()
-	if len(r.lobby.waiting(now)) == 0 {
+	if r.lobby.waitingCount(now) == 0 {
 		return
 	}
-	state := r.state(now)
-	state.ExactDeadlines = true
-	data, err := proto.Marshal(state)
-	if err == nil {
+	change, err := r.lobby.pendingChange(now, r.epoch)
+	if err == nil && change != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
 		defer cancel()
-		_, err = r.deps.Store.Save(ctx, actors.Snapshot{RoomID: r.id, Epoch: r.epoch, State: data})
+		err = r.deps.Store.SaveLobbyEntries(ctx, r.id, r.epoch, *change)
 	}
 	if err != nil {
 		r.log.Warn("lobby deadlines not saved on stop", slog.Any("error", err))
@@ -218,7 +257,6 @@ func (r *Room) saveExactDeadlines() {
 func (r *Room) state(now time.Time) *messages.RoomState {
 	return &messages.RoomState{
 		Record:                  proto.CloneOf(r.record),
-		Lobby:                   r.lobby.snapshot(now),
 		Live:                    r.live,
 		LiveUpdatedUnixMs:       r.liveUpdatedAt,
 		AppliedEventIds:         append([]string(nil), r.appliedEvents...),
@@ -232,10 +270,10 @@ func (r *Room) state(now time.Time) *messages.RoomState {
 	}
 }
 
-// load replaces the in-memory state with a persisted one.
+// load replaces the in-memory state with a persisted one, but for the lobby entries, which are
+// stored apart (loadFromStore restores them).
 func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.record = proto.CloneOf(s.GetRecord())
-	r.lobby.restore(s.GetLobby(), s.GetExactDeadlines(), now)
 	r.live = s.GetLive()
 	r.liveUpdatedAt = s.GetLiveUpdatedUnixMs()
 	r.appliedEvents = append([]string(nil), s.GetAppliedEventIds()...)

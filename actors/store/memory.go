@@ -16,7 +16,8 @@ type Memory struct {
 	now       func() time.Time
 	epochs    map[string]int64
 	states    map[string]expiring
-	pointers  map[string]expiring // slug, callback and access indexes, by store key
+	lobbies   map[string]*memoryLobby // by room id
+	pointers  map[string]expiring     // slug, callback and access indexes, by store key
 	userRooms map[string]map[string][]byte
 	userRecs  map[string]map[string][]byte
 	accesses  map[string][]byte // encoded AccessList by room id (the room accesses index)
@@ -45,6 +46,7 @@ func NewMemory() *Memory {
 		now:       time.Now,
 		epochs:    map[string]int64{},
 		states:    map[string]expiring{},
+		lobbies:   map[string]*memoryLobby{},
 		pointers:  map[string]expiring{},
 		userRooms: map[string]map[string][]byte{},
 		userRecs:  map[string]map[string][]byte{},
@@ -106,6 +108,10 @@ func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
 	}
 	now := m.now()
 	m.states[s.RoomID] = expiring{value: clone(s.State), expires: expiry(now, s.TTL)}
+	if s.TTL > 0 {
+		delete(m.lobbies, s.RoomID) // a tombstone: the lobby goes at once
+	}
+	m.applyLobby(s.RoomID, s.Lobby, now)
 	for _, op := range s.Index {
 		switch {
 		case op.Index == actors.IndexUserRecordings:

@@ -84,3 +84,52 @@ func TestMemoryExpiry(t *testing.T) {
 		t.Errorf("Activate(expired tombstone) = %d, %q, %v; want 0, nil, nil", epoch, state, err)
 	}
 }
+
+// TestMemoryLobbyExpiry: the stored lobby expires as a whole, TTL after its last write, as the
+// Redis hash does with PEXPIRE.
+func TestMemoryLobbyExpiry(t *testing.T) {
+	ctx := context.Background()
+	now := time.UnixMilli(1_760_000_000_000)
+	m := NewMemory()
+	m.now = func() time.Time { return now }
+	if _, err := m.Save(ctx, actors.Snapshot{RoomID: "r1", State: []byte("r1")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string, ttl time.Duration) {
+		t.Helper()
+		change := actors.LobbyChange{Put: []actors.LobbyEntryPut{{ParticipantID: id, Record: []byte(id)}}, TTL: ttl}
+		if err := m.SaveLobbyEntries(ctx, "r1", 1, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		records, err := m.LobbyEntries(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(records)
+	}
+	base := now
+	put("a", time.Hour)
+	put("b", time.Minute) // the room says the longest life left is now a minute
+	tests := []struct {
+		at   time.Duration
+		want int
+	}{
+		{0, 2},
+		{time.Minute - time.Millisecond, 2},
+		{time.Minute, 0},
+	}
+	for _, tt := range tests {
+		now = base.Add(tt.at)
+		if got := count(); got != tt.want {
+			t.Errorf("+%v: %d stored entries, want %d", tt.at, got, tt.want)
+		}
+	}
+	// An expired lobby is not revived by the next write: it starts afresh.
+	put("c", time.Minute)
+	if got := count(); got != 1 {
+		t.Errorf("after a write to an expired lobby: %d entries, want 1", got)
+	}
+}

@@ -90,12 +90,13 @@ func (r *Redis) WatchActivations(ctx context.Context, announce func(roomID strin
 
 // Save implements actors.RoomStore.
 func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
-	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID)}
+	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID), lobbyKey(s.RoomID)}
 	args := []any{strconv.FormatInt(s.Epoch, 10), s.State, ttlMillis(s.TTL), s.RoomID}
 	for _, op := range s.Index {
 		keys = append(keys, indexKey(op))
 		args = append(args, indexArgs(op)...)
 	}
+	args = append(args, lobbyArgs(s.Lobby)...)
 	epoch, err := saveScript.Run(ctx, r.client, keys, args...).Int64()
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
 		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, actors.ErrFenced, err)
@@ -107,6 +108,35 @@ func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
 		return 0, fmt.Errorf("save room %s: %w", s.RoomID, err)
 	}
 	return epoch, nil
+}
+
+// SaveLobbyEntries implements actors.RoomStore.
+func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64, change actors.LobbyChange) error {
+	if epoch == 0 {
+		return fmt.Errorf("save lobby of room %s: the room was never saved", roomID)
+	}
+	args := append([]any{strconv.FormatInt(epoch, 10)}, lobbyArgs(&change)...)
+	err := saveLobbyScript.Run(ctx, r.client, []string{epochKey(roomID), lobbyKey(roomID)}, args...).Err()
+	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
+		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, actors.ErrFenced, err)
+	}
+	if err != nil {
+		return fmt.Errorf("save lobby of room %s: %w", roomID, err)
+	}
+	return nil
+}
+
+// LobbyEntries implements actors.RoomStore.
+func (r *Redis) LobbyEntries(ctx context.Context, roomID string) ([][]byte, error) {
+	vals, err := r.client.HVals(ctx, lobbyKey(roomID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read lobby of room %s: %w", roomID, err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
 }
 
 // takenEntry names the exclusive index entry the save script refused ("TAKEN <key>").

@@ -21,8 +21,48 @@ end
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
 `)
 
+// applyLobbyLua defines applyLobby(key, a): it applies the lobby change whose arguments start at
+// ARGV[a] to the room's lobby hash (field = participant id, value = LobbyEntriesRecord):
+//
+//	<ttl ms> <n> <id 1> <record 1> ... <id n> <record n> <removed id>...
+//
+// ttl -1: no change; ttl 0: no entry is left, the hash is deleted; otherwise the puts and removals
+// are applied and the hash expires ttl ms later (the longest life left to an entry).
+const applyLobbyLua = `
+local function applyLobby(key, a)
+  local ttl = tonumber(ARGV[a])
+  if ttl < 0 then return end
+  if ttl == 0 then
+    redis.call('DEL', key)
+    return
+  end
+  local i = a + 2
+  for _ = 1, tonumber(ARGV[a + 1]) do
+    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
+  while i <= #ARGV do
+    redis.call('HDEL', key, ARGV[i])
+    i = i + 1
+  end
+  redis.call('PEXPIRE', key, ttl)
+end
+`
+
+// saveLobbyScript writes a lobby change alone (KEYS: epoch, lobby), refused unless ARGV[1] is
+// still the room's epoch, as saveScript's writes are.
+var saveLobbyScript = redis.NewScript(applyLobbyLua + `
+local current = redis.call('GET', KEYS[1]) or '0'
+if current ~= ARGV[1] then
+  return redis.error_reply('FENCED current epoch ' .. current)
+end
+applyLobby(KEYS[2], 2)
+return 1
+`)
+
 // saveScript refuses the write unless ARGV[1] is still the room's epoch (epoch "0": the room
-// was never stored, and the first such writer takes epoch 1), then writes the state and applies
+// was never stored, and the first such writer takes epoch 1), then writes the state, applies the
+// lobby change (KEYS[3], its arguments after the index operations' ones; see applyLobby) and
 // one index operation per extra key:
 //
 //	"h" <summary>       HSET key <room id> summary   (user rooms, room accesses)
@@ -33,7 +73,7 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
 //	"pd"                DEL key if it holds <room id>
 //
 // It returns the epoch the writer holds after the write.
-var saveScript = redis.NewScript(`
+var saveScript = redis.NewScript(applyLobbyLua + `
 local current = redis.call('GET', KEYS[1]) or '0'
 if current ~= ARGV[1] then
   return redis.error_reply('FENCED current epoch ' .. current)
@@ -41,7 +81,7 @@ end
 local room = ARGV[4]
 local ops = {}
 local a = 5
-for k = 3, #KEYS do
+for k = 4, #KEYS do
   local op = {name = ARGV[a], key = KEYS[k]}
   if op.name == 'hf' then
     op.field = ARGV[a + 1]; op.arg = ARGV[a + 2]; a = a + 3
@@ -63,9 +103,11 @@ if epoch == 0 then
   epoch = redis.call('INCR', KEYS[1])
 end
 if tonumber(ARGV[3]) > 0 then
-  -- A tombstone: the epoch goes with it, so a deleted room leaves no key behind.
+  -- A tombstone: the epoch goes with it, and the lobby at once, so a deleted room leaves no
+  -- key behind.
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('DEL', KEYS[3])
 else
   redis.call('SET', KEYS[2], ARGV[2])
   redis.call('PERSIST', KEYS[1])
@@ -89,6 +131,7 @@ for _, op in ipairs(ops) do
     return redis.error_reply('unknown index op ' .. tostring(op.name))
   end
 end
+applyLobby(KEYS[3], a)
 return epoch
 `)
 
@@ -131,6 +174,26 @@ func indexArgs(op actors.IndexOp) []any {
 	default:
 		return []any{"p", ttlMillis(op.TTL)}
 	}
+}
+
+// lobbyArgs are the script arguments of a lobby change (see applyLobbyLua); nil: no change.
+func lobbyArgs(change *actors.LobbyChange) []any {
+	if change == nil {
+		return []any{-1}
+	}
+	ttl := ttlMillis(change.TTL)
+	if ttl == 0 {
+		return []any{0}
+	}
+	args := make([]any, 0, 2+2*len(change.Put)+len(change.Remove))
+	args = append(args, ttl, len(change.Put))
+	for _, put := range change.Put {
+		args = append(args, put.ParticipantID, put.Record)
+	}
+	for _, id := range change.Remove {
+		args = append(args, id)
+	}
+	return args
 }
 
 func ttlMillis(d time.Duration) int64 {

@@ -71,3 +71,16 @@ func (s *RedisServer) CommandsProcessed(t testing.TB) int64 {
 	_, _ = fmt.Sscan(info["Stats"]["total_commands_processed"], &n)
 	return n
 }
+
+// InputBytes is the server's total_net_input_bytes counter: every byte clients sent it (the
+// cost of writes, which carry their values). Each call adds its own few bytes to the next.
+func (s *RedisServer) InputBytes(t testing.TB) int64 {
+	t.Helper()
+	info, err := s.admin.InfoMap(context.Background(), "stats").Result()
+	if err != nil {
+		t.Fatalf("redis INFO: %v", err)
+	}
+	var n int64
+	_, _ = fmt.Sscan(info["Stats"]["total_net_input_bytes"], &n)
+	return n
+}
