@@ -53,7 +53,7 @@ cluster:
 	trap 'kill 0; scripts/test-redis.sh stop $(CACHE)/cluster-redis; scripts/test-etcd.sh stop $(CACHE)/cluster-etcd' EXIT; \
 	for i in 1 2 3; do \
 		issuer=""; [ $$i = 1 ] || issuer=http://127.0.0.1:8081/dev-oidc; \
-		LISTEN_ADDR=127.0.0.1:808$$i REDIS_URL=$$url CLUSTER_PROVIDER=etcd ETCD_ENDPOINTS=$$etcd OIDC_ISSUER=$$issuer \
+		LISTEN_ADDR=127.0.0.1:808$$i REDIS_URL=$$url SECRET_KEY=$${SECRET_KEY:-local-cluster-secret-key-of-32-bytes!} CLUSTER_PROVIDER=etcd ETCD_ENDPOINTS=$$etcd OIDC_ISSUER=$$issuer \
 			DEV_OIDC_KEY_FILE=$(CACHE)/cluster-oidc-key.pem $(BIN)/meetcoord serve --dev & \
 	done; \
 	echo "nodes on 127.0.0.1:8081-8083 (redis $$url, etcd $$etcd), node 1 serves the dev OIDC issuer;"; \

@@ -96,6 +96,16 @@ func scopedRequestID(r *http.Request, caller *messages.Caller) string {
 	return owner + ":" + key
 }
 
+// idempotentActionID is the request id of an action that is idempotent by nature (raising a
+// hand, renaming oneself): the client's scoped Idempotency-Key when it sent one, else none, so
+// that the room remembers no reply for it and writes nothing (a participant may do these often).
+func idempotentActionID(r *http.Request, caller *messages.Caller) string {
+	if r.Header.Get("Idempotency-Key") == "" {
+		return ""
+	}
+	return scopedRequestID(r, caller)
+}
+
 func (g *Gateway) storeFailed(w http.ResponseWriter, what string, err error) {
 	g.log.Error("store unavailable", "operation", what, "error", err)
 	writeError(w, http.StatusServiceUnavailable, "Storage is unavailable, try again.")

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// clientAddress is the caller's network address, for rate limits and logs: the connection's
+// clientAddress is the caller's network address, for rate limits (IPv6 by /64): the connection's
 // peer, unless that peer is one of TRUSTED_PROXIES, in which case the proxies' X-Forwarded-For
 // is read from the right and the first address that is not itself a trusted proxy is the client.
 // A header from anyone else is ignored: a caller could write any address there.
@@ -17,7 +17,7 @@ func (g *Gateway) clientAddress(r *http.Request) string {
 		peer = host
 	}
 	if !g.trustedProxy(peer) {
-		return peer
+		return limitKey(peer)
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -27,11 +27,21 @@ func (g *Gateway) clientAddress(r *http.Request) string {
 			break // a malformed hop: nothing left of it can be trusted
 		}
 		if !g.trustedProxy(addr.String()) {
-			return addr.String()
+			return limitKey(addr.String())
 		}
 		peer = addr.String()
 	}
-	return peer
+	return limitKey(peer)
+}
+
+// limitKey is an address as rate limits count it: an IPv6 address stands for its /64, which one
+// client usually holds whole (counting each /128 would give it 2^64 allowances).
+func limitKey(address string) string {
+	addr, err := netip.ParseAddr(address)
+	if err != nil || !addr.Unmap().Is6() {
+		return address
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
 }
 
 func (g *Gateway) trustedProxy(address string) bool {

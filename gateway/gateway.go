@@ -171,11 +171,13 @@ func New(cfg Config) *Gateway {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		users: newUserCache(cfg.Users, cfg.Signups, cfg.languageOfLocale),
-		// The lobby's limits stay in each node: a poll is the hot path and never writes, and
-		// a Redis call per poll halved the node's poll throughput (see README). The others
-		// guard rarer requests and outside resources (mail, credentials), exactly.
-		entryLimit:        ratelimit.NewLocal(cfg.RequestEntryRate),
-		knockLimit:        ratelimit.NewLocal(cfg.RequestEntryRate),
+		// The poll limit stays in each node: a poll is the hot path and never writes, and a
+		// Redis call per poll halved the node's poll throughput (see README). The others guard
+		// rarer requests and outside resources (new entries, mail, credentials), exactly.
+		entryLimit: ratelimit.NewLocal(cfg.RequestEntryRate),
+		// New lobby entries per address, across the cluster (a node each would multiply it);
+		// only knocks that create an entry pay the Redis call, never polls.
+		knockLimit:        cfg.rateLimit("lobby-knock", cfg.RequestEntryRate),
 		callbackLimit:     cfg.rateLimit("creation-callback", cfg.CreationCallbackRate),
 		roomCreationLimit: cfg.rateLimit("room-creation", cfg.RoomCreationRate),
 		inviteLimit:       cfg.rateLimit("invitations", cfg.InvitationsRate),

@@ -47,7 +47,7 @@ func (g *Gateway) toggleHand(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
-	msg := &messages.SetHandRaised{RequestId: scopedRequestID(r, caller), Caller: caller, Raised: raised}
+	msg := &messages.SetHandRaised{RequestId: idempotentActionID(r, caller), Caller: caller, Raised: raised}
 	if _, ok := g.ask(w, r, roomID, msg); ok {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 	}
@@ -74,7 +74,7 @@ func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
-	msg := &messages.RenameParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, Name: name, CallerAuthenticated: authenticated}
+	msg := &messages.RenameParticipant{RequestId: idempotentActionID(r, caller), Caller: caller, Name: name, CallerAuthenticated: authenticated}
 	if _, ok := g.ask(w, r, roomID, msg); ok {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 	}

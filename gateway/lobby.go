@@ -60,6 +60,14 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 	if !g.allow(w, r, g.entryLimit, g.clientKey(r, u, secret)) {
 		return
 	}
+	if fresh && u == nil {
+		// A fresh secret is a fresh per-cookie allowance: a caller who never returns the cookie
+		// is charged to their address instead (this request would create an entry anyway, or
+		// cost a token in a room that needs no lobby).
+		if !g.allow(w, r, g.knockLimit, "addr:"+g.clientAddress(r)) {
+			return
+		}
+	}
 	roomID, ok := g.roomID(w, r)
 	if !ok {
 		return
@@ -83,7 +91,8 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
-	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username}
+	// A fresh secret has no entry yet, and its address was charged above.
+	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username, MayCreate: fresh && u == nil}
 	reply, err := g.askRoom(r, roomID, msg)
 	if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED {
 		// The knock would create an entry: it is paid for by the caller's address as well as

@@ -61,7 +61,7 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 
 // A room holds at most LOBBY_MAX_WAITING waiting entries; those already waiting keep polling.
 func TestLobbyMaxWaiting(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"LOBBY_MAX_WAITING": "3"})
+	n := clustertest.StartNode(t, map[string]string{"LOBBY_MAX_WAITING": "3", "LOBBY_WAITING_TIMEOUT": "60"})
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 	var guests []*clustertest.Client
@@ -120,5 +120,27 @@ func TestLobbyUsernameBounds(t *testing.T) {
 	}
 	if ids := lobbyWaitingIDs(t, owner.c, roomID); len(ids) != 1 {
 		t.Fatalf("waiting %v, want only the valid knock", ids)
+	}
+}
+
+// A caller who never returns the cookie gets a fresh allowance each time: such requests are
+// charged to the address, also where nobody waits (a public room answers with a token at once).
+func TestCookielessRequestsAreChargedToTheAddress(t *testing.T) {
+	const allowance = 4
+	n := clustertest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": fmt.Sprintf("%d/minute", allowance)})
+	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
+	public := lobbyCreateRoom(t, owner.c, "public", nil)
+	answered := 0
+	for range 3 * allowance {
+		switch res := lobbyRequestEntry(n.Client(""), public, "No cookie"); res.Status {
+		case http.StatusOK:
+			answered++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request-entry: %d %s", res.Status, res.Body)
+		}
+	}
+	if answered != allowance {
+		t.Fatalf("%d cookieless requests from one address answered, want %d", answered, allowance)
 	}
 }

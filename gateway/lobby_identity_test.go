@@ -11,7 +11,8 @@ import (
 // waiting list, a LiveKit identity in a meeting) is useless as a lobby cookie, and no cookie
 // value yields a LiveKit identity of the caller's choosing.
 func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	// Waiting entries outlive a slow step on a loaded machine.
+	n := clustertest.StartNode(t, map[string]string{"LOBBY_WAITING_TIMEOUT": "60"})
 	ownerA := lobbyNewUser(t, n, "owner-a", "Owner A")
 	ownerB := lobbyNewUser(t, n, "owner-b", "Owner B") // also the attacker: admin of room B only
 	roomA := lobbyCreateRoom(t, ownerA.c, "restricted", nil)

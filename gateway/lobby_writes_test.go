@@ -19,7 +19,7 @@ import (
 // store cannot take it, the answer is 503 and the lobby is as it was (nothing half-applied).
 func TestLobbyDecisionStoreDown(t *testing.T) {
 	redisServer := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5"})
+	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5", "LOBBY_WAITING_TIMEOUT": "60"})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, admitted := restrictedRoomWithAdmitted(t, n, owner)
 	waiting := n.Client("")
