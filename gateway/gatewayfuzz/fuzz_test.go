@@ -33,7 +33,16 @@ import (
 // gateway's decoding and validation, not the actors (which have tests of their own).
 type fuzzRooms struct{}
 
-func (fuzzRooms) Ask(_ context.Context, roomID string, _ proto.Message) (*messages.RoomReply, error) {
+func (fuzzRooms) Ask(_ context.Context, roomID string, msg proto.Message) (*messages.RoomReply, error) {
+	if knock, ok := msg.(*messages.RequestEntry); ok {
+		// As a room answers a new knock: charge the address first, then the entry.
+		if !knock.GetMayCreate() {
+			return &messages.RoomReply{Failure: &messages.Failure{Code: messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED}}, nil
+		}
+		return &messages.RoomReply{Body: &messages.RoomReply_Entry{Entry: &messages.EntryView{
+			ParticipantId: knock.GetParticipantId(), Status: messages.EntryStatus_ENTRY_STATUS_WAITING, Username: knock.GetUsername(),
+		}}}, nil
+	}
 	return &messages.RoomReply{Body: &messages.RoomReply_Room{Room: &messages.RoomView{Id: roomID, Slug: "abc-defg-hij"}}}, nil
 }
 
@@ -101,6 +110,23 @@ var fuzzRoutes = []struct{ method, path, token string }{
 	{http.MethodPatch, "/api/v1.0/resource-accesses/%s/", "user"},
 	{http.MethodPatch, "/api/v1.0/users/%s/", "user"},
 	{http.MethodGet, "/api/v1.0/rooms/?page=%s", ""},
+	{http.MethodPost, "/api/v1.0/rooms/" + fuzzRoomID + "/toggle-hand/", "livekit"},
+	{http.MethodPost, "/api/v1.0/rooms/" + fuzzRoomID + "/rename/", "livekit"},
+	{http.MethodPost, "/api/v1.0/rooms/" + fuzzRoomID + "/start-subtitle/", "livekit"},
+}
+
+// fuzzRoomID is the room of the LiveKit token the in-meeting routes are called with.
+const fuzzRoomID = "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"
+
+// liveKitToken is a participant's token of fuzzRoomID, as the front end sends it in a meeting.
+func liveKitToken(t testing.TB) string {
+	at := auth.NewAccessToken(fuzzWebhookKey, fuzzWebhookSecret).SetIdentity("fuzz-participant").
+		SetValidFor(time.Hour).SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: fuzzRoomID})
+	token, err := at.ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 func FuzzRequestDecoders(f *testing.F) {
@@ -108,12 +134,13 @@ func FuzzRequestDecoders(f *testing.F) {
 		for _, body := range []string{``, `{}`, `{"name":"Café du matin"}`, `{"name":"","access_level":"secret","configuration":{"can_publish_sources":["camera",1],"everyone_can_mute":"yes"}}`,
 			`{"username":"` + strings.Repeat("é", 300) + `"}`, `{"participant_id":"x","allow_entry":1}`, `{"mode":"transcript","options":{"collect_metadata":null,"language":"fr"}}`,
 			`{"emails":["a@b.c",null,7]}`, `{"permission":{"can_publish_sources":["camera"],"hidden":true},"attributes":{"a":1}}`,
-			`{"timezone":"Europe/Paris","language":"fr-fr","default_room_configuration":null}`, `[1,2]`, `{"callback_id":"` + strings.Repeat("c", 300) + `"}`, `null`, `{"name":"\u0000\ud800"}`} {
+			`{"timezone":"Europe/Paris","language":"fr-fr","default_room_configuration":null}`, `[1,2]`, `{"callback_id":"` + strings.Repeat("c", 300) + `"}`, `null`, `{"name":"\u0000\ud800"}`, `{"raised":true}`, `{"raised":"yes"}`} {
 			f.Add(uint8(i), []byte(body), "abc-defg-hij")
 		}
 	}
 	f.Add(uint8(len(fuzzRoutes)-1), []byte(``), "461168601842738792")
 	g, panics := fuzzGateway(f)
+	participant := liveKitToken(f)
 	f.Fuzz(func(t *testing.T, route uint8, body []byte, segment string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := rt.path
@@ -122,7 +149,11 @@ func FuzzRequestDecoders(f *testing.F) {
 		}
 		req := httptest.NewRequest(rt.method, "http://node"+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		if rt.token != "" {
+		switch rt.token {
+		case "livekit":
+			req.Header.Set("Authorization", "Bearer "+participant)
+		case "":
+		default:
 			req.Header.Set("Authorization", "Bearer "+rt.token)
 		}
 		rec := httptest.NewRecorder()
