@@ -68,68 +68,65 @@ func (g *Gateway) accessListRooms(w http.ResponseWriter, r *http.Request, u *use
 	return roomIDs, true
 }
 
-// visibleAccessesOf is what the caller may see of a room's accesses, from its index entry
-// (indexed, nil when the room has none). A room without one is unknown, deleted, or stored
-// before the index existed: it is asked, and writes its entry. ok=false means the reply is
-// written.
-func (g *Gateway) visibleAccessesOf(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) ([]*messages.Access, bool) {
+// roomAccesses are a room's accesses from its index entry (indexed, nil when the room has none).
+// A room without one is unknown, deleted, or stored before the index existed: it is asked (and
+// writes its entry), and answers with what the caller may see. found=false: no such room.
+// ok=false means the reply is written.
+func (g *Gateway) roomAccesses(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) (accesses []*messages.Access, found, ok bool) {
 	if indexed == nil {
 		reply, err := g.askRoom(r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
 		if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND {
-			return nil, true // no such room: nothing to see
+			return nil, false, true
 		}
 		if !g.answered(w, roomID, reply, err) {
-			return nil, false
+			return nil, false, false
 		}
-		return reply.GetAccesses().GetAccesses(), true
+		return reply.GetAccesses().GetAccesses(), true, true
 	}
 	list := &messages.AccessList{}
 	if err := proto.Unmarshal(indexed, list); err != nil {
 		g.storeFailed(w, "decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
-		return nil, false
+		return nil, false, false
 	}
-	return visibleAccesses(list.GetAccesses(), u.ID), true
+	return list.GetAccesses(), true, true
 }
 
-// privilegedOn tells whether u is an owner or administrator of the room, from the accesses
-// index (the room is asked when it has no entry yet). ok=false means the reply is written (404
-// for an unknown room, 503).
+// visibleAccessesOf is what the caller may see of a room's accesses (nothing of an unknown room).
+func (g *Gateway) visibleAccessesOf(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) ([]*messages.Access, bool) {
+	accesses, _, ok := g.roomAccesses(w, r, u, roomID, indexed)
+	return visibleAccesses(accesses, u.ID), ok
+}
+
+// privilegedOn tells whether u is an owner or administrator of the room. ok=false means the
+// reply is written (404 for an unknown room, 503).
 func (g *Gateway) privilegedOn(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string) (privileged, ok bool) {
 	lists, err := g.cfg.Directory.AccessListsOfRooms(r.Context(), []string{roomID})
 	if err != nil {
 		g.storeFailed(w, "read accesses of room", err)
 		return false, false
 	}
-	var accesses []*messages.Access
-	if len(lists) == 1 && lists[0] != nil {
-		list := &messages.AccessList{}
-		if err := proto.Unmarshal(lists[0], list); err != nil {
-			g.storeFailed(w, "decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
-			return false, false
-		}
-		accesses = list.GetAccesses()
-	} else {
-		reply, ok := g.ask(w, r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
-		if !ok {
-			return false, false
-		}
-		accesses = reply.GetAccesses().GetAccesses()
+	accesses, found, ok := g.roomAccesses(w, r, u, roomID, lists[0])
+	if ok && !found {
+		writeError(w, http.StatusNotFound, "No Room matches the given query.")
 	}
+	return holdsPrivilege(accesses, u.ID), ok && found
+}
+
+// holdsPrivilege: userID is an owner or administrator among accesses.
+func holdsPrivilege(accesses []*messages.Access, userID string) bool {
 	for _, a := range accesses {
-		if a.GetUser().GetId() == u.ID && (a.GetRole() == messages.Role_ROLE_OWNER || a.GetRole() == messages.Role_ROLE_ADMINISTRATOR) {
-			return true, true
+		if a.GetUser().GetId() == userID && (a.GetRole() == messages.Role_ROLE_OWNER || a.GetRole() == messages.Role_ROLE_ADMINISTRATOR) {
+			return true
 		}
 	}
-	return false, true
+	return false
 }
 
 // visibleAccesses applies the rule the room applies to ListAccesses (actors/room/accesses.go):
 // its owners and administrators see every access, anyone else their own only.
 func visibleAccesses(accesses []*messages.Access, userID string) []*messages.Access {
-	for _, a := range accesses {
-		if a.GetUser().GetId() == userID && (a.GetRole() == messages.Role_ROLE_OWNER || a.GetRole() == messages.Role_ROLE_ADMINISTRATOR) {
-			return accesses
-		}
+	if holdsPrivilege(accesses, userID) {
+		return accesses
 	}
 	var own []*messages.Access
 	for _, a := range accesses {
