@@ -67,13 +67,14 @@ type Config struct {
 	OIDCAudience string
 	DevKeyFile   string // dev mode: key shared with `meetcoord dev-token`
 
-	LobbyWaitingTimeout   time.Duration
-	LobbyDeniedTimeout    time.Duration
-	LobbyAcceptedTimeout  time.Duration
-	LobbyNotificationType string
-	LobbyCookieName       string
-	LobbyCookieSecure     bool
-	LobbyMaxWaiting       int // waiting entries per room
+	LobbyWaitingTimeout       time.Duration
+	LobbyDeniedTimeout        time.Duration
+	LobbyAcceptedTimeout      time.Duration
+	LobbyNotificationType     string
+	LobbyCookieName           string
+	LobbyCookieSecure         bool
+	LobbyMaxWaiting           int // waiting entries per room
+	LobbyMaxWaitingPerAddress int // of them, made from one address
 	// TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	// SECRET_KEY: the server key lobby participant ids are derived with; the same on every
@@ -169,46 +170,47 @@ type Config struct {
 func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	e := env{get: getenv}
 	c := Config{
-		Dev:                      dev,
-		ListenAddr:               e.str("LISTEN_ADDR", "127.0.0.1:8080"),
-		RedisURL:                 e.str("REDIS_URL", ""),
-		ClusterProvider:          e.str("CLUSTER_PROVIDER", "none"),
-		ClusterName:              e.str("CLUSTER_NAME", "meetcoord"),
-		ClusterAdvertiseAddr:     e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
-		ClusterPort:              e.integer("CLUSTER_PORT", 0),
-		EtcdEndpoints:            e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
-		ClusterSeeds:             e.list("CLUSTER_SEEDS", ""),
-		ClusterAutomanagedPort:   e.integer("CLUSTER_AUTOMANAGED_PORT", 6330),
-		ClusterActivationTimeout: e.seconds("CLUSTER_ACTIVATION_TIMEOUT", 1),
-		ClusterLeaveGrace:        e.seconds("CLUSTER_LEAVE_GRACE", 1),
-		ClusterRejoinTimeout:     e.seconds("CLUSTER_REJOIN_TIMEOUT", 30),
-		ShutdownDelay:            e.delay("SHUTDOWN_DELAY"),
-		LiveKitAPIURL:            e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
-		LiveKitPublicURL:         e.str("LIVEKIT_PUBLIC_URL", ""),
-		LiveKitAPIKey:            e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
-		LiveKitAPISecret:         e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
-		LiveKitVerifySSL:         e.boolean("LIVEKIT_VERIFY_SSL", true),
-		LiveKitDefaultSources:    e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
-		LiveKitTimeout:           e.seconds("LIVEKIT_API_TIMEOUT", 5),
-		OIDCIssuer:               e.str("OIDC_ISSUER", ""),
-		OIDCAudience:             e.str("OIDC_AUDIENCE", ""),
-		DevKeyFile:               e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
-		LobbyWaitingTimeout:      e.seconds("LOBBY_WAITING_TIMEOUT", 3),
-		LobbyDeniedTimeout:       e.seconds("LOBBY_DENIED_TIMEOUT", 5),
-		LobbyAcceptedTimeout:     e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
-		LobbyNotificationType:    e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
-		LobbyCookieName:          e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
-		LobbyCookieSecure:        e.boolean("LOBBY_COOKIE_SECURE", !dev),
-		SecretKey:                e.secret("SECRET_KEY", ""),
-		LobbyMaxWaiting:          e.integer("LOBBY_MAX_WAITING", 1000),
-		TrustedProxies:           e.prefixes("TRUSTED_PROXIES"),
-		CreationCallbackTTL:      e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
-		RequestEntryRate:         e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
-		CreationCallbackRate:     e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
-		RoomCreationRate:         e.rate("ROOM_CREATION_THROTTLE_RATES", "60/minute"),
-		CanEditDisplayName:       e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
-		DefaultAccessLevel:       e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
-		RecordingEnabled:         e.boolean("RECORDING_ENABLE", false),
+		Dev:                       dev,
+		ListenAddr:                e.str("LISTEN_ADDR", "127.0.0.1:8080"),
+		RedisURL:                  e.str("REDIS_URL", ""),
+		ClusterProvider:           e.str("CLUSTER_PROVIDER", "none"),
+		ClusterName:               e.str("CLUSTER_NAME", "meetcoord"),
+		ClusterAdvertiseAddr:      e.str("CLUSTER_ADVERTISE_ADDR", "127.0.0.1"),
+		ClusterPort:               e.integer("CLUSTER_PORT", 0),
+		EtcdEndpoints:             e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
+		ClusterSeeds:              e.list("CLUSTER_SEEDS", ""),
+		ClusterAutomanagedPort:    e.integer("CLUSTER_AUTOMANAGED_PORT", 6330),
+		ClusterActivationTimeout:  e.seconds("CLUSTER_ACTIVATION_TIMEOUT", 1),
+		ClusterLeaveGrace:         e.seconds("CLUSTER_LEAVE_GRACE", 1),
+		ClusterRejoinTimeout:      e.seconds("CLUSTER_REJOIN_TIMEOUT", 30),
+		ShutdownDelay:             e.delay("SHUTDOWN_DELAY"),
+		LiveKitAPIURL:             e.str("LIVEKIT_API_URL", "http://127.0.0.1:7880"),
+		LiveKitPublicURL:          e.str("LIVEKIT_PUBLIC_URL", ""),
+		LiveKitAPIKey:             e.secret("LIVEKIT_API_KEY", devDefault(dev, "devkey")),
+		LiveKitAPISecret:          e.secret("LIVEKIT_API_SECRET", devDefault(dev, "secret")),
+		LiveKitVerifySSL:          e.boolean("LIVEKIT_VERIFY_SSL", true),
+		LiveKitDefaultSources:     e.list("LIVEKIT_DEFAULT_SOURCES", "camera,microphone,screen_share,screen_share_audio"),
+		LiveKitTimeout:            e.seconds("LIVEKIT_API_TIMEOUT", 5),
+		OIDCIssuer:                e.str("OIDC_ISSUER", ""),
+		OIDCAudience:              e.str("OIDC_AUDIENCE", ""),
+		DevKeyFile:                e.str("DEV_OIDC_KEY_FILE", filepath.Join(".meetcoord-dev", "oidc-key.pem")),
+		LobbyWaitingTimeout:       e.seconds("LOBBY_WAITING_TIMEOUT", 3),
+		LobbyDeniedTimeout:        e.seconds("LOBBY_DENIED_TIMEOUT", 5),
+		LobbyAcceptedTimeout:      e.seconds("LOBBY_ACCEPTED_TIMEOUT", 21600),
+		LobbyNotificationType:     e.str("LOBBY_NOTIFICATION_TYPE", "participantWaiting"),
+		LobbyCookieName:           e.str("LOBBY_COOKIE_NAME", "lobbyParticipantId"),
+		LobbyCookieSecure:         e.boolean("LOBBY_COOKIE_SECURE", !dev),
+		SecretKey:                 e.secret("SECRET_KEY", ""),
+		LobbyMaxWaiting:           e.integer("LOBBY_MAX_WAITING", 1000),
+		LobbyMaxWaitingPerAddress: e.integer("LOBBY_MAX_WAITING_PER_ADDRESS", 100),
+		TrustedProxies:            e.prefixes("TRUSTED_PROXIES"),
+		CreationCallbackTTL:       e.seconds("ROOM_CREATION_CALLBACK_CACHE_TIMEOUT", 600),
+		RequestEntryRate:          e.rate("REQUEST_ENTRY_THROTTLE_RATES", "150/minute"),
+		CreationCallbackRate:      e.rate("CREATION_CALLBACK_THROTTLE_RATES", "600/minute"),
+		RoomCreationRate:          e.rate("ROOM_CREATION_THROTTLE_RATES", "60/minute"),
+		CanEditDisplayName:        e.boolean("AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME", false),
+		DefaultAccessLevel:        e.str("RESOURCE_DEFAULT_ACCESS_LEVEL", "public"),
+		RecordingEnabled:          e.boolean("RECORDING_ENABLE", false),
 		RecordingOutput: livekit.RecordingOutput{
 			Folder:         e.str("RECORDING_OUTPUT_FOLDER", "recordings"),
 			Bucket:         e.str("AWS_STORAGE_BUCKET_NAME", ""),
@@ -333,6 +335,9 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 	c.checkSecretKey(&e)
 	if c.LobbyMaxWaiting < 1 {
 		e.fail("LOBBY_MAX_WAITING", "must be at least 1")
+	}
+	if c.LobbyMaxWaitingPerAddress < 1 {
+		e.fail("LOBBY_MAX_WAITING_PER_ADDRESS", "must be at least 1")
 	}
 	c.checkHTTP(&e)
 	if c.RecordingExpirationDays < 0 {

@@ -78,7 +78,8 @@ func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map
 		"LOG_LEVEL":            "warn",
 		"ROOM_REQUEST_TIMEOUT": "10",
 		// Tests and benchmarks create many rooms as one user.
-		"ROOM_CREATION_THROTTLE_RATES": "100000/second",
+		"ROOM_CREATION_THROTTLE_RATES":  "100000/second",
+		"LOBBY_MAX_WAITING_PER_ADDRESS": "100000", // every test guest comes from 127.0.0.1
 	}
 	for k, v := range extra {
 		common[k] = v

@@ -121,6 +121,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 			AcceptedTimeout:         cfg.LobbyAcceptedTimeout,
 			WaitingNotificationType: cfg.LobbyNotificationType,
 			MaxWaiting:              cfg.LobbyMaxWaiting,
+			MaxWaitingPerClient:     cfg.LobbyMaxWaitingPerAddress,
 			KnockNoticeInterval:     knockNoticeInterval,
 			CanEditDisplayName:      cfg.CanEditDisplayName,
 			CallbackTTL:             cfg.CreationCallbackTTL,

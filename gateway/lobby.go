@@ -91,8 +91,10 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		errs.write(w)
 		return
 	}
-	// A fresh secret has no entry yet, and its address was charged above.
-	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username, MayCreate: fresh && u == nil}
+	// A fresh secret has no entry yet, and its address was charged above. The address (as a
+	// keyed hash) goes with a new entry, so that the room can bound one address's entries.
+	client := g.cfg.LobbyKey.Client(g.clientAddress(r))
+	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username, MayCreate: fresh && u == nil, Client: client}
 	reply, err := g.askRoom(r, roomID, msg)
 	if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED {
 		// The knock would create an entry: it is paid for by the caller's address as well as

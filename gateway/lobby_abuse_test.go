@@ -144,3 +144,25 @@ func TestCookielessRequestsAreChargedToTheAddress(t *testing.T) {
 		t.Fatalf("%d cookieless requests from one address answered, want %d", answered, allowance)
 	}
 }
+
+// One address cannot take every place of a lobby: it holds at most LOBBY_MAX_WAITING_PER_ADDRESS
+// waiting entries of a room, whatever cookies it uses; guests from elsewhere still get in line.
+func TestLobbyPlacesPerAddress(t *testing.T) {
+	n := clustertest.StartNode(t, map[string]string{
+		"LOBBY_MAX_WAITING_PER_ADDRESS": "3", "LOBBY_WAITING_TIMEOUT": "60", "TRUSTED_PROXIES": "127.0.0.0/8",
+	})
+	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
+	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
+	from := func(addr string) []string { return []string{"X-Forwarded-For", addr} }
+	for i := range 3 {
+		res := lobbyRequestEntry(n.Client(""), roomID, fmt.Sprint("Squatter ", i), from("203.0.113.7")...)
+		lobbyExpectStatus(t, lobbyDecodeEntry(t, res), "waiting")
+	}
+	if res := lobbyRequestEntry(n.Client(""), roomID, "Squatter 4", from("203.0.113.7")...); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("4th waiting entry from one address: %d %s, want 429", res.Status, res.Body)
+	}
+	lobbyExpectStatus(t, lobbyKnock(t, n.Client(""), roomID, "Someone else"), "waiting") // from 127.0.0.1
+	if got := len(lobbyWaitingIDs(t, owner.c, roomID)); got != 4 {
+		t.Fatalf("%d waiting, want 3 from the busy address and 1 from elsewhere", got)
+	}
+}

@@ -1145,7 +1145,10 @@ type RequestEntry struct {
 	// The gateway charged the caller's address for a new entry. Without it, a knock that would
 	// create an entry is answered ERROR_CODE_ADMISSION_REQUIRED and nothing changes; polls of an
 	// existing entry never need it.
-	MayCreate     bool `protobuf:"varint,4,opt,name=may_create,json=mayCreate,proto3" json:"may_create,omitempty"`
+	MayCreate bool `protobuf:"varint,4,opt,name=may_create,json=mayCreate,proto3" json:"may_create,omitempty"`
+	// Who pays for a new entry: a keyed hash of the caller's address (never the address), so
+	// that one address holds at most LOBBY_MAX_WAITING_PER_ADDRESS waiting entries of a room.
+	Client        string `protobuf:"bytes,5,opt,name=client,proto3" json:"client,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1206,6 +1209,13 @@ func (x *RequestEntry) GetMayCreate() bool {
 		return x.MayCreate
 	}
 	return false
+}
+
+func (x *RequestEntry) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
 }
 
 type ListWaiting struct {
@@ -2892,6 +2902,7 @@ type LobbyEntry struct {
 	Status         EntryStatus            `protobuf:"varint,3,opt,name=status,proto3,enum=meetcoord.messages.EntryStatus" json:"status,omitempty"`
 	DeadlineUnixMs int64                  `protobuf:"varint,4,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	Identity       string                 `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"` // LiveKit identity once admitted (user sub, or the participant id)
+	Client         string                 `protobuf:"bytes,6,opt,name=client,proto3" json:"client,omitempty"`     // RequestEntry.client of the knock that made it
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2957,6 +2968,13 @@ func (x *LobbyEntry) GetDeadlineUnixMs() int64 {
 func (x *LobbyEntry) GetIdentity() string {
 	if x != nil {
 		return x.Identity
+	}
+	return ""
+}
+
+func (x *LobbyEntry) GetClient() string {
+	if x != nil {
+		return x.Client
 	}
 	return ""
 }
@@ -3786,13 +3804,14 @@ const file_messages_room_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
 	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12\x1b\n" +
-	"\taccess_id\x18\x03 \x01(\tR\baccessId\"\xa4\x01\n" +
+	"\taccess_id\x18\x03 \x01(\tR\baccessId\"\xbc\x01\n" +
 	"\fRequestEntry\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12%\n" +
 	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x12\x1d\n" +
 	"\n" +
-	"may_create\x18\x04 \x01(\bR\tmayCreate\"A\n" +
+	"may_create\x18\x04 \x01(\bR\tmayCreate\x12\x16\n" +
+	"\x06client\x18\x05 \x01(\tR\x06client\"A\n" +
 	"\vListWaiting\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"\xa8\x01\n" +
 	"\vDecideEntry\x12\x1d\n" +
@@ -3946,14 +3965,15 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x03ack\x18\a \x01(\v2\x17.meetcoord.messages.AckH\x00R\x03ack\x12B\n" +
 	"\trecording\x18\b \x01(\v2\".meetcoord.messages.RecordingEntryH\x00R\trecording\x12W\n" +
 	"\x10participant_role\x18\t \x01(\v2*.meetcoord.messages.ParticipantRoleChangedH\x00R\x0fparticipantRoleB\x06\n" +
-	"\x04body\"\xce\x01\n" +
+	"\x04body\"\xe6\x01\n" +
 	"\n" +
 	"LobbyEntry\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x127\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.meetcoord.messages.EntryStatusR\x06status\x12(\n" +
 	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\x12\x1a\n" +
-	"\bidentity\x18\x05 \x01(\tR\bidentity\"\xd0\x02\n" +
+	"\bidentity\x18\x05 \x01(\tR\bidentity\x12\x16\n" +
+	"\x06client\x18\x06 \x01(\tR\x06client\"\xd0\x02\n" +
 	"\n" +
 	"RoomRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +

@@ -31,6 +31,7 @@ type Config struct {
 
 	WaitingNotificationType string // LOBBY_NOTIFICATION_TYPE
 	MaxWaiting              int    // LOBBY_MAX_WAITING: waiting entries per room
+	MaxWaitingPerClient     int    // LOBBY_MAX_WAITING_PER_ADDRESS: of them, made from one address
 	// KnockNoticeInterval: admins are told of new knocks at most once per interval (a burst
 	// of knocks is one notice; the admins' list poll shows them all).
 	KnockNoticeInterval time.Duration

@@ -18,7 +18,8 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 	if _, known := r.lobby.get(participantID, now); !known {
 		// A new entry: bounded per room, and paid for by the caller's address (the gateway
 		// charges it and asks again), so that rotating cookies buys no flood.
-		if r.lobby.waitingCount(now) >= r.deps.Config.MaxWaiting {
+		all, ofClient := r.lobby.waitingCount(msg.GetClient(), now)
+		if all >= r.deps.Config.MaxWaiting || (msg.GetClient() != "" && ofClient >= r.deps.Config.MaxWaitingPerClient) {
 			return failure(messages.ErrorCode_ERROR_CODE_TOO_MANY, "Too many participants are waiting to enter this room, try again later.")
 		}
 		if !msg.GetMayCreate() {
@@ -31,6 +32,7 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 	}
 	entry, isNew := r.lobby.knock(participantID, identity, msg.GetUsername(), now)
 	if isNew {
+		r.lobby.setClient(participantID, msg.GetClient())
 		r.deps.Metrics.LobbyKnocks.Inc()
 		r.announceKnock(now)
 	}

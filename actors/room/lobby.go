@@ -20,6 +20,7 @@ type lobbyTimeouts struct {
 type lobbyEntry struct {
 	participantID string
 	identity      string // LiveKit identity the participant's token carries
+	client        string // who paid for the entry (RequestEntry.client), "" when unknown
 	username      string
 	status        messages.EntryStatus
 	deadline      time.Time
@@ -111,15 +112,24 @@ func (l *lobby) waiting(now time.Time) []lobbyEntry {
 	return out
 }
 
-// waitingCount is how many live entries are waiting.
-func (l *lobby) waitingCount(now time.Time) int {
-	n := 0
+// waitingCount is how many live entries are waiting, and how many of them client made.
+func (l *lobby) waitingCount(client string, now time.Time) (all, ofClient int) {
 	for id := range l.entries {
 		if e, ok := l.get(id, now); ok && e.status == messages.EntryStatus_ENTRY_STATUS_WAITING {
-			n++
+			all++
+			if client != "" && e.client == client {
+				ofClient++
+			}
 		}
 	}
-	return n
+	return all, ofClient
+}
+
+// setClient records who paid for a new entry (see RequestEntry.client).
+func (l *lobby) setClient(participantID, client string) {
+	if e, ok := l.entries[participantID]; ok {
+		e.client = client
+	}
 }
 
 // removeIdentity drops the entries of a LiveKit identity (a moderator removed them); reports
@@ -194,6 +204,7 @@ func (l *lobby) restoreEntry(e *messages.LobbyEntry, exact bool, now time.Time) 
 	l.entries[e.GetParticipantId()] = &lobbyEntry{
 		participantID: e.GetParticipantId(),
 		identity:      e.GetIdentity(),
+		client:        e.GetClient(),
 		username:      e.GetUsername(),
 		status:        e.GetStatus(),
 		deadline:      deadline,
@@ -206,6 +217,7 @@ func (e *lobbyEntry) encode() *messages.LobbyEntry {
 	return &messages.LobbyEntry{
 		ParticipantId:  e.participantID,
 		Identity:       e.identity,
+		Client:         e.client,
 		Username:       e.username,
 		Status:         e.status,
 		DeadlineUnixMs: e.deadline.UnixMilli(),

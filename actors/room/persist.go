@@ -239,7 +239,7 @@ func (r *Room) saveExactDeadlines() {
 		return
 	}
 	now := r.deps.Clock.Now()
-	if r.lobby.waitingCount(now) == 0 {
+	if all, _ := r.lobby.waitingCount("", now); all == 0 {
 		return
 	}
 	change, err := r.lobby.pendingChange(now, r.epoch)

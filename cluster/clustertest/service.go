@@ -58,6 +58,8 @@ var defaultEnv = map[string]string{
 	"REQUEST_ENTRY_THROTTLE_RATES":     "100000/second",
 	"CREATION_CALLBACK_THROTTLE_RATES": "100000/second",
 	"ROOM_CREATION_THROTTLE_RATES":     "100000/second",
+	// Every test guest comes from 127.0.0.1.
+	"LOBBY_MAX_WAITING_PER_ADDRESS": "100000",
 }
 
 // StartNode starts a node on a fresh test Redis database. env overrides the defaults; with

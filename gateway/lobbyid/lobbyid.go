@@ -11,6 +11,7 @@ package lobbyid
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -48,6 +49,14 @@ func (k Key) ParticipantID(roomID, secret string) (string, error) {
 	id[6] = id[6]&0x0f | 0x80 // version 8
 	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
 	return id.String(), nil
+}
+
+// Client is what a room keeps of the address that paid for a lobby entry: a keyed hash, so that
+// stored lobby entries hold no addresses and yet one address's entries can be counted.
+func (k Key) Client(address string) string {
+	mac := hmac.New(sha256.New, k.secret)
+	fmt.Fprintf(mac, "lobby-client:%s", address)
+	return hex.EncodeToString(mac.Sum(nil)[:12])
 }
 
 // NewSecret is a fresh cookie secret: a random (version 4) UUID, 122 random bits.
