@@ -92,9 +92,12 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A fresh secret has no entry yet, and its address was charged above. The address (as a
-	// keyed hash) goes with a new entry, so that the room can bound one address's entries.
-	client := g.cfg.LobbyKey.Client(g.clientAddress(r))
-	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username, MayCreate: fresh && u == nil, Client: client}
+	// keyed hash) goes with a new entry only, so that the room can bound one address's
+	// entries; a poll pays for neither.
+	msg := &messages.RequestEntry{Caller: callerMessage(u), ParticipantId: participant, Username: username}
+	if fresh && u == nil {
+		msg.MayCreate, msg.Client = true, g.cfg.LobbyKey.Client(g.clientAddress(r))
+	}
 	reply, err := g.askRoom(r, roomID, msg)
 	if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED {
 		// The knock would create an entry: it is paid for by the caller's address as well as
@@ -102,7 +105,7 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 		if !g.allow(w, r, g.knockLimit, "addr:"+g.clientAddress(r)) {
 			return
 		}
-		msg.MayCreate = true
+		msg.MayCreate, msg.Client = true, g.cfg.LobbyKey.Client(g.clientAddress(r))
 		reply, err = g.askRoom(r, roomID, msg)
 	}
 	if !g.answered(w, roomID, reply, err) {
