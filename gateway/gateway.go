@@ -136,6 +136,9 @@ type Config struct {
 	Mount map[string]http.Handler
 	// ExternalAPI mounts /external-api/v1.0/ (EXTERNAL_API_ENABLED); nil: not mounted.
 	ExternalAPI *ExternalAPI
+	// CORSAllowedOrigins may call the API from another origin, credentials included
+	// (CORS_ALLOWED_ORIGINS, exact scheme://host[:port]); empty: same origin only.
+	CORSAllowedOrigins []string
 	// Frontend serves every GET that no route takes, outside the API paths (FRONTEND_DIR, a
 	// single-page app on the API's origin); nil: those are 404s.
 	Frontend http.Handler
@@ -161,7 +164,7 @@ type Gateway struct {
 	metrics           *metrics
 	loginMetrics      *prometheus.CounterVec
 	router            *mux.Router
-	handler           http.Handler // router behind the guard
+	handler           http.Handler // router behind CORS and the guard
 	ext               *externalAPI // nil when the external API is off
 }
 
@@ -192,7 +195,7 @@ func New(cfg Config) *Gateway {
 		g.loginMetrics = newLoginMetrics(cfg.Registry)
 	}
 	g.routes()
-	g.handler = g.guard(g.router)
+	g.handler = g.guard(withCORS(cfg.CORSAllowedOrigins, g.router))
 	return g
 }
 

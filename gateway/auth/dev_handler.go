@@ -19,6 +19,8 @@ type discoveryDocument struct {
 	SubjectTypesSupported            []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported                  []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported,omitempty"`
+	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 }
 
 // Handler serves the issuer's discovery document and JWKS. Paths are
@@ -26,8 +28,9 @@ type discoveryDocument struct {
 // http.StripPrefix(issuerPath, d.Handler()).
 //
 // The authorization and token endpoints are advertised because the
-// discovery spec requires them, but answer 501: dev tokens are minted
-// out of band with Mint.
+// discovery spec requires them. With EnableLogin they run the development
+// login (dev_login.go); without it they answer 501: dev tokens are then
+// minted out of band with Mint.
 func (d *DevIssuer) Handler() http.Handler {
 	discovery := discoveryDocument{
 		Issuer:                           d.issuerURL,
@@ -38,6 +41,12 @@ func (d *DevIssuer) Handler() http.Handler {
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgValuesSupported: []string{string(jose.RS256)},
 		ClaimsSupported:                  []string{"iss", "sub", "aud", "iat", "exp", "email", "name", "given_name", "locale"},
+	}
+	if d.login != nil {
+		discovery.ResponseTypesSupported = []string{"code"}
+		discovery.CodeChallengeMethodsSupported = []string{"S256"}
+		discovery.TokenEndpointAuthMethods = []string{"client_secret_basic", "client_secret_post"}
+		discovery.ClaimsSupported = append(discovery.ClaimsSupported, "nonce")
 	}
 	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{d.publicJWK()}}
 	notImplemented := map[string]string{
@@ -52,6 +61,12 @@ func (d *DevIssuer) Handler() http.Handler {
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, jwks)
 	})
+	if d.login != nil {
+		mux.HandleFunc("GET /authorize", d.login.authorize)
+		mux.HandleFunc("POST /authorize", d.login.authorize)
+		mux.HandleFunc("POST /token", d.login.token)
+		return mux
+	}
 	for _, path := range []string{"/authorize", "/token"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusNotImplemented, notImplemented)

@@ -22,6 +22,7 @@ type DevIssuer struct {
 	issuerURL string
 	key       *rsa.PrivateKey
 	keyID     string
+	login     *devLogin // nil: no login page (see EnableLogin)
 }
 
 // LoadOrCreateDevIssuer loads the PEM (PKCS#8) RSA key in keyFile, creating
@@ -71,6 +72,23 @@ func (d *DevIssuer) mint(c Claims, audience string, issuedAt time.Time, ttl time
 		registered.Audience = jwt.Audience{audience}
 	}
 	return d.sign(registered, profileFromClaims(c))
+}
+
+// mintIDToken is the ID token of a browser login: for the client (audience) and carrying the
+// nonce of its authorization request.
+func (d *DevIssuer) mintIDToken(c Claims, clientID, nonce string, ttl time.Duration) (string, error) {
+	now := time.Now()
+	registered := jwt.Claims{
+		Issuer:   d.issuerURL,
+		Subject:  c.Subject,
+		Audience: jwt.Audience{clientID},
+		IssuedAt: jwt.NewNumericDate(now),
+		Expiry:   jwt.NewNumericDate(now.Add(ttl)),
+	}
+	nonceClaim := struct {
+		Nonce string `json:"nonce"`
+	}{nonce}
+	return d.sign(registered, profileFromClaims(c), nonceClaim)
 }
 
 // sign serialises the merged claims objects as a compact JWS.
