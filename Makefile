@@ -9,9 +9,11 @@ BIN := $(CACHE)/bin
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
 
-# Dev mode: no configuration needed; every variable of the configuration table is still honoured.
+# The whole product on one machine, no configuration needed (scripts/run.sh): a dev-mode
+# livekit-server and meetcoord serving the reference front end and a development login page on
+# http://127.0.0.1:8080/. Every variable of the configuration table is still honoured.
 run:
-	$(GO) run ./cmd/meetcoord serve --dev
+	@scripts/run.sh
 
 # Installs what the tests need when missing (redis-server, etcd-server and chromium with apt;
 # livekit-server built once into .cache), starts a throwaway Redis and etcd on free loopback

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -125,6 +126,9 @@ type Config struct {
 	AppBaseURL     string // front end; a room's link is APP_BASE_URL/slug
 	// FRONTEND_DIR: a built front end served at / on the API's origin; empty: none.
 	FrontendDir string
+	// CORS_ALLOWED_ORIGINS: origins (scheme://host[:port]) whose pages may call the API,
+	// credentials included; empty: the API's own origin only.
+	CORSAllowedOrigins []string
 	// INVITATION_THROTTLE_RATES: invitation emails (addresses, not requests) per user, so that an
 	// account cannot relay spam through our SMTP server.
 	InvitationsRate ratelimit.Rate
@@ -134,7 +138,9 @@ type Config struct {
 	// FRONTEND_*: passed through to the front end in GET config/.
 	Frontend FrontendSettings
 
-	// Browser login (README "Browser login"): on when OIDCClientID is set.
+	// Browser login (README "Browser login"): on when OIDCClientID is set. DevLogin: dev mode
+	// without OIDC_ISSUER logs browsers in through the development issuer's login page.
+	DevLogin            bool
 	OIDCClientID        string
 	OIDCClientSecret    string
 	OIDCRedirectURI     string // default: APP_BASE_URL + /api/v1.0/callback/
@@ -246,7 +252,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		EmailWorkers:                 e.integer("EMAIL_WORKERS", 4),
 		EmailQueueSize:               e.integer("EMAIL_QUEUE_SIZE", 200),
 		InvitationsRate:              e.rate("INVITATION_THROTTLE_RATES", "200/hour"),
-		AppBaseURL:                   strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, "http://localhost:3000")), "/"),
+		AppBaseURL:                   strings.TrimRight(e.str("APP_BASE_URL", devDefault(dev, devAppBaseURL(getenv))), "/"),
 		OIDCClientID:                 e.str("OIDC_RP_CLIENT_ID", ""),
 		OIDCClientSecret:             e.secret("OIDC_RP_CLIENT_SECRET", ""),
 		OIDCRedirectURI:              e.str("OIDC_REDIRECT_URI", ""),
@@ -275,6 +281,7 @@ func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
 		LogLevel:        e.str("LOG_LEVEL", "info"),
 		FrontendDir:     e.str("FRONTEND_DIR", ""),
 	}
+	c.CORSAllowedOrigins = e.origins("CORS_ALLOWED_ORIGINS")
 	// APP_BASE_URL serves invitations, the external API and browser login: its form is checked
 	// here once; each feature that needs it requires it below.
 	if c.RecordingNotificationURL != "" && !absoluteHTTP(c.RecordingNotificationURL) {
@@ -475,11 +482,19 @@ func loadExternalAPI(e *env, appBaseURL string) ExternalAPIConfig {
 func (c *Config) browserLogin(e *env) {
 	c.LoginRedirectURL = e.str("LOGIN_REDIRECT_URL", c.AppBaseURL+"/")
 	c.LogoutRedirectURL = e.str("LOGOUT_REDIRECT_URL", c.AppBaseURL+"/")
+	if c.Dev && c.OIDCIssuer == "" {
+		// The development issuer logs browsers in (a page asking a name and an email), so that
+		// `make run` is a product a person can use with no identity provider.
+		c.DevLogin = true
+		if c.OIDCClientID == "" {
+			c.OIDCClientID = "meetcoord-dev"
+		}
+	}
 	if c.OIDCClientID == "" {
 		return
 	}
-	if c.OIDCIssuer == "" {
-		e.fail("OIDC_RP_CLIENT_ID", "browser login needs OIDC_ISSUER (the development issuer cannot log browsers in)")
+	if c.OIDCIssuer == "" && !c.DevLogin {
+		e.fail("OIDC_RP_CLIENT_ID", "browser login needs OIDC_ISSUER (outside dev mode there is no development issuer)")
 	}
 	if c.OIDCRedirectURI == "" && c.AppBaseURL != "" {
 		c.OIDCRedirectURI = c.AppBaseURL + "/api/v1.0/callback/"
@@ -493,6 +508,32 @@ func (c *Config) browserLogin(e *env) {
 	if !slices.Contains(c.OIDCScopes, "openid") {
 		e.fail("OIDC_RP_SCOPES", "must include openid")
 	}
+}
+
+// devAppBaseURL is where a dev node's front end is: on the node itself when it serves one
+// (FRONTEND_DIR), else on the front end's own development server.
+func devAppBaseURL(getenv func(string) string) string {
+	if getenv("FRONTEND_DIR") == "" {
+		return "http://localhost:3000"
+	}
+	listen := getenv("LISTEN_ADDR")
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	return "http://" + LoopbackHost(listen)
+}
+
+// LoopbackHost is host:port of a listen address as a local browser reaches it: a wildcard
+// address (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1.
+func LoopbackHost(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // AppOrigin is scheme://host[:port] of APP_BASE_URL, empty when it is not set.
@@ -655,6 +696,25 @@ func (e *env) list(name, def string) []string {
 	for _, s := range strings.Split(e.str(name, def), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// origins reads a comma-separated list of web origins (scheme://host[:port], no path). "*" is
+// refused: with credentials allowed it would let every site act as the logged-in user.
+func (e *env) origins(name string) []string {
+	var out []string
+	for _, o := range e.list(name, "") {
+		u, err := url.Parse(o)
+		switch {
+		case o == "*" || strings.Contains(o, "*"):
+			e.fail(name, "wildcards are not allowed (credentials are): list each origin")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+			e.fail(name, fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))
+		default:
+			out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
 		}
 	}
 	return out

@@ -57,8 +57,12 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"browser login without redirect URI", map[string]string{"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet",
 			"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s"}, false, // in dev mode APP_BASE_URL has a default
 			[]string{"OIDC_REDIRECT_URI"}},
-		{"browser login with the dev issuer", map[string]string{"OIDC_RP_CLIENT_ID": "meet", "APP_BASE_URL": "https://meet.example.org"}, true,
+		{"browser login without an issuer outside dev mode", map[string]string{"OIDC_RP_CLIENT_ID": "meet", "APP_BASE_URL": "https://meet.example.org",
+			"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "SECRET_KEY": testServerKey}, false,
 			[]string{"OIDC_RP_CLIENT_ID", "OIDC_ISSUER"}},
+		{"CORS wildcard", map[string]string{"CORS_ALLOWED_ORIGINS": "*"}, true, []string{"CORS_ALLOWED_ORIGINS", "wildcard"}},
+		{"CORS entries that are not origins", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.org/app,app.example.org,ftp://x.example.org"}, true,
+			[]string{`"https://a.example.org/app" is not an origin`, `"app.example.org" is not an origin`, `"ftp://x.example.org" is not an origin`}},
 		{"scopes without openid", map[string]string{"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet",
 			"APP_BASE_URL": "https://meet.example.org", "OIDC_RP_SCOPES": "email profile"}, true, []string{"OIDC_RP_SCOPES"}},
 		{"relative app URL", map[string]string{"APP_BASE_URL": "meet.example.org"}, true, []string{"APP_BASE_URL"}},
@@ -223,7 +227,8 @@ func TestBrowserLoginAndMarketingSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if defaults.OIDCClientID != "" || defaults.SessionCookieAge != 12*time.Hour || defaults.SessionCookieName != "sessionid" ||
+	if defaults.OIDCClientID != "meetcoord-dev" || !defaults.DevLogin || defaults.OIDCRedirectURI != "http://localhost:3000/api/v1.0/callback/" ||
+		defaults.SessionCookieAge != 12*time.Hour || defaults.SessionCookieName != "sessionid" ||
 		defaults.CSRFCookieName != "csrftoken" || defaults.SessionCookieSecure || defaults.LoginRedirectURL != "http://localhost:3000/" ||
 		defaults.MarketingSignup || defaults.BrevoTimeout != time.Second || defaults.BrevoAttributes["VISIO_USER"] != true ||
 		strings.Join(defaults.OIDCScopes, " ") != "openid email" {
@@ -369,4 +374,40 @@ func TestFrontendConfig(t *testing.T) {
 	t.Run("telephony on without a number shows none", func(t *testing.T) {
 		check(t, load(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true"}), map[string]any{"telephony": map[string]any{"enabled": false}})
 	})
+}
+
+// Dev mode without an identity provider logs browsers in through the development issuer, and a
+// node that serves the front end is its own APP_BASE_URL; CORS origins are kept as origins.
+func TestDevLoginAndCORSSettings(t *testing.T) {
+	dist := t.TempDir()
+	if err := os.WriteFile(dist+"/index.html", []byte("<!doctype html>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{"FRONTEND_DIR": dist, "LISTEN_ADDR": ":9090",
+		"CORS_ALLOWED_ORIGINS": "https://App.example.org/, http://localhost:3000"}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"APP_BASE_URL from LISTEN_ADDR", cfg.AppBaseURL, "http://127.0.0.1:9090"},
+		{"OIDC_REDIRECT_URI", cfg.OIDCRedirectURI, "http://127.0.0.1:9090/api/v1.0/callback/"},
+		{"dev login", cfg.DevLogin, true},
+		{"client id", cfg.OIDCClientID, "meetcoord-dev"},
+		{"CORS_ALLOWED_ORIGINS", strings.Join(cfg.CORSAllowedOrigins, " "), "https://app.example.org http://localhost:3000"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	withIssuer, err := LoadConfig(envOf(map[string]string{"OIDC_ISSUER": "https://id.example.org"}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withIssuer.DevLogin || withIssuer.OIDCClientID != "" {
+		t.Errorf("a real issuer in dev mode: dev login %v, client id %q; want neither", withIssuer.DevLogin, withIssuer.OIDCClientID)
+	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ type Service struct {
 	// stopWatching ends the subscription to room activations announced by other nodes.
 	stopWatching context.CancelFunc
 	signups      *marketing.Signups // nil when SIGNUP_NEW_USER_TO_MARKETING_EMAIL is off
+	// The development issuer and the node's client secret with it, when it logs browsers in
+	// (DevLogin); nil otherwise.
+	devIssuer       *gwauth.DevIssuer
+	devClientSecret string
 }
 
 // serviceStore is what the node needs of its store, beyond the rooms' port.
@@ -202,6 +207,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Inviter:              inviter,
 		InvitationsRate:      cfg.InvitationsRate,
 		FrontendConfig:       frontendConfig(cfg),
+		CORSAllowedOrigins:   cfg.CORSAllowedOrigins,
 		RequestTimeout:       cfg.RequestTimeout,
 		Logger:               logger,
 		Registry:             registry,
@@ -246,8 +252,12 @@ func (s *Service) browserLogin(g *gateway.Config) {
 	if cfg.OIDCClientID == "" {
 		return
 	}
+	issuer, secret := cfg.OIDCIssuer, cfg.OIDCClientSecret
+	if cfg.DevLogin {
+		issuer, secret = s.devIssuer.IssuerURL(), s.devClientSecret
+	}
 	g.Login = oidclogin.New(oidclogin.Config{
-		Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		Issuer: issuer, ClientID: cfg.OIDCClientID, ClientSecret: secret,
 		RedirectURL: cfg.OIDCRedirectURI, Scopes: cfg.OIDCScopes,
 	})
 	g.Sessions = s.store
@@ -273,6 +283,15 @@ func (s *Service) userAuthentication() (gwauth.Verifier, map[string]http.Handler
 		return nil, nil, err
 	}
 	s.log.Warn("development OIDC issuer enabled: never use --dev in production", slog.String("issuer", issuer.IssuerURL()))
+	if s.cfg.DevLogin {
+		// The node is both the issuer and its only client: the secret never leaves the process.
+		s.devClientSecret = s.cfg.OIDCClientSecret
+		if s.devClientSecret == "" {
+			s.devClientSecret = rand.Text()
+		}
+		issuer.EnableLogin(gwauth.DevClient{ID: s.cfg.OIDCClientID, Secret: s.devClientSecret, RedirectURI: s.cfg.OIDCRedirectURI})
+		s.devIssuer = issuer
+	}
 	return gwauth.NewOIDCVerifier(issuer.IssuerURL(), s.cfg.OIDCAudience, nil),
 		map[string]http.Handler{DevIssuerPath: issuer.Handler()}, nil
 }

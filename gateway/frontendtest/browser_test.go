@@ -60,15 +60,22 @@ func chromiumFlags(execPath, profile string) []chromedp.ExecAllocatorOption {
 // scenario failed) when the scenario ends.
 func (s *suite) newBrowser(t *testing.T, name string) *browser {
 	t.Helper()
+	return newBrowserOn(t, s.chromium, s.node.URL, name)
+}
+
+// newBrowserOn starts Chromium (chromium, its binary) for one person on the front end served
+// at base.
+func newBrowserOn(t *testing.T, chromium, base, name string) *browser {
+	t.Helper()
 	profile := t.TempDir()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumFlags(s.chromium, profile)...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumFlags(chromium, profile)...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	b := &browser{t: t, name: name, base: s.node.URL, ctx: ctx, cancel: func() { cancelTab(); cancelAlloc() },
+	b := &browser{t: t, name: name, base: base, ctx: ctx, cancel: func() { cancelTab(); cancelAlloc() },
 		// How the front end learns that nobody is logged in (frontend.md "How it calls").
 		expected: []expectedStatus{{401, "/api/v1.0/users/me"}}}
 	if err := chromedp.Do(ctx); err != nil { // starts Chromium
 		b.cancel()
-		t.Fatalf("start Chromium (%s) for %s: %v", s.chromium, name, err)
+		t.Fatalf("start Chromium (%s) for %s: %v", chromium, name, err)
 	}
 	if err := chromedp.Listen(ctx, b.watch); err != nil {
 		b.cancel()
