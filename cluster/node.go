@@ -15,6 +15,7 @@ import (
 
 	"meetcoord/actors/room"
 	"meetcoord/cluster/placement"
+	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/messages"
 )
 
@@ -28,7 +29,7 @@ type Node struct {
 	cluster  *protocluster.Cluster
 	provider protocluster.ClusterProvider
 	lookup   *placement.Lookup
-	cfg      Config
+	cfg      config.Config
 	log      *slog.Logger
 
 	stopOnce sync.Once
@@ -39,7 +40,7 @@ type Node struct {
 // StartNode starts the actor system, remote and cluster membership with the room kind.
 // Membership comes from cfg.ClusterProvider; "none" is a one-node cluster that goes through the
 // same cluster API (in-memory provider, our placement lookup) as several nodes do.
-func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, error) {
+func StartNode(cfg config.Config, roomProps *actor.Props, logger *slog.Logger) (*Node, error) {
 	system := actor.NewActorSystemWithConfig(actor.Configure(
 		// protoactor logs much at info level (and lifecycle events at error); only its warnings
 		// and errors reach the service's log, minus the lifecycle noise (see quietProtoactor).

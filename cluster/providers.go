@@ -18,10 +18,11 @@ import (
 	"go.uber.org/zap"
 
 	"meetcoord/actors/room"
+	"meetcoord/cmd/meetcoord/config"
 )
 
 // newProvider is the membership provider CLUSTER_PROVIDER names.
-func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
+func newProvider(cfg config.Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
 	switch cfg.ClusterProvider {
 	case "none":
 		return test.NewTestProvider(test.NewInMemAgent()), nil
@@ -51,7 +52,7 @@ func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterPro
 // newAutomanaged is protoactor's automanaged provider (members poll each other's health endpoint
 // at CLUSTER_SEEDS), with the health endpoint bound to the advertised address instead of every
 // interface as protoactor does: it tells anyone who asks what this member is.
-func newAutomanaged(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
+func newAutomanaged(cfg config.Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
 	addr := net.JoinHostPort(cfg.ClusterAdvertiseAddr, strconv.Itoa(cfg.ClusterAutomanagedPort))
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -1,6 +1,6 @@
-// Package clustertest is the test harness: it hands tests the throwaway servers that `make test`
+// Package servicetest is the test harness: it hands tests the throwaway servers that `make test`
 // started (Redis now; etcd and livekit-server later) and starts meetcoord nodes on them.
-package clustertest
+package servicetest
 
 import (
 	"context"

@@ -1,6 +1,6 @@
-// Package cluster assembles a meetcoord node: configuration, actor system, remote, cluster
-// membership and identity lookup, the room kind, the store, the LiveKit client and the gateway.
-package cluster
+// Package config loads a meetcoord node's configuration from its environment (and the optional
+// MEETCOORD_CONFIG_FILE) and checks it, reporting every bad or missing variable at once.
+package config
 
 import (
 	"crypto/rand"
@@ -164,10 +164,10 @@ type Config struct {
 	LogLevel        string
 }
 
-// LoadConfig reads the configuration from getenv (os.Getenv in production). Dev mode only fills
+// Load reads the configuration from getenv (os.Getenv in production). Dev mode only fills
 // in defaults: every variable set is still honoured. A missing required setting or an
 // unparsable value is an error naming the variable.
-func LoadConfig(getenv func(string) string, dev bool) (Config, error) {
+func Load(getenv func(string) string, dev bool) (Config, error) {
 	e := env{get: getenv}
 	c := Config{
 		Dev:                       dev,
