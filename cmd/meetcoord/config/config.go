@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"meetcoord/actors/livekit"
+	"meetcoord/cluster"
 	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/ratelimit"
@@ -492,6 +493,23 @@ func (c *Config) browserLogin(e *env) {
 	}
 	if !slices.Contains(c.OIDCScopes, "openid") {
 		e.fail("OIDC_RP_SCOPES", "must include openid")
+	}
+}
+
+// Cluster is the membership part of the configuration, what cluster.StartNode needs.
+func (c Config) Cluster() cluster.Config {
+	return cluster.Config{
+		Provider:          c.ClusterProvider,
+		Name:              c.ClusterName,
+		AdvertiseAddr:     c.ClusterAdvertiseAddr,
+		Port:              c.ClusterPort,
+		EtcdEndpoints:     c.EtcdEndpoints,
+		Seeds:             c.ClusterSeeds,
+		AutomanagedPort:   c.ClusterAutomanagedPort,
+		ActivationTimeout: c.ClusterActivationTimeout,
+		LeaveGrace:        c.ClusterLeaveGrace,
+		RejoinTimeout:     c.ClusterRejoinTimeout,
+		RequestTimeout:    c.RequestTimeout,
 	}
 }
 

@@ -2,10 +2,12 @@ package config
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"meetcoord/cluster"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -254,5 +256,26 @@ func TestBrowserLoginAndMarketingSettings(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestClusterSettings: the membership part handed to cluster.StartNode carries every CLUSTER_*
+// variable, ETCD_ENDPOINTS and ROOM_REQUEST_TIMEOUT.
+func TestClusterSettings(t *testing.T) {
+	cfg, err := Load(envOf(map[string]string{
+		"CLUSTER_PROVIDER": "automanaged", "CLUSTER_NAME": "meet", "CLUSTER_ADVERTISE_ADDR": "10.0.0.7", "CLUSTER_PORT": "6000",
+		"ETCD_ENDPOINTS": "etcd-1:2379, etcd-2:2379", "CLUSTER_SEEDS": "10.0.0.7:6330,10.0.0.8:6330", "CLUSTER_AUTOMANAGED_PORT": "6331",
+		"CLUSTER_ACTIVATION_TIMEOUT": "2", "CLUSTER_LEAVE_GRACE": "0.5", "CLUSTER_REJOIN_TIMEOUT": "45", "ROOM_REQUEST_TIMEOUT": "7",
+	}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cluster.Config{
+		Provider: "automanaged", Name: "meet", AdvertiseAddr: "10.0.0.7", Port: 6000,
+		EtcdEndpoints: []string{"etcd-1:2379", "etcd-2:2379"}, Seeds: []string{"10.0.0.7:6330", "10.0.0.8:6330"}, AutomanagedPort: 6331,
+		ActivationTimeout: 2 * time.Second, LeaveGrace: 500 * time.Millisecond, RejoinTimeout: 45 * time.Second, RequestTimeout: 7 * time.Second,
+	}
+	if got := cfg.Cluster(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("cluster settings:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -144,7 +144,7 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 		Metrics:           room.NewMetrics(registry),
 		RecordingNotifier: recordingNotifier(cfg),
 	})
-	node, err := cluster.StartNode(cfg, roomProps, logger)
+	node, err := cluster.StartNode(cfg.Cluster(), roomProps, logger)
 	if err != nil {
 		return nil, err
 	}
