@@ -1,3 +1,6 @@
+// Package service is meetcoord's composition root: it builds a node from its configuration (store,
+// cluster member with room grains, gateway, invitation mail, marketing sign-ups, browser login,
+// external API) and serves it over HTTP within the configured limits.
 package service
 
 import (
