@@ -66,7 +66,7 @@ cluster:
 # to the package's testdata/fuzz, where it stays as a regression case once fixed.
 FUZZTIME ?= 60s
 FUZZ_TARGETS := ./gateway/gatewayfuzz:FuzzRequestDecoders ./gateway/gatewayfuzz:FuzzWebhookReceiver ./gateway/slug:FuzzMake \
-	./gateway/lobbyid:FuzzParseSecret ./cluster:FuzzLoadConfig
+	./gateway/lobbyid:FuzzParseSecret ./cmd/meetcoord/config:FuzzLoadConfig
 fuzz:
 	@set -euo pipefail; \
 	for target in $(FUZZ_TARGETS); do \

@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
 	"meetcoord/cluster/placement"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Cluster measurements (`make bench-cluster`): three node processes on one Redis and one etcd,
 // all on this machine, so remote hops are loopback hops.
 
 // clusterAddress is a node's member address (CLUSTER_ADVERTISE_ADDR is 127.0.0.1 in tests).
-func clusterAddress(p *clustertest.Process) string {
+func clusterAddress(p *servicetest.Process) string {
 	port := ""
 	for _, kv := range p.Env {
 		if v, ok := strings.CutPrefix(kv, "CLUSTER_PORT="); ok {
@@ -28,14 +28,14 @@ func clusterAddress(p *clustertest.Process) string {
 }
 
 // ownedBy splits rooms by the node that hosts them when every node is up.
-func ownedBy(nodes []*clustertest.Process, rooms []string) map[*clustertest.Process][]string {
+func ownedBy(nodes []*servicetest.Process, rooms []string) map[*servicetest.Process][]string {
 	addrs := make([]string, len(nodes))
-	byAddr := map[string]*clustertest.Process{}
+	byAddr := map[string]*servicetest.Process{}
 	for i, n := range nodes {
 		addrs[i] = clusterAddress(n)
 		byAddr[addrs[i]] = n
 	}
-	out := map[*clustertest.Process][]string{}
+	out := map[*servicetest.Process][]string{}
 	for _, room := range rooms {
 		owner := byAddr[placement.OwnerAmong(addrs, room)]
 		out[owner] = append(out[owner], room)
@@ -102,7 +102,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 	victim, survivors := nodes[2], nodes[:2]
 	moved := ownedBy(nodes, rooms)[victim]
 	// Activate every room (creation leaves them active, but make sure after any rebalance).
-	get := func(client *http.Client, via *clustertest.Process, room string) bool {
+	get := func(client *http.Client, via *servicetest.Process, room string) bool {
 		status, _, err := request(client, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil)
 		return err == nil && status == http.StatusOK
 	}

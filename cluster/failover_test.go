@@ -20,7 +20,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -62,7 +62,7 @@ func mintOwner(t testing.TB, issuer *gwauth.DevIssuer) *caller {
 }
 
 // createRooms creates n restricted rooms through the nodes in turn, with 8 requests at a time.
-func createRooms(t testing.TB, owner *caller, nodes []*clustertest.Process, n int) []string {
+func createRooms(t testing.TB, owner *caller, nodes []*servicetest.Process, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var wg sync.WaitGroup
@@ -124,7 +124,7 @@ func request(client *http.Client, base, method, path, token, cookie string, body
 // every node, that records what was acknowledged.
 type lobbyLoad struct {
 	t       *testing.T
-	nodes   []*clustertest.Process
+	nodes   []*servicetest.Process
 	rooms   []string
 	key     string
 	secret  string
@@ -203,7 +203,7 @@ func (l *lobbyLoad) once(rng *rand.Rand, node int) {
 		})
 		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1.0/rooms/webhooks-livekit/", bytes.NewReader(payload))
 		req.Header.Set("Content-Type", "application/webhook+json")
-		req.Header.Set("Authorization", clustertest.SignWebhook(l.t, payload, l.key, l.secret, 5*time.Minute))
+		req.Header.Set("Authorization", servicetest.SignWebhook(l.t, payload, l.key, l.secret, 5*time.Minute))
 		var res *http.Response
 		res, err = l.client.Do(req)
 		if err == nil {
@@ -299,7 +299,7 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 
 func waitForRequests(t *testing.T, counter *atomic.Int64, n int64) {
 	t.Helper()
-	clustertest.Eventually(t, 60*time.Second, fmt.Sprintf("%d successful requests", n), func() bool { return counter.Load() >= n })
+	servicetest.Eventually(t, 60*time.Second, fmt.Sprintf("%d successful requests", n), func() bool { return counter.Load() >= n })
 }
 
 // TestStaleActivationIsFenced: a node paused with SIGSTOP keeps its room activations in memory
@@ -330,7 +330,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	waitingDuring := map[string]string{}
 	for i, room := range rooms {
 		var body map[string]any
-		clustertest.Eventually(t, 30*time.Second, "knock in "+room+" through a survivor", func() bool {
+		servicetest.Eventually(t, 30*time.Second, "knock in "+room+" through a survivor", func() bool {
 			status, b, err := request(http.DefaultClient, survivors[i%2].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "During"})
 			body = b
 			return err == nil && status == http.StatusOK
@@ -344,7 +344,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	waitingAfter := map[string]string{}
 	for _, room := range rooms {
 		var body map[string]any
-		clustertest.Eventually(t, 30*time.Second, "knock in "+room+" through the resumed node", func() bool {
+		servicetest.Eventually(t, 30*time.Second, "knock in "+room+" through the resumed node", func() bool {
 			status, b, err := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "After"})
 			body = b
 			return err == nil && status == http.StatusOK
@@ -364,7 +364,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	for _, room := range rooms {
 		for _, via := range nodes {
 			var got map[string]bool
-			clustertest.Eventually(t, 10*time.Second, "the newest state of "+room+" through "+via.URL, func() bool {
+			servicetest.Eventually(t, 10*time.Second, "the newest state of "+room+" through "+via.URL, func() bool {
 				status, body, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
 				if err != nil || status != http.StatusOK {
 					return false
@@ -410,7 +410,7 @@ func TestAutomanagedMembership(t *testing.T) {
 	ports := make([]string, 3)
 	seeds := make([]string, 3)
 	for i := range ports {
-		ports[i] = strconv.Itoa(clustertest.ReservePort(t))
+		ports[i] = strconv.Itoa(servicetest.ReservePort(t))
 		seeds[i] = "127.0.0.1:" + ports[i]
 	}
 	nodes, issuer := startCluster(t, map[string]string{"CLUSTER_PROVIDER": "automanaged", "CLUSTER_SEEDS": strings.Join(seeds, ",")},
@@ -443,7 +443,7 @@ func TestAutomanagedMembership(t *testing.T) {
 func TestNodeDroppedFromMembershipExits(t *testing.T) {
 	nodes, issuer := startCluster(t, map[string]string{"CLUSTER_REJOIN_TIMEOUT": "3"}, nil)
 	dropped := nodes[2]
-	client, err := clientv3.New(clientv3.Config{Endpoints: clustertest.EtcdEndpoints(t), DialTimeout: 5 * time.Second})
+	client, err := clientv3.New(clientv3.Config{Endpoints: servicetest.EtcdEndpoints(t), DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestNodeDroppedFromMembershipExits(t *testing.T) {
 		t.Fatalf("found %d registrations of the node with port %s among %d", deleted, port, len(registrations.Kvs))
 	}
 
-	clustertest.Eventually(t, 10*time.Second, "the dropped node to report not ready", func() bool {
+	servicetest.Eventually(t, 10*time.Second, "the dropped node to report not ready", func() bool {
 		res, err := http.Get(dropped.URL + "/readyz")
 		if err != nil {
 			return true // already exited
@@ -476,7 +476,7 @@ func TestNodeDroppedFromMembershipExits(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusServiceUnavailable
 	})
-	clustertest.Eventually(t, 20*time.Second, "the dropped node to exit", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "the dropped node to exit", func() bool {
 		exited, _ := dropped.Exited()
 		return exited
 	})
@@ -498,13 +498,13 @@ func TestNodeDroppedFromMembershipExits(t *testing.T) {
 // TestLeaveWithEtcdDown: SIGTERM during an etcd outage still ends in bounded time (protoactor's
 // etcd provider would wait forever to delete its key), and cleanly.
 func TestLeaveWithEtcdDown(t *testing.T) {
-	etcd := clustertest.StartEtcd(t)
+	etcd := servicetest.StartEtcd(t)
 	nodes, _ := startCluster(t, map[string]string{"ETCD_ENDPOINTS": etcd.Endpoint}, nil)
 	etcd.Stop()
 	leaving := nodes[0]
 	leaving.Signal(syscall.SIGTERM)
 	sent := time.Now()
-	clustertest.Eventually(t, 20*time.Second, "the node to exit", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "the node to exit", func() bool {
 		exited, _ := leaving.Exited()
 		return exited
 	})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -61,13 +61,13 @@ func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
 // startCluster starts three node processes forming one cluster through etcd, on one Redis, and
 // waits until each sees the three members. extra adds to or overrides the nodes' environment,
 // perNode (if not nil) node i's.
-func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map[string]string) ([]*clustertest.Process, *gwauth.DevIssuer) {
+func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map[string]string) ([]*servicetest.Process, *gwauth.DevIssuer) {
 	t.Helper()
-	_, issuer := clustertest.StartIssuer(t)
+	_, issuer := servicetest.StartIssuer(t)
 	common := map[string]string{
-		"REDIS_URL":            clustertest.RedisURL(t),
+		"REDIS_URL":            servicetest.RedisURL(t),
 		"CLUSTER_PROVIDER":     "etcd",
-		"ETCD_ENDPOINTS":       strings.Join(clustertest.EtcdEndpoints(t), ","),
+		"ETCD_ENDPOINTS":       strings.Join(servicetest.EtcdEndpoints(t), ","),
 		"CLUSTER_NAME":         fmt.Sprintf("test-%d", time.Now().UnixNano()),
 		"LIVEKIT_API_KEY":      "testkey",
 		"LIVEKIT_API_SECRET":   "test-secret-of-at-least-32-characters",
@@ -91,11 +91,11 @@ func startCluster(t testing.TB, extra map[string]string, perNode func(i int) map
 
 // startNodes starts three node processes with the common environment, each on its own HTTP and
 // remote ports, plus what perNode (if any) adds for node i.
-func startNodes(t testing.TB, common map[string]string, perNode func(i int) map[string]string) []*clustertest.Process {
+func startNodes(t testing.TB, common map[string]string, perNode func(i int) map[string]string) []*servicetest.Process {
 	t.Helper()
-	var nodes []*clustertest.Process
+	var nodes []*servicetest.Process
 	for i := range 3 {
-		env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(clustertest.ReservePort(t))}
+		env := map[string]string{"LISTEN_ADDR": servicetest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(servicetest.ReservePort(t))}
 		for k, v := range common {
 			env[k] = v
 		}
@@ -104,15 +104,15 @@ func startNodes(t testing.TB, common map[string]string, perNode func(i int) map[
 				env[k] = v
 			}
 		}
-		nodes = append(nodes, clustertest.StartProcess(t, env))
+		nodes = append(nodes, servicetest.StartProcess(t, env))
 	}
 	return nodes
 }
 
 // waitForMembers waits until every node is ready and sees want members.
-func waitForMembers(t testing.TB, nodes []*clustertest.Process, want int) {
+func waitForMembers(t testing.TB, nodes []*servicetest.Process, want int) {
 	t.Helper()
-	clustertest.Eventually(t, 30*time.Second, fmt.Sprintf("every node to see %d members", want), func() bool {
+	servicetest.Eventually(t, 30*time.Second, fmt.Sprintf("every node to see %d members", want), func() bool {
 		for _, n := range nodes {
 			res, err := http.Get(n.URL + "/readyz")
 			if err != nil {
@@ -193,7 +193,7 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 // from Redis, with its lobby as acknowledged and its recording (with its egress id: LiveKit's
 // egress_ended, through a survivor, completes it).
 func TestNodeCrashLosesNothing(t *testing.T) {
-	egress, lk, liveKitURL := clustertest.StartEgressStandIn(t)
+	egress, lk, liveKitURL := servicetest.StartEgressStandIn(t)
 	var mu sync.Mutex
 	egressOf := map[string]string{} // room id -> egress id
 	egress.BeforeStartReturns = func(info *livekit.EgressInfo) {
@@ -251,7 +251,7 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 	for i, r := range rooms {
 		via := survivors[i%2].URL
 		var e map[string]any
-		clustertest.Eventually(t, 30*time.Second, "room "+r.id+" served by a survivor", func() bool {
+		servicetest.Eventually(t, 30*time.Second, "room "+r.id+" served by a survivor", func() bool {
 			status, body := r.admitted.do(via, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"})
 			e = body
 			return status == http.StatusOK
@@ -282,7 +282,7 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 func waitRecording(t testing.TB, owner *caller, base, id, status string) {
 	t.Helper()
 	var last map[string]any
-	clustertest.Eventually(t, 10*time.Second, "recording "+id+" "+status, func() bool {
+	servicetest.Eventually(t, 10*time.Second, "recording "+id+" "+status, func() bool {
 		_, last = owner.do(base, http.MethodGet, "/api/v1.0/recordings/"+id+"/", nil)
 		return last["status"] == status
 	})

@@ -33,11 +33,11 @@ type Node struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{}
-	lost     chan struct{} // closed when outside the membership longer than ClusterRejoinTimeout
+	lost     chan struct{} // closed when outside the membership longer than RejoinTimeout
 }
 
 // StartNode starts the actor system, remote and cluster membership with the room kind.
-// Membership comes from cfg.ClusterProvider; "none" is a one-node cluster that goes through the
+// Membership comes from cfg.Provider; "none" is a one-node cluster that goes through the
 // same cluster API (in-memory provider, our placement lookup) as several nodes do.
 func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, error) {
 	system := actor.NewActorSystemWithConfig(actor.Configure(
@@ -51,9 +51,9 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	if err != nil {
 		return nil, err
 	}
-	lookup := placement.New(cfg.ClusterActivationTimeout, logger)
-	remoteConfig := remote.Configure(cfg.ClusterAdvertiseAddr, cfg.ClusterPort)
-	clusterConfig := protocluster.Configure(cfg.ClusterName, provider, lookup, remoteConfig,
+	lookup := placement.New(cfg.ActivationTimeout, logger)
+	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port)
+	clusterConfig := protocluster.Configure(cfg.Name, provider, lookup, remoteConfig,
 		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps.Clone(actor.WithMailbox(bounceAfterStop(system))))),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
 	)
@@ -61,7 +61,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	c.StartMember()
 	n := &Node{system: system, cluster: c, provider: provider, lookup: lookup, cfg: cfg, log: logger,
 		stopped: make(chan struct{}), lost: make(chan struct{})}
-	if cfg.ClusterProvider != "none" {
+	if cfg.Provider != "none" {
 		go n.watchMembership()
 	}
 	return n, nil
@@ -217,7 +217,7 @@ func (n *Node) watchMembership() {
 			n.log.Warn("this node is not in the cluster membership: not ready until it is back")
 			continue
 		}
-		if time.Since(outsideSince) >= n.cfg.ClusterRejoinTimeout {
+		if time.Since(outsideSince) >= n.cfg.RejoinTimeout {
 			n.log.Error("outside the cluster membership for too long: leaving so that the supervisor restarts this node",
 				slog.Duration("outside", time.Since(outsideSince).Round(time.Second)))
 			close(n.lost)
@@ -228,20 +228,20 @@ func (n *Node) watchMembership() {
 
 // Stop leaves the cluster gracefully: the node refuses new room activations, leaves the
 // membership, passivates its rooms (each handles the messages already queued; their state is
-// stored), keeps answering for ClusterLeaveGrace so that other members' views drop it (late
+// stored), keeps answering for LeaveGrace so that other members' views drop it (late
 // requests are answered "moved" and retried elsewhere by their sender), then shuts down.
 // protoactor's own Shutdown sleeps 2 s unconditionally and stops the actor system first.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		close(n.stopped)
 		started := time.Now()
-		alone := n.cfg.ClusterProvider == "none"
+		alone := n.cfg.Provider == "none"
 		if !alone {
 			n.leaveMembership()
 		}
 		rooms := n.lookup.Drain(n.cfg.RequestTimeout)
 		if !alone {
-			time.Sleep(n.cfg.ClusterLeaveGrace)
+			time.Sleep(n.cfg.LeaveGrace)
 		}
 		n.lookup.Shutdown()
 		n.cluster.Gossip.Shutdown()

@@ -22,7 +22,7 @@ import (
 
 // newProvider is the membership provider CLUSTER_PROVIDER names.
 func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
-	switch cfg.ClusterProvider {
+	switch cfg.Provider {
 	case "none":
 		return test.NewTestProvider(test.NewInMemAgent()), nil
 	case "etcd":
@@ -45,14 +45,14 @@ func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterPro
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("CLUSTER_PROVIDER %q is not supported", cfg.ClusterProvider)
+	return nil, fmt.Errorf("CLUSTER_PROVIDER %q is not supported", cfg.Provider)
 }
 
 // newAutomanaged is protoactor's automanaged provider (members poll each other's health endpoint
 // at CLUSTER_SEEDS), with the health endpoint bound to the advertised address instead of every
 // interface as protoactor does: it tells anyone who asks what this member is.
 func newAutomanaged(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
-	addr := net.JoinHostPort(cfg.ClusterAdvertiseAddr, strconv.Itoa(cfg.ClusterAutomanagedPort))
+	addr := net.JoinHostPort(cfg.AdvertiseAddr, strconv.Itoa(cfg.AutomanagedPort))
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("automanaged health endpoint on %s (CLUSTER_ADVERTISE_ADDR, CLUSTER_AUTOMANAGED_PORT): %w", addr, err)
@@ -66,8 +66,8 @@ func newAutomanaged(cfg Config, system *actor.ActorSystem) (protocluster.Cluster
 		if err != nil {
 			return c.NoContent(http.StatusServiceUnavailable)
 		}
-		return c.JSON(http.StatusOK, automanaged.NewNode(cfg.ClusterName, system.ID, host, port, cfg.ClusterAutomanagedPort, []string{room.Kind}))
+		return c.JSON(http.StatusOK, automanaged.NewNode(cfg.Name, system.ID, host, port, cfg.AutomanagedPort, []string{room.Kind}))
 	})
 	// "Testing" only means that protoactor takes our server instead of building its own.
-	return automanaged.NewWithTesting(2*time.Second, cfg.ClusterAutomanagedPort, server, cfg.ClusterSeeds...), nil
+	return automanaged.NewWithTesting(2*time.Second, cfg.AutomanagedPort, server, cfg.Seeds...), nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 const (
@@ -33,9 +33,9 @@ func accessRoles(t *testing.T, accesses []map[string]any) map[string]string {
 }
 
 // waitAllPassivated waits until every room activated on the node has stopped for being idle.
-func waitAllPassivated(t *testing.T, n *clustertest.Node) {
+func waitAllPassivated(t *testing.T, n *servicetest.Node) {
 	t.Helper()
-	clustertest.Eventually(t, 60*time.Second, "every room passivated", func() bool {
+	servicetest.Eventually(t, 60*time.Second, "every room passivated", func() bool {
 		return metricValue(t, n, passivationsMetric) == metricValue(t, n, activationsMetric)
 	})
 }
@@ -46,7 +46,7 @@ func waitAllPassivated(t *testing.T, n *clustertest.Node) {
 // the number of rooms (it was 4 per room, and one activation per room).
 func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 	const rooms = 150
-	redisServer := clustertest.StartRedis(t)
+	redisServer := servicetest.StartRedis(t)
 	for _, store := range []struct {
 		name     string
 		redisURL string
@@ -55,7 +55,7 @@ func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 		{"in-process store", ""},
 	} {
 		t.Run(store.name, func(t *testing.T) {
-			n := clustertest.StartNode(t, map[string]string{
+			n := servicetest.StartNode(t, map[string]string{
 				"REDIS_URL":                    store.redisURL,
 				"ROOM_IDLE_TIMEOUT":            "0.05",
 				"ROOM_CREATION_THROTTLE_RATES": "100000/second",
@@ -105,13 +105,13 @@ func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 // Accesses seen through the index follow a grant, a role change and a removal at once: the
 // index is written in the save that makes the change.
 func TestAccessListFollowsChangesAtOnce(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	room := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Changes")}), "id")
 	owner := room + "/" + alice.ID
 	member := room + "/" + bob.ID
-	check := func(step string, c *clustertest.Client, want map[string]string) {
+	check := func(step string, c *servicetest.Client, want map[string]string) {
 		t.Helper()
 		for _, query := range []string{"", "?resource=" + room} {
 			if got := accessRoles(t, rtAccesses(t, c, query)); !maps.Equal(got, want) {
@@ -126,23 +126,23 @@ func TestAccessListFollowsChangesAtOnce(t *testing.T) {
 	check("granted", alice.Client, map[string]string{owner: "owner", member: "member"})
 	check("granted, the member", bob.Client, map[string]string{member: "member"})
 
-	res := alice.Do(http.MethodPatch, clustertest.Path("resource-accesses", access), map[string]any{"role": "administrator"})
+	res := alice.Do(http.MethodPatch, servicetest.Path("resource-accesses", access), map[string]any{"role": "administrator"})
 	rtStatus(t, res, http.StatusOK, "promote")
 	check("promoted", alice.Client, map[string]string{owner: "owner", member: "administrator"})
 	check("promoted, the administrator", bob.Client, map[string]string{owner: "owner", member: "administrator"})
 
-	rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("resource-accesses", access), nil), http.StatusNoContent, "remove")
+	rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("resource-accesses", access), nil), http.StatusNoContent, "remove")
 	check("removed", alice.Client, map[string]string{owner: "owner"})
 	check("removed, the former administrator", bob.Client, map[string]string{})
 
-	rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("rooms", room), nil), http.StatusNoContent, "delete room")
+	rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("rooms", room), nil), http.StatusNoContent, "delete room")
 	check("room deleted", alice.Client, map[string]string{})
 }
 
 // A room stored before the index existed has no entry in it: the listing asks that room once,
 // the room writes its entry, and later listings activate nothing.
 func TestAccessListAsksRoomsStoredBeforeTheIndexOnce(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.05"})
+	n := servicetest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.05"})
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	want := map[string]string{}

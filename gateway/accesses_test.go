@@ -7,13 +7,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // rtAccesses is GET resource-accesses/ (with an optional query) decoded to its results.
-func rtAccesses(t *testing.T, c *clustertest.Client, query string) []map[string]any {
+func rtAccesses(t *testing.T, c *servicetest.Client, query string) []map[string]any {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("resource-accesses")+query, nil)
+	res := c.Do(http.MethodGet, servicetest.Path("resource-accesses")+query, nil)
 	rtStatus(t, res, http.StatusOK, "list accesses "+query)
 	body := res.JSON()
 	results := rtList(body, "results")
@@ -40,7 +40,7 @@ func rtSorted(s ...string) []string {
 }
 
 // rtOwnerAccessID is the access id of a user on a room, read by a privileged caller.
-func rtAccessOf(t *testing.T, c *clustertest.Client, roomID, userID string) string {
+func rtAccessOf(t *testing.T, c *servicetest.Client, roomID, userID string) string {
 	t.Helper()
 	for _, a := range rtAccesses(t, c, "?resource="+roomID) {
 		if rtString(rtObject(a, "user"), "id") == userID {
@@ -53,7 +53,7 @@ func rtAccessOf(t *testing.T, c *clustertest.Client, roomID, userID string) stri
 
 // 12. POST resource-accesses/
 func TestAccessCreate(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice") // owner
 	carol := rtRegister(t, n, "carol") // administrator
 	dave := rtRegister(t, n, "dave")   // member
@@ -71,7 +71,7 @@ func TestAccessCreate(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		role   string
 		status int
 	}{
@@ -88,7 +88,7 @@ func TestAccessCreate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			room := newRoom(t)
-			res := tc.caller.Do(http.MethodPost, clustertest.Path("resource-accesses"),
+			res := tc.caller.Do(http.MethodPost, servicetest.Path("resource-accesses"),
 				map[string]any{"user": target.ID, "resource": room, "role": tc.role})
 			rtStatus(t, res, tc.status, tc.name)
 			if tc.status != http.StatusCreated {
@@ -110,7 +110,7 @@ func TestAccessCreate(t *testing.T) {
 				t.Errorf("access = %s", res.Body)
 			}
 			// The target now holds the role.
-			got := target.Do(http.MethodGet, clustertest.Path("rooms", room), nil).JSON()
+			got := target.Do(http.MethodGet, servicetest.Path("rooms", room), nil).JSON()
 			if privileged := tc.role != "member"; got["is_administrable"] != privileged {
 				t.Errorf("target with role %s: is_administrable = %v", tc.role, got["is_administrable"])
 			}
@@ -127,8 +127,8 @@ func TestAccessCreate(t *testing.T) {
 		room := newRoom(t)
 		rtGrant(t, alice.Client, target.ID, room, "member")
 		unregistered := uuid.NewString()
-		post := func(body map[string]any) clustertest.Response {
-			return alice.Do(http.MethodPost, clustertest.Path("resource-accesses"), body)
+		post := func(body map[string]any) servicetest.Response {
+			return alice.Do(http.MethodPost, servicetest.Path("resource-accesses"), body)
 		}
 		for _, tc := range []struct {
 			name  string
@@ -166,7 +166,7 @@ func TestAccessCreate(t *testing.T) {
 	})
 
 	t.Run("unknown room", func(t *testing.T) {
-		res := alice.Do(http.MethodPost, clustertest.Path("resource-accesses"),
+		res := alice.Do(http.MethodPost, servicetest.Path("resource-accesses"),
 			map[string]any{"user": target.ID, "resource": uuid.NewString(), "role": "member"})
 		rtStatus(t, res, http.StatusNotFound, "unknown room")
 		rtErrorBody(t, res, "unknown room")
@@ -175,7 +175,7 @@ func TestAccessCreate(t *testing.T) {
 
 // 13. GET resource-accesses/
 func TestAccessList(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	carol := rtRegister(t, n, "carol")
 	dave := rtRegister(t, n, "dave")
@@ -191,7 +191,7 @@ func TestAccessList(t *testing.T) {
 	all2 := rtSorted(bob.ID, alice.ID, dave.ID)
 	cases := []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		query  string
 		want   []string
 	}{
@@ -245,18 +245,18 @@ func TestAccessList(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		res := n.Client("").Do(http.MethodGet, clustertest.Path("resource-accesses"), nil)
+		res := n.Client("").Do(http.MethodGet, servicetest.Path("resource-accesses"), nil)
 		rtStatus(t, res, http.StatusUnauthorized, "anonymous")
 		if rtErrorBody(t, res, "anonymous")["detail"] != rtNotAuthenticated {
 			t.Errorf("anonymous detail: %s", res.Body)
 		}
-		rtFieldError(t, alice.Do(http.MethodGet, clustertest.Path("resource-accesses")+"?resource=not-a-uuid", nil), "resource", "bad resource")
+		rtFieldError(t, alice.Do(http.MethodGet, servicetest.Path("resource-accesses")+"?resource=not-a-uuid", nil), "resource", "bad resource")
 	})
 }
 
 // 14. PATCH/DELETE resource-accesses/{id}/
 func TestAccessUpdateDelete(t *testing.T) {
-	n := clustertest.StartNode(t, rtShortRequests())
+	n := servicetest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice") // owner
 	carol := rtRegister(t, n, "carol") // administrator
 	dave := rtRegister(t, n, "dave")   // member
@@ -284,12 +284,12 @@ func TestAccessUpdateDelete(t *testing.T) {
 		}
 		return ""
 	}
-	path := func(accessID string) string { return clustertest.Path("resource-accesses", accessID) }
+	path := func(accessID string) string { return servicetest.Path("resource-accesses", accessID) }
 
 	t.Run("update permissions", func(t *testing.T) {
 		cases := []struct {
 			name    string
-			caller  *clustertest.Client
+			caller  *servicetest.Client
 			access  func(f fixture) string
 			user    string
 			role    string
@@ -327,7 +327,7 @@ func TestAccessUpdateDelete(t *testing.T) {
 	t.Run("delete permissions", func(t *testing.T) {
 		cases := []struct {
 			name   string
-			caller *clustertest.Client
+			caller *servicetest.Client
 			access func(f fixture) string
 			user   string
 			status int
@@ -378,7 +378,7 @@ func TestAccessUpdateDelete(t *testing.T) {
 				t.Errorf("removed member still sees an access of the room across rooms: %v", a)
 			}
 		}
-		got := dave.Do(http.MethodGet, clustertest.Path("rooms", f.room), nil).JSON()
+		got := dave.Do(http.MethodGet, servicetest.Path("rooms", f.room), nil).JSON()
 		if _, ok := got["livekit"]; ok {
 			t.Errorf("removed member still joins the restricted room directly: %v", got)
 		}
@@ -426,7 +426,7 @@ func TestAccessUpdateDelete(t *testing.T) {
 			t.Errorf("PUT reply %s", res.Body)
 		}
 		// Accesses of a deleted room are gone with it.
-		rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("rooms", f.room), nil), http.StatusNoContent, "delete room")
+		rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("rooms", f.room), nil), http.StatusNoContent, "delete room")
 		rtStatus(t, alice.Do(http.MethodDelete, path(f.admin), nil), http.StatusNotFound, "access of a deleted room")
 	})
 }

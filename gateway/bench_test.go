@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // benchRooms is the number of rooms, each with one waiting participant, that polls cycle over.
@@ -27,16 +27,16 @@ type waitingPoll struct {
 //
 //	make bench
 func BenchmarkRequestEntryPoll(b *testing.B) {
-	n := clustertest.StartNode(b, nil)
+	n := servicetest.StartNode(b, nil)
 	owner := n.Client(n.Token("bench-owner", "owner@example.org", "Bench Owner"))
 	polls := make([]waitingPoll, 0, benchRooms)
 	for i := range benchRooms {
-		res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
+		res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
 		if res.Status != http.StatusCreated {
 			b.Fatalf("create room: %d %s", res.Status, res.Body)
 		}
 		guest := n.Client("")
-		path := clustertest.Path("rooms", res.JSON()["id"].(string), "request-entry")
+		path := servicetest.Path("rooms", res.JSON()["id"].(string), "request-entry")
 		if got := guest.Do(http.MethodPost, path, map[string]any{"username": "guest"}).JSON()["status"]; got != "waiting" {
 			b.Fatalf("knock: %v", got)
 		}

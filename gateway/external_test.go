@@ -15,7 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/application"
 )
@@ -29,7 +29,7 @@ const (
 
 // externalNode starts a node with the external API on, and the registry of its applications
 // (the same Redis the node reads).
-func externalNode(t *testing.T, env map[string]string) (*clustertest.Node, *application.Registry) {
+func externalNode(t *testing.T, env map[string]string) (*servicetest.Node, *application.Registry) {
 	t.Helper()
 	merged := map[string]string{
 		"EXTERNAL_API_ENABLED": "true", "APPLICATION_JWT_SECRET_KEY": extSecret,
@@ -39,7 +39,7 @@ func externalNode(t *testing.T, env map[string]string) (*clustertest.Node, *appl
 	for k, v := range env {
 		merged[k] = v
 	}
-	n := clustertest.StartNode(t, merged)
+	n := servicetest.StartNode(t, merged)
 	return n, application.NewRegistry(n.Redis)
 }
 
@@ -58,7 +58,7 @@ func extPath(segments ...string) string {
 }
 
 // postToken calls the token endpoint with a JSON or form body.
-func postToken(t *testing.T, n *clustertest.Node, fields map[string]string, form bool) clustertest.Response {
+func postToken(t *testing.T, n *servicetest.Node, fields map[string]string, form bool) servicetest.Response {
 	t.Helper()
 	var body io.Reader
 	contentType := "application/json"
@@ -78,7 +78,7 @@ func postToken(t *testing.T, n *clustertest.Node, fields map[string]string, form
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
-	return clustertest.Response{Status: res.StatusCode, Header: res.Header, Body: data}
+	return servicetest.Response{Status: res.StatusCode, Header: res.Header, Body: data}
 }
 
 func tokenFields(clientID, secret, email string) map[string]string {
@@ -86,7 +86,7 @@ func tokenFields(clientID, secret, email string) map[string]string {
 }
 
 // appToken gets a delegated token, failing the test otherwise.
-func appToken(t *testing.T, n *clustertest.Node, clientID, secret, email string) string {
+func appToken(t *testing.T, n *servicetest.Node, clientID, secret, email string) string {
 	t.Helper()
 	res := postToken(t, n, tokenFields(clientID, secret, email), false)
 	if res.Status != http.StatusOK {
@@ -98,15 +98,15 @@ func appToken(t *testing.T, n *clustertest.Node, clientID, secret, email string)
 
 func email(u testUser) string { return u.sub + "@example.org" }
 
-func detail(r clustertest.Response) string {
+func detail(r servicetest.Response) string {
 	d, _ := r.JSON()["detail"].(string)
 	return d
 }
 
 func TestExternalAPIOffIsNotFound(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := registerUser(t, n, "alice")
-	for _, res := range []clustertest.Response{
+	for _, res := range []servicetest.Response{
 		postToken(t, n, tokenFields(uuid.NewString(), "x", email(alice)), false),
 		n.Client("anything").Do(http.MethodGet, extPath("rooms"), nil),
 		n.Client("anything").Do(http.MethodPost, extPath("rooms"), map[string]any{}),
@@ -317,7 +317,7 @@ func TestDisabledApplicationTokensRefused(t *testing.T) {
 	if err := reg.SetActive(ctx, clientID, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, res := range []clustertest.Response{
+	for _, res := range []servicetest.Response{
 		c.Do(http.MethodGet, extPath("rooms"), nil),
 		c.Do(http.MethodPost, extPath("rooms"), map[string]any{}),
 	} {
@@ -383,11 +383,11 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 		t.Fatalf("created room %s", res.Body)
 	}
 
-	listed := alice.c.Do(http.MethodGet, clustertest.Path("rooms"), nil)
+	listed := alice.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 	if listed.Status != http.StatusOK || !strings.Contains(string(listed.Body), id) {
 		t.Fatalf("alice's rooms through the normal API: %d %s", listed.Status, listed.Body)
 	}
-	shown := alice.c.Do(http.MethodGet, clustertest.Path("rooms", id), nil)
+	shown := alice.c.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 	var view struct {
 		IsAdministrable bool `json:"is_administrable"`
 		Accesses        []struct {
@@ -402,7 +402,7 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 		view.Accesses[0].User.ID != alice.id || view.Accesses[0].Role != "owner" {
 		t.Fatalf("the room through the normal API: %d %s", shown.Status, shown.Body)
 	}
-	if res := bob.c.Do(http.MethodGet, clustertest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
+	if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
 		t.Fatalf("bob lists alice's room: %s", res.Body)
 	}
 
@@ -498,20 +498,20 @@ func TestProvisionalUserClaimedAtLogin(t *testing.T) {
 		}
 		return provisionalID(token), res.JSON()["id"].(string)
 	}
-	login := func(claims gwauth.Claims) (*clustertest.Client, string) {
+	login := func(claims gwauth.Claims) (*servicetest.Client, string) {
 		token, err := n.Issuer.Mint(claims, "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := n.Client(token)
-		me := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+		me := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 		if me.Status != http.StatusOK {
 			t.Fatalf("users/me of %s: %d %s", claims.Subject, me.Status, me.Body)
 		}
 		return c, me.JSON()["id"].(string)
 	}
-	rooms := func(c *clustertest.Client) string {
-		res := c.Do(http.MethodGet, clustertest.Path("rooms"), nil)
+	rooms := func(c *servicetest.Client) string {
+		res := c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 		if res.Status != http.StatusOK {
 			t.Fatalf("rooms: %d %s", res.Status, res.Body)
 		}
@@ -523,7 +523,7 @@ func TestProvisionalUserClaimedAtLogin(t *testing.T) {
 	if patID != userID || !strings.Contains(rooms(pat), roomID) {
 		t.Fatalf("first login is user %s (provisional %s), rooms %s", patID, userID, rooms(pat))
 	}
-	if room := pat.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil); room.JSON()["is_administrable"] != true {
+	if room := pat.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil); room.JSON()["is_administrable"] != true {
 		t.Fatalf("pat does not administer the room made for them: %s", room.Body)
 	}
 	if _, again := login(gwauth.Claims{Subject: "pat-at-idp", Email: "pat.planned@example.org", FullName: "Pat P."}); again != userID {
@@ -547,7 +547,7 @@ func TestProvisionalUserClaimedAtLogin(t *testing.T) {
 	if res := postToken(t, n, tokenFields(clientID, secret, "rae.planned@example.org"), false); res.Status != http.StatusNotFound {
 		t.Fatalf("token for rae's old address: %d %s, want 404", res.Status, res.Body)
 	}
-	if me := rae.Do(http.MethodGet, clustertest.Path("users", "me"), nil).JSON(); me["id"] != raeID || me["email"] != "rae@moved.example.org" || me["full_name"] != "Rae" {
+	if me := rae.Do(http.MethodGet, servicetest.Path("users", "me"), nil).JSON(); me["id"] != raeID || me["email"] != "rae@moved.example.org" || me["full_name"] != "Rae" {
 		t.Fatalf("rae's record after the token request: %v", me)
 	}
 	if !strings.Contains(rooms(rae), raeRoom) {

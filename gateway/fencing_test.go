@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"meetcoord/actors/store"
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // TestStaleActivationWriteIsRefused: another activation took the room's epoch and its
@@ -17,11 +17,11 @@ import (
 // write is refused by the epoch check. It stops, and the request is retried on a fresh
 // activation, which applies it on the newest state: the caller sees a success, nothing is lost.
 func TestStaleActivationWriteIsRefused(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Fenced", "access_level": "restricted"}).JSON()["id"].(string)
+	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fenced", "access_level": "restricted"}).JSON()["id"].(string)
 	first := n.Client("")
-	if e := first.Do(http.MethodPost, clustertest.Path("rooms", id, "request-entry"), map[string]any{"username": "First"}).JSON(); e["status"] != "waiting" {
+	if e := first.Do(http.MethodPost, servicetest.Path("rooms", id, "request-entry"), map[string]any{"username": "First"}).JSON(); e["status"] != "waiting" {
 		t.Fatalf("first knock: %v", e)
 	}
 
@@ -37,14 +37,14 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 	}
 
 	second := n.Client("")
-	res := second.Do(http.MethodPost, clustertest.Path("rooms", id, "request-entry"), map[string]any{"username": "Second"})
+	res := second.Do(http.MethodPost, servicetest.Path("rooms", id, "request-entry"), map[string]any{"username": "Second"})
 	if res.Status != http.StatusOK || res.JSON()["status"] != "waiting" {
 		t.Fatalf("knock after the epoch moved: %d %s", res.Status, res.Body)
 	}
 	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 1 {
 		t.Fatalf("%v fenced writes, want the stale activation's one", fenced)
 	}
-	waiting := owner.Do(http.MethodGet, clustertest.Path("rooms", id, "waiting-participants"), nil).JSON()["participants"].([]any)
+	waiting := owner.Do(http.MethodGet, servicetest.Path("rooms", id, "waiting-participants"), nil).JSON()["participants"].([]any)
 	if len(waiting) != 2 {
 		t.Fatalf("waiting list after the retried knock: %v, want both participants", waiting)
 	}
@@ -53,10 +53,10 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 // TestAnnouncedActivationStopsTheOldOne: an activation announced by the store (as another node's
 // would be) stops the local one at once, before it serves a stale read.
 func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Announced", "access_level": "restricted"}).JSON()["id"].(string)
-	owner.Do(http.MethodGet, clustertest.Path("rooms", id), nil) // active here
+	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Announced", "access_level": "restricted"}).JSON()["id"].(string)
+	owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil) // active here
 
 	other, err := store.NewRedis(n.Env["REDIS_URL"])
 	if err != nil {
@@ -66,10 +66,10 @@ func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 	if _, _, err := other.Activate(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.Eventually(t, 5*time.Second, "the old activation to stop", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "the old activation to stop", func() bool {
 		return metricValue(t, n, "meetcoord_room_superseded_total") == 1
 	})
-	if res := owner.Do(http.MethodGet, clustertest.Path("rooms", id), nil); res.Status != http.StatusOK {
+	if res := owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusOK {
 		t.Fatalf("room after its activation was superseded: %d %s", res.Status, res.Body)
 	}
 	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 0 {

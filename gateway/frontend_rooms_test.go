@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // The reference front end names a new room after the address it will open (frontend.md
@@ -19,10 +19,10 @@ import (
 // whatever the case or accents of the address; a taken slug, a slug that reads as an id and an
 // empty slug are refused on `name` and create nothing.
 func TestRoomSlugChosenByClient(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice, bob := registerUser(t, n, "alice"), registerUser(t, n, "bob")
 
-	res := alice.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
+	res := alice.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", res.Status, res.Body)
 	}
@@ -30,7 +30,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 	if res.JSON()["slug"] != "abc-defg-hij" || res.JSON()["name"] != "abc-defg-hij" {
 		t.Fatalf("created room %s, want slug and name abc-defg-hij", res.Body)
 	}
-	accented := alice.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Réunion d'équipe"})
+	accented := alice.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Réunion d'équipe"})
 	if accented.Status != http.StatusCreated || accented.JSON()["slug"] != "reunion-dequipe" || accented.JSON()["name"] != "Réunion d'équipe" {
 		t.Fatalf("create with accents: %d %s, want slug reunion-dequipe", accented.Status, accented.Body)
 	}
@@ -62,7 +62,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 	}
 	for _, tc := range refused {
 		t.Run("refused: "+tc.why, func(t *testing.T) {
-			res := bob.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": tc.name})
+			res := bob.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": tc.name})
 			if res.Status != http.StatusBadRequest {
 				t.Fatalf("create %q: %d %s, want 400", tc.name, res.Status, res.Body)
 			}
@@ -72,7 +72,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		})
 	}
 	t.Run("refused creations made no room", func(t *testing.T) {
-		if res := bob.c.Do(http.MethodGet, clustertest.Path("rooms"), nil); res.Status != http.StatusOK || res.JSON()["count"] != float64(0) {
+		if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms"), nil); res.Status != http.StatusOK || res.JSON()["count"] != float64(0) {
 			t.Fatalf("bob's rooms: %d %s, want none", res.Status, res.Body)
 		}
 	})
@@ -87,7 +87,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range users {
 			wg.Go(func() {
-				statuses[i] = users[i].c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Race Room"}).Status
+				statuses[i] = users[i].c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Race Room"}).Status
 			})
 		}
 		wg.Wait()
@@ -104,16 +104,16 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		if created != 1 {
 			t.Fatalf("statuses %v: %d creations succeeded, want exactly 1", statuses, created)
 		}
-		if res := bob.c.Do(http.MethodGet, clustertest.Path("rooms", "race-room"), nil); res.Status != http.StatusOK {
+		if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms", "race-room"), nil); res.Status != http.StatusOK {
 			t.Fatalf("GET rooms/race-room/: %d %s", res.Status, res.Body)
 		}
 	})
 
 	t.Run("a deleted room's slug is free again", func(t *testing.T) {
-		if res := alice.c.Do(http.MethodDelete, clustertest.Path("rooms", id), nil); res.Status != http.StatusNoContent {
+		if res := alice.c.Do(http.MethodDelete, servicetest.Path("rooms", id), nil); res.Status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", res.Status, res.Body)
 		}
-		res := bob.c.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
+		res := bob.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
 		if res.Status != http.StatusCreated || res.JSON()["id"] == id {
 			t.Fatalf("create after delete: %d %s, want a new room", res.Status, res.Body)
 		}
@@ -136,9 +136,9 @@ func TestRoomCreateUsername(t *testing.T) {
 		{"names editable, none chosen", map[string]string{"AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME": "true"}, "", "User alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := clustertest.StartNode(t, tc.env)
+			n := servicetest.StartNode(t, tc.env)
 			alice := registerUser(t, n, "alice")
-			res := alice.c.Do(http.MethodPost, clustertest.Path("rooms")+"?username="+url.QueryEscape(tc.username), map[string]any{"name": "standup"})
+			res := alice.c.Do(http.MethodPost, servicetest.Path("rooms")+"?username="+url.QueryEscape(tc.username), map[string]any{"name": "standup"})
 			if res.Status != http.StatusCreated {
 				t.Fatalf("create: %d %s", res.Status, res.Body)
 			}
@@ -164,16 +164,16 @@ func TestMuteByParticipantByDefault(t *testing.T) {
 	peers := e.joinAnonymous(t, roomID, true, "MutedByDefault", "KeptUnmuted")
 	mutedByDefault, keptUnmuted := peers[0], peers[1]
 	participant := e.n.Client(e.liveKitToken(t, e.n.Client(""), roomID, "Muter"))
-	mute := func(p *modPeer) clustertest.Response {
+	mute := func(p *modPeer) servicetest.Response {
 		return modPost(participant, roomID, "mute-participant", map[string]any{"participant_identity": p.identity, "track_sid": p.trackSID})
 	}
 
 	modSuccess(t, mute(mutedByDefault), "mute by a participant, everyone_can_mute absent")
-	clustertest.Eventually(t, modWithin, "track muted by a participant", func() bool {
+	servicetest.Eventually(t, modWithin, "track muted by a participant", func() bool {
 		return e.trackMuted(t, roomID, mutedByDefault.identity, mutedByDefault.trackSID)
 	})
 
-	modStatus(t, owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
+	modStatus(t, owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
 		http.StatusOK, "disable everyone_can_mute")
 	modStatus(t, mute(keptUnmuted), http.StatusForbidden, "mute by a participant, everyone_can_mute false")
 	if e.trackMuted(t, roomID, keptUnmuted.identity, keptUnmuted.trackSID) {
@@ -184,16 +184,16 @@ func TestMuteByParticipantByDefault(t *testing.T) {
 // TestConfigForReferenceFrontEnd: GET config/ holds what the reference front end reads
 // (frontend.md "GET config/"), with the reference's defaults and with the variables set.
 func TestConfigForReferenceFrontEnd(t *testing.T) {
-	get := func(t *testing.T, n *clustertest.Node) map[string]any {
+	get := func(t *testing.T, n *servicetest.Node) map[string]any {
 		t.Helper()
-		res := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil)
+		res := n.Client("").Do(http.MethodGet, servicetest.Path("config"), nil)
 		if res.Status != http.StatusOK {
 			t.Fatalf("config: %d %s", res.Status, res.Body)
 		}
 		return res.JSON()
 	}
 	t.Run("defaults", func(t *testing.T) {
-		cfg := get(t, clustertest.StartNode(t, nil))
+		cfg := get(t, servicetest.StartNode(t, nil))
 		want := map[string]any{
 			"LANGUAGE_CODE": "en-us", "is_silent_login_enabled": true, "silence_livekit_debug_logs": false,
 			"max_participants_for_sound": float64(5), "auto_mute_on_join_threshold": float64(50),
@@ -222,7 +222,7 @@ func TestConfigForReferenceFrontEnd(t *testing.T) {
 		}
 	})
 	t.Run("set", func(t *testing.T) {
-		cfg := get(t, clustertest.StartNode(t, map[string]string{
+		cfg := get(t, servicetest.StartNode(t, map[string]string{
 			"LANGUAGE_CODE":                        "fr-fr",
 			"ROOM_TELEPHONY_ENABLED":               "true",
 			"ROOM_TELEPHONY_PHONE_NUMBER":          "+33100000000",

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // With FRONTEND_DIR the node serves the front end on its own origin, under every path the API
@@ -24,7 +24,7 @@ func TestNodeServesFrontendBesideAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := clustertest.StartNode(t, map[string]string{"FRONTEND_DIR": dir})
+	n := servicetest.StartNode(t, map[string]string{"FRONTEND_DIR": dir})
 	for _, tc := range []struct {
 		method, path string
 		status       int

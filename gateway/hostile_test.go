@@ -5,18 +5,18 @@ import (
 	"strings"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Values a hostile caller controls are bounded and validated before they reach a handler's
 // arithmetic or the room's stored state.
 func TestHostileRequestValuesAreRefused(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := registerUser(t, n, "alice")
 	anonymous := n.Client("")
 	cases := []struct {
 		name    string
-		caller  *clustertest.Client
+		caller  *servicetest.Client
 		method  string
 		path    string
 		body    any
@@ -24,15 +24,15 @@ func TestHostileRequestValuesAreRefused(t *testing.T) {
 		status  int
 	}{
 		// page*size overflowed: the handler panicked and the connection dropped.
-		{"overflowing page, anonymous", anonymous, http.MethodGet, clustertest.Path("rooms") + "?page=461168601842738792", nil, nil, 400},
-		{"overflowing page of recordings", alice.c, http.MethodGet, clustertest.Path("recordings") + "?page=9223372036854775807", nil, nil, 400},
-		{"negative page", alice.c, http.MethodGet, clustertest.Path("rooms") + "?page=-3", nil, nil, 400},
-		{"page past the end is empty", alice.c, http.MethodGet, clustertest.Path("rooms") + "?page=1000000&page_size=100", nil, nil, 200},
-		{"Idempotency-Key too long", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "x"},
+		{"overflowing page, anonymous", anonymous, http.MethodGet, servicetest.Path("rooms") + "?page=461168601842738792", nil, nil, 400},
+		{"overflowing page of recordings", alice.c, http.MethodGet, servicetest.Path("recordings") + "?page=9223372036854775807", nil, nil, 400},
+		{"negative page", alice.c, http.MethodGet, servicetest.Path("rooms") + "?page=-3", nil, nil, 400},
+		{"page past the end is empty", alice.c, http.MethodGet, servicetest.Path("rooms") + "?page=1000000&page_size=100", nil, nil, 200},
+		{"Idempotency-Key too long", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
 			[]string{"Idempotency-Key", strings.Repeat("k", 256)}, 400},
-		{"Idempotency-Key not UTF-8", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "x"},
+		{"Idempotency-Key not UTF-8", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
 			[]string{"Idempotency-Key", "key-\xff\xfe"}, 400},
-		{"Idempotency-Key of 255 bytes", alice.c, http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "y"},
+		{"Idempotency-Key of 255 bytes", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "y"},
 			[]string{"Idempotency-Key", strings.Repeat("k", 255)}, 201},
 	}
 	for _, tc := range cases {
@@ -52,8 +52,8 @@ func TestHostileRequestValuesAreRefused(t *testing.T) {
 
 // /readyz says which part is down, never the internal error (it names addresses and ports).
 func TestReadyzNamesThePartNotTheError(t *testing.T) {
-	redis := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redis.URL})
+	redis := servicetest.StartRedis(t)
+	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redis.URL})
 	if res := n.Client("").Do(http.MethodGet, "/readyz", nil); res.Status != http.StatusOK {
 		t.Fatalf("readyz with Redis up: %d %s", res.Status, res.Body)
 	}
@@ -74,19 +74,19 @@ func TestReadyzNamesThePartNotTheError(t *testing.T) {
 // POST resource-accesses/ by a caller without a role on the room answers the same for a user id
 // that exists and one that does not: no user-existence oracle.
 func TestAccessCreationRevealsNoUser(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := registerUser(t, n, "owner")
 	mallory := registerUser(t, n, "mallory")
 	victim := registerUser(t, n, "victim")
 	room := createRoomAs(t, owner, uniqueRoomName("Private"), "restricted")
 	for _, user := range []string{victim.id, "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"} {
-		res := mallory.c.Do(http.MethodPost, clustertest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
+		res := mallory.c.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
 		if res.Status != http.StatusForbidden {
 			t.Fatalf("grant of user %s by a caller without a role: %d %s, want 403 whether the user exists or not", user, res.Status, res.Body)
 		}
 	}
 	// The owner still gets the precise answer.
-	res := owner.c.Do(http.MethodPost, clustertest.Path("resource-accesses"), map[string]any{"user": "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "resource": room, "role": "member"})
+	res := owner.c.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "resource": room, "role": "member"})
 	if res.Status != http.StatusBadRequest {
 		t.Fatalf("owner granting an unknown user: %d %s, want 400", res.Status, res.Body)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Black-box tests of the reference front end's in-meeting actions (frontend.md "In-meeting
@@ -75,7 +75,7 @@ func TestToggleHandAndRename(t *testing.T) {
 		if !at.Equal(now.Truncate(time.Microsecond)) {
 			t.Fatalf("handRaisedAt %s, want the node's time %s", at, now)
 		}
-		clustertest.Eventually(t, modWithin, "Bob to see Alice's hand raised", func() bool {
+		servicetest.Eventually(t, modWithin, "Bob to see Alice's hand raised", func() bool {
 			return remoteAttribute(bob, alice.identity, "handRaisedAt") == raisedAt
 		})
 	})
@@ -85,7 +85,7 @@ func TestToggleHandAndRename(t *testing.T) {
 		if p, _ := e.participant(t, roomID, alice.identity); p.GetAttributes()["handRaisedAt"] != "" {
 			t.Fatalf("handRaisedAt %q after lowering, want empty", p.GetAttributes()["handRaisedAt"])
 		}
-		clustertest.Eventually(t, modWithin, "Bob to see Alice's hand lowered", func() bool {
+		servicetest.Eventually(t, modWithin, "Bob to see Alice's hand lowered", func() bool {
 			return remoteAttribute(bob, alice.identity, "handRaisedAt") == ""
 		})
 	})
@@ -132,7 +132,7 @@ func TestToggleHandAndRename(t *testing.T) {
 	expired := e.n.Client(modLiveKitJWT(t, e.lk.Key, e.lk.Secret, roomID, alice.identity, time.Now().Add(-3*time.Hour), time.Now().Add(-2*time.Hour)))
 	refused := []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		want   int
 	}{
 		{"token of a participant not in the room", notJoined, http.StatusNotFound},
@@ -199,7 +199,7 @@ func TestUpdateParticipantRole(t *testing.T) {
 	// accessRole is guest's role among the room's accesses, as its owner sees them.
 	accessRole := func(t *testing.T, u modUser) string {
 		t.Helper()
-		res := owner.c.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil)
+		res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil)
 		modStatus(t, res, http.StatusOK, "retrieve room")
 		accesses, _ := res.JSON()["accesses"].([]any)
 		for _, a := range accesses {
@@ -211,7 +211,7 @@ func TestUpdateParticipantRole(t *testing.T) {
 		}
 		return ""
 	}
-	expectChanged := func(t *testing.T, res clustertest.Response, role string) {
+	expectChanged := func(t *testing.T, res servicetest.Response, role string) {
 		t.Helper()
 		modStatus(t, res, http.StatusOK, "update-participant-role")
 		body := res.JSON()
@@ -239,11 +239,11 @@ func TestUpdateParticipantRole(t *testing.T) {
 		if got := roomRole(t, guest.sub); got != "administrator" {
 			t.Fatalf("guest's room_role %q, want administrator", got)
 		}
-		clustertest.Eventually(t, modWithin, "the guest to see their own role", func() bool {
+		servicetest.Eventually(t, modWithin, "the guest to see their own role", func() bool {
 			return guestPeer.room.LocalParticipant.Attributes()["room_role"] == "administrator"
 		})
 		// The stored role is theirs: their rooms list it.
-		res := guest.c.Do(http.MethodGet, clustertest.Path("rooms"), nil)
+		res := guest.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 		if res.Status != http.StatusOK || !strings.Contains(string(res.Body), roomID) {
 			t.Fatalf("guest's rooms: %d %s, want %s among them", res.Status, res.Body, roomID)
 		}
@@ -271,7 +271,7 @@ func TestUpdateParticipantRole(t *testing.T) {
 
 	refused := []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		body   map[string]any
 		want   int
 		detail string // "" where the status says enough

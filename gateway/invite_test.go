@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -27,7 +27,7 @@ const (
 )
 
 // inviteNode starts a node sending invitations through the SMTP server at host:port.
-func inviteNode(t *testing.T, host string, port int, extra map[string]string) *clustertest.Node {
+func inviteNode(t *testing.T, host string, port int, extra map[string]string) *servicetest.Node {
 	t.Helper()
 	env := map[string]string{
 		"EMAIL_HOST": host, "EMAIL_PORT": strconv.Itoa(port), "EMAIL_FROM": "Meet <" + inviteFrom + ">",
@@ -36,11 +36,11 @@ func inviteNode(t *testing.T, host string, port int, extra map[string]string) *c
 	for k, v := range extra {
 		env[k] = v
 	}
-	return clustertest.StartNode(t, env)
+	return servicetest.StartNode(t, env)
 }
 
 // registerWithClaims registers a user from chosen claims (language, no full name, ...).
-func registerWithClaims(t *testing.T, n *clustertest.Node, c gwauth.Claims) testUser {
+func registerWithClaims(t *testing.T, n *servicetest.Node, c gwauth.Claims) testUser {
 	t.Helper()
 	c.Subject += "-" + uuid.NewString()[:8]
 	token, err := n.Issuer.Mint(c, "", time.Hour)
@@ -48,7 +48,7 @@ func registerWithClaims(t *testing.T, n *clustertest.Node, c gwauth.Claims) test
 		t.Fatal(err)
 	}
 	client := n.Client(token)
-	res := client.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+	res := client.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("users/me of %s: %d %s", c.Subject, res.Status, res.Body)
 	}
@@ -60,7 +60,7 @@ func registerWithClaims(t *testing.T, n *clustertest.Node, c gwauth.Claims) test
 func inviteRoom(t *testing.T, owner testUser, name string) (id, slug string) {
 	t.Helper()
 	id = createRoomAs(t, owner, name, "restricted")
-	res := owner.c.Do(http.MethodGet, clustertest.Path("rooms", id), nil)
+	res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 	slug, _ = res.JSON()["slug"].(string)
 	if res.Status != http.StatusOK || slug == "" {
 		t.Fatalf("retrieve room %s: %d %s", id, res.Status, res.Body)
@@ -68,17 +68,17 @@ func inviteRoom(t *testing.T, owner testUser, name string) (id, slug string) {
 	return id, slug
 }
 
-func invite(c *clustertest.Client, room string, emails any) clustertest.Response {
-	return c.Do(http.MethodPost, clustertest.Path("rooms", room, "invite"), map[string]any{"emails": emails})
+func invite(c *servicetest.Client, room string, emails any) servicetest.Response {
+	return c.Do(http.MethodPost, servicetest.Path("rooms", room, "invite"), map[string]any{"emails": emails})
 }
 
 // guest is a recipient address unique to the test run.
 func guest(name string) string { return name + "-" + uuid.NewString()[:8] + "@example.org" }
 
 // mailsTo returns the parsed messages whose envelope goes to addr (case-insensitively).
-func mailsTo(t *testing.T, srv *clustertest.SMTPServer, addr string) []clustertest.ParsedMail {
+func mailsTo(t *testing.T, srv *servicetest.SMTPServer, addr string) []servicetest.ParsedMail {
 	t.Helper()
-	var out []clustertest.ParsedMail
+	var out []servicetest.ParsedMail
 	for _, m := range srv.Mails() {
 		if !slices.ContainsFunc(m.To, func(to string) bool { return strings.EqualFold(to, addr) }) {
 			continue
@@ -89,7 +89,7 @@ func mailsTo(t *testing.T, srv *clustertest.SMTPServer, addr string) []clusterte
 		if m.From != inviteFrom {
 			t.Errorf("envelope sender %q, want %q", m.From, inviteFrom)
 		}
-		p, err := clustertest.ParseMail(m.Data)
+		p, err := servicetest.ParseMail(m.Data)
 		if err != nil {
 			t.Fatalf("message to %s: %v\n%s", addr, err, m.Data)
 		}
@@ -99,7 +99,7 @@ func mailsTo(t *testing.T, srv *clustertest.SMTPServer, addr string) []clusterte
 }
 
 func TestInvite(t *testing.T) {
-	srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
+	srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 	n := inviteNode(t, srv.Host, srv.Port, nil)
 	owner := registerUser(t, n, "alice") // full name "User alice", no language
 	roomID, slug := inviteRoom(t, owner, "Weekly <sync> & review")
@@ -182,7 +182,7 @@ func TestInvite(t *testing.T) {
 	outsider := registerUser(t, n, "oscar")
 	refused := []struct {
 		name   string
-		client *clustertest.Client
+		client *servicetest.Client
 		room   string
 		body   any
 		status int
@@ -250,14 +250,14 @@ func TestInvite(t *testing.T) {
 // TestInviteFailures: a mail server that is down, hangs, refuses some recipients, or no mail
 // server at all. Each case has a node of its own (its own settings).
 func TestInviteFailures(t *testing.T) {
-	start := func(t *testing.T, host string, port int, extra map[string]string) (*clustertest.Node, testUser, string) {
+	start := func(t *testing.T, host string, port int, extra map[string]string) (*servicetest.Node, testUser, string) {
 		t.Helper()
 		n := inviteNode(t, host, port, extra)
 		owner := registerUser(t, n, "alice")
 		id, _ := inviteRoom(t, owner, "Standup")
 		return n, owner, id
 	}
-	failedOf := func(t *testing.T, res clustertest.Response) []string {
+	failedOf := func(t *testing.T, res servicetest.Response) []string {
 		t.Helper()
 		var body struct {
 			Failed []string `json:"failed"`
@@ -269,7 +269,7 @@ func TestInviteFailures(t *testing.T) {
 	}
 
 	t.Run("nothing listening: 502 listing every address", func(t *testing.T) {
-		n, owner, room := start(t, "127.0.0.1", clustertest.ClosedPort(t), nil)
+		n, owner, room := start(t, "127.0.0.1", servicetest.ClosedPort(t), nil)
 		a, b := guest("a"), guest("b")
 		res := invite(owner.c, room, []string{a, b})
 		if res.Status != http.StatusBadGateway {
@@ -284,7 +284,7 @@ func TestInviteFailures(t *testing.T) {
 	})
 
 	t.Run("server accepts but never answers: 502 within the timeout", func(t *testing.T) {
-		host, port := clustertest.StartSilentSMTP(t)
+		host, port := servicetest.StartSilentSMTP(t)
 		_, owner, room := start(t, host, port, map[string]string{"EMAIL_TIMEOUT": "0.5"})
 		a, b, c := guest("a"), guest("b"), guest("c")
 		// The client's own timeout (30 s) is far above EMAIL_TIMEOUT: an answer at all means
@@ -299,7 +299,7 @@ func TestInviteFailures(t *testing.T) {
 	})
 
 	t.Run("some recipients refused: 200 listing them", func(t *testing.T) {
-		srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{RejectRecipient: func(addr string) bool {
+		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{RejectRecipient: func(addr string) bool {
 			return strings.HasPrefix(addr, "ghost-")
 		}})
 		_, owner, room := start(t, srv.Host, srv.Port, nil)
@@ -317,7 +317,7 @@ func TestInviteFailures(t *testing.T) {
 	})
 
 	t.Run("more addresses than the queue holds: 503, nothing sent", func(t *testing.T) {
-		srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
+		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 		_, owner, room := start(t, srv.Host, srv.Port, map[string]string{"EMAIL_WORKERS": "1", "EMAIL_QUEUE_SIZE": "2"})
 		res := invite(owner.c, room, []string{guest("a"), guest("b"), guest("c")})
 		if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
@@ -332,7 +332,7 @@ func TestInviteFailures(t *testing.T) {
 	})
 
 	t.Run("no EMAIL_HOST: 503", func(t *testing.T) {
-		n := clustertest.StartNode(t, nil)
+		n := servicetest.StartNode(t, nil)
 		owner := registerUser(t, n, "alice")
 		room := createRoomAs(t, owner, "Standup", "public")
 		res := invite(owner.c, room, []string{guest("a")})
@@ -346,7 +346,7 @@ func TestInviteFailures(t *testing.T) {
 // with Retry-After and sends nothing; requests that fail validation cost nothing; other users
 // keep their own allowance.
 func TestInviteRateLimit(t *testing.T) {
-	srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
+	srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 	n := inviteNode(t, srv.Host, srv.Port, map[string]string{"INVITATION_THROTTLE_RATES": "3/hour"})
 	owner := registerUser(t, n, "alice")
 	room, _ := inviteRoom(t, owner, "Standup")
@@ -406,7 +406,7 @@ func TestInviteRateLimit(t *testing.T) {
 }
 
 // inviteMetric reads meetcoord_invitation_emails_total{result} from the node's /metrics.
-func inviteMetric(t *testing.T, n *clustertest.Node, result string) float64 {
+func inviteMetric(t *testing.T, n *servicetest.Node, result string) float64 {
 	t.Helper()
 	resp, err := http.Get(n.URL + "/metrics")
 	if err != nil {

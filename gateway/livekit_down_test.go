@@ -9,7 +9,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // TestLiveKitSlowOrDown: a LiveKit call in flight never blocks the room's lobby; a refused or
@@ -17,7 +17,7 @@ import (
 // than the LiveKit call timeout.
 func TestLiveKitSlowOrDown(t *testing.T) {
 	// The egress stand-in holds the start call for 3 s, beyond our 1 s call timeout.
-	n, lk, egress := clustertest.StartNodeWithEgress(t, map[string]string{"RECORDING_ENABLE": "true", "LIVEKIT_API_TIMEOUT": "1"})
+	n, lk, egress := servicetest.StartNodeWithEgress(t, map[string]string{"RECORDING_ENABLE": "true", "LIVEKIT_API_TIMEOUT": "1"})
 	release := make(chan struct{})
 	egress.BeforeStartReturns = func(*livekit.EgressInfo) {
 		select {
@@ -27,19 +27,19 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	}
 	defer close(release)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Fragile", "access_level": "restricted"}).JSON()["id"].(string)
+	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fragile", "access_level": "restricted"}).JSON()["id"].(string)
 	guest := n.Client("")
 	if got := entryStatus(t, guest, roomID); got != "waiting" {
 		t.Fatalf("knock: %s", got)
 	}
 
-	startRecording := func() (clustertest.Response, time.Duration) {
+	startRecording := func() (servicetest.Response, time.Duration) {
 		start := time.Now()
-		res := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
+		res := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
 		return res, time.Since(start)
 	}
 	var wg sync.WaitGroup
-	var slow clustertest.Response
+	var slow servicetest.Response
 	var slowTook time.Duration
 	wg.Add(1)
 	go func() { defer wg.Done(); slow, slowTook = startRecording() }()
@@ -61,7 +61,7 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	if polls < 10 {
 		t.Fatalf("only %d polls answered in 700 ms while a LiveKit call was in flight: the lobby was blocked", polls)
 	}
-	list := owner.Do(http.MethodGet, clustertest.Path("recordings"), nil).JSON()["results"].([]any)
+	list := owner.Do(http.MethodGet, servicetest.Path("recordings"), nil).JSON()["results"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["status"] != "failed_to_start" {
 		t.Fatalf("recordings after a failed start: %v", list)
 	}
@@ -77,12 +77,12 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	if got := entryStatus(t, guest, roomID); got != "waiting" {
 		t.Fatalf("lobby with LiveKit down: %s", got)
 	}
-	guestID, _ := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"}).JSON()["id"].(string)
-	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": guestID, "allow_entry": true})
+	guestID, _ := guest.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"}).JSON()["id"].(string)
+	admit := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": guestID, "allow_entry": true})
 	if admit.Status != http.StatusOK || entryStatus(t, guest, roomID) != "accepted" {
 		t.Fatalf("admission with LiveKit down: %d %s", admit.Status, admit.Body)
 	}
-	res = owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "remove-participant"), map[string]any{"participant_identity": "someone"})
+	res = owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "remove-participant"), map[string]any{"participant_identity": "someone"})
 	if res.Status != http.StatusBadGateway {
 		t.Fatalf("moderation with LiveKit down: %d %s, want 502", res.Status, res.Body)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Issue 10, attack 3, as a caller from outside: rotating the lobby cookie on every knock escapes
@@ -30,7 +30,7 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			n := clustertest.StartNode(t, env)
+			n := servicetest.StartNode(t, env)
 			owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 			roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 			accepted, throttled := 0, 0
@@ -61,10 +61,10 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 
 // A room holds at most LOBBY_MAX_WAITING waiting entries; those already waiting keep polling.
 func TestLobbyMaxWaiting(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"LOBBY_MAX_WAITING": "3", "LOBBY_WAITING_TIMEOUT": "60"})
+	n := servicetest.StartNode(t, map[string]string{"LOBBY_MAX_WAITING": "3", "LOBBY_WAITING_TIMEOUT": "60"})
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
-	var guests []*clustertest.Client
+	var guests []*servicetest.Client
 	for range 3 {
 		g := n.Client("")
 		lobbyExpectStatus(t, lobbyKnock(t, g, roomID, "Guest"), "waiting")
@@ -85,30 +85,30 @@ func TestLobbyMaxWaiting(t *testing.T) {
 
 // A display name is 1 to 255 characters, at the lobby and on room retrieval.
 func TestLobbyUsernameBounds(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 	public := lobbyCreateRoom(t, owner.c, "public", nil)
 	long := strings.Repeat("é", 256)
 	cases := []struct {
 		name   string
-		do     func() clustertest.Response
+		do     func() servicetest.Response
 		status int
 	}{
-		{"knock with 256 characters", func() clustertest.Response { return lobbyRequestEntry(n.Client(""), roomID, long) }, 400},
-		{"knock with 900 KB", func() clustertest.Response {
+		{"knock with 256 characters", func() servicetest.Response { return lobbyRequestEntry(n.Client(""), roomID, long) }, 400},
+		{"knock with 900 KB", func() servicetest.Response {
 			return lobbyRequestEntry(n.Client(""), roomID, strings.Repeat("x", 900<<10))
 		}, 400},
-		{"knock with spaces only", func() clustertest.Response { return lobbyRequestEntry(n.Client(""), roomID, "   ") }, 400},
-		{"knock with 255 characters", func() clustertest.Response { return lobbyRequestEntry(n.Client(""), roomID, long[2:]) }, 200},
-		{"room retrieval with 256 characters", func() clustertest.Response {
-			return n.Client("").Do(http.MethodGet, clustertest.Path("rooms", public)+"?username="+long, nil)
+		{"knock with spaces only", func() servicetest.Response { return lobbyRequestEntry(n.Client(""), roomID, "   ") }, 400},
+		{"knock with 255 characters", func() servicetest.Response { return lobbyRequestEntry(n.Client(""), roomID, long[2:]) }, 200},
+		{"room retrieval with 256 characters", func() servicetest.Response {
+			return n.Client("").Do(http.MethodGet, servicetest.Path("rooms", public)+"?username="+long, nil)
 		}, 400},
-		{"room retrieval with an empty name (the front end's way of saying none)", func() clustertest.Response {
-			return n.Client("").Do(http.MethodGet, clustertest.Path("rooms", public)+"?username=", nil)
+		{"room retrieval with an empty name (the front end's way of saying none)", func() servicetest.Response {
+			return n.Client("").Do(http.MethodGet, servicetest.Path("rooms", public)+"?username=", nil)
 		}, 200},
-		{"room retrieval with 255 characters", func() clustertest.Response {
-			return n.Client("").Do(http.MethodGet, clustertest.Path("rooms", public)+"?username="+long[2:], nil)
+		{"room retrieval with 255 characters", func() servicetest.Response {
+			return n.Client("").Do(http.MethodGet, servicetest.Path("rooms", public)+"?username="+long[2:], nil)
 		}, 200},
 	}
 	for _, tc := range cases {
@@ -127,7 +127,7 @@ func TestLobbyUsernameBounds(t *testing.T) {
 // charged to the address, also where nobody waits (a public room answers with a token at once).
 func TestCookielessRequestsAreChargedToTheAddress(t *testing.T) {
 	const allowance = 4
-	n := clustertest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": fmt.Sprintf("%d/minute", allowance)})
+	n := servicetest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": fmt.Sprintf("%d/minute", allowance)})
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	public := lobbyCreateRoom(t, owner.c, "public", nil)
 	answered := 0
@@ -148,7 +148,7 @@ func TestCookielessRequestsAreChargedToTheAddress(t *testing.T) {
 // One address cannot take every place of a lobby: it holds at most LOBBY_MAX_WAITING_PER_ADDRESS
 // waiting entries of a room, whatever cookies it uses; guests from elsewhere still get in line.
 func TestLobbyPlacesPerAddress(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{
+	n := servicetest.StartNode(t, map[string]string{
 		"LOBBY_MAX_WAITING_PER_ADDRESS": "3", "LOBBY_WAITING_TIMEOUT": "60", "TRUSTED_PROXIES": "127.0.0.0/8",
 	})
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // lobbyWriteCost is what lobby changes cost Redis, in bytes sent to it (INFO
@@ -23,21 +23,21 @@ type lobbyWriteCost struct {
 func measureLobbyWriteCost(tb testing.TB) lobbyWriteCost {
 	tb.Helper()
 	const window = 10
-	redisServer := clustertest.StartRedis(tb)
-	n := clustertest.StartNode(tb, map[string]string{
+	redisServer := servicetest.StartRedis(tb)
+	n := servicetest.StartNode(tb, map[string]string{
 		"REDIS_URL":             redisServer.URL,
 		"LOBBY_MAX_WAITING":     "2000",
 		"LOBBY_WAITING_TIMEOUT": "3600", // nobody polls here: the entries must outlive the run
 	})
 	owner := n.Client(n.Token("bench-owner", "owner@example.org", "Bench Owner"))
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Knocks"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Knocks"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		tb.Fatalf("create room: %d %s", res.Status, res.Body)
 	}
 	roomID := res.JSON()["id"].(string)
 	waiting := 0
 	knock := func() string {
-		res := n.Client("").Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"),
+		res := n.Client("").Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"),
 			map[string]any{"username": fmt.Sprintf("Guest number %04d of the lobby", waiting)})
 		id, _ := res.JSON()["id"].(string)
 		if res.Status != http.StatusOK || res.JSON()["status"] != "waiting" || id == "" {
@@ -47,7 +47,7 @@ func measureLobbyWriteCost(tb testing.TB) lobbyWriteCost {
 		return id
 	}
 	admit := func(id string) {
-		res := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": id, "allow_entry": true})
+		res := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": id, "allow_entry": true})
 		if res.Status != http.StatusOK {
 			tb.Fatalf("admit %s: %d %s", id, res.Status, res.Body)
 		}

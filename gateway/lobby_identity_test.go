@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Issue 10, attacks 1 and 2, as a caller from outside: a participant id seen anywhere (an admin's
@@ -12,7 +12,7 @@ import (
 // value yields a LiveKit identity of the caller's choosing.
 func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 	// Waiting entries outlive a slow step on a loaded machine.
-	n := clustertest.StartNode(t, map[string]string{"LOBBY_WAITING_TIMEOUT": "60"})
+	n := servicetest.StartNode(t, map[string]string{"LOBBY_WAITING_TIMEOUT": "60"})
 	ownerA := lobbyNewUser(t, n, "owner-a", "Owner A")
 	ownerB := lobbyNewUser(t, n, "owner-b", "Owner B") // also the attacker: admin of room B only
 	roomA := lobbyCreateRoom(t, ownerA.c, "restricted", nil)
@@ -34,7 +34,7 @@ func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 	// identity in A's meeting. Neither, sent as a cookie, gets into room A or takes the identity.
 	seen := map[string]string{"the id in room B's waiting list": lobbyWaitingIDs(t, ownerB.c, roomB)[0], "the LiveKit identity in room A": guestIdentity}
 	for what, id := range seen {
-		for _, attacker := range []*clustertest.Client{ownerB.c, n.Client("")} {
+		for _, attacker := range []*servicetest.Client{ownerB.c, n.Client("")} {
 			res := lobbyRequestEntry(attacker, roomA, "Mallory", "Cookie", lobbyCookieName+"="+id)
 			e := lobbyDecodeEntry(t, res)
 			if e.Status != "waiting" || e.LiveKit != nil {
@@ -50,7 +50,7 @@ func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 	// the anonymous caller's LiveKit identity that sub.
 	public := lobbyCreateRoom(t, ownerA.c, "public", nil)
 	victimSub := "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"
-	res := n.Client("").Do(http.MethodGet, clustertest.Path("rooms", public), nil, "Cookie", lobbyCookieName+"="+victimSub)
+	res := n.Client("").Do(http.MethodGet, servicetest.Path("rooms", public), nil, "Cookie", lobbyCookieName+"="+victimSub)
 	if res.Status != http.StatusOK {
 		t.Fatalf("public room: %d %s", res.Status, res.Body)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Black-box tests of the lobby (rooms.md "Lobby", "LiveKit tokens"; api.md "Lobby"): who gets
@@ -35,18 +35,18 @@ const lobbySettle = 200 * time.Millisecond
 
 // lobbyUser is a registered user with a client of their own.
 type lobbyUser struct {
-	c        *clustertest.Client
+	c        *servicetest.Client
 	id       string // user id (users/me)
 	sub      string
 	fullName string
 }
 
 // lobbyNewUser registers a user (users/me) under a unique subject.
-func lobbyNewUser(t *testing.T, n *clustertest.Node, name, fullName string) lobbyUser {
+func lobbyNewUser(t *testing.T, n *servicetest.Node, name, fullName string) lobbyUser {
 	t.Helper()
 	sub := name + "-" + uuid.NewString()[:8]
 	c := n.Client(n.Token(sub, sub+"@example.org", fullName))
-	res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("users/me of %s: %d %s", sub, res.Status, res.Body)
 	}
@@ -58,15 +58,15 @@ func lobbyNewUser(t *testing.T, n *clustertest.Node, name, fullName string) lobb
 }
 
 // freshClient is a new browser (empty cookie jar) of the same user.
-func (u lobbyUser) freshClient(n *clustertest.Node) *clustertest.Client { return n.Client(u.c.Token) }
+func (u lobbyUser) freshClient(n *servicetest.Node) *servicetest.Client { return n.Client(u.c.Token) }
 
-func lobbyCreateRoom(t *testing.T, owner *clustertest.Client, level string, configuration any) string {
+func lobbyCreateRoom(t *testing.T, owner *servicetest.Client, level string, configuration any) string {
 	t.Helper()
 	body := map[string]any{"name": uniqueRoomName("Lobby " + level), "access_level": level}
 	if configuration != nil {
 		body["configuration"] = configuration
 	}
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), body)
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), body)
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create %s room: %d %s", level, res.Status, res.Body)
 	}
@@ -77,16 +77,16 @@ func lobbyCreateRoom(t *testing.T, owner *clustertest.Client, level string, conf
 	return id
 }
 
-func lobbyGrant(t *testing.T, owner *clustertest.Client, roomID string, u lobbyUser, role string) {
+func lobbyGrant(t *testing.T, owner *servicetest.Client, roomID string, u lobbyUser, role string) {
 	t.Helper()
-	res := owner.Do(http.MethodPost, clustertest.Path("resource-accesses"),
+	res := owner.Do(http.MethodPost, servicetest.Path("resource-accesses"),
 		map[string]any{"user": u.id, "resource": roomID, "role": role})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("grant %s to %s: %d %s", role, u.sub, res.Status, res.Body)
 	}
 }
 
-func lobbyWebhook(t *testing.T, n *clustertest.Node, kind, roomID string) {
+func lobbyWebhook(t *testing.T, n *servicetest.Node, kind, roomID string) {
 	t.Helper()
 	res := n.PostWebhook(&livekit.WebhookEvent{
 		Event: kind, Id: "EV_" + uuid.NewString(), CreatedAt: time.Now().Unix(), Room: &livekit.Room{Name: roomID},
@@ -97,7 +97,7 @@ func lobbyWebhook(t *testing.T, n *clustertest.Node, kind, roomID string) {
 }
 
 // lobbyGoLive makes the LiveKit room live (notifications are sent only then).
-func lobbyGoLive(t *testing.T, n *clustertest.Node, roomID string) {
+func lobbyGoLive(t *testing.T, n *servicetest.Node, roomID string) {
 	t.Helper()
 	lobbyWebhook(t, n, "room_started", roomID)
 }
@@ -116,11 +116,11 @@ type lobbyEntry struct {
 	LiveKit  *lobbyLiveKit `json:"livekit"`
 }
 
-func lobbyRequestEntry(c *clustertest.Client, roomID, username string, headers ...string) clustertest.Response {
-	return c.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": username}, headers...)
+func lobbyRequestEntry(c *servicetest.Client, roomID, username string, headers ...string) servicetest.Response {
+	return c.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), map[string]any{"username": username}, headers...)
 }
 
-func lobbyDecodeEntry(t *testing.T, res clustertest.Response) lobbyEntry {
+func lobbyDecodeEntry(t *testing.T, res servicetest.Response) lobbyEntry {
 	t.Helper()
 	if res.Status != http.StatusOK {
 		t.Fatalf("request-entry: %d %s", res.Status, res.Body)
@@ -133,7 +133,7 @@ func lobbyDecodeEntry(t *testing.T, res clustertest.Response) lobbyEntry {
 }
 
 // lobbyKnock sends a request-entry and decodes the 200 answer.
-func lobbyKnock(t *testing.T, c *clustertest.Client, roomID, username string) lobbyEntry {
+func lobbyKnock(t *testing.T, c *servicetest.Client, roomID, username string) lobbyEntry {
 	t.Helper()
 	return lobbyDecodeEntry(t, lobbyRequestEntry(c, roomID, username))
 }
@@ -148,9 +148,9 @@ func lobbyExpectStatus(t *testing.T, e lobbyEntry, status string) {
 	}
 }
 
-func lobbyWaiting(t *testing.T, c *clustertest.Client, roomID string) []lobbyEntry {
+func lobbyWaiting(t *testing.T, c *servicetest.Client, roomID string) []lobbyEntry {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("rooms", roomID, "waiting-participants"), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("rooms", roomID, "waiting-participants"), nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("waiting-participants: %d %s", res.Status, res.Body)
 	}
@@ -163,7 +163,7 @@ func lobbyWaiting(t *testing.T, c *clustertest.Client, roomID string) []lobbyEnt
 	return body.Participants
 }
 
-func lobbyWaitingIDs(t *testing.T, c *clustertest.Client, roomID string) []string {
+func lobbyWaitingIDs(t *testing.T, c *servicetest.Client, roomID string) []string {
 	t.Helper()
 	var ids []string
 	for _, e := range lobbyWaiting(t, c, roomID) {
@@ -175,12 +175,12 @@ func lobbyWaitingIDs(t *testing.T, c *clustertest.Client, roomID string) []strin
 	return ids
 }
 
-func lobbyDecide(c *clustertest.Client, roomID, participantID string, allow bool) clustertest.Response {
-	return c.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"),
+func lobbyDecide(c *servicetest.Client, roomID, participantID string, allow bool) servicetest.Response {
+	return c.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"),
 		map[string]any{"participant_id": participantID, "allow_entry": allow})
 }
 
-func lobbyMustDecide(t *testing.T, c *clustertest.Client, roomID, participantID string, allow bool) {
+func lobbyMustDecide(t *testing.T, c *servicetest.Client, roomID, participantID string, allow bool) {
 	t.Helper()
 	res := lobbyDecide(c, roomID, participantID, allow)
 	if res.Status != http.StatusOK {
@@ -192,7 +192,7 @@ func lobbyMustDecide(t *testing.T, c *clustertest.Client, roomID, participantID 
 }
 
 // lobbyClaims verifies a LiveKit token with the node's key and secret and returns its grants.
-func lobbyClaims(t *testing.T, n *clustertest.Node, token string) *auth.ClaimGrants {
+func lobbyClaims(t *testing.T, n *servicetest.Node, token string) *auth.ClaimGrants {
 	t.Helper()
 	v, err := auth.ParseAPIToken(token)
 	if err != nil {
@@ -212,7 +212,7 @@ func lobbyClaims(t *testing.T, n *clustertest.Node, token string) *auth.ClaimGra
 }
 
 // lobbyCheckAccess checks a livekit {url, room, token} block and returns the token's grants.
-func lobbyCheckAccess(t *testing.T, n *clustertest.Node, lk *lobbyLiveKit, roomID, identity string) *auth.ClaimGrants {
+func lobbyCheckAccess(t *testing.T, n *servicetest.Node, lk *lobbyLiveKit, roomID, identity string) *auth.ClaimGrants {
 	t.Helper()
 	if lk == nil {
 		t.Fatal("no livekit access")
@@ -255,7 +255,7 @@ func lobbyCheckColor(t *testing.T, color string) {
 
 // lobbyNotifications counts the participantWaiting messages sent to a room, failing on any
 // message to it that is not exactly {"type":"participantWaiting"}.
-func lobbyNotifications(t *testing.T, n *clustertest.Node, roomID string) int {
+func lobbyNotifications(t *testing.T, n *servicetest.Node, roomID string) int {
 	t.Helper()
 	count := 0
 	for _, d := range n.LiveKit.Data() {
@@ -274,9 +274,9 @@ func lobbyNotifications(t *testing.T, n *clustertest.Node, roomID string) int {
 
 // lobbyExpectNotifications waits for want notifications to the room, then checks that no more
 // arrive within a short settle time.
-func lobbyExpectNotifications(t *testing.T, n *clustertest.Node, roomID string, want int) {
+func lobbyExpectNotifications(t *testing.T, n *servicetest.Node, roomID string, want int) {
 	t.Helper()
-	clustertest.Eventually(t, 5*time.Second, fmt.Sprintf("%d participantWaiting notifications", want), func() bool {
+	servicetest.Eventually(t, 5*time.Second, fmt.Sprintf("%d participantWaiting notifications", want), func() bool {
 		return lobbyNotifications(t, n, roomID) >= want
 	})
 	time.Sleep(lobbySettle)
@@ -286,7 +286,7 @@ func lobbyExpectNotifications(t *testing.T, n *clustertest.Node, roomID string, 
 }
 
 // lobbySetCookies returns the Set-Cookie lines of a response that set the lobby cookie.
-func lobbySetCookies(t *testing.T, res clustertest.Response) []*http.Cookie {
+func lobbySetCookies(t *testing.T, res servicetest.Response) []*http.Cookie {
 	t.Helper()
 	var out []*http.Cookie
 	for _, line := range res.Header.Values("Set-Cookie") {
@@ -303,7 +303,7 @@ func lobbySetCookies(t *testing.T, res clustertest.Response) []*http.Cookie {
 
 // TestLobbyEntryAccessMatrix: who bypasses the lobby, on request-entry and on GET rooms/{id}/.
 func TestLobbyEntryAccessMatrix(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	plain := lobbyNewUser(t, n, "plain", "Paul Plain")
 	member := lobbyNewUser(t, n, "member", "Mia Member")
@@ -360,7 +360,7 @@ func TestLobbyEntryAccessMatrix(t *testing.T) {
 					lobbyExpectStatus(t, e, "waiting")
 				}
 
-				res := c.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil)
+				res := c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil)
 				if res.Status != http.StatusOK {
 					t.Fatalf("GET room: %d %s", res.Status, res.Body)
 				}
@@ -395,7 +395,7 @@ func TestLobbyEntryAccessMatrix(t *testing.T) {
 
 // TestLobbyFlow: knock, poll, expiry, admit, deny and the errors of the lobby endpoints.
 func TestLobbyFlow(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	admin := lobbyNewUser(t, n, "admin", "Adam Admin")
 	member := lobbyNewUser(t, n, "member", "Mia Member")
@@ -514,7 +514,7 @@ func TestLobbyFlow(t *testing.T) {
 		lobbyExpectStatus(t, u, "waiting")
 		patch := func(level string) {
 			t.Helper()
-			res := owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"access_level": level})
+			res := owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"access_level": level})
 			if res.Status != http.StatusOK {
 				t.Fatalf("PATCH access_level %s: %d %s", level, res.Status, res.Body)
 			}
@@ -554,7 +554,7 @@ func TestLobbyFlow(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				res := owner.c.Do(http.MethodPost, clustertest.Path("rooms", tt.room, "enter"), tt.body)
+				res := owner.c.Do(http.MethodPost, servicetest.Path("rooms", tt.room, "enter"), tt.body)
 				if res.Status != tt.status {
 					t.Fatalf("enter: %d %s, want %d", res.Status, res.Body, tt.status)
 				}
@@ -578,7 +578,7 @@ func TestLobbyFlow(t *testing.T) {
 		e := lobbyKnock(t, guest, roomID, "Waiting Wendy")
 		tests := []struct {
 			name   string
-			c      *clustertest.Client
+			c      *servicetest.Client
 			status int
 		}{
 			{"anonymous", n.Client(""), http.StatusUnauthorized},
@@ -587,7 +587,7 @@ func TestLobbyFlow(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				res := tt.c.Do(http.MethodGet, clustertest.Path("rooms", roomID, "waiting-participants"), nil)
+				res := tt.c.Do(http.MethodGet, servicetest.Path("rooms", roomID, "waiting-participants"), nil)
 				if res.Status != tt.status {
 					t.Errorf("waiting-participants: %d %s, want %d", res.Status, res.Body, tt.status)
 				}
@@ -618,7 +618,7 @@ func TestLobbyFlow(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				c := n.Client("")
-				res := c.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), tt.body)
+				res := c.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), tt.body)
 				if res.Status != http.StatusBadRequest {
 					t.Fatalf("request-entry: %d %s, want 400", res.Status, res.Body)
 				}
@@ -639,7 +639,7 @@ func TestLobbyFlow(t *testing.T) {
 // TestLobbyCookie: the lobby secret cookie is set once, reused, never shown (the participant id
 // is derived from it), and never trusted when it is not a UUID.
 func TestLobbyCookie(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 
@@ -709,12 +709,12 @@ func TestLobbyCookie(t *testing.T) {
 
 // TestLobbyTokenGrants: what the LiveKit tokens allow.
 func TestLobbyTokenGrants(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	admin := lobbyNewUser(t, n, "admin", "Adam Admin")
 	member := lobbyNewUser(t, n, "member", "Mia Member")
 
-	res := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil)
+	res := n.Client("").Do(http.MethodGet, servicetest.Path("config"), nil)
 	var config struct {
 		LiveKit struct {
 			URL string `json:"url"`
@@ -757,7 +757,7 @@ func TestLobbyTokenGrants(t *testing.T) {
 		roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 		// The requested username is not the authenticated user's name (the service does not let
 		// authenticated participants edit it by default).
-		res := owner.c.Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Someone+Else", nil)
+		res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID)+"?username=Someone+Else", nil)
 		if res.Status != http.StatusOK {
 			t.Fatalf("GET room: %d %s", res.Status, res.Body)
 		}
@@ -790,7 +790,7 @@ func TestLobbyTokenGrants(t *testing.T) {
 		if g := lobbyCheckAccess(t, n, e.LiveKit, roomID, e.ID); g.Name != "Bob" {
 			t.Errorf("name %q, want the trimmed username %q", g.Name, "Bob")
 		}
-		res := c.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil)
+		res := c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil)
 		var room struct {
 			LiveKit *lobbyLiveKit `json:"livekit"`
 		}
@@ -832,7 +832,7 @@ func TestLobbyTokenGrants(t *testing.T) {
 	t.Run("no sources", func(t *testing.T) {
 		roomID := lobbyCreateRoom(t, owner.c, "public", map[string]any{"can_publish_sources": []string{}})
 		lobbyGrant(t, owner.c, roomID, member, "member")
-		for _, c := range []*clustertest.Client{member.freshClient(n), n.Client("")} {
+		for _, c := range []*servicetest.Client{member.freshClient(n), n.Client("")} {
 			e := lobbyKnock(t, c, roomID, "Silent")
 			lobbyExpectStatus(t, e, "accepted")
 			identity := e.ID
@@ -855,7 +855,7 @@ func TestLobbyTokenGrants(t *testing.T) {
 
 // TestLobbyNotifications: one participantWaiting message per new knock, only while live.
 func TestLobbyNotifications(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	member := lobbyNewUser(t, n, "member", "Mia Member")
 
@@ -910,7 +910,7 @@ func TestLobbyNotifications(t *testing.T) {
 
 // TestLobbyClearedWhenLiveKitRoomFinishes: room_finished takes the lobby with it.
 func TestLobbyClearedWhenLiveKitRoomFinishes(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 	lobbyGoLive(t, n, roomID)
@@ -944,7 +944,7 @@ func TestLobbyClearedWhenLiveKitRoomFinishes(t *testing.T) {
 
 // TestLobbyEntryRateLimit: request-entry is limited per lobby cookie, not for everybody.
 func TestLobbyEntryRateLimit(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": "3/minute"})
+	n := servicetest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": "3/minute"})
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 
@@ -985,7 +985,7 @@ func TestLobbyEntryRateLimit(t *testing.T) {
 func TestLobbyConcurrentKnocks(t *testing.T) {
 	const guests = 200
 	const limit = 90 * time.Second // generous: CI runs packages side by side on 2 cores
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
 	lobbyGoLive(t, n, roomID)
@@ -999,7 +999,7 @@ func TestLobbyConcurrentKnocks(t *testing.T) {
 		polls  int
 	}
 	results := make([]outcome, guests)
-	clients := make([]*clustertest.Client, guests)
+	clients := make([]*servicetest.Client, guests)
 	for i := range clients {
 		clients[i] = n.Client("")
 	}
@@ -1057,7 +1057,7 @@ func TestLobbyConcurrentKnocks(t *testing.T) {
 	go func() {
 		defer close(ownerDone)
 		for len(admitted) < guests && time.Now().Before(deadline) {
-			res := owner.c.Do(http.MethodGet, clustertest.Path("rooms", roomID, "waiting-participants"), nil)
+			res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID, "waiting-participants"), nil)
 			if res.Status != http.StatusOK {
 				t.Errorf("waiting-participants: %d %s", res.Status, res.Body)
 				return
@@ -1127,7 +1127,7 @@ func TestLobbyConcurrentKnocks(t *testing.T) {
 	}
 	// Admins are told of new knocks at most once a second per room: the burst is a few notices,
 	// not one per knock, and its last knocks are announced too (a trailing notice).
-	clustertest.Eventually(t, 10*time.Second, "the burst's trailing notice", func() bool { return lobbyNotifications(t, n, roomID) >= 2 })
+	servicetest.Eventually(t, 10*time.Second, "the burst's trailing notice", func() bool { return lobbyNotifications(t, n, roomID) >= 2 })
 	if got, most := lobbyNotifications(t, n, roomID), 2+int(time.Since(began)/time.Second); got > most {
 		t.Errorf("%d participantWaiting notifications for %d knocks in %v, want at most %d (one a second)", got, guests, time.Since(began).Round(time.Millisecond), most)
 	}

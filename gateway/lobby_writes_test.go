@@ -11,15 +11,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	"meetcoord/messages"
 )
 
 // TestLobbyDecisionStoreDown: a decision writes its lobby entry before it is answered; when the
 // store cannot take it, the answer is 503 and the lobby is as it was (nothing half-applied).
 func TestLobbyDecisionStoreDown(t *testing.T) {
-	redisServer := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5", "LOBBY_WAITING_TIMEOUT": "60"})
+	redisServer := servicetest.StartRedis(t)
+	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5", "LOBBY_WAITING_TIMEOUT": "60"})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, admitted := restrictedRoomWithAdmitted(t, n, owner)
 	waiting := n.Client("")
@@ -37,7 +37,7 @@ func TestLobbyDecisionStoreDown(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		who    *clustertest.Client
+		who    *servicetest.Client
 		status string
 	}{{waiting, "waiting"}, {admitted, "accepted"}} {
 		if got := entryStatus(t, c.who, roomID); got != c.status {
@@ -53,10 +53,10 @@ func TestLobbyDecisionStoreDown(t *testing.T) {
 // apart still carries them; they are honoured on activation, and the next write stores them
 // apart and rewrites the snapshot without them.
 func TestLobbyEntriesOfAnOldSnapshotMoveApart(t *testing.T) {
-	redisServer := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
+	redisServer := servicetest.StartRedis(t)
+	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Old"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Old"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/oidctest"
 )
@@ -22,11 +22,11 @@ const appBase = "https://app.example.org"
 var ada = gwauth.Claims{Subject: "ada-sub", Email: "Ada@Example.org", FullName: "Ada Lovelace", ShortName: "Ada", Language: "en-gb"}
 
 // loginNode starts a node with browser login against a fresh provider that has Ada logged in.
-func loginNode(t *testing.T, env map[string]string) (*clustertest.Node, *oidctest.Provider) {
+func loginNode(t *testing.T, env map[string]string) (*servicetest.Node, *oidctest.Provider) {
 	t.Helper()
 	p := oidctest.Start(t, "meet-client", "client-secret")
 	p.LogIn(ada)
-	addr := clustertest.FreeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	merged := map[string]string{
 		"LISTEN_ADDR":           addr,
 		"OIDC_ISSUER":           p.URL,
@@ -40,7 +40,7 @@ func loginNode(t *testing.T, env map[string]string) (*clustertest.Node, *oidctes
 	for k, v := range env {
 		merged[k] = v
 	}
-	return clustertest.StartNode(t, merged), p
+	return servicetest.StartNode(t, merged), p
 }
 
 // browser keeps cookies by name (whatever their flags, which tests check on the Set-Cookie
@@ -113,7 +113,7 @@ func (b *browser) get(target string, headers ...string) page {
 
 // startLogin calls authenticate/ and the provider; it returns the callback URL the provider sent
 // the browser to (not yet visited).
-func (b *browser) startLogin(n *clustertest.Node, query string) string {
+func (b *browser) startLogin(n *servicetest.Node, query string) string {
 	b.t.Helper()
 	auth := b.get(n.URL + "/api/v1.0/authenticate/" + query)
 	if auth.status != http.StatusFound {
@@ -127,7 +127,7 @@ func (b *browser) startLogin(n *clustertest.Node, query string) string {
 }
 
 // login runs the whole flow and returns the callback's answer.
-func (b *browser) login(n *clustertest.Node, query string) page {
+func (b *browser) login(n *servicetest.Node, query string) page {
 	b.t.Helper()
 	return b.get(b.startLogin(n, query))
 }
@@ -358,7 +358,7 @@ func TestBrowserSessionExpires(t *testing.T) {
 	}
 	// Redis ends the session; the browser still sends the cookie (set it again in case the
 	// test browser dropped it).
-	clustertest.Eventually(t, 10*time.Second, "the session to expire in Redis", func() bool {
+	servicetest.Eventually(t, 10*time.Second, "the session to expire in Redis", func() bool {
 		keys, err := n.Redis.Client().Keys(t.Context(), "meetcoord:session:*").Result()
 		return err == nil && len(keys) == 0
 	})
@@ -453,7 +453,7 @@ func TestBrowserSessionCSRF(t *testing.T) {
 	}
 	// Bearer callers are not affected, even with a session cookie beside the token.
 	bearer := n.Client(p.AccessToken(gwauth.Claims{Subject: "bob-sub", Email: "bob@example.org", FullName: "Bob"}))
-	if res := bearer.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Bob's")}); res.Status != http.StatusCreated {
+	if res := bearer.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Bob's")}); res.Status != http.StatusCreated {
 		t.Errorf("bearer POST rooms/: %d %s", res.Status, res.Body)
 	}
 	if res := b.do(http.MethodPost, rooms, `{"name":"`+uniqueRoomName("Standup")+`"}`, "Authorization", "Bearer "+p.AccessToken(ada)); res.status != http.StatusCreated {
@@ -471,12 +471,12 @@ func TestBrowserSessionOnAnotherNode(t *testing.T) {
 	}
 	me := b.get(n.URL + "/api/v1.0/users/me/").json()
 
-	env := map[string]string{"LISTEN_ADDR": clustertest.FreeAddr(t), "LOG_LEVEL": "warn"}
+	env := map[string]string{"LISTEN_ADDR": servicetest.FreeAddr(t), "LOG_LEVEL": "warn"}
 	for _, k := range []string{"REDIS_URL", "SECRET_KEY", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_API_URL", "OIDC_ISSUER",
 		"OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_REDIRECT_URI", "APP_BASE_URL", "SESSION_COOKIE_SECURE"} {
 		env[k] = n.Env[k]
 	}
-	other := clustertest.StartProcess(t, env)
+	other := servicetest.StartProcess(t, env)
 	res := b.get(other.URL + "/api/v1.0/users/me/")
 	if res.status != http.StatusOK || res.json()["id"] != me["id"] {
 		t.Fatalf("users/me on the other node: %d %s, want %v", res.status, res.body, me["id"])

@@ -19,7 +19,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Black-box tests of the in-meeting actions (api.md "In-meeting actions", rooms.md "Subtitles")
@@ -41,15 +41,15 @@ const (
 
 // modEnv is a node talking to a real LiveKit, and LiveKit's own service clients.
 type modEnv struct {
-	n        *clustertest.Node
-	lk       *clustertest.LiveKitServer
+	n        *servicetest.Node
+	lk       *servicetest.LiveKitServer
 	rooms    *lksdk.RoomServiceClient
 	dispatch *lksdk.AgentDispatchClient
 }
 
 func modStart(t *testing.T) *modEnv {
 	t.Helper()
-	n, lk := clustertest.StartNodeWithLiveKit(t, nil)
+	n, lk := servicetest.StartNodeWithLiveKit(t, nil)
 	return &modEnv{
 		n: n, lk: lk,
 		rooms:    lksdk.NewRoomServiceClient(lk.URL, lk.Key, lk.Secret),
@@ -75,9 +75,9 @@ func (e *modEnv) grant(t *testing.T, owner modUser, roomID string, u modUser, ro
 }
 
 // liveKitToken is the LiveKit token GET rooms/{id}/ gives a caller who may join directly.
-func (e *modEnv) liveKitToken(t *testing.T, c *clustertest.Client, roomID, username string) string {
+func (e *modEnv) liveKitToken(t *testing.T, c *servicetest.Client, roomID, username string) string {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username="+username, nil)
+	res := c.Do(http.MethodGet, servicetest.Path("rooms", roomID)+"?username="+username, nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("retrieve room %s: %d %s", roomID, res.Status, res.Body)
 	}
@@ -141,7 +141,7 @@ func (*modSilence) NextSample(context.Context) (media.Sample, error) {
 // waitPublished waits until LiveKit lists a peer's microphone track.
 func (e *modEnv) waitPublished(t *testing.T, roomID string, p *modPeer) {
 	t.Helper()
-	clustertest.Eventually(t, modWithin, "LiveKit to list "+p.identity+"'s track", func() bool {
+	servicetest.Eventually(t, modWithin, "LiveKit to list "+p.identity+"'s track", func() bool {
 		info, ok := e.participant(t, roomID, p.identity)
 		if !ok {
 			t.Fatalf("participant %s is not in room %s", p.identity, roomID)
@@ -247,11 +247,11 @@ func (e *modEnv) expectOneDispatch(t *testing.T, roomID string) *livekit.AgentDi
 	return d[0]
 }
 
-func modPost(c *clustertest.Client, roomID, action string, body any, headers ...string) clustertest.Response {
-	return c.Do(http.MethodPost, clustertest.Path("rooms", roomID, action), body, headers...)
+func modPost(c *servicetest.Client, roomID, action string, body any, headers ...string) servicetest.Response {
+	return c.Do(http.MethodPost, servicetest.Path("rooms", roomID, action), body, headers...)
 }
 
-func modStatus(t *testing.T, res clustertest.Response, want int, what string) {
+func modStatus(t *testing.T, res servicetest.Response, want int, what string) {
 	t.Helper()
 	if res.Status != want {
 		t.Fatalf("%s: status %d, want %d: %s", what, res.Status, want, res.Body)
@@ -263,7 +263,7 @@ func modStatus(t *testing.T, res clustertest.Response, want int, what string) {
 	}
 }
 
-func modSuccess(t *testing.T, res clustertest.Response, what string) {
+func modSuccess(t *testing.T, res servicetest.Response, what string) {
 	t.Helper()
 	modStatus(t, res, http.StatusOK, what)
 	if s, _ := res.JSON()["status"].(string); s != "success" {
@@ -272,7 +272,7 @@ func modSuccess(t *testing.T, res clustertest.Response, what string) {
 }
 
 // modFieldError asserts a 400 whose body names field.
-func modFieldError(t *testing.T, res clustertest.Response, field, what string) {
+func modFieldError(t *testing.T, res servicetest.Response, field, what string) {
 	t.Helper()
 	modStatus(t, res, http.StatusBadRequest, what)
 	msgs, ok := res.JSON()[field].([]any)
@@ -313,7 +313,7 @@ func TestModerationPermissions(t *testing.T) {
 	otherRoom := e.createRoom(t, owner, "public")
 	// Participants may mute by default (frontend.md): this room keeps muting to privileged users
 	// until everyone_can_mute is turned on below.
-	modStatus(t, owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
+	modStatus(t, owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
 		http.StatusOK, "disable everyone_can_mute")
 
 	anonymous := e.n.Client("")
@@ -335,7 +335,7 @@ func TestModerationPermissions(t *testing.T) {
 
 	refused := []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		want   int
 	}{
 		{"anonymous", anonymous, http.StatusUnauthorized},
@@ -366,13 +366,13 @@ func TestModerationPermissions(t *testing.T) {
 
 	t.Run("mute-participant/administrator", func(t *testing.T) {
 		modSuccess(t, modPost(admin.c, roomID, "mute-participant", muteBody(mutedByAdmin)), "mute by admin")
-		clustertest.Eventually(t, modWithin, "track muted by the administrator", func() bool {
+		servicetest.Eventually(t, modWithin, "track muted by the administrator", func() bool {
 			return e.trackMuted(t, roomID, mutedByAdmin.identity, mutedByAdmin.trackSID)
 		})
 	})
 	t.Run("mute-participant/owner", func(t *testing.T) {
 		modSuccess(t, modPost(owner.c, roomID, "mute-participant", muteBody(mutedByOwner)), "mute by owner")
-		clustertest.Eventually(t, modWithin, "track muted by the owner", func() bool {
+		servicetest.Eventually(t, modWithin, "track muted by the owner", func() bool {
 			return e.trackMuted(t, roomID, mutedByOwner.identity, mutedByOwner.trackSID)
 		})
 	})
@@ -380,7 +380,7 @@ func TestModerationPermissions(t *testing.T) {
 		caller := map[string]modUser{"administrator": admin, "owner": owner}[tc.name]
 		t.Run("update-participant/"+tc.name, func(t *testing.T) {
 			modSuccess(t, modPost(caller.c, roomID, "update-participant", updateBody(updated, tc.metadata)), "update by "+tc.name)
-			clustertest.Eventually(t, modWithin, "metadata set by the "+tc.name, func() bool {
+			servicetest.Eventually(t, modWithin, "metadata set by the "+tc.name, func() bool {
 				p, ok := e.participant(t, roomID, updated.identity)
 				return ok && p.GetMetadata() == tc.metadata
 			})
@@ -388,32 +388,32 @@ func TestModerationPermissions(t *testing.T) {
 	}
 	t.Run("remove-participant/administrator", func(t *testing.T) {
 		modSuccess(t, modPost(admin.c, roomID, "remove-participant", removeBody(removedByAdmin)), "remove by admin")
-		clustertest.Eventually(t, modWithin, "participant removed by the administrator", func() bool {
+		servicetest.Eventually(t, modWithin, "participant removed by the administrator", func() bool {
 			_, ok := e.participant(t, roomID, removedByAdmin.identity)
 			return !ok
 		})
 	})
 	t.Run("remove-participant/owner", func(t *testing.T) {
 		modSuccess(t, modPost(owner.c, roomID, "remove-participant", removeBody(removedByOwner)), "remove by owner")
-		clustertest.Eventually(t, modWithin, "participant removed by the owner", func() bool {
+		servicetest.Eventually(t, modWithin, "participant removed by the owner", func() bool {
 			_, ok := e.participant(t, roomID, removedByOwner.identity)
 			return !ok
 		})
 	})
 
 	// everyone_can_mute lets participants of this room mute, and nothing more.
-	res := owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
+	res := owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
 	modStatus(t, res, http.StatusOK, "enable everyone_can_mute")
 
 	t.Run("mute-participant/livekit participant of this room with everyone_can_mute", func(t *testing.T) {
 		modSuccess(t, modPost(participantHere, roomID, "mute-participant", muteBody(mutedByParticipant)), "mute by participant")
-		clustertest.Eventually(t, modWithin, "track muted by a participant", func() bool {
+		servicetest.Eventually(t, modWithin, "track muted by a participant", func() bool {
 			return e.trackMuted(t, roomID, mutedByParticipant.identity, mutedByParticipant.trackSID)
 		})
 	})
 	for _, tc := range []struct {
 		name   string
-		caller *clustertest.Client
+		caller *servicetest.Client
 		action string
 		body   map[string]any
 	}{
@@ -534,7 +534,7 @@ func TestModerationEffects(t *testing.T) {
 		}
 		res := modPost(owner.c, roomID, "mute-participant", map[string]any{"participant_identity": muted.identity, "track_sid": muted.trackSID})
 		modSuccess(t, res, "mute")
-		clustertest.Eventually(t, modWithin, "the track muted on LiveKit", func() bool {
+		servicetest.Eventually(t, modWithin, "the track muted on LiveKit", func() bool {
 			return e.trackMuted(t, roomID, muted.identity, muted.trackSID)
 		})
 	})
@@ -549,7 +549,7 @@ func TestModerationEffects(t *testing.T) {
 		})
 		modSuccess(t, res, "update")
 		var last *livekit.ParticipantInfo
-		clustertest.Eventually(t, modWithin, "the update applied on LiveKit", func() bool {
+		servicetest.Eventually(t, modWithin, "the update applied on LiveKit", func() bool {
 			p, ok := e.participant(t, roomID, updated.identity)
 			if !ok {
 				t.Fatal("updated participant left the room")
@@ -578,7 +578,7 @@ func TestModerationEffects(t *testing.T) {
 		guest := e.n.Client("")
 		knock := func() (status, id, token string) {
 			t.Helper()
-			res := guest.Do(http.MethodPost, clustertest.Path("rooms", restricted, "request-entry"), map[string]any{"username": "Guest"})
+			res := guest.Do(http.MethodPost, servicetest.Path("rooms", restricted, "request-entry"), map[string]any{"username": "Guest"})
 			modStatus(t, res, http.StatusOK, "request-entry")
 			var body struct {
 				ID      string `json:"id"`
@@ -602,7 +602,7 @@ func TestModerationEffects(t *testing.T) {
 		if status != "waiting" {
 			t.Fatalf("first knock: %q, want waiting", status)
 		}
-		res := owner.c.Do(http.MethodPost, clustertest.Path("rooms", restricted, "enter"), map[string]any{"participant_id": entryID, "allow_entry": true})
+		res := owner.c.Do(http.MethodPost, servicetest.Path("rooms", restricted, "enter"), map[string]any{"participant_id": entryID, "allow_entry": true})
 		modStatus(t, res, http.StatusOK, "admit the guest")
 		status, _, token := knock()
 		if status != "accepted" || token == "" {
@@ -619,7 +619,7 @@ func TestModerationEffects(t *testing.T) {
 		e.waitPublished(t, restricted, guestPeer)
 
 		modSuccess(t, modPost(owner.c, restricted, "remove-participant", map[string]any{"participant_identity": guestPeer.identity}), "remove guest")
-		clustertest.Eventually(t, modWithin, "the guest gone from LiveKit", func() bool {
+		servicetest.Eventually(t, modWithin, "the guest gone from LiveKit", func() bool {
 			_, ok := e.participant(t, restricted, guestPeer.identity)
 			return !ok
 		})
@@ -646,7 +646,7 @@ func TestModerationIdempotency(t *testing.T) {
 
 	first := modPost(owner.c, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity}, "Idempotency-Key", key)
 	modSuccess(t, first, "first remove")
-	clustertest.Eventually(t, modWithin, "the participant gone from LiveKit", func() bool {
+	servicetest.Eventually(t, modWithin, "the participant gone from LiveKit", func() bool {
 		_, ok := e.participant(t, roomID, removed.identity)
 		return !ok
 	})
@@ -666,7 +666,7 @@ func TestModerationIdempotency(t *testing.T) {
 	t.Run("another caller's same key is not the first caller's request", func(t *testing.T) {
 		res := modPost(admin.c, roomID, "remove-participant", map[string]any{"participant_identity": stays.identity}, "Idempotency-Key", key)
 		modSuccess(t, res, "admin remove with the owner's key")
-		clustertest.Eventually(t, modWithin, "the second participant gone from LiveKit", func() bool {
+		servicetest.Eventually(t, modWithin, "the second participant gone from LiveKit", func() bool {
 			_, ok := e.participant(t, roomID, stays.identity)
 			return !ok
 		})

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // metricValue reads one unlabelled counter from /metrics.
-func metricValue(t *testing.T, n *clustertest.Node, name string) float64 {
+func metricValue(t *testing.T, n *servicetest.Node, name string) float64 {
 	t.Helper()
 	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
 	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
@@ -25,29 +25,29 @@ func metricValue(t *testing.T, n *clustertest.Node, name string) float64 {
 // TestRoomsPassivateAndComeBack: idle rooms stop and re-activate from the store on their next
 // message, and requests that race a grain's stop are answered promptly, never lost.
 func TestRoomsPassivateAndComeBack(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.05"})
+	n := servicetest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.05"})
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
 	worst := time.Duration(0)
-	timed := func(method, path string, body any) clustertest.Response {
+	timed := func(method, path string, body any) servicetest.Response {
 		start := time.Now()
 		res := owner.Do(method, path, body)
 		worst = max(worst, time.Since(start))
 		return res
 	}
 	for i := range 20 {
-		res := timed(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Idle"), "access_level": "trusted"})
+		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Idle"), "access_level": "trusted"})
 		id := res.JSON()["id"].(string)
 		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
 		// some a fresh activation.
 		for j := range 5 {
 			time.Sleep(time.Duration((i+j)%6*15) * time.Millisecond)
-			if res := timed(http.MethodGet, clustertest.Path("rooms", id), nil); res.Status != http.StatusOK || res.JSON()["access_level"] != "trusted" {
+			if res := timed(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusOK || res.JSON()["access_level"] != "trusted" {
 				t.Fatalf("room after idling: %d %s", res.Status, res.Body)
 			}
 		}
 		// A grain stops itself right after a delete; the next request reaches a new activation.
-		timed(http.MethodDelete, clustertest.Path("rooms", id), nil)
-		if res := timed(http.MethodGet, clustertest.Path("rooms", id), nil); res.Status != http.StatusNotFound {
+		timed(http.MethodDelete, servicetest.Path("rooms", id), nil)
+		if res := timed(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusNotFound {
 			t.Fatalf("room after delete: %d, want 404", res.Status)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -19,7 +19,7 @@ import (
 
 // upLogin is a client of the user with these claims (a fresh subject when claims.Subject is
 // empty); its first users/me registers the user.
-func upLogin(t *testing.T, n *clustertest.Node, claims gwauth.Claims) *clustertest.Client {
+func upLogin(t *testing.T, n *servicetest.Node, claims gwauth.Claims) *servicetest.Client {
 	t.Helper()
 	if claims.Subject == "" {
 		claims.Subject = "prefs-" + uuid.NewString()[:8]
@@ -35,7 +35,7 @@ func upLogin(t *testing.T, n *clustertest.Node, claims gwauth.Claims) *clusterte
 }
 
 // upMe is the caller's users/me.
-func upMe(t *testing.T, c *clustertest.Client) map[string]any {
+func upMe(t *testing.T, c *servicetest.Client) map[string]any {
 	t.Helper()
 	res := c.Do(http.MethodGet, "/api/v1.0/users/me", nil)
 	rtStatus(t, res, http.StatusOK, "users/me")
@@ -70,7 +70,7 @@ func upJSON(t *testing.T, v any) any {
 // end's languages, LANGUAGE_CODE when it maps to none), the time zone is UTC and no default is
 // chosen for new rooms. A later login with another locale leaves the language as it is.
 func TestUsersMeShowsPreferencesWithDefaults(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"LANGUAGE_CODE": "de-de"})
+	n := servicetest.StartNode(t, map[string]string{"LANGUAGE_CODE": "de-de"})
 
 	for _, tt := range []struct {
 		locale, want string
@@ -130,11 +130,11 @@ func TestUsersMeShowsPreferencesWithDefaults(t *testing.T) {
 // PATCH (as its settings send each default) change the caller's preferences, answer the user
 // and leave the others as they were; read-only fields are ignored.
 func TestUpdateUserPreferences(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	c := upLogin(t, n, gwauth.Claims{FullName: "Pat Doe", ShortName: "Pat", Language: "en"})
 	me := upMe(t, c)
 	id := me["id"].(string)
-	self := clustertest.Path("users", id)
+	self := servicetest.Path("users", id)
 
 	steps := []struct {
 		name   string
@@ -189,9 +189,9 @@ func TestUpdateUserPreferences(t *testing.T) {
 // TestUpdateUserPreferencesRejectsBadInput: each invalid preference is a 400 naming its field,
 // and nothing of the request is applied.
 func TestUpdateUserPreferencesRejectsBadInput(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	c := upLogin(t, n, gwauth.Claims{Language: "fr"})
-	self := clustertest.Path("users", upMe(t, c)["id"].(string))
+	self := servicetest.Path("users", upMe(t, c)["id"].(string))
 	before := upPreferences(upMe(t, c))
 
 	for _, tt := range []struct {
@@ -236,25 +236,25 @@ func TestUpdateUserPreferencesRejectsBadInput(t *testing.T) {
 // TestUpdateUserRefusesOthers: only oneself may be changed, as in the reference: another user's
 // id is a 403, an id of nobody a 404, no credentials a 401; the other user is left as they were.
 func TestUpdateUserRefusesOthers(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	mallory := upLogin(t, n, gwauth.Claims{})
 	upMe(t, mallory)
 	victim := upLogin(t, n, gwauth.Claims{Language: "de"})
 	victimMe := upMe(t, victim)
-	victimPath := clustertest.Path("users", victimMe["id"].(string))
+	victimPath := servicetest.Path("users", victimMe["id"].(string))
 	change := map[string]any{"timezone": "Asia/Tokyo", "default_room_access_level": "public"}
 
 	for _, tt := range []struct {
 		name   string
-		c      *clustertest.Client
+		c      *servicetest.Client
 		method string
 		path   string
 		want   int
 	}{
 		{"another user (PATCH)", mallory, http.MethodPatch, victimPath, http.StatusForbidden},
 		{"another user (PUT)", mallory, http.MethodPut, victimPath, http.StatusForbidden},
-		{"nobody's id", mallory, http.MethodPatch, clustertest.Path("users", uuid.NewString()), http.StatusNotFound},
-		{"not an id", mallory, http.MethodPatch, clustertest.Path("users", "someone"), http.StatusNotFound},
+		{"nobody's id", mallory, http.MethodPatch, servicetest.Path("users", uuid.NewString()), http.StatusNotFound},
+		{"not an id", mallory, http.MethodPatch, servicetest.Path("users", "someone"), http.StatusNotFound},
 		{"anonymous", n.Client(""), http.MethodPatch, victimPath, http.StatusUnauthorized},
 	} {
 		rtStatus(t, tt.c.Do(tt.method, tt.path, change), tt.want, tt.name)
@@ -267,13 +267,13 @@ func TestUpdateUserRefusesOthers(t *testing.T) {
 // TestPreferencesSurviveChangedClaims: a later token with other claims updates the user's name
 // and email, never their preferences.
 func TestPreferencesSurviveChangedClaims(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	sub := "renamed-" + uuid.NewString()[:8]
 	before := upLogin(t, n, gwauth.Claims{Subject: sub, FullName: "Pat Doe", ShortName: "Pat", Language: "en"})
 	id := upMe(t, before)["id"].(string)
 	chosen := map[string]any{"timezone": "Pacific/Auckland", "language": "fr-fr", "default_room_access_level": "trusted",
 		"default_room_configuration": map[string]any{"everyone_can_mute": false}}
-	rtStatus(t, before.Do(http.MethodPatch, clustertest.Path("users", id), chosen), http.StatusOK, "set preferences")
+	rtStatus(t, before.Do(http.MethodPatch, servicetest.Path("users", id), chosen), http.StatusOK, "set preferences")
 
 	after := upLogin(t, n, gwauth.Claims{Subject: sub, Email: "pat@new.example.org", FullName: "Pat Smith", ShortName: "P.", Language: "de"})
 	me := upMe(t, after)
@@ -294,18 +294,18 @@ func TestPreferencesSurviveChangedClaims(t *testing.T) {
 // with an empty one) takes its creator's defaults, else RESOURCE_DEFAULT_ACCESS_LEVEL; given
 // values win.
 func TestNewRoomTakesCreatorDefaults(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "trusted"})
+	n := servicetest.StartNode(t, map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "trusted"})
 	withDefaults := upLogin(t, n, gwauth.Claims{})
 	id := upMe(t, withDefaults)["id"].(string)
 	defaults := map[string]any{"default_room_access_level": "restricted",
 		"default_room_configuration": map[string]any{"everyone_can_mute": false, "can_publish_sources": []any{"microphone"}}}
-	rtStatus(t, withDefaults.Do(http.MethodPatch, clustertest.Path("users", id), defaults), http.StatusOK, "set defaults")
+	rtStatus(t, withDefaults.Do(http.MethodPatch, servicetest.Path("users", id), defaults), http.StatusOK, "set defaults")
 	without := upLogin(t, n, gwauth.Claims{})
 	upMe(t, without)
 
 	for _, tt := range []struct {
 		name       string
-		creator    *clustertest.Client
+		creator    *servicetest.Client
 		body       map[string]any
 		wantLevel  string
 		wantConfig map[string]any
@@ -323,13 +323,13 @@ func TestNewRoomTakesCreatorDefaults(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.body["name"] = "prefs-" + uuid.NewString()[:8]
-			res := tt.creator.Do(http.MethodPost, clustertest.Path("rooms"), tt.body)
+			res := tt.creator.Do(http.MethodPost, servicetest.Path("rooms"), tt.body)
 			rtStatus(t, res, http.StatusCreated, "create room")
 			room := res.JSON()
 			if room["access_level"] != tt.wantLevel || !reflect.DeepEqual(room["configuration"], tt.wantConfig) {
 				t.Errorf("room access level %v, configuration %v; want %v, %v", room["access_level"], room["configuration"], tt.wantLevel, tt.wantConfig)
 			}
-			got := tt.creator.Do(http.MethodGet, clustertest.Path("rooms", room["id"].(string)), nil)
+			got := tt.creator.Do(http.MethodGet, servicetest.Path("rooms", room["id"].(string)), nil)
 			rtStatus(t, got, http.StatusOK, "retrieve room")
 			if v := got.JSON(); v["access_level"] != tt.wantLevel || !reflect.DeepEqual(v["configuration"], tt.wantConfig) {
 				t.Errorf("stored room access level %v, configuration %v; want %v, %v", v["access_level"], v["configuration"], tt.wantLevel, tt.wantConfig)
@@ -341,9 +341,9 @@ func TestNewRoomTakesCreatorDefaults(t *testing.T) {
 // TestPreferencesSeenByEveryNode: a change made through one node shows at once through another
 // node on the same Redis that had already seen (and cached) the user.
 func TestPreferencesSeenByEveryNode(t *testing.T) {
-	a := clustertest.StartNode(t, nil)
-	b := clustertest.StartProcess(t, map[string]string{
-		"LISTEN_ADDR": clustertest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(clustertest.ReservePort(t)),
+	a := servicetest.StartNode(t, nil)
+	b := servicetest.StartProcess(t, map[string]string{
+		"LISTEN_ADDR": servicetest.FreeAddr(t), "CLUSTER_PORT": strconv.Itoa(servicetest.ReservePort(t)),
 		"REDIS_URL": a.Env["REDIS_URL"], "OIDC_ISSUER": a.Env["OIDC_ISSUER"],
 		"LIVEKIT_API_KEY": a.Env["LIVEKIT_API_KEY"], "LIVEKIT_API_SECRET": a.Env["LIVEKIT_API_SECRET"],
 		"LIVEKIT_API_URL": a.Env["LIVEKIT_API_URL"], "SECRET_KEY": a.Env["SECRET_KEY"], "LOG_LEVEL": "warn",
@@ -370,7 +370,7 @@ func TestPreferencesSeenByEveryNode(t *testing.T) {
 	}
 
 	change := map[string]any{"language": "nl-nl", "timezone": "Europe/Amsterdam", "default_room_access_level": "public"}
-	rtStatus(t, c.Do(http.MethodPatch, clustertest.Path("users", id), change), http.StatusOK, "change preferences")
+	rtStatus(t, c.Do(http.MethodPatch, servicetest.Path("users", id), change), http.StatusOK, "change preferences")
 	me := onB()
 	for k, v := range change {
 		if me[k] != v {

@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Black-box tests of what the reference front end's recording pages read (frontend.md
@@ -45,7 +45,7 @@ type mediaRecording struct {
 	ExpiredAt *string `json:"expired_at"`
 }
 
-func mediaDecode(t *testing.T, res clustertest.Response, what string) mediaRecording {
+func mediaDecode(t *testing.T, res servicetest.Response, what string) mediaRecording {
 	t.Helper()
 	var r mediaRecording
 	if err := json.Unmarshal(res.Body, &r); err != nil || r.ID == "" {
@@ -154,12 +154,12 @@ func s3StandIn(t *testing.T) *httptest.Server {
 }
 
 // mediaAuth asks recordings/media-auth/ for original (no header when "").
-func mediaAuth(c *clustertest.Client, original string) clustertest.Response {
+func mediaAuth(c *servicetest.Client, original string) servicetest.Response {
 	var headers []string
 	if original != "" {
 		headers = []string{"X-Original-URL", original}
 	}
-	return c.Do(http.MethodGet, clustertest.Path("recordings", "media-auth"), nil, headers...)
+	return c.Do(http.MethodGet, servicetest.Path("recordings", "media-auth"), nil, headers...)
 }
 
 // TestRecordingDownload covers the collect_metadata option, a recording's key and expiry, and
@@ -181,7 +181,7 @@ func TestRecordingDownload(t *testing.T) {
 		rec := e.startOK(t, owner.c, roomID, mode)
 		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
 		recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
-		res := owner.c.Do(http.MethodGet, clustertest.Path("recordings", rec.ID), nil)
+		res := owner.c.Do(http.MethodGet, servicetest.Path("recordings", rec.ID), nil)
 		recExpect(t, res, http.StatusOK, "retrieve saved recording")
 		return mediaDecode(t, res, "retrieve saved recording")
 	}
@@ -265,7 +265,7 @@ func TestRecordingDownload(t *testing.T) {
 		valid := "/media/" + rec.Key
 		for _, c := range []struct {
 			name     string
-			c        *clustertest.Client
+			c        *servicetest.Client
 			original string
 			want     int
 		}{
@@ -334,18 +334,18 @@ func TestRecordingWithoutExpiry(t *testing.T) {
 	}
 }
 
-func recGetMedia(t *testing.T, c *clustertest.Client, id string) (mediaRecording, int) {
+func recGetMedia(t *testing.T, c *servicetest.Client, id string) (mediaRecording, int) {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("recordings", id), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("recordings", id), nil)
 	if res.Status != http.StatusOK {
 		return mediaRecording{}, res.Status
 	}
 	return mediaDecode(t, res, "retrieve recording"), res.Status
 }
 
-func mediaList(t *testing.T, c *clustertest.Client) []mediaRecording {
+func mediaList(t *testing.T, c *servicetest.Client) []mediaRecording {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("recordings")+"?page_size=100", nil)
+	res := c.Do(http.MethodGet, servicetest.Path("recordings")+"?page_size=100", nil)
 	recExpect(t, res, http.StatusOK, "list recordings")
 	var body struct {
 		Results []mediaRecording `json:"results"`
@@ -358,7 +358,7 @@ func mediaList(t *testing.T, c *clustertest.Client) []mediaRecording {
 
 // proxiedGet is what the proxy sends the bucket after media-auth's 200: a GET of url (with the
 // Host header host, when not "") carrying the headers media-auth answered.
-func proxiedGet(t *testing.T, res clustertest.Response, url, host string) *http.Request {
+func proxiedGet(t *testing.T, res servicetest.Response, url, host string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {

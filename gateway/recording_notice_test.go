@@ -13,7 +13,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // noticeService stands in for the service told of saved recordings (RECORDING_NOTIFICATION_URL):
@@ -61,7 +61,7 @@ func (s *noticeService) noticesOf(recordingID string) []receivedNotice {
 }
 
 // metricLine reports whether /metrics has exactly this line.
-func metricLine(t *testing.T, n *clustertest.Node, line string) bool {
+func metricLine(t *testing.T, n *servicetest.Node, line string) bool {
 	t.Helper()
 	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
 	return strings.Contains("\n"+body, "\n"+line+"\n")
@@ -134,7 +134,7 @@ func TestRecordingNotification(t *testing.T) {
 			svc.status.Store(int32(tt.status))
 			_, rec := record(t, "screen_recording")
 			// Counted means the notifier returned: every attempt it made has been received.
-			clustertest.Eventually(t, recWithin, "the failure to be counted", func() bool {
+			servicetest.Eventually(t, recWithin, "the failure to be counted", func() bool {
 				return metricLine(t, e.n, fmt.Sprintf(`meetcoord_recording_notifications_total{outcome="failed"} %d`, i+1))
 			})
 			if n := len(svc.noticesOf(rec.ID)); n != tt.wantAttempts {

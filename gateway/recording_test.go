@@ -19,7 +19,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // Black-box tests of recording and transcription (rooms.md "Recording", "Notifications",
@@ -33,9 +33,9 @@ const recWithin = 10 * time.Second // bound for effects that propagate asynchron
 // recEnv is a node with recording enabled, its LiveKit, the egress stand-in and LiveKit's
 // RoomService.
 type recEnv struct {
-	n     *clustertest.Node
-	lk    *clustertest.LiveKitServer
-	eg    *clustertest.EgressStandIn
+	n     *servicetest.Node
+	lk    *servicetest.LiveKitServer
+	eg    *servicetest.EgressStandIn
 	rooms *lksdk.RoomServiceClient
 
 	mu      sync.Mutex
@@ -51,7 +51,7 @@ func recStart(t *testing.T, env map[string]string) *recEnv {
 	for k, v := range env {
 		merged[k] = v
 	}
-	n, lk, eg := clustertest.StartNodeWithEgress(t, merged)
+	n, lk, eg := servicetest.StartNodeWithEgress(t, merged)
 	e := &recEnv{n: n, lk: lk, eg: eg, rooms: lksdk.NewRoomServiceClient(lk.URL, lk.Key, lk.Secret),
 		egress: map[string]string{}, config: map[string]bool{}}
 	// Set once, before any request: remembers each room's egress id (the API does not show it)
@@ -99,7 +99,7 @@ func (e *recEnv) user(t *testing.T, name string) recUser {
 	return recRegister(t, e.n, name)
 }
 
-func recRegister(t *testing.T, n *clustertest.Node, name string) recUser {
+func recRegister(t *testing.T, n *servicetest.Node, name string) recUser {
 	t.Helper()
 	return registerUser(t, n, name)
 }
@@ -166,7 +166,7 @@ func recStatusOf(t *testing.T, m map[string]any) string {
 func (e *recEnv) waitMetadata(t *testing.T, roomID, what string, cond func(m map[string]any) bool) map[string]any {
 	t.Helper()
 	var last map[string]any
-	clustertest.Eventually(t, recWithin, "metadata of "+roomID+": "+what, func() bool {
+	servicetest.Eventually(t, recWithin, "metadata of "+roomID+": "+what, func() bool {
 		m, ok := recMeta(e.metadata(t, roomID)[roomID])
 		last = m
 		return ok && cond(m)
@@ -183,7 +183,7 @@ func (e *recEnv) metadataBarrier(t *testing.T, owner recUser, roomID string) map
 	value := !e.config[roomID]
 	e.config[roomID] = value
 	e.mu.Unlock()
-	res := owner.c.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": value}})
+	res := owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": value}})
 	if res.Status != http.StatusOK {
 		t.Fatalf("patch room configuration: %d %s", res.Status, res.Body)
 	}
@@ -208,7 +208,7 @@ type recRecording struct {
 	Options   map[string]any `json:"options"`
 }
 
-func recDecode(t *testing.T, res clustertest.Response, what string) recRecording {
+func recDecode(t *testing.T, res servicetest.Response, what string) recRecording {
 	t.Helper()
 	var r recRecording
 	if err := json.Unmarshal(res.Body, &r); err != nil || r.ID == "" {
@@ -217,11 +217,11 @@ func recDecode(t *testing.T, res clustertest.Response, what string) recRecording
 	return r
 }
 
-func recPost(c *clustertest.Client, roomID, action string, body any, headers ...string) clustertest.Response {
-	return c.Do(http.MethodPost, clustertest.Path("rooms", roomID, action), body, headers...)
+func recPost(c *servicetest.Client, roomID, action string, body any, headers ...string) servicetest.Response {
+	return c.Do(http.MethodPost, servicetest.Path("rooms", roomID, action), body, headers...)
 }
 
-func recExpect(t *testing.T, res clustertest.Response, want int, what string) {
+func recExpect(t *testing.T, res servicetest.Response, want int, what string) {
 	t.Helper()
 	if res.Status != want {
 		t.Fatalf("%s: status %d, want %d: %s", what, res.Status, want, res.Body)
@@ -229,7 +229,7 @@ func recExpect(t *testing.T, res clustertest.Response, want int, what string) {
 }
 
 // startOK starts a recording and checks the 201 answer.
-func (e *recEnv) startOK(t *testing.T, c *clustertest.Client, roomID, mode string, headers ...string) recRecording {
+func (e *recEnv) startOK(t *testing.T, c *servicetest.Client, roomID, mode string, headers ...string) recRecording {
 	t.Helper()
 	res := recPost(c, roomID, "start-recording", map[string]any{"mode": mode}, headers...)
 	recExpect(t, res, http.StatusCreated, "start "+mode)
@@ -241,9 +241,9 @@ func (e *recEnv) startOK(t *testing.T, c *clustertest.Client, roomID, mode strin
 }
 
 // recordings lists the caller's recordings (one page of 100).
-func recList(t *testing.T, c *clustertest.Client) []recRecording {
+func recList(t *testing.T, c *servicetest.Client) []recRecording {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("recordings")+"?page_size=100", nil)
+	res := c.Do(http.MethodGet, servicetest.Path("recordings")+"?page_size=100", nil)
 	recExpect(t, res, http.StatusOK, "list recordings")
 	var body struct {
 		Count   int            `json:"count"`
@@ -256,9 +256,9 @@ func recList(t *testing.T, c *clustertest.Client) []recRecording {
 }
 
 // recGet is GET recordings/{id}/ by c.
-func recGet(t *testing.T, c *clustertest.Client, id string) (recRecording, int) {
+func recGet(t *testing.T, c *servicetest.Client, id string) (recRecording, int) {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("recordings", id), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("recordings", id), nil)
 	if res.Status != http.StatusOK {
 		return recRecording{}, res.Status
 	}
@@ -266,10 +266,10 @@ func recGet(t *testing.T, c *clustertest.Client, id string) (recRecording, int) 
 }
 
 // waitStatus waits until the recording shows status to c (retrieve and list agree).
-func recWaitStatus(t *testing.T, c *clustertest.Client, id, status string, within time.Duration) recRecording {
+func recWaitStatus(t *testing.T, c *servicetest.Client, id, status string, within time.Duration) recRecording {
 	t.Helper()
 	var last recRecording
-	clustertest.Eventually(t, within, "recording "+id+" to be "+status, func() bool {
+	servicetest.Eventually(t, within, "recording "+id+" to be "+status, func() bool {
 		r, code := recGet(t, c, id)
 		last = r
 		return code == http.StatusOK && r.Status == status
@@ -285,7 +285,7 @@ func recWaitStatus(t *testing.T, c *clustertest.Client, id, status string, withi
 }
 
 // recMetric reads one unlabelled counter from /metrics.
-func recMetric(t *testing.T, n *clustertest.Node, name string) float64 {
+func recMetric(t *testing.T, n *servicetest.Node, name string) float64 {
 	t.Helper()
 	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
 	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
@@ -308,7 +308,7 @@ type recPeer struct {
 // join connects an anonymous participant of a public room with the token the node gives it.
 func (e *recEnv) join(t *testing.T, roomID string) *recPeer {
 	t.Helper()
-	res := e.n.Client("").Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Guest", nil)
+	res := e.n.Client("").Do(http.MethodGet, servicetest.Path("rooms", roomID)+"?username=Guest", nil)
 	recExpect(t, res, http.StatusOK, "retrieve room")
 	lkAccess, _ := res.JSON()["livekit"].(map[string]any)
 	token, _ := lkAccess["token"].(string)
@@ -370,7 +370,7 @@ func (p *recPeer) lastMeta() map[string]any {
 
 func (p *recPeer) waitStatus(t *testing.T, status string) {
 	t.Helper()
-	clustertest.Eventually(t, recWithin, fmt.Sprintf("participant to see recording_status %q", status), func() bool {
+	servicetest.Eventually(t, recWithin, fmt.Sprintf("participant to see recording_status %q", status), func() bool {
 		m := p.lastMeta()
 		return m != nil && recStatusOf(t, m) == status
 	})
@@ -497,7 +497,7 @@ func TestRecording(t *testing.T) {
 			peer.dataReady()
 
 			e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_LIMIT_REACHED)
-			clustertest.Eventually(t, recWithin, "the "+c.notification+" notification", func() bool {
+			servicetest.Eventually(t, recWithin, "the "+c.notification+" notification", func() bool {
 				return len(peer.received()) > i
 			})
 			var msg map[string]any
@@ -576,7 +576,7 @@ func TestRecording(t *testing.T) {
 		e.hook(t, func(*livekit.EgressInfo) { time.Sleep(300 * time.Millisecond) })
 		before := e.eg.Starts.Load()
 		const senders = 5
-		results := make([]clustertest.Response, senders)
+		results := make([]servicetest.Response, senders)
 		var wg sync.WaitGroup
 		for i := range senders {
 			wg.Go(func() {
@@ -637,8 +637,8 @@ func TestRecording(t *testing.T) {
 				t.Errorf("%s sees a recording they neither started nor own the room of", u.sub)
 			}
 		}
-		recExpect(t, e.n.Client("").Do(http.MethodGet, clustertest.Path("recordings"), nil), http.StatusUnauthorized, "anonymous list")
-		recExpect(t, e.n.Client("").Do(http.MethodGet, clustertest.Path("recordings", rec.ID), nil), http.StatusUnauthorized, "anonymous retrieve")
+		recExpect(t, e.n.Client("").Do(http.MethodGet, servicetest.Path("recordings"), nil), http.StatusUnauthorized, "anonymous list")
+		recExpect(t, e.n.Client("").Do(http.MethodGet, servicetest.Path("recordings", rec.ID), nil), http.StatusUnauthorized, "anonymous retrieve")
 
 		recExpect(t, recPost(admin.c, roomID, "stop-recording", nil), http.StatusOK, "administrator stop")
 	})
@@ -694,7 +694,7 @@ func TestRecording(t *testing.T) {
 			sent[info.GetRoomName()] = status
 			mu.Unlock()
 		})
-		results := make([]clustertest.Response, rooms)
+		results := make([]servicetest.Response, rooms)
 		var wg sync.WaitGroup
 		for i := range ids {
 			wg.Go(func() {
@@ -718,7 +718,7 @@ func TestRecording(t *testing.T) {
 			t.Fatalf("%v egress webhooks counted as unknown, want 0", got)
 		}
 		var missing []string
-		clustertest.Eventually(t, 2*recWithin, "every room's metadata to say started", func() bool {
+		servicetest.Eventually(t, 2*recWithin, "every room's metadata to say started", func() bool {
 			meta := e.metadata(t, ids...)
 			missing = missing[:0]
 			for _, id := range ids {
@@ -869,14 +869,14 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // egress_ended lost
 		e.n.Restart()
-		recExpect(t, owner.c.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil), http.StatusOK, "retrieve room (activates it)")
+		recExpect(t, owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil), http.StatusOK, "retrieve room (activates it)")
 		recWaitStatus(t, owner.c, rec.ID, "saved", 3*time.Second)
 	})
 }
 
 // TestRecordingDisabled: with RECORDING_ENABLE false, start and stop are refused.
 func TestRecordingDisabled(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"RECORDING_ENABLE": "false"})
+	n := servicetest.StartNode(t, map[string]string{"RECORDING_ENABLE": "false"})
 	owner := recRegister(t, n, "owner")
 	roomID := recCreateRoom(t, owner, "public")
 	recExpect(t, recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"}), http.StatusForbidden, "start")
@@ -890,14 +890,14 @@ func TestRecordingDisabled(t *testing.T) {
 // TestRecordingOutputToS3: egress output goes to the configured S3-compatible storage, under the
 // output folder, in a file named after the recording id.
 func TestRecordingOutputToS3(t *testing.T) {
-	n, _, egress := clustertest.StartNodeWithEgress(t, map[string]string{
+	n, _, egress := servicetest.StartNodeWithEgress(t, map[string]string{
 		"RECORDING_ENABLE": "true", "RECORDING_OUTPUT_FOLDER": "meet/records",
 		"AWS_STORAGE_BUCKET_NAME": "meet-bucket", "AWS_S3_ENDPOINT_URL": "https://s3.example.org",
 		"AWS_S3_REGION_NAME": "eu-west-3", "AWS_S3_ACCESS_KEY_ID": "AKID", "AWS_S3_SECRET_ACCESS_KEY": "s3cr3t",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Archive"}).JSON()["id"].(string)
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
+	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Archive"}).JSON()["id"].(string)
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("start: %d %s", res.Status, res.Body)
 	}

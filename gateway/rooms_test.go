@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -28,17 +28,17 @@ func rtShortRequests() map[string]string { return map[string]string{"ROOM_REQUES
 
 // rtUser is a registered user: a client holding their token, and their id.
 type rtUser struct {
-	*clustertest.Client
+	*servicetest.Client
 	ID    string
 	Email string
 }
 
 // rtRegister makes a user known to the node (GET users/me/) and returns them with their id.
-func rtRegister(t *testing.T, n *clustertest.Node, sub string) rtUser {
+func rtRegister(t *testing.T, n *servicetest.Node, sub string) rtUser {
 	t.Helper()
 	email := sub + "@example.org"
 	c := n.Client(n.Token(sub, email, strings.ToUpper(sub[:1])+sub[1:]+" Tester"))
-	res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 	rtStatus(t, res, http.StatusOK, "users/me of "+sub)
 	id, _ := res.JSON()["id"].(string)
 	if _, err := uuid.Parse(id); err != nil {
@@ -48,7 +48,7 @@ func rtRegister(t *testing.T, n *clustertest.Node, sub string) rtUser {
 }
 
 // rtStatus fails the test unless the response has the wanted status.
-func rtStatus(t *testing.T, res clustertest.Response, want int, what string) {
+func rtStatus(t *testing.T, res servicetest.Response, want int, what string) {
 	t.Helper()
 	if res.Status != want {
 		t.Fatalf("%s: status %d, want %d; body %s", what, res.Status, want, res.Body)
@@ -56,9 +56,9 @@ func rtStatus(t *testing.T, res clustertest.Response, want int, what string) {
 }
 
 // rtCreateRoom creates a room and returns its JSON.
-func rtCreateRoom(t *testing.T, c *clustertest.Client, body map[string]any) map[string]any {
+func rtCreateRoom(t *testing.T, c *servicetest.Client, body map[string]any) map[string]any {
 	t.Helper()
-	res := c.Do(http.MethodPost, clustertest.Path("rooms"), body)
+	res := c.Do(http.MethodPost, servicetest.Path("rooms"), body)
 	rtStatus(t, res, http.StatusCreated, "create room")
 	room := res.JSON()
 	if _, err := uuid.Parse(rtString(room, "id")); err != nil {
@@ -68,16 +68,16 @@ func rtCreateRoom(t *testing.T, c *clustertest.Client, body map[string]any) map[
 }
 
 // rtGrant gives a user a role on a room and returns the access id.
-func rtGrant(t *testing.T, by *clustertest.Client, userID, roomID, role string) string {
+func rtGrant(t *testing.T, by *servicetest.Client, userID, roomID, role string) string {
 	t.Helper()
-	res := by.Do(http.MethodPost, clustertest.Path("resource-accesses"),
+	res := by.Do(http.MethodPost, servicetest.Path("resource-accesses"),
 		map[string]any{"user": userID, "resource": roomID, "role": role})
 	rtStatus(t, res, http.StatusCreated, "grant "+role)
 	return rtString(res.JSON(), "id")
 }
 
 // rtRaw sends a body as is (for malformed JSON), with an optional bearer token.
-func rtRaw(t *testing.T, n *clustertest.Node, method, path, body, token string) clustertest.Response {
+func rtRaw(t *testing.T, n *servicetest.Node, method, path, body, token string) servicetest.Response {
 	t.Helper()
 	var reader io.Reader
 	if body != "" {
@@ -99,11 +99,11 @@ func rtRaw(t *testing.T, n *clustertest.Node, method, path, body, token string) 
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return clustertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return servicetest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
 // rtErrorBody checks that an error reply is JSON with a "detail" string and returns it decoded.
-func rtErrorBody(t *testing.T, res clustertest.Response, what string) map[string]any {
+func rtErrorBody(t *testing.T, res servicetest.Response, what string) map[string]any {
 	t.Helper()
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("%s: Content-Type %q, want application/json; body %s", what, ct, res.Body)
@@ -119,7 +119,7 @@ func rtErrorBody(t *testing.T, res clustertest.Response, what string) map[string
 }
 
 // rtFieldError checks a validation reply: 400 with a non-empty list of messages for field.
-func rtFieldError(t *testing.T, res clustertest.Response, field, what string) {
+func rtFieldError(t *testing.T, res servicetest.Response, field, what string) {
 	t.Helper()
 	rtStatus(t, res, http.StatusBadRequest, what)
 	body := rtErrorBody(t, res, what)
@@ -155,9 +155,9 @@ func rtList(m map[string]any, key string) []map[string]any {
 }
 
 // rtRoomList is GET rooms/ (with an optional query) decoded.
-func rtRoomList(t *testing.T, c *clustertest.Client, query string) map[string]any {
+func rtRoomList(t *testing.T, c *servicetest.Client, query string) map[string]any {
 	t.Helper()
-	res := c.Do(http.MethodGet, clustertest.Path("rooms")+query, nil)
+	res := c.Do(http.MethodGet, servicetest.Path("rooms")+query, nil)
 	rtStatus(t, res, http.StatusOK, "list rooms")
 	return res.JSON()
 }
@@ -172,7 +172,7 @@ func rtListedIDs(list map[string]any) []string {
 }
 
 // rtMetadata decodes the LiveKit room metadata last set on a room.
-func rtMetadata(n *clustertest.Node, roomID string) (map[string]any, bool) {
+func rtMetadata(n *servicetest.Node, roomID string) (map[string]any, bool) {
 	raw, ok := n.LiveKit.Metadata(roomID)
 	if !ok {
 		return nil, false
@@ -203,11 +203,11 @@ func rtSameSet(a, b []string) bool {
 
 // 1. users/me
 func TestUsersMe(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 
 	t.Run("valid token", func(t *testing.T) {
 		c := n.Client(n.Token("alice-sub", "alice@example.org", "Alice Martin"))
-		res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+		res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 		rtStatus(t, res, http.StatusOK, "users/me")
 		me := res.JSON()
 		for _, key := range []string{"id", "email", "full_name", "short_name", "language"} {
@@ -227,7 +227,7 @@ func TestUsersMe(t *testing.T) {
 		if again.JSON()["id"] != me["id"] {
 			t.Errorf("id changed between calls: %v then %v", me["id"], again.JSON()["id"])
 		}
-		other := n.Client(n.Token("bob-sub", "bob@example.org", "Bob Durand")).Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+		other := n.Client(n.Token("bob-sub", "bob@example.org", "Bob Durand")).Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 		if other.JSON()["id"] == me["id"] {
 			t.Errorf("two subjects share the id %v", me["id"])
 		}
@@ -261,7 +261,7 @@ func TestUsersMe(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := n.Client(tc.token).Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+			res := n.Client(tc.token).Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 			rtStatus(t, res, http.StatusUnauthorized, "users/me")
 			body := rtErrorBody(t, res, "users/me")
 			if tc.wantDetail != "" && body["detail"] != tc.wantDetail {
@@ -273,9 +273,9 @@ func TestUsersMe(t *testing.T) {
 
 // 2. config/
 func TestConfigEndpoint(t *testing.T) {
-	check := func(t *testing.T, n *clustertest.Node, wantURL, wantLevel string) {
+	check := func(t *testing.T, n *servicetest.Node, wantURL, wantLevel string) {
 		t.Helper()
-		res := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil)
+		res := n.Client("").Do(http.MethodGet, servicetest.Path("config"), nil)
 		rtStatus(t, res, http.StatusOK, "config as anonymous")
 		cfg := res.JSON()
 		for _, key := range []string{"recording", "telephony", "subtitle", "livekit", "resource"} {
@@ -315,16 +315,16 @@ func TestConfigEndpoint(t *testing.T) {
 		}
 	}
 	t.Run("defaults", func(t *testing.T) {
-		n := clustertest.StartNode(t, nil) // LIVEKIT_API_URL http://127.0.0.1:1
+		n := servicetest.StartNode(t, nil) // LIVEKIT_API_URL http://127.0.0.1:1
 		check(t, n, "ws://127.0.0.1:1", "public")
-		res := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil)
+		res := n.Client("").Do(http.MethodGet, servicetest.Path("config"), nil)
 		sources := rtStrings(rtObject(res.JSON(), "livekit")["default_sources"])
 		if !rtSameSet(sources, []string{"camera", "microphone", "screen_share", "screen_share_audio"}) {
 			t.Errorf("livekit.default_sources = %v", sources)
 		}
 	})
 	t.Run("https LiveKit and trusted default", func(t *testing.T) {
-		n := clustertest.StartNode(t, map[string]string{
+		n := servicetest.StartNode(t, map[string]string{
 			"LIVEKIT_API_URL":               "https://livekit.example.org:7443",
 			"RESOURCE_DEFAULT_ACCESS_LEVEL": "trusted",
 		})
@@ -334,7 +334,7 @@ func TestConfigEndpoint(t *testing.T) {
 
 // 3. Room creation and its validation.
 func TestRoomCreate(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	created := 0
 
@@ -406,21 +406,21 @@ func TestRoomCreate(t *testing.T) {
 	}
 	for _, tc := range invalid {
 		t.Run("invalid/"+tc.name, func(t *testing.T) {
-			res := alice.Do(http.MethodPost, clustertest.Path("rooms"), tc.body)
+			res := alice.Do(http.MethodPost, servicetest.Path("rooms"), tc.body)
 			rtFieldError(t, res, tc.field, tc.name)
 		})
 	}
 
 	for _, body := range []string{`{"name": `, `["name"]`, `"name"`, `null`} {
 		t.Run("malformed body "+body, func(t *testing.T) {
-			res := rtRaw(t, n, http.MethodPost, clustertest.Path("rooms"), body, alice.Token)
+			res := rtRaw(t, n, http.MethodPost, servicetest.Path("rooms"), body, alice.Token)
 			rtStatus(t, res, http.StatusBadRequest, "malformed body")
 			rtErrorBody(t, res, "malformed body")
 		})
 	}
 
 	t.Run("anonymous", func(t *testing.T) {
-		res := n.Client("").Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Nope"})
+		res := n.Client("").Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Nope"})
 		rtStatus(t, res, http.StatusUnauthorized, "anonymous create")
 		if body := rtErrorBody(t, res, "anonymous create"); body["detail"] != rtNotAuthenticated {
 			t.Errorf("detail = %v", body["detail"])
@@ -436,7 +436,7 @@ func TestRoomCreate(t *testing.T) {
 
 // 4. Retrieve by id and by slug.
 func TestRoomRetrieve(t *testing.T) {
-	n := clustertest.StartNode(t, rtShortRequests())
+	n := servicetest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	anon := n.Client("")
@@ -445,11 +445,11 @@ func TestRoomRetrieve(t *testing.T) {
 	public := rtCreateRoom(t, alice.Client, map[string]any{"name": "Open"})
 
 	for _, path := range []string{
-		clustertest.Path("rooms", id),
-		clustertest.Path("rooms", slug),
+		servicetest.Path("rooms", id),
+		servicetest.Path("rooms", slug),
 		"/api/v1.0/rooms/" + id,
 		"/api/v1.0/rooms/" + slug,
-		clustertest.Path("rooms", strings.ToUpper(id)),
+		servicetest.Path("rooms", strings.ToUpper(id)),
 	} {
 		t.Run("owner GET "+path, func(t *testing.T) {
 			res := alice.Do(http.MethodGet, path, nil)
@@ -465,8 +465,8 @@ func TestRoomRetrieve(t *testing.T) {
 	}
 
 	t.Run("caller without role on a restricted room", func(t *testing.T) {
-		for who, c := range map[string]*clustertest.Client{"anonymous": anon, "bob": bob.Client} {
-			res := c.Do(http.MethodGet, clustertest.Path("rooms", slug), nil)
+		for who, c := range map[string]*servicetest.Client{"anonymous": anon, "bob": bob.Client} {
+			res := c.Do(http.MethodGet, servicetest.Path("rooms", slug), nil)
 			rtStatus(t, res, http.StatusOK, who+" retrieve")
 			got := res.JSON()
 			if got["id"] != id || got["is_administrable"] != false {
@@ -485,7 +485,7 @@ func TestRoomRetrieve(t *testing.T) {
 	})
 
 	t.Run("anonymous on a public room joins directly", func(t *testing.T) {
-		res := anon.Do(http.MethodGet, clustertest.Path("rooms", rtString(public, "id")), nil)
+		res := anon.Do(http.MethodGet, servicetest.Path("rooms", rtString(public, "id")), nil)
 		rtStatus(t, res, http.StatusOK, "anonymous retrieve public")
 		if lk := rtObject(res.JSON(), "livekit"); rtString(lk, "token") == "" || rtString(lk, "room") != rtString(public, "id") {
 			t.Errorf("public room should give a LiveKit config: %s", res.Body)
@@ -498,8 +498,8 @@ func TestRoomRetrieve(t *testing.T) {
 		{"garbage segment", "not a slug"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, c := range []*clustertest.Client{alice.Client, anon} {
-				res := c.Do(http.MethodGet, clustertest.Path("rooms", tc.segment), nil)
+			for _, c := range []*servicetest.Client{alice.Client, anon} {
+				res := c.Do(http.MethodGet, servicetest.Path("rooms", tc.segment), nil)
 				rtStatus(t, res, http.StatusNotFound, tc.name)
 				rtErrorBody(t, res, tc.name)
 			}
@@ -509,7 +509,7 @@ func TestRoomRetrieve(t *testing.T) {
 
 // 5. Who may update and delete a room; LiveKit metadata follows updates.
 func TestRoomUpdateDeletePermissions(t *testing.T) {
-	n := clustertest.StartNode(t, rtShortRequests())
+	n := servicetest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice") // owner
 	carol := rtRegister(t, n, "carol") // administrator
 	dave := rtRegister(t, n, "dave")   // member
@@ -530,7 +530,7 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 
 	cases := []struct {
 		name               string
-		caller             *clustertest.Client
+		caller             *servicetest.Client
 		patch, put, delete int
 		updatesApply       bool
 	}{
@@ -543,19 +543,19 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			id, slug := newRoom(t)
-			res := tc.caller.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "Patched"})
+			res := tc.caller.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Patched"})
 			rtStatus(t, res, tc.patch, "PATCH")
 			if tc.patch != http.StatusOK {
 				rtErrorBody(t, res, "PATCH")
 			} else if res.JSON()["name"] != "Patched" {
 				t.Errorf("PATCH reply: %s", res.Body)
 			}
-			res = tc.caller.Do(http.MethodPut, clustertest.Path("rooms", slug), map[string]any{"name": "Put", "access_level": "restricted"})
+			res = tc.caller.Do(http.MethodPut, servicetest.Path("rooms", slug), map[string]any{"name": "Put", "access_level": "restricted"})
 			rtStatus(t, res, tc.put, "PUT")
 			if tc.put != http.StatusOK {
 				rtErrorBody(t, res, "PUT")
 			}
-			got := alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil).JSON()
+			got := alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil).JSON()
 			wantName, wantLevel := names[id], "trusted"
 			if tc.updatesApply {
 				wantName, wantLevel = "Put", "restricted"
@@ -564,68 +564,68 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 				t.Errorf("after updates: name %v level %v, want %s %s", got["name"], got["access_level"], wantName, wantLevel)
 			}
 
-			res = tc.caller.Do(http.MethodDelete, clustertest.Path("rooms", id), nil)
+			res = tc.caller.Do(http.MethodDelete, servicetest.Path("rooms", id), nil)
 			rtStatus(t, res, tc.delete, "DELETE")
 			if tc.delete != http.StatusNoContent {
 				rtErrorBody(t, res, "DELETE")
-				rtStatus(t, alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil), http.StatusOK, "GET after refused delete")
+				rtStatus(t, alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil), http.StatusOK, "GET after refused delete")
 				return
 			}
-			for _, path := range []string{clustertest.Path("rooms", id), clustertest.Path("rooms", slug)} {
+			for _, path := range []string{servicetest.Path("rooms", id), servicetest.Path("rooms", slug)} {
 				res := alice.Do(http.MethodGet, path, nil)
 				rtStatus(t, res, http.StatusNotFound, "GET after delete "+path)
 				rtErrorBody(t, res, "GET after delete")
 			}
-			for who, c := range map[string]*clustertest.Client{"owner": alice.Client, "administrator": carol.Client, "member": dave.Client} {
+			for who, c := range map[string]*servicetest.Client{"owner": alice.Client, "administrator": carol.Client, "member": dave.Client} {
 				if slices.Contains(rtListedIDs(rtRoomList(t, c, "?page_size=100")), id) {
 					t.Errorf("deleted room still in the %s's list", who)
 				}
 			}
-			rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "Ghost"}), http.StatusNotFound, "PATCH after delete")
+			rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Ghost"}), http.StatusNotFound, "PATCH after delete")
 		})
 	}
 
 	t.Run("validation", func(t *testing.T) {
 		id, _ := newRoom(t)
-		rtFieldError(t, alice.Do(http.MethodPut, clustertest.Path("rooms", id), map[string]any{"access_level": "public"}), "name", "PUT without name")
-		rtFieldError(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": ""}), "name", "PATCH blank name")
-		rtFieldError(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"access_level": "everyone"}), "access_level", "PATCH bad level")
-		rtFieldError(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"configuration": map[string]any{"bar": true}}), "configuration", "PATCH unknown configuration key")
+		rtFieldError(t, alice.Do(http.MethodPut, servicetest.Path("rooms", id), map[string]any{"access_level": "public"}), "name", "PUT without name")
+		rtFieldError(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": ""}), "name", "PATCH blank name")
+		rtFieldError(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"access_level": "everyone"}), "access_level", "PATCH bad level")
+		rtFieldError(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"configuration": map[string]any{"bar": true}}), "configuration", "PATCH unknown configuration key")
 		// PATCH with only some fields keeps the others.
-		res := alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"access_level": "public"})
+		res := alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"access_level": "public"})
 		rtStatus(t, res, http.StatusOK, "PATCH level only")
 		if got := res.JSON(); got["name"] != names[id] || got["access_level"] != "public" {
 			t.Errorf("PATCH level only: %s", res.Body)
 		}
-		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", uuid.NewString()), map[string]any{"name": "x"}), http.StatusNotFound, "PATCH unknown room")
-		rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("rooms", "zzz-zzzz-zzz"), nil), http.StatusNotFound, "DELETE unknown slug")
+		rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", uuid.NewString()), map[string]any{"name": "x"}), http.StatusNotFound, "PATCH unknown room")
+		rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("rooms", "zzz-zzzz-zzz"), nil), http.StatusNotFound, "DELETE unknown slug")
 	})
 
 	t.Run("LiveKit metadata follows access level and configuration", func(t *testing.T) {
 		id, _ := newRoom(t)
-		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "Only the name"}), http.StatusOK, "rename")
+		rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Only the name"}), http.StatusOK, "rename")
 		time.Sleep(200 * time.Millisecond)
 		if m, ok := n.LiveKit.Metadata(id); ok {
 			t.Errorf("renaming pushed LiveKit metadata %s", m)
 		}
 
-		rtStatus(t, carol.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"access_level": "restricted"}), http.StatusOK, "change level")
-		clustertest.Eventually(t, 5*time.Second, "metadata with the new access level", func() bool {
+		rtStatus(t, carol.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"access_level": "restricted"}), http.StatusOK, "change level")
+		servicetest.Eventually(t, 5*time.Second, "metadata with the new access level", func() bool {
 			m, ok := rtMetadata(n, id)
 			return ok && m["access_level"] == "restricted"
 		})
 
-		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{
+		rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{
 			"configuration": map[string]any{"can_publish_sources": []string{"camera"}, "everyone_can_mute": true},
 		}), http.StatusOK, "change configuration")
-		clustertest.Eventually(t, 5*time.Second, "metadata with the new configuration", func() bool {
+		servicetest.Eventually(t, 5*time.Second, "metadata with the new configuration", func() bool {
 			m, ok := rtMetadata(n, id)
 			cfg := rtObject(m, "configuration")
 			return ok && m["access_level"] == "restricted" && cfg["everyone_can_mute"] == true &&
 				slices.Equal(rtStrings(cfg["can_publish_sources"]), []string{"camera"})
 		})
 		before, _ := n.LiveKit.Metadata(id)
-		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "Renamed again"}), http.StatusOK, "rename again")
+		rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Renamed again"}), http.StatusOK, "rename again")
 		time.Sleep(100 * time.Millisecond)
 		if after, _ := n.LiveKit.Metadata(id); after != before {
 			t.Errorf("renaming changed the metadata: %s -> %s", before, after)
@@ -635,12 +635,12 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 
 // 6. Listing the caller's rooms.
 func TestRoomList(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	carol := rtRegister(t, n, "carol")
 
-	create := func(c *clustertest.Client, name string) string {
+	create := func(c *servicetest.Client, name string) string {
 		n.Clock.Advance(time.Second) // creation times must differ for "newest first"
 		return rtString(rtCreateRoom(t, c, map[string]any{"name": name}), "id")
 	}
@@ -711,8 +711,8 @@ func TestRoomList(t *testing.T) {
 	})
 
 	t.Run("rename is reflected", func(t *testing.T) {
-		rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", a2), map[string]any{"name": "A2 renamed", "access_level": "restricted"}), http.StatusOK, "rename")
-		rtStatus(t, bob.Do(http.MethodPatch, clustertest.Path("rooms", b1), map[string]any{"name": "B1 renamed"}), http.StatusOK, "rename shared room")
+		rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", a2), map[string]any{"name": "A2 renamed", "access_level": "restricted"}), http.StatusOK, "rename")
+		rtStatus(t, bob.Do(http.MethodPatch, servicetest.Path("rooms", b1), map[string]any{"name": "B1 renamed"}), http.StatusOK, "rename shared room")
 		names := map[string]string{}
 		levels := map[string]string{}
 		for _, r := range rtList(rtRoomList(t, alice.Client, ""), "results") {
@@ -731,14 +731,14 @@ func TestRoomList(t *testing.T) {
 
 // 7. Creation callback of calendar integrations.
 func TestRoomCreationCallback(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	anon := n.Client("")
 	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Calendar", "callback_id": "cb-1", "access_level": "restricted"})
 
 	t.Run("known callback id", func(t *testing.T) {
-		for _, c := range []*clustertest.Client{anon, alice.Client} {
-			res := c.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{"callback_id": "cb-1"})
+		for _, c := range []*servicetest.Client{anon, alice.Client} {
+			res := c.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), map[string]any{"callback_id": "cb-1"})
 			rtStatus(t, res, http.StatusOK, "creation callback")
 			body := res.JSON()
 			got := rtObject(body, "room")
@@ -755,7 +755,7 @@ func TestRoomCreationCallback(t *testing.T) {
 	})
 
 	t.Run("unknown callback id", func(t *testing.T) {
-		res := anon.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{"callback_id": "cb-unknown"})
+		res := anon.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), map[string]any{"callback_id": "cb-unknown"})
 		rtStatus(t, res, http.StatusOK, "unknown callback")
 		body := res.JSON()
 		if r, present := body["room"]; body["status"] != "success" || !present || r != nil {
@@ -764,50 +764,50 @@ func TestRoomCreationCallback(t *testing.T) {
 	})
 
 	t.Run("validation", func(t *testing.T) {
-		rtFieldError(t, anon.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{}), "callback_id", "missing callback_id")
-		rtFieldError(t, anon.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), map[string]any{"callback_id": 7}), "callback_id", "callback_id not a string")
+		rtFieldError(t, anon.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), map[string]any{}), "callback_id", "missing callback_id")
+		rtFieldError(t, anon.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), map[string]any{"callback_id": 7}), "callback_id", "callback_id not a string")
 	})
 }
 
 // 7b. The creation callback is rate limited per client. A node of its own: two live nodes in one
 // process race on protoactor's global gRPC logger (remote.Start calls grpclog.SetLoggerV2).
 func TestRoomCreationCallbackRateLimit(t *testing.T) {
-	limited := clustertest.StartNode(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "2/minute"})
+	limited := servicetest.StartNode(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "2/minute"})
 	caller := limited.Client("")
 	body := map[string]any{"callback_id": "cb-x"}
 	for i := range 2 {
-		rtStatus(t, caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "call within the rate "+string(rune('1'+i)))
+		rtStatus(t, caller.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), body), http.StatusOK, "call within the rate "+string(rune('1'+i)))
 	}
-	res := caller.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body)
+	res := caller.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), body)
 	rtStatus(t, res, http.StatusTooManyRequests, "third call")
 	rtErrorBody(t, res, "third call")
 	// The limit is per client: an authenticated user has an allowance of their own.
 	user := limited.Client(limited.Token("erin", "erin@example.org", "Erin Blanc"))
-	rtStatus(t, user.Do(http.MethodPost, clustertest.Path("rooms", "creation-callback"), body), http.StatusOK, "another client")
+	rtStatus(t, user.Do(http.MethodPost, servicetest.Path("rooms", "creation-callback"), body), http.StatusOK, "another client")
 }
 
 // 8. State survives a restart against the same Redis.
 func TestRoomStateSurvivesRestart(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Before", "access_level": "restricted",
 		"configuration": map[string]any{"everyone_can_mute": true}})
 	id, slug := rtString(room, "id"), rtString(room, "slug")
 	accessID := rtGrant(t, alice.Client, bob.ID, id, "member")
-	rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "Renamed"}), http.StatusOK, "rename")
+	rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Renamed"}), http.StatusOK, "rename")
 
 	// snapshot is what a caller sees of the room, without the freshly minted LiveKit token.
 	snapshot := func() (room, aliceList, bobList, bobAccesses string) {
 		t.Helper()
-		res := alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil)
+		res := alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 		rtStatus(t, res, http.StatusOK, "GET room")
 		r := res.JSON()
 		delete(r, "livekit")
 		b, _ := json.Marshal(r)
 		al, _ := json.Marshal(rtRoomList(t, alice.Client, ""))
 		bl, _ := json.Marshal(rtRoomList(t, bob.Client, ""))
-		res = bob.Do(http.MethodGet, clustertest.Path("resource-accesses")+"?resource="+id, nil)
+		res = bob.Do(http.MethodGet, servicetest.Path("resource-accesses")+"?resource="+id, nil)
 		rtStatus(t, res, http.StatusOK, "bob's accesses")
 		return string(b), string(al), string(bl), string(res.Body)
 	}
@@ -826,28 +826,28 @@ func TestRoomStateSurvivesRestart(t *testing.T) {
 			t.Errorf("%s changed across restart:\nbefore %s\nafter  %s", c.what, c.before, c.after)
 		}
 	}
-	res := bob.Do(http.MethodGet, clustertest.Path("rooms", slug), nil)
+	res := bob.Do(http.MethodGet, servicetest.Path("rooms", slug), nil)
 	rtStatus(t, res, http.StatusOK, "slug after restart")
 	if res.JSON()["id"] != id || res.JSON()["name"] != "Renamed" {
 		t.Errorf("slug resolves to %s", res.Body)
 	}
 	// The restarted node keeps working on the stored state (fencing epoch taken over).
-	rtStatus(t, alice.Do(http.MethodPatch, clustertest.Path("rooms", id), map[string]any{"name": "After"}), http.StatusOK, "rename after restart")
-	if got := alice.Do(http.MethodGet, clustertest.Path("rooms", slug), nil).JSON()["name"]; got != "After" {
+	rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "After"}), http.StatusOK, "rename after restart")
+	if got := alice.Do(http.MethodGet, servicetest.Path("rooms", slug), nil).JSON()["name"]; got != "After" {
 		t.Errorf("name after restart and rename = %v", got)
 	}
-	rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("resource-accesses", accessID), nil), http.StatusNoContent, "remove access after restart")
+	rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("resource-accesses", accessID), nil), http.StatusNoContent, "remove access after restart")
 }
 
 // 9. Idempotency-Key.
 func TestRoomIdempotency(t *testing.T) {
-	n := clustertest.StartNode(t, rtShortRequests())
+	n := servicetest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice")
 	carol := rtRegister(t, n, "carol")
 	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Original"})
 	id := rtString(room, "id")
 	rtGrant(t, alice.Client, carol.ID, id, "administrator")
-	path := clustertest.Path("rooms", id)
+	path := servicetest.Path("rooms", id)
 
 	t.Run("same key answers the first reply", func(t *testing.T) {
 		first := alice.Do(http.MethodPatch, path, map[string]any{"name": "First"}, "Idempotency-Key", "key-1")
@@ -884,7 +884,7 @@ func TestRoomIdempotency(t *testing.T) {
 
 	t.Run("retried delete gets the first answer", func(t *testing.T) {
 		other := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Doomed"}), "id")
-		p := clustertest.Path("rooms", other)
+		p := servicetest.Path("rooms", other)
 		rtStatus(t, alice.Do(http.MethodDelete, p, nil, "Idempotency-Key", "del-1"), http.StatusNoContent, "delete")
 		rtStatus(t, alice.Do(http.MethodDelete, p, nil, "Idempotency-Key", "del-1"), http.StatusNoContent, "retried delete")
 		rtStatus(t, alice.Do(http.MethodDelete, p, nil), http.StatusNotFound, "new delete")
@@ -895,9 +895,9 @@ func TestRoomIdempotency(t *testing.T) {
 	t.Run("retried create makes one room", func(t *testing.T) {
 		before := rtRoomList(t, alice.Client, "")["count"].(float64)
 		body := map[string]any{"name": "Once"}
-		first := alice.Do(http.MethodPost, clustertest.Path("rooms"), body, "Idempotency-Key", "create-1")
+		first := alice.Do(http.MethodPost, servicetest.Path("rooms"), body, "Idempotency-Key", "create-1")
 		rtStatus(t, first, http.StatusCreated, "create")
-		second := alice.Do(http.MethodPost, clustertest.Path("rooms"), body, "Idempotency-Key", "create-1")
+		second := alice.Do(http.MethodPost, servicetest.Path("rooms"), body, "Idempotency-Key", "create-1")
 		if second.Status != http.StatusCreated || second.JSON()["id"] != first.JSON()["id"] {
 			t.Errorf("retried create: %d %s, want 201 with the first room %v", second.Status, second.Body, first.JSON()["id"])
 		}
@@ -909,7 +909,7 @@ func TestRoomIdempotency(t *testing.T) {
 
 // 10. Operations endpoints.
 func TestHealthEndpoints(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	c := n.Client("")
 	res := c.Do(http.MethodGet, "/healthz", nil)
 	rtStatus(t, res, http.StatusOK, "healthz")
@@ -918,7 +918,7 @@ func TestHealthEndpoints(t *testing.T) {
 	if res.JSON()["status"] != "ready" {
 		t.Errorf("readyz = %s", res.Body)
 	}
-	c.Do(http.MethodGet, clustertest.Path("config"), nil)
+	c.Do(http.MethodGet, servicetest.Path("config"), nil)
 	res = c.Do(http.MethodGet, "/metrics", nil)
 	rtStatus(t, res, http.StatusOK, "metrics")
 	if !strings.Contains(string(res.Body), "meetcoord_http_request_duration_seconds") {
@@ -928,7 +928,7 @@ func TestHealthEndpoints(t *testing.T) {
 
 // 11. Every error is JSON with a "detail" string (and field lists for validation).
 func TestErrorBodies(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	room := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Errors"}), "id")
@@ -942,21 +942,21 @@ func TestErrorBodies(t *testing.T) {
 	}{
 		{"unknown API path", http.MethodGet, "/api/v1.0/nope/", "", "", 404},
 		{"unknown API path without slash", http.MethodGet, "/api/v1.0/nope", "", alice.Token, 404},
-		{"unknown path below a room", http.MethodGet, clustertest.Path("rooms", room, "nope"), "", alice.Token, 404},
-		{"wrong method on rooms/", http.MethodDelete, clustertest.Path("rooms"), "", alice.Token, 405},
-		{"wrong method on users/me/", http.MethodPost, clustertest.Path("users", "me"), "{}", alice.Token, 405},
+		{"unknown path below a room", http.MethodGet, servicetest.Path("rooms", room, "nope"), "", alice.Token, 404},
+		{"wrong method on rooms/", http.MethodDelete, servicetest.Path("rooms"), "", alice.Token, 405},
+		{"wrong method on users/me/", http.MethodPost, servicetest.Path("users", "me"), "{}", alice.Token, 405},
 		{"wrong method on config", http.MethodPut, "/api/v1.0/config", "{}", "", 405},
-		{"wrong method on an access", http.MethodPost, clustertest.Path("resource-accesses", uuid.NewString()), "{}", alice.Token, 405},
-		{"unknown room", http.MethodGet, clustertest.Path("rooms", uuid.NewString()), "", "", 404},
-		{"no credentials", http.MethodGet, clustertest.Path("users", "me"), "", "", 401},
-		{"bad token", http.MethodGet, clustertest.Path("rooms"), "", "garbage", 401},
-		{"no role", http.MethodDelete, clustertest.Path("rooms", room), "", bob.Token, 403},
-		{"malformed JSON", http.MethodPatch, clustertest.Path("rooms", room), "{oops", alice.Token, 400},
-		{"validation", http.MethodPost, clustertest.Path("rooms"), `{"name": ""}`, alice.Token, 400},
-		{"bad page", http.MethodGet, clustertest.Path("rooms") + "?page=0", "", alice.Token, 400},
+		{"wrong method on an access", http.MethodPost, servicetest.Path("resource-accesses", uuid.NewString()), "{}", alice.Token, 405},
+		{"unknown room", http.MethodGet, servicetest.Path("rooms", uuid.NewString()), "", "", 404},
+		{"no credentials", http.MethodGet, servicetest.Path("users", "me"), "", "", 401},
+		{"bad token", http.MethodGet, servicetest.Path("rooms"), "", "garbage", 401},
+		{"no role", http.MethodDelete, servicetest.Path("rooms", room), "", bob.Token, 403},
+		{"malformed JSON", http.MethodPatch, servicetest.Path("rooms", room), "{oops", alice.Token, 400},
+		{"validation", http.MethodPost, servicetest.Path("rooms"), `{"name": ""}`, alice.Token, 400},
+		{"bad page", http.MethodGet, servicetest.Path("rooms") + "?page=0", "", alice.Token, 400},
 		// page*size overflowed and panicked the handler (a dropped connection) before pages were bounded.
-		{"overflowing page, anonymous", http.MethodGet, clustertest.Path("rooms") + "?page=461168601842738792", "", "", 400},
-		{"overflowing page of recordings", http.MethodGet, clustertest.Path("recordings") + "?page=461168601842738792&page_size=20", "", alice.Token, 400},
+		{"overflowing page, anonymous", http.MethodGet, servicetest.Path("rooms") + "?page=461168601842738792", "", "", 400},
+		{"overflowing page of recordings", http.MethodGet, servicetest.Path("recordings") + "?page=461168601842738792&page_size=20", "", alice.Token, 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -971,20 +971,20 @@ func TestErrorBodies(t *testing.T) {
 // stops itself after a delete or a miss, and requests that reach the stopping activation must be
 // neither lost (503 after ROOM_REQUEST_TIMEOUT) nor dead-lettered (immediate 503).
 func TestRoomRequestsRightAfterDeleteOrMiss(t *testing.T) {
-	n := clustertest.StartNode(t, map[string]string{"ROOM_REQUEST_TIMEOUT": "2"})
+	n := servicetest.StartNode(t, map[string]string{"ROOM_REQUEST_TIMEOUT": "2"})
 	alice := rtRegister(t, n, "alice")
 	const callers = 6
 	askTogether := func(what, id string) {
 		t.Helper()
 		type outcome struct {
-			res     clustertest.Response
+			res     servicetest.Response
 			elapsed time.Duration
 		}
 		results := make(chan outcome, callers)
 		for range callers {
 			go func() {
 				start := time.Now()
-				res := alice.Do(http.MethodGet, clustertest.Path("rooms", id), nil)
+				res := alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 				results <- outcome{res, time.Since(start)}
 			}()
 		}
@@ -997,7 +997,7 @@ func TestRoomRequestsRightAfterDeleteOrMiss(t *testing.T) {
 	}
 	for i := range 3 {
 		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Short-lived"}), "id")
-		rtStatus(t, alice.Do(http.MethodDelete, clustertest.Path("rooms", id), nil), http.StatusNoContent, "delete")
+		rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("rooms", id), nil), http.StatusNoContent, "delete")
 		askTogether("deleted room "+string(rune('1'+i)), id)
 		askTogether("unknown room "+string(rune('1'+i)), uuid.NewString())
 		if t.Failed() {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -64,16 +64,16 @@ func signupEnv(b *brevo) map[string]string {
 	}
 }
 
-func me(t *testing.T, c *clustertest.Client) {
+func me(t *testing.T, c *servicetest.Client) {
 	t.Helper()
-	if res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil); res.Status != http.StatusOK {
+	if res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil); res.Status != http.StatusOK {
 		t.Fatalf("users/me: %d %s", res.Status, res.Body)
 	}
 }
 
 func TestSignupAddsMarketingContactOnce(t *testing.T) {
 	b := startBrevo(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) })
-	n := clustertest.StartNode(t, signupEnv(b))
+	n := servicetest.StartNode(t, signupEnv(b))
 	ada := n.Client(n.Token("ada", "ada@example.org", "Ada Lovelace"))
 	me(t, ada)
 	<-b.seen
@@ -111,7 +111,7 @@ func TestSignupDoesNotWaitForAHangingProvider(t *testing.T) {
 	})
 	env := signupEnv(b)
 	env["BREVO_API_TIMEOUT"] = "60" // the node does not give up during this test
-	n := clustertest.StartNode(t, env)
+	n := servicetest.StartNode(t, env)
 	// users/me answers while Brevo holds the contact's request open.
 	me(t, n.Client(n.Token("ada", "ada@example.org", "Ada")))
 	<-b.seen
@@ -119,7 +119,7 @@ func TestSignupDoesNotWaitForAHangingProvider(t *testing.T) {
 		t.Fatal("the contact was added before sign-up answered")
 	}
 	close(release)
-	clustertest.Eventually(t, 5*time.Second, "the contact to be added once released", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "the contact to be added once released", func() bool {
 		return strings.Contains(metrics(t, n), `meetcoord_marketing_contacts_total{outcome="added"} 1`)
 	})
 }
@@ -130,11 +130,11 @@ func TestSignupProviderTimeoutIsHonoured(t *testing.T) {
 		<-r.Context().Done() // hangs until the node gives up
 		ended <- struct{}{}
 	})
-	n := clustertest.StartNode(t, signupEnv(b)) // BREVO_API_TIMEOUT=0.3
+	n := servicetest.StartNode(t, signupEnv(b)) // BREVO_API_TIMEOUT=0.3
 	me(t, n.Client(n.Token("ada", "ada@example.org", "Ada")))
 	<-b.seen
 	<-ended // the node hung up on Brevo
-	clustertest.Eventually(t, 5*time.Second, "the timeout to be counted", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "the timeout to be counted", func() bool {
 		return strings.Contains(metrics(t, n), `meetcoord_marketing_contacts_total{outcome="timeout"} 1`)
 	})
 }
@@ -143,9 +143,9 @@ func TestSignupProviderErrorsDoNotBlockSignup(t *testing.T) {
 	b := startBrevo(t, func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, `{"code":"unauthorized"}`, http.StatusUnauthorized)
 	})
-	n := clustertest.StartNode(t, signupEnv(b))
+	n := servicetest.StartNode(t, signupEnv(b))
 	me(t, n.Client(n.Token("ada", "ada@example.org", "Ada")))
-	clustertest.Eventually(t, 5*time.Second, "the failure to be counted", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "the failure to be counted", func() bool {
 		return strings.Contains(metrics(t, n), `meetcoord_marketing_contacts_total{outcome="failed"} 1`)
 	})
 }
@@ -154,7 +154,7 @@ func TestSignupOffByDefault(t *testing.T) {
 	b := startBrevo(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) })
 	env := signupEnv(b)
 	delete(env, "SIGNUP_NEW_USER_TO_MARKETING_EMAIL")
-	n := clustertest.StartNode(t, env)
+	n := servicetest.StartNode(t, env)
 	me(t, n.Client(n.Token("ada", "ada@example.org", "Ada")))
 	if strings.Contains(metrics(t, n), "meetcoord_marketing_contacts_total") {
 		t.Error("marketing counter registered while disabled")
@@ -179,7 +179,7 @@ func TestSignupThroughBrowserLogin(t *testing.T) {
 	}
 }
 
-func metrics(t *testing.T, n *clustertest.Node) string {
+func metrics(t *testing.T, n *servicetest.Node) string {
 	t.Helper()
 	res, err := http.Get(n.URL + "/metrics")
 	if err != nil {

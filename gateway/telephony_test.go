@@ -16,11 +16,11 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // sipRules lists the SIP dispatch rules of a room on the real LiveKit server.
-func sipRules(t *testing.T, lk *clustertest.LiveKitServer, roomID string) []*livekit.SIPDispatchRuleInfo {
+func sipRules(t *testing.T, lk *servicetest.LiveKitServer, roomID string) []*livekit.SIPDispatchRuleInfo {
 	t.Helper()
 	client := lksdk.NewSIPClient(lk.URL, lk.Key, lk.Secret)
 	res, err := client.ListSIPDispatchRule(context.Background(), &livekit.ListSIPDispatchRuleRequest{})
@@ -38,7 +38,7 @@ func sipRules(t *testing.T, lk *clustertest.LiveKitServer, roomID string) []*liv
 
 // joinPublicRoom joins n anonymous WebRTC participants at once, each with the token the API
 // gives them.
-func joinPublicRoom(t *testing.T, n *clustertest.Node, lk *clustertest.LiveKitServer, roomID string, count int) []*lksdk.Room {
+func joinPublicRoom(t *testing.T, n *servicetest.Node, lk *servicetest.LiveKitServer, roomID string, count int) []*lksdk.Room {
 	t.Helper()
 	rooms := make([]*lksdk.Room, count)
 	var wg sync.WaitGroup
@@ -47,7 +47,7 @@ func joinPublicRoom(t *testing.T, n *clustertest.Node, lk *clustertest.LiveKitSe
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := n.Client("").Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Guest", nil)
+			res := n.Client("").Do(http.MethodGet, servicetest.Path("rooms", roomID)+"?username=Guest", nil)
 			lkAccess, _ := res.JSON()["livekit"].(map[string]any)
 			token, _ := lkAccess["token"].(string)
 			room, err := lksdk.ConnectToRoomWithToken(lk.WSURL, token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false))
@@ -72,11 +72,11 @@ func joinPublicRoom(t *testing.T, n *clustertest.Node, lk *clustertest.LiveKitSe
 }
 
 func TestTelephonyDispatchRule(t *testing.T) {
-	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+	n, lk := servicetest.StartNodeWithLiveKit(t, map[string]string{
 		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_TELEPHONY_PHONE_NUMBER": "+33 1 23 45 67 89",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Dial-in", "access_level": "public"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Dial-in", "access_level": "public"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", res.Status, res.Body)
 	}
@@ -85,7 +85,7 @@ func TestTelephonyDispatchRule(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9]{10}$`).MatchString(pin) {
 		t.Fatalf("pin_code %q, want 10 digits", pin)
 	}
-	if got := n.Client("").Do(http.MethodGet, clustertest.Path("config"), nil).JSON()["telephony"].(map[string]any)["international_phone_number"]; got != "+33 1 23 45 67 89" {
+	if got := n.Client("").Do(http.MethodGet, servicetest.Path("config"), nil).JSON()["telephony"].(map[string]any)["international_phone_number"]; got != "+33 1 23 45 67 89" {
 		t.Fatalf("config telephony.international_phone_number = %v", got)
 	}
 	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
@@ -109,7 +109,7 @@ func TestTelephonyDispatchRule(t *testing.T) {
 		}
 	}()
 	participants := joinPublicRoom(t, n, lk, roomID, 50)
-	clustertest.Eventually(t, 20*time.Second, "one SIP dispatch rule once participants joined", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "one SIP dispatch rule once participants joined", func() bool {
 		return len(sipRules(t, lk, roomID)) == 1
 	})
 	rule := sipRules(t, lk, roomID)[0]
@@ -122,7 +122,7 @@ func TestTelephonyDispatchRule(t *testing.T) {
 	for _, p := range participants {
 		p.Disconnect()
 	}
-	clustertest.Eventually(t, 30*time.Second, "no SIP dispatch rule once everyone left", func() bool {
+	servicetest.Eventually(t, 30*time.Second, "no SIP dispatch rule once everyone left", func() bool {
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 	close(stop)
@@ -138,7 +138,7 @@ func TestTelephonyDispatchRule(t *testing.T) {
 	if res := n.PostWebhook(sip); res.Status != http.StatusOK {
 		t.Fatalf("sip participant_joined: %d", res.Status)
 	}
-	res = owner.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil) // a round trip through the room
+	res = owner.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil) // a round trip through the room
 	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
 		t.Fatalf("%d rules with only a SIP participant, want 0", len(rules))
 	}
@@ -148,7 +148,7 @@ func TestTelephonyDispatchRule(t *testing.T) {
 	if held, _ := n.Redis.Client().Get(context.Background(), pinKey).Result(); held != roomID {
 		t.Fatalf("PIN %s reserved for %q, want the room %s", pin, held, roomID)
 	}
-	if res := owner.Do(http.MethodDelete, clustertest.Path("rooms", roomID), nil); res.Status != http.StatusNoContent {
+	if res := owner.Do(http.MethodDelete, servicetest.Path("rooms", roomID), nil); res.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d", res.Status)
 	}
 	if n, _ := n.Redis.Client().Exists(context.Background(), pinKey).Result(); n != 0 {
@@ -157,9 +157,9 @@ func TestTelephonyDispatchRule(t *testing.T) {
 }
 
 func TestTelephonyOffCreatesNoRule(t *testing.T) {
-	n, lk := clustertest.StartNodeWithLiveKit(t, nil)
+	n, lk := servicetest.StartNodeWithLiveKit(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "No phone", "access_level": "public"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "No phone", "access_level": "public"})
 	roomID := res.JSON()["id"].(string)
 	if pin := res.JSON()["pin_code"]; pin != nil {
 		t.Fatalf("pin_code %v with telephony off, want null", pin)
@@ -167,7 +167,7 @@ func TestTelephonyOffCreatesNoRule(t *testing.T) {
 	joinPublicRoom(t, n, lk, roomID, 3)
 	// Wait until the room has seen the joins (its participants are live), then check.
 	client := lksdk.NewRoomServiceClient(lk.URL, lk.Key, lk.Secret)
-	clustertest.Eventually(t, 10*time.Second, "three participants in LiveKit", func() bool {
+	servicetest.Eventually(t, 10*time.Second, "three participants in LiveKit", func() bool {
 		res, err := client.ListParticipants(context.Background(), &livekit.ListParticipantsRequest{Room: roomID})
 		return err == nil && len(res.GetParticipants()) == 3
 	})
@@ -180,17 +180,17 @@ func TestTelephonyOffCreatesNoRule(t *testing.T) {
 // TestTelephonyReconcilesLostLeave: a participant whose participant_left never reaches the
 // node leaves no dispatch rule behind once the room reconciles with LiveKit.
 func TestTelephonyReconcilesLostLeave(t *testing.T) {
-	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+	n, lk := servicetest.StartNodeWithLiveKit(t, map[string]string{
 		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_RECONCILE_INTERVAL": "0.5",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Lossy", "access_level": "public"}).JSON()["id"].(string)
+	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Lossy", "access_level": "public"}).JSON()["id"].(string)
 	participant := joinPublicRoom(t, n, lk, roomID, 1)[0]
-	clustertest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
+	servicetest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
 
 	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
 	participant.Disconnect()
-	clustertest.Eventually(t, 20*time.Second, "reconciliation to remove the rule", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "reconciliation to remove the rule", func() bool {
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }
@@ -213,12 +213,12 @@ func TestTelephonyParticipantProcess(t *testing.T) {
 // message) and whose participant_left never reaches the node leaves no SIP rule behind once the
 // room reconciles with LiveKit.
 func TestTelephonyKilledParticipant(t *testing.T) {
-	n, lk := clustertest.StartNodeWithLiveKit(t, map[string]string{
+	n, lk := servicetest.StartNodeWithLiveKit(t, map[string]string{
 		"ROOM_TELEPHONY_ENABLED": "true", "ROOM_RECONCILE_INTERVAL": "1",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Crash", "access_level": "public"}).JSON()["id"].(string)
-	token := n.Client("").Do(http.MethodGet, clustertest.Path("rooms", roomID)+"?username=Doomed", nil).JSON()["livekit"].(map[string]any)["token"].(string)
+	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Crash", "access_level": "public"}).JSON()["id"].(string)
+	token := n.Client("").Do(http.MethodGet, servicetest.Path("rooms", roomID)+"?username=Doomed", nil).JSON()["livekit"].(map[string]any)["token"].(string)
 
 	child := exec.Command(os.Args[0], "-test.run=^TestTelephonyParticipantProcess$", "-test.v")
 	child.Env = append(os.Environ(), "MEETCOORD_CHILD_LIVEKIT_URL="+lk.WSURL, "MEETCOORD_CHILD_LIVEKIT_TOKEN="+token)
@@ -243,14 +243,14 @@ func TestTelephonyKilledParticipant(t *testing.T) {
 	if !<-joined {
 		t.Fatal("participant process did not join")
 	}
-	clustertest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
+	servicetest.Eventually(t, 20*time.Second, "a SIP dispatch rule", func() bool { return len(sipRules(t, lk, roomID)) == 1 })
 
 	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	// LiveKit notices the dead connection on its own schedule; reconciliation then sees it gone.
-	clustertest.Eventually(t, 90*time.Second, "reconciliation to remove the rule of a killed participant", func() bool {
+	servicetest.Eventually(t, 90*time.Second, "reconciliation to remove the rule of a killed participant", func() bool {
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }

@@ -7,25 +7,25 @@ import (
 	"net/url"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // withEmail registers a user with a chosen email (users/me once).
-func withEmail(t *testing.T, n *clustertest.Node, sub, email string) testUser {
+func withEmail(t *testing.T, n *servicetest.Node, sub, email string) testUser {
 	t.Helper()
 	c := n.Client(n.Token(sub, email, "User "+sub))
-	res := c.Do(http.MethodGet, clustertest.Path("users", "me"), nil)
+	res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
 	if res.Status != http.StatusOK {
 		t.Fatalf("users/me of %s: %d %s", sub, res.Status, res.Body)
 	}
 	return testUser{c: c, id: res.JSON()["id"].(string), sub: sub}
 }
 
-func searchUsers(c *clustertest.Client, q, room string) clustertest.Response {
+func searchUsers(c *servicetest.Client, q, room string) servicetest.Response {
 	return c.Do(http.MethodGet, "/api/v1.0/users/?q="+url.QueryEscape(q)+"&room="+url.QueryEscape(room), nil)
 }
 
-func emailsOf(t *testing.T, res clustertest.Response) []string {
+func emailsOf(t *testing.T, res servicetest.Response) []string {
 	t.Helper()
 	var list []map[string]any
 	if err := jsonUnmarshal(res.Body, &list); err != nil {
@@ -42,7 +42,7 @@ func emailsOf(t *testing.T, res clustertest.Response) []string {
 }
 
 func TestUserSearch(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := withEmail(t, n, "owner", "owner@example.org")
 	admin := withEmail(t, n, "admin", "admin@example.org")
 	member := withEmail(t, n, "member", "member@example.org")
@@ -90,7 +90,7 @@ func TestUserSearch(t *testing.T) {
 		anonymous := n.Client("")
 		tests := []struct {
 			name  string
-			c     *clustertest.Client
+			c     *servicetest.Client
 			q     string
 			room  string
 			want  int

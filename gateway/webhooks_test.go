@@ -11,7 +11,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 var eventSeq atomic.Int64
@@ -27,19 +27,19 @@ func event(kind, room string, age time.Duration) *livekit.WebhookEvent {
 }
 
 // restrictedRoomWithAdmitted makes a restricted room and an anonymous participant admitted to it.
-func restrictedRoomWithAdmitted(t *testing.T, n *clustertest.Node, owner *clustertest.Client) (roomID string, guest *clustertest.Client) {
+func restrictedRoomWithAdmitted(t *testing.T, n *servicetest.Node, owner *servicetest.Client) (roomID string, guest *servicetest.Client) {
 	t.Helper()
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": uniqueRoomName("Board"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Board"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}
 	roomID = res.JSON()["id"].(string)
 	guest = n.Client("")
-	knock := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	knock := guest.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
 	if got := knock.JSON()["status"]; got != "waiting" {
 		t.Fatalf("knock: status %v (%s)", got, knock.Body)
 	}
-	admit := owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"),
+	admit := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"),
 		map[string]any{"participant_id": knock.JSON()["id"], "allow_entry": true})
 	if admit.Status != http.StatusOK {
 		t.Fatalf("admit: %d %s", admit.Status, admit.Body)
@@ -47,9 +47,9 @@ func restrictedRoomWithAdmitted(t *testing.T, n *clustertest.Node, owner *cluste
 	return roomID, guest
 }
 
-func entryStatus(t *testing.T, c *clustertest.Client, roomID string) string {
+func entryStatus(t *testing.T, c *servicetest.Client, roomID string) string {
 	t.Helper()
-	res := c.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	res := c.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("request-entry: %d %s", res.Status, res.Body)
 	}
@@ -57,9 +57,9 @@ func entryStatus(t *testing.T, c *clustertest.Client, roomID string) string {
 }
 
 func TestWebhookVerification(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	key, secret := n.Env["LIVEKIT_API_KEY"], n.Env["LIVEKIT_API_SECRET"]
-	body := clustertest.WebhookBody(t, event("room_started", "9b2f5e1c-8a7d-4f3e-9c1b-2d4e6f8a0b1c", 0))
+	body := servicetest.WebhookBody(t, event("room_started", "9b2f5e1c-8a7d-4f3e-9c1b-2d4e6f8a0b1c", 0))
 	tampered := []byte(strings.Replace(string(body), "room_started", "room_finished", 1))
 
 	tests := []struct {
@@ -69,13 +69,13 @@ func TestWebhookVerification(t *testing.T) {
 		want          int
 	}{
 		{"missing authorization", body, "", http.StatusUnauthorized},
-		{"unknown api key", body, clustertest.SignWebhook(t, body, "otherkey", secret, time.Minute), http.StatusBadRequest},
-		{"wrong secret", body, clustertest.SignWebhook(t, body, key, "another-secret-of-at-least-32-characters", time.Minute), http.StatusBadRequest},
-		{"tampered body", tampered, clustertest.SignWebhook(t, body, key, secret, time.Minute), http.StatusBadRequest},
-		{"expired token", body, clustertest.SignWebhook(t, body, key, secret, -10*time.Minute), http.StatusBadRequest}, // beyond the library's leeway
+		{"unknown api key", body, servicetest.SignWebhook(t, body, "otherkey", secret, time.Minute), http.StatusBadRequest},
+		{"wrong secret", body, servicetest.SignWebhook(t, body, key, "another-secret-of-at-least-32-characters", time.Minute), http.StatusBadRequest},
+		{"tampered body", tampered, servicetest.SignWebhook(t, body, key, secret, time.Minute), http.StatusBadRequest},
+		{"expired token", body, servicetest.SignWebhook(t, body, key, secret, -10*time.Minute), http.StatusBadRequest}, // beyond the library's leeway
 		{"not a token", body, "Bearer nonsense", http.StatusBadRequest},
-		{"body not an event", []byte("{not json"), clustertest.SignWebhook(t, []byte("{not json"), key, secret, time.Minute), http.StatusBadRequest},
-		{"valid", body, clustertest.SignWebhook(t, body, key, secret, time.Minute), http.StatusOK},
+		{"body not an event", []byte("{not json"), servicetest.SignWebhook(t, []byte("{not json"), key, secret, time.Minute), http.StatusBadRequest},
+		{"valid", body, servicetest.SignWebhook(t, body, key, secret, time.Minute), http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestWebhookVerification(t *testing.T) {
 }
 
 func TestWebhookEventTypes(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, _ := restrictedRoomWithAdmitted(t, n, owner)
 
@@ -119,7 +119,7 @@ func TestWebhookEventTypes(t *testing.T) {
 }
 
 func TestRoomFinishedClearsLobby(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
 	if got := entryStatus(t, guest, roomID); got != "accepted" {
@@ -132,7 +132,7 @@ func TestRoomFinishedClearsLobby(t *testing.T) {
 	if res := n.PostWebhook(finished); res.Status != http.StatusOK {
 		t.Fatalf("room_finished: %d %s", res.Status, res.Body)
 	}
-	waiting := owner.Do(http.MethodGet, clustertest.Path("rooms", roomID, "waiting-participants"), nil)
+	waiting := owner.Do(http.MethodGet, servicetest.Path("rooms", roomID, "waiting-participants"), nil)
 	if list := waiting.JSON()["participants"].([]any); len(list) != 0 {
 		t.Fatalf("waiting list after room_finished: %v, want empty", list)
 	}
@@ -142,7 +142,7 @@ func TestRoomFinishedClearsLobby(t *testing.T) {
 }
 
 func TestWebhookDuplicatesAndReordering(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
 
@@ -151,8 +151,8 @@ func TestWebhookDuplicatesAndReordering(t *testing.T) {
 		t.Fatalf("room_finished: %d", res.Status)
 	}
 	// The guest knocks again for the next session and is admitted again.
-	knock := guest.Do(http.MethodPost, clustertest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
-	owner.Do(http.MethodPost, clustertest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": knock.JSON()["id"], "allow_entry": true})
+	knock := guest.Do(http.MethodPost, servicetest.Path("rooms", roomID, "request-entry"), map[string]any{"username": "Guest"})
+	owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"), map[string]any{"participant_id": knock.JSON()["id"], "allow_entry": true})
 
 	// LiveKit delivers the same room_finished again (a retry): it must not clear the new admission.
 	if res := n.PostWebhook(finished); res.Status != http.StatusOK {
@@ -172,13 +172,13 @@ func TestWebhookDuplicatesAndReordering(t *testing.T) {
 	// A fresh room_started makes it live: the next knock is announced.
 	n.PostWebhook(event("room_started", roomID, 0))
 	entryStatus(t, n.Client(""), roomID)
-	clustertest.Eventually(t, 5*time.Second, "one notification for the knock in the live room", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "one notification for the knock in the live room", func() bool {
 		return len(n.LiveKit.Data()) == before+1
 	})
 }
 
 func TestWebhookRoomFilter(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	keptRoom, keptGuest := restrictedRoomWithAdmitted(t, n, owner)
 	ignoredRoom, ignoredGuest := restrictedRoomWithAdmitted(t, n, owner)
@@ -201,8 +201,8 @@ func TestWebhookRoomFilter(t *testing.T) {
 // TestWebhookStoreDown: an event that cannot be stored is answered 503 so that LiveKit retries,
 // and the room keeps the state it had.
 func TestWebhookStoreDown(t *testing.T) {
-	redisServer := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5"})
+	redisServer := servicetest.StartRedis(t)
+	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL, "REDIS_TIMEOUT": "0.5"})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID, guest := restrictedRoomWithAdmitted(t, n, owner)
 
@@ -213,11 +213,11 @@ func TestWebhookStoreDown(t *testing.T) {
 	if got := entryStatus(t, guest, roomID); got != "accepted" {
 		t.Fatalf("after a failed write: %s, want accepted (nothing half-applied)", got)
 	}
-	res := owner.Do(http.MethodPatch, clustertest.Path("rooms", roomID), map[string]any{"name": "Renamed"})
+	res := owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"name": "Renamed"})
 	if res.Status != http.StatusServiceUnavailable {
 		t.Fatalf("update with Redis down: %d, want 503 (%s)", res.Status, res.Body)
 	}
-	if got, _ := owner.Do(http.MethodGet, clustertest.Path("rooms", roomID), nil).JSON()["name"].(string); !strings.HasPrefix(got, "Board ") {
+	if got, _ := owner.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil).JSON()["name"].(string); !strings.HasPrefix(got, "Board ") {
 		t.Fatalf("name after failed update: %v, want the name it was created with (Board ...)", got)
 	}
 	if res := n.Client("").Do(http.MethodGet, "/readyz", nil); res.Status != http.StatusServiceUnavailable {
@@ -228,10 +228,10 @@ func TestWebhookStoreDown(t *testing.T) {
 // TestPollDoesNotTouchRedis: a waiting participant's poll is answered from the room actor's
 // memory; only changes are written.
 func TestPollDoesNotTouchRedis(t *testing.T) {
-	redisServer := clustertest.StartRedis(t)
-	n := clustertest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
+	redisServer := servicetest.StartRedis(t)
+	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, clustertest.Path("rooms"), map[string]any{"name": "Quiet", "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Quiet", "access_level": "restricted"})
 	roomID := res.JSON()["id"].(string)
 	guest := n.Client("")
 	entryStatus(t, guest, roomID) // the knock: one write

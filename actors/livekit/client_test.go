@@ -17,7 +17,7 @@ import (
 
 	"meetcoord/actors"
 	lk "meetcoord/actors/livekit"
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 func TestMain(m *testing.M) {
@@ -26,14 +26,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func clientFor(s *clustertest.LiveKitServer, url string, verifyTLS bool) *lk.Client {
+func clientFor(s *servicetest.LiveKitServer, url string, verifyTLS bool) *lk.Client {
 	return lk.New(lk.Config{URL: url, APIKey: s.Key, APISecret: s.Secret, VerifyTLS: verifyTLS, Timeout: 3 * time.Second})
 }
 
 // TestClientAgainstLiveKit runs the adapter against a real livekit-server: metadata, data
 // messages received by a participant who joined over WebRTC, and the mapping of LiveKit's errors.
 func TestClientAgainstLiveKit(t *testing.T) {
-	server := clustertest.StartLiveKit(t, clustertest.LiveKitOptions{})
+	server := servicetest.StartLiveKit(t, servicetest.LiveKitOptions{})
 	client := clientFor(server, server.URL, true)
 	ctx := context.Background()
 

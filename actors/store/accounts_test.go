@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"meetcoord/actors/store"
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // accountStore is what both stores offer for browser sessions and user search.
@@ -240,7 +240,7 @@ func TestSessionsExpireAndEnd(t *testing.T) {
 				t.Errorf("session TTL in Redis = %v, want about an hour", ttl)
 			}
 		}
-		clustertest.Eventually(t, 5*time.Second, "the short session to expire", func() bool {
+		servicetest.Eventually(t, 5*time.Second, "the short session to expire", func() bool {
 			_, ok, err := s.GetSession(ctx, "short")
 			return err == nil && !ok
 		})

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"meetcoord/actors"
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // lobbyPut is a stored lobby entry whose record is its own text, enough for the store (which
@@ -172,6 +172,6 @@ func TestLobbyEntriesExpire(t *testing.T) {
 			t.Errorf("lobby PTTL %v, want about 10m", d)
 		}
 		put("c", 50*time.Millisecond)
-		clustertest.Eventually(t, 10*time.Second, "the lobby to expire", func() bool { return len(storedLobby(t, f, "r1")) == 0 })
+		servicetest.Eventually(t, 10*time.Second, "the lobby to expire", func() bool { return len(storedLobby(t, f, "r1")) == 0 })
 	})
 }

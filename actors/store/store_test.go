@@ -14,7 +14,7 @@ import (
 
 	"meetcoord/actors"
 	"meetcoord/actors/store"
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // contractStore is what both stores offer; the suite below holds them to the same contract.
@@ -49,7 +49,7 @@ func eachStore(t *testing.T, test func(t *testing.T, f fixture)) {
 		test(t, fixture{s: store.NewMemory()})
 	})
 	t.Run("redis", func(t *testing.T) {
-		r, err := store.NewRedis(clustertest.RedisURL(t))
+		r, err := store.NewRedis(servicetest.RedisURL(t))
 		if err != nil {
 			t.Fatal(err)
 		}

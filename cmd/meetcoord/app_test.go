@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // runApp runs `meetcoord app args...` as the command line does and returns its output.
@@ -50,17 +50,17 @@ func requestToken(t *testing.T, base, clientID, secret, email string) (int, map[
 // TestAppCommands: applications created, rotated and disabled with the command line take effect
 // at a running node sharing its Redis.
 func TestAppCommands(t *testing.T) {
-	redisURL := clustertest.RedisURL(t)
+	redisURL := servicetest.RedisURL(t)
 	t.Setenv("REDIS_URL", redisURL)
 	t.Setenv("MEETCOORD_CONFIG_FILE", "")
-	n := clustertest.StartNode(t, map[string]string{
+	n := servicetest.StartNode(t, map[string]string{
 		"REDIS_URL": redisURL, "EXTERNAL_API_ENABLED": "true",
 		"APPLICATION_JWT_SECRET_KEY": "cli-test-secret-of-at-least-32-bytes!!", "APP_BASE_URL": "https://meet.example.org",
 		"APPLICATION_TOKEN_THROTTLE_RATES": "100000/second",
 	})
 	sub := "alice-" + uuid.NewString()[:8]
 	email := sub + "@example.org"
-	if res := n.Client(n.Token(sub, email, "Alice Martin")).Do(http.MethodGet, clustertest.Path("users", "me"), nil); res.Status != http.StatusOK {
+	if res := n.Client(n.Token(sub, email, "Alice Martin")).Do(http.MethodGet, servicetest.Path("users", "me"), nil); res.Status != http.StatusOK {
 		t.Fatalf("users/me: %d %s", res.Status, res.Body)
 	}
 
@@ -115,7 +115,7 @@ func TestAppCommands(t *testing.T) {
 }
 
 func TestAppUsageErrors(t *testing.T) {
-	t.Setenv("REDIS_URL", clustertest.RedisURL(t))
+	t.Setenv("REDIS_URL", servicetest.RedisURL(t))
 	t.Setenv("MEETCOORD_CONFIG_FILE", "")
 	tests := []struct {
 		name string

@@ -19,7 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"meetcoord/cluster"
+	"meetcoord/cmd/meetcoord/config"
+	"meetcoord/cmd/meetcoord/service"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -63,13 +64,13 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
 	}
-	service, err := cluster.NewService(cfg, logger, cluster.Options{})
+	svc, err := service.New(cfg, logger, service.Options{})
 	if err != nil {
 		listener.Close()
 		return err
 	}
-	listener = cluster.LimitListener(listener, cfg.HTTP)
-	server := cluster.NewHTTPServer(cfg.HTTP, service.Handler())
+	listener = service.LimitListener(listener, cfg.HTTP)
+	server := service.NewHTTPServer(cfg.HTTP, svc.Handler())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 2)
@@ -78,10 +79,10 @@ func serve(args []string, stderr io.Writer) error {
 		// Scrapers reach a port the public does not; it carries no API.
 		metricsListener, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
-			service.Close()
+			svc.Close()
 			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
-		metricsServer := cluster.NewHTTPServer(cfg.HTTP, service.MetricsHandler())
+		metricsServer := service.NewHTTPServer(cfg.HTTP, svc.MetricsHandler())
 		defer metricsServer.Close()
 		go func() { served <- metricsServer.Serve(metricsListener) }()
 	}
@@ -90,15 +91,15 @@ func serve(args []string, stderr io.Writer) error {
 	var lost error
 	select {
 	case err := <-served:
-		service.Close()
+		svc.Close()
 		return fmt.Errorf("http server: %w", err)
-	case <-service.Lost():
+	case <-svc.Lost():
 		lost = errors.New("dropped from the cluster membership and not back within CLUSTER_REJOIN_TIMEOUT: exiting so that the supervisor restarts this node")
 	case <-ctx.Done():
 	}
 	if cfg.ShutdownDelay > 0 {
 		logger.Info("shutting down: not ready from now on, still serving", slog.Duration("for", cfg.ShutdownDelay))
-		service.ShuttingDown()
+		svc.ShuttingDown()
 		time.Sleep(cfg.ShutdownDelay)
 	}
 	logger.Info("shutting down: draining HTTP requests, then leaving the cluster")
@@ -107,7 +108,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err := server.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("HTTP shutdown incomplete", slog.Any("error", err))
 	}
-	service.Close()
+	svc.Close()
 	logger.Info("meetcoord stopped")
 	return lost
 }
@@ -131,7 +132,7 @@ func devToken(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	issuer, err := cluster.DevIssuer(cfg)
+	issuer, err := service.DevIssuer(cfg)
 	if err != nil {
 		return err
 	}
@@ -145,15 +146,15 @@ func devToken(args []string, stdout io.Writer) error {
 }
 
 // loadConfig reads the environment over the optional MEETCOORD_CONFIG_FILE.
-func loadConfig(dev bool) (cluster.Config, error) {
-	getenv, err := cluster.WithConfigFile(os.Getenv)
+func loadConfig(dev bool) (config.Config, error) {
+	getenv, err := config.WithConfigFile(os.Getenv)
 	if err == nil {
-		var cfg cluster.Config
-		if cfg, err = cluster.LoadConfig(getenv, dev); err == nil {
+		var cfg config.Config
+		if cfg, err = config.Load(getenv, dev); err == nil {
 			return cfg, nil
 		}
 	}
-	return cluster.Config{}, fmt.Errorf("configuration:\n%w", err)
+	return config.Config{}, fmt.Errorf("configuration:\n%w", err)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

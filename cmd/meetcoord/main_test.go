@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // buildBinary builds meetcoord once for the tests of this package.
@@ -32,8 +32,8 @@ func buildBinary(t *testing.T) string {
 func TestDevServeAndDevToken(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	addr := clustertest.FreeAddr(t)
-	env := append(os.Environ(), "LISTEN_ADDR="+addr, "REDIS_URL="+clustertest.RedisURL(t))
+	addr := servicetest.FreeAddr(t)
+	env := append(os.Environ(), "LISTEN_ADDR="+addr, "REDIS_URL="+servicetest.RedisURL(t))
 
 	var serverLog bytes.Buffer
 	serve := exec.Command(bin, "serve", "--dev")
@@ -45,7 +45,7 @@ func TestDevServeAndDevToken(t *testing.T) {
 	go func() { exited <- serve.Wait() }()
 	t.Cleanup(func() { _ = serve.Process.Kill() })
 	base := "http://" + addr
-	clustertest.Eventually(t, 20*time.Second, "dev server to be ready", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "dev server to be ready", func() bool {
 		res, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -116,9 +116,9 @@ func TestDevTokenNeedsSubject(t *testing.T) {
 // TestShutdownDelayReportsNotReadyFirst: with SHUTDOWN_DELAY, SIGTERM first makes /readyz fail
 // while the node still serves (load balancers stop sending), then the node stops cleanly.
 func TestShutdownDelayReportsNotReadyFirst(t *testing.T) {
-	_, issuer := clustertest.StartIssuer(t)
-	node := clustertest.StartProcess(t, map[string]string{
-		"LISTEN_ADDR": clustertest.FreeAddr(t), "REDIS_URL": clustertest.RedisURL(t), "OIDC_ISSUER": issuer.IssuerURL(),
+	_, issuer := servicetest.StartIssuer(t)
+	node := servicetest.StartProcess(t, map[string]string{
+		"LISTEN_ADDR": servicetest.FreeAddr(t), "REDIS_URL": servicetest.RedisURL(t), "OIDC_ISSUER": issuer.IssuerURL(),
 		"LIVEKIT_API_KEY": "testkey", "LIVEKIT_API_SECRET": "test-secret-of-at-least-32-characters",
 		"SECRET_KEY": "a-test-server-key-of-at-least-32-bytes", "SHUTDOWN_DELAY": "3", "LOG_LEVEL": "warn",
 	})
@@ -131,14 +131,14 @@ func TestShutdownDelayReportsNotReadyFirst(t *testing.T) {
 		return res.StatusCode
 	}
 	node.Signal(syscall.SIGTERM)
-	clustertest.Eventually(t, 2*time.Second, "/readyz to fail after SIGTERM", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	servicetest.Eventually(t, 2*time.Second, "/readyz to fail after SIGTERM", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
 	if got := status("/api/v1.0/config/"); got != http.StatusOK {
 		t.Fatalf("API during the shutdown delay: %d, want 200 (still serving)", got)
 	}
 	if exited, _ := node.Exited(); exited {
 		t.Fatal("exited before the shutdown delay passed")
 	}
-	clustertest.Eventually(t, 30*time.Second, "the node to exit", func() bool { exited, _ := node.Exited(); return exited })
+	servicetest.Eventually(t, 30*time.Second, "the node to exit", func() bool { exited, _ := node.Exited(); return exited })
 	if _, code := node.Exited(); code != 0 {
 		t.Fatalf("exit code %d:\n%s", code, node.Log())
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // egressWorker plays LiveKit's egress worker for a recording the front end started, as far as
@@ -28,7 +28,7 @@ type egressWorker struct {
 func (s *suite) startEgressWorker(t *testing.T, roomID string) *egressWorker {
 	t.Helper()
 	w := &egressWorker{s: s, t: t}
-	clustertest.Eventually(t, waitFor, "an egress for room "+roomID, func() bool {
+	servicetest.Eventually(t, waitFor, "an egress for room "+roomID, func() bool {
 		if info := w.egressOf(roomID); info != nil {
 			w.egressID = info.GetEgressId()
 			return true
@@ -55,7 +55,7 @@ func (s *suite) startEgressWorker(t *testing.T, roomID string) *egressWorker {
 // the egress complete.
 func (w *egressWorker) finishWhenStopped() {
 	w.t.Helper()
-	clustertest.Eventually(w.t, waitFor, "egress "+w.egressID+" to be stopped", func() bool {
+	servicetest.Eventually(w.t, waitFor, "egress "+w.egressID+" to be stopped", func() bool {
 		info := w.egressOf("")
 		return info != nil && info.GetStatus() == livekit.EgressStatus_EGRESS_ENDING
 	})

@@ -8,7 +8,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // TestReferenceFrontEnd: La Suite Meet's front end, unchanged, against one node. Each scenario
@@ -123,7 +123,7 @@ func (s *suite) lobbyAdmission(t *testing.T) {
 	openMeetingAt(owner, slug)
 	owner.click("Open admin")
 	owner.click("Restricted")
-	clustertest.Eventually(t, waitFor, "the room to be restricted", func() bool {
+	servicetest.Eventually(t, waitFor, "the room to be restricted", func() bool {
 		return s.roomField(t, slug, "access_level") == "restricted"
 	})
 
@@ -174,14 +174,14 @@ func (s *suite) inMeetingActions(t *testing.T) {
 		member.click("See everyone")
 		member.click("Close the mic of " + ada.FullName)
 		member.click("Mute")
-		clustertest.Eventually(t, waitFor, "Ada's microphone to be muted in LiveKit", func() bool {
+		servicetest.Eventually(t, waitFor, "Ada's microphone to be muted in LiveKit", func() bool {
 			return microphoneMuted(s.participant(t, roomID, ada.FullName))
 		})
 	})
 	t.Run("PromoteToAdministrator", func(t *testing.T) {
 		owner.clickWithin(bob.FullName, "More options")
 		owner.click("Make co-host")
-		clustertest.Eventually(t, waitFor, "Bob's room_role to be administrator in LiveKit", func() bool {
+		servicetest.Eventually(t, waitFor, "Bob's room_role to be administrator in LiveKit", func() bool {
 			return s.participant(t, roomID, bob.FullName).GetAttributes()["room_role"] == "administrator"
 		})
 		owner.waitText("Co-host")
@@ -213,7 +213,7 @@ func (s *suite) transcript(t *testing.T) {
 	owner.click("Stop transcribing the meeting")
 	worker.finishWhenStopped()
 	recordingID := s.onlyRecording(t, slug)
-	clustertest.Eventually(t, waitFor, "the recording to be saved", func() bool {
+	servicetest.Eventually(t, waitFor, "the recording to be saved", func() bool {
 		return s.recordingStatus(t, recordingID) == "saved"
 	})
 	owner.open("/recording/" + recordingID)
@@ -227,14 +227,14 @@ func (s *suite) settings(t *testing.T) {
 	b.click("Settings")
 	b.click("Rooms")
 	b.click("Restricted")
-	clustertest.Eventually(t, waitFor, "Carol's default access level to be saved", func() bool {
+	servicetest.Eventually(t, waitFor, "Carol's default access level to be saved", func() bool {
 		return s.me(t, carol)["default_room_access_level"] == "restricted"
 	})
 	b.click("General")
 	b.click("English")
 	b.click("Français")
 	b.waitText("Visioconférences simples et sécurisées")
-	clustertest.Eventually(t, waitFor, "Carol's language to be saved", func() bool {
+	servicetest.Eventually(t, waitFor, "Carol's language to be saved", func() bool {
 		return s.me(t, carol)["language"] == "fr-fr"
 	})
 	b.reload()

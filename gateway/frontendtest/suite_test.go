@@ -14,7 +14,7 @@ import (
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/oidctest"
 )
@@ -31,9 +31,9 @@ const (
 // with its own browsers, users and rooms.
 type suite struct {
 	chromium string
-	node     *clustertest.Node
-	lk       *clustertest.LiveKitServer
-	egress   *clustertest.EgressStandIn
+	node     *servicetest.Node
+	lk       *servicetest.LiveKitServer
+	egress   *servicetest.EgressStandIn
 	provider *oidctest.Provider
 	rooms    *lksdk.RoomServiceClient
 }
@@ -50,8 +50,8 @@ func startSuite(t *testing.T) *suite {
 	dist := frontendDir(t)
 	lksdk.SetLogger(protologger.GetDiscardLogger())
 	s.provider = oidctest.Start(t, "meet-client", "client-secret")
-	addr := clustertest.FreeAddr(t)
-	s.node, s.lk, s.egress = clustertest.StartNodeWithEgress(t, map[string]string{
+	addr := servicetest.FreeAddr(t)
+	s.node, s.lk, s.egress = servicetest.StartNodeWithEgress(t, map[string]string{
 		"LISTEN_ADDR":           addr,
 		"FRONTEND_DIR":          dist,
 		"APP_BASE_URL":          "http://" + addr,
@@ -151,7 +151,7 @@ func (s *suite) openLoggedOut(b *browser) {
 // silentLogin tells whether the front end tries a silent login (GET config/).
 func (s *suite) silentLogin(t *testing.T) bool {
 	t.Helper()
-	return s.node.Client("").Do(http.MethodGet, clustertest.Path("config"), nil).JSON()["is_silent_login_enabled"] == true
+	return s.node.Client("").Do(http.MethodGet, servicetest.Path("config"), nil).JSON()["is_silent_login_enabled"] == true
 }
 
 // roomID is the id of the room at slug, as the API gives it.
@@ -186,7 +186,7 @@ func (s *suite) participants(t *testing.T, roomID string) []*livekit.Participant
 // waitInRoom waits until LiveKit has every one of names (participant names) in the room.
 func (s *suite) waitInRoom(t *testing.T, roomID string, names ...string) {
 	t.Helper()
-	clustertest.Eventually(t, waitFor, "LiveKit room "+roomID+" to hold "+joinNames(names), func() bool {
+	servicetest.Eventually(t, waitFor, "LiveKit room "+roomID+" to hold "+joinNames(names), func() bool {
 		in := map[string]bool{}
 		for _, p := range s.participants(t, roomID) {
 			in[p.GetName()] = true
@@ -217,7 +217,7 @@ func joinNames(names []string) string {
 }
 
 // api reads the API as a user, with a bearer token from the same identity provider.
-func (s *suite) api(t *testing.T, who gwauth.Claims, path string) clustertest.Response {
+func (s *suite) api(t *testing.T, who gwauth.Claims, path string) servicetest.Response {
 	t.Helper()
 	return s.node.Client(s.provider.AccessToken(who)).Do(http.MethodGet, path, nil)
 }
@@ -225,13 +225,13 @@ func (s *suite) api(t *testing.T, who gwauth.Claims, path string) clustertest.Re
 // me is GET users/me/ for who.
 func (s *suite) me(t *testing.T, who gwauth.Claims) map[string]any {
 	t.Helper()
-	return s.api(t, who, clustertest.Path("users", "me")).JSON()
+	return s.api(t, who, servicetest.Path("users", "me")).JSON()
 }
 
 // roomField is one field of the room at slug, as its owner Ada reads it.
 func (s *suite) roomField(t *testing.T, slug, field string) any {
 	t.Helper()
-	return s.api(t, ada, clustertest.Path("rooms", slug)).JSON()[field]
+	return s.api(t, ada, servicetest.Path("rooms", slug)).JSON()[field]
 }
 
 // onlyRecording waits for the room's one recording (as Ada sees them) and gives its id.
@@ -239,7 +239,7 @@ func (s *suite) onlyRecording(t *testing.T, slug string) string {
 	t.Helper()
 	roomID := s.roomID(t, slug)
 	var id string
-	clustertest.Eventually(t, waitFor, "a recording of room "+slug, func() bool {
+	servicetest.Eventually(t, waitFor, "a recording of room "+slug, func() bool {
 		var list struct {
 			Results []struct {
 				ID   string `json:"id"`
@@ -248,7 +248,7 @@ func (s *suite) onlyRecording(t *testing.T, slug string) string {
 				} `json:"room"`
 			} `json:"results"`
 		}
-		res := s.api(t, ada, clustertest.Path("recordings"))
+		res := s.api(t, ada, servicetest.Path("recordings"))
 		if json.Unmarshal(res.Body, &list) != nil {
 			return false
 		}
@@ -266,5 +266,5 @@ func (s *suite) onlyRecording(t *testing.T, slug string) string {
 // recordingStatus is a recording's status as Ada reads it.
 func (s *suite) recordingStatus(t *testing.T, id string) any {
 	t.Helper()
-	return s.api(t, ada, clustertest.Path("recordings", id)).JSON()["status"]
+	return s.api(t, ada, servicetest.Path("recordings", id)).JSON()["status"]
 }

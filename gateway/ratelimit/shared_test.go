@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -17,7 +17,7 @@ import (
 // client.
 func nodes(t *testing.T, r ratelimit.Rate) (*ratelimit.Shared, *ratelimit.Shared) {
 	t.Helper()
-	opts, err := redis.ParseURL(clustertest.RedisURL(t))
+	opts, err := redis.ParseURL(servicetest.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +103,14 @@ func TestSharedRefills(t *testing.T) {
 	if d := allowShared(t, b, "k", 1); d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > 50*time.Millisecond {
 		t.Fatalf("after the burst: %+v, want refused with a retry within one token's 50ms", d)
 	}
-	clustertest.Eventually(t, 5*time.Second, "a token to come back", func() bool {
+	servicetest.Eventually(t, 5*time.Second, "a token to come back", func() bool {
 		return allowShared(t, b, "k", 1).Allowed
 	})
 }
 
 // A Redis fault is an error, never a silent allow or refusal.
 func TestSharedReportsRedisFaults(t *testing.T) {
-	srv := clustertest.StartRedis(t)
+	srv := servicetest.StartRedis(t)
 	opts, _ := redis.ParseURL(srv.URL)
 	opts.MaxRetries = -1
 	client := redis.NewClient(opts)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	"meetcoord/gateway/invitations"
 	"meetcoord/gateway/invitations/mailer"
 )
@@ -36,17 +36,17 @@ func send(t *testing.T, cfg mailer.Config, timeout time.Duration) error {
 func TestSMTPDelivers(t *testing.T) {
 	tests := []struct {
 		name     string
-		server   clustertest.SMTPOptions
+		server   servicetest.SMTPOptions
 		security mailer.Security
 		username string
 	}{
-		{"plain", clustertest.SMTPOptions{}, mailer.Plain, ""},
-		{"STARTTLS with AUTH", clustertest.SMTPOptions{STARTTLS: true, Username: "relay", Password: "s3cret"}, mailer.StartTLS, "relay"},
-		{"implicit TLS with AUTH", clustertest.SMTPOptions{ImplicitTLS: true, Username: "relay", Password: "s3cret"}, mailer.ImplicitTLS, "relay"},
+		{"plain", servicetest.SMTPOptions{}, mailer.Plain, ""},
+		{"STARTTLS with AUTH", servicetest.SMTPOptions{STARTTLS: true, Username: "relay", Password: "s3cret"}, mailer.StartTLS, "relay"},
+		{"implicit TLS with AUTH", servicetest.SMTPOptions{ImplicitTLS: true, Username: "relay", Password: "s3cret"}, mailer.ImplicitTLS, "relay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := clustertest.StartSMTP(t, tt.server)
+			srv := servicetest.StartSMTP(t, tt.server)
 			cfg := mailer.Config{Host: srv.Host, Port: srv.Port, From: "Meet <noreply@meet.example.org>", Security: tt.security,
 				Username: tt.username, Password: tt.server.Password}
 			if srv.CA != nil {
@@ -69,7 +69,7 @@ func TestSMTPDelivers(t *testing.T) {
 			if got.User != tt.username {
 				t.Errorf("authenticated as %q, want %q", got.User, tt.username)
 			}
-			p, err := clustertest.ParseMail(got.Data)
+			p, err := servicetest.ParseMail(got.Data)
 			if err != nil {
 				t.Fatalf("parse: %v\n%s", err, got.Data)
 			}
@@ -94,7 +94,7 @@ func TestSMTPDelivers(t *testing.T) {
 
 func TestSMTPFailures(t *testing.T) {
 	t.Run("STARTTLS required but not offered", func(t *testing.T) {
-		srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{})
+		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 		err := send(t, mailer.Config{Host: srv.Host, Port: srv.Port, From: "noreply@meet.example.org", Security: mailer.StartTLS}, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Fatalf("error %v, want a STARTTLS refusal", err)
@@ -104,7 +104,7 @@ func TestSMTPFailures(t *testing.T) {
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
-		srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{STARTTLS: true})
+		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{STARTTLS: true})
 		err := send(t, mailer.Config{Host: srv.Host, Port: srv.Port, From: "noreply@meet.example.org", Security: mailer.StartTLS}, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("error %v, want a certificate error", err)
@@ -114,7 +114,7 @@ func TestSMTPFailures(t *testing.T) {
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		srv := clustertest.StartSMTP(t, clustertest.SMTPOptions{STARTTLS: true, Username: "relay", Password: "s3cret"})
+		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{STARTTLS: true, Username: "relay", Password: "s3cret"})
 		err := send(t, mailer.Config{Host: srv.Host, Port: srv.Port, From: "noreply@meet.example.org", Security: mailer.StartTLS,
 			Username: "relay", Password: "wrong", TLS: &tls.Config{RootCAs: srv.CA, ServerName: srv.Host}}, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "535") {
@@ -125,13 +125,13 @@ func TestSMTPFailures(t *testing.T) {
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		err := send(t, mailer.Config{Host: "127.0.0.1", Port: clustertest.ClosedPort(t), From: "noreply@meet.example.org"}, 10*time.Second)
+		err := send(t, mailer.Config{Host: "127.0.0.1", Port: servicetest.ClosedPort(t), From: "noreply@meet.example.org"}, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Fatalf("error %v, want connection refused", err)
 		}
 	})
 	t.Run("server never answers", func(t *testing.T) {
-		host, port := clustertest.StartSilentSMTP(t)
+		host, port := servicetest.StartSilentSMTP(t)
 		err := send(t, mailer.Config{Host: host, Port: port, From: "noreply@meet.example.org"}, 300*time.Millisecond)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error %v, want the deadline", err)

@@ -1,13 +1,13 @@
-package cluster
+package config
 
 import (
-	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"meetcoord/cluster"
 	"meetcoord/gateway/ratelimit"
 )
 
@@ -78,7 +78,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(envOf(tt.env), tt.dev)
+			_, err := Load(envOf(tt.env), tt.dev)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -92,7 +92,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 }
 
 func TestDevModeOnlyFillsDefaults(t *testing.T) {
-	cfg, err := LoadConfig(envOf(map[string]string{}), true)
+	cfg, err := Load(envOf(map[string]string{}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestDevModeOnlyFillsDefaults(t *testing.T) {
 		"LOBBY_COOKIE_SECURE": "true", "LOBBY_COOKIE_NAME": "knock", "LOBBY_NOTIFICATION_TYPE": "someoneKnocks",
 		"LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX": "^meet-",
 	}
-	cfg, err = LoadConfig(envOf(set), true)
+	cfg, err = Load(envOf(set), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestEmailSettings(t *testing.T) {
 	if err := os.WriteFile(password, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(envOf(map[string]string{
+	cfg, err := Load(envOf(map[string]string{
 		"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey,
 		"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "relay",
 		"EMAIL_HOST_PASSWORD_FILE": password, "EMAIL_USE_TLS": "true", "EMAIL_FROM": "Meet <noreply@example.org>",
@@ -158,7 +158,7 @@ func TestEmailSettings(t *testing.T) {
 	}
 
 	// Without EMAIL_HOST outside dev mode nothing about email is required.
-	cfg, err = LoadConfig(envOf(map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey}), false)
+	cfg, err = Load(envOf(map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey}), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestConfigFileUnderEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(getenv, true)
+	cfg, err := Load(getenv, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestConfigFileUnderEnvironment(t *testing.T) {
 }
 
 func TestExternalAPISettings(t *testing.T) {
-	cfg, err := LoadConfig(envOf(map[string]string{}), true)
+	cfg, err := Load(envOf(map[string]string{}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestExternalAPISettings(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("a-secret-from-a-file-of-32-bytes-or-more\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err = LoadConfig(envOf(map[string]string{
+	cfg, err = Load(envOf(map[string]string{
 		"EXTERNAL_API_ENABLED": "true", "APPLICATION_JWT_SECRET_KEY_FILE": secretFile, "APPLICATION_JWT_ALG": "HS512",
 		"APPLICATION_JWT_ISSUER": "meet", "APPLICATION_JWT_AUDIENCE": "calendar", "APPLICATION_JWT_EXPIRATION_SECONDS": "600",
 		"EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "restricted", "APPLICATION_ALLOW_USER_CREATION": "true",
@@ -223,7 +223,7 @@ func TestExternalAPISettings(t *testing.T) {
 }
 
 func TestBrowserLoginAndMarketingSettings(t *testing.T) {
-	defaults, err := LoadConfig(envOf(map[string]string{}), true)
+	defaults, err := Load(envOf(map[string]string{}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestBrowserLoginAndMarketingSettings(t *testing.T) {
 		strings.Join(defaults.OIDCScopes, " ") != "openid email" {
 		t.Fatalf("defaults: %+v", defaults)
 	}
-	cfg, err := LoadConfig(envOf(map[string]string{
+	cfg, err := Load(envOf(map[string]string{
 		"OIDC_ISSUER": "https://id.example.org", "OIDC_RP_CLIENT_ID": "meet", "OIDC_RP_CLIENT_SECRET": "s",
 		"APP_BASE_URL": "https://meet.example.org/", "OIDC_RP_SCOPES": "openid email profile",
 		"SESSION_COOKIE_AGE": "600", "LOGOUT_REDIRECT_URL": "/bye",
@@ -264,116 +264,25 @@ func TestBrowserLoginAndMarketingSettings(t *testing.T) {
 	}
 }
 
-// TestFrontendConfig: GET config/ as the reference front end reads it, from the defaults and
-// from the variables that change it.
-func TestFrontendConfig(t *testing.T) {
-	load := func(t *testing.T, env map[string]string) map[string]any {
-		t.Helper()
-		c, err := LoadConfig(envOf(env), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Through JSON, as the front end gets it.
-		b, err := json.Marshal(frontendConfig(c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatal(err)
-		}
-		return out
+// TestClusterSettings: the membership part handed to cluster.StartNode carries every CLUSTER_*
+// variable, ETCD_ENDPOINTS and ROOM_REQUEST_TIMEOUT.
+func TestClusterSettings(t *testing.T) {
+	cfg, err := Load(envOf(map[string]string{
+		"CLUSTER_PROVIDER": "automanaged", "CLUSTER_NAME": "meet", "CLUSTER_ADVERTISE_ADDR": "10.0.0.7", "CLUSTER_PORT": "6000",
+		"ETCD_ENDPOINTS": "etcd-1:2379, etcd-2:2379", "CLUSTER_SEEDS": "10.0.0.7:6330,10.0.0.8:6330", "CLUSTER_AUTOMANAGED_PORT": "6331",
+		"CLUSTER_ACTIVATION_TIMEOUT": "2", "CLUSTER_LEAVE_GRACE": "0.5", "CLUSTER_REJOIN_TIMEOUT": "45", "ROOM_REQUEST_TIMEOUT": "7",
+	}), true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	check := func(t *testing.T, got map[string]any, want map[string]any) {
-		t.Helper()
-		for key, w := range want {
-			if g, ok := got[key]; !ok || !reflect.DeepEqual(g, w) {
-				t.Errorf("%s = %#v (present %v), want %#v", key, g, ok, w)
-			}
-		}
+	want := cluster.Config{
+		Provider: "automanaged", Name: "meet", AdvertiseAddr: "10.0.0.7", Port: 6000,
+		EtcdEndpoints: []string{"etcd-1:2379", "etcd-2:2379"}, Seeds: []string{"10.0.0.7:6330", "10.0.0.8:6330"}, AutomanagedPort: 6331,
+		ActivationTimeout: 2 * time.Second, LeaveGrace: 500 * time.Millisecond, RejoinTimeout: 45 * time.Second, RequestTimeout: 7 * time.Second,
 	}
-	t.Run("defaults", func(t *testing.T) {
-		got := load(t, map[string]string{})
-		check(t, got, map[string]any{
-			"LANGUAGE_CODE":                 "en-us",
-			"telephony":                     map[string]any{"enabled": false},
-			"diagnostics":                   map[string]any{"connection_test_enabled": false},
-			"background_image":              map[string]any{"upload_is_enabled": false},
-			"custom_css_url":                nil,
-			"analytics":                     map[string]any{},
-			"support":                       map[string]any{},
-			"feedback":                      map[string]any{},
-			"silence_livekit_debug_logs":    false,
-			"is_silent_login_enabled":       true,
-			"idle_disconnect_warning_delay": nil,
-			"documentation_url":             nil,
-			"external_home_url":             nil,
-			"use_french_gov_footer":         false,
-			"use_proconnect_button":         false,
-			"manifest_link":                 nil,
-			"transcription_destination":     nil,
-			"max_participants_for_sound":    float64(5),
-			"auto_mute_on_join_threshold":   float64(50),
-		})
-		rec, _ := got["recording"].(map[string]any)
-		if v, ok := rec["expiration_days"]; !ok || v != nil {
-			t.Errorf("recording.expiration_days = %v (present %v), want null", v, ok)
-		}
-		if v, ok := rec["max_duration"]; !ok || v != nil {
-			t.Errorf("recording.max_duration = %v (present %v), want null", v, ok)
-		}
-	})
-	t.Run("set", func(t *testing.T) {
-		got := load(t, map[string]string{
-			"LANGUAGE_CODE":                          "fr-fr",
-			"ROOM_TELEPHONY_ENABLED":                 "true",
-			"ROOM_TELEPHONY_PHONE_NUMBER":            "01 00 00 00 00",
-			"ROOM_TELEPHONY_DEFAULT_COUNTRY":         "FR",
-			"RECORDING_EXPIRATION_DAYS":              "7",
-			"RECORDING_MAX_DURATION":                 "3600000",
-			"FRONTEND_CUSTOM_CSS_URL":                "/custom.css",
-			"FRONTEND_ANALYTICS":                     `{"id": "phc_1", "host": "https://eu.posthog.com"}`,
-			"FRONTEND_SUPPORT":                       `{"id": "crisp-1"}`,
-			"FRONTEND_FEEDBACK":                      `{"url": "https://feedback.example.org"}`,
-			"FRONTEND_SILENCE_LIVEKIT_DEBUG":         "true",
-			"FRONTEND_IS_SILENT_LOGIN_ENABLED":       "false",
-			"FRONTEND_IDLE_DISCONNECT_WARNING_DELAY": "120",
-			"FRONTEND_DOCUMENTATION_URL":             "https://docs.example.org",
-			"FRONTEND_EXTERNAL_HOME_URL":             "https://example.org",
-			"FRONTEND_USE_FRENCH_GOV_FOOTER":         "true",
-			"FRONTEND_USE_PROCONNECT_BUTTON":         "true",
-			"FRONTEND_MANIFEST_LINK":                 "/manifest.webmanifest",
-			"FRONTEND_TRANSCRIPTION_DESTINATION":     "https://docs.example.org/transcripts",
-			"FRONTEND_MAX_PARTICIPANTS_FOR_SOUND":    "8",
-			"FRONTEND_AUTO_MUTE_ON_JOIN_THRESHOLD":   "20",
-		})
-		check(t, got, map[string]any{
-			"LANGUAGE_CODE":                 "fr-fr",
-			"telephony":                     map[string]any{"enabled": true, "default_country": "FR", "international_phone_number": "+33 1 00 00 00 00"},
-			"recording":                     map[string]any{"is_enabled": false, "available_modes": []any{}, "expiration_days": float64(7), "max_duration": float64(3600000)},
-			"custom_css_url":                "/custom.css",
-			"analytics":                     map[string]any{"id": "phc_1", "host": "https://eu.posthog.com"},
-			"support":                       map[string]any{"id": "crisp-1"},
-			"feedback":                      map[string]any{"url": "https://feedback.example.org"},
-			"silence_livekit_debug_logs":    true,
-			"is_silent_login_enabled":       false,
-			"idle_disconnect_warning_delay": float64(120),
-			"documentation_url":             "https://docs.example.org",
-			"external_home_url":             "https://example.org",
-			"use_french_gov_footer":         true,
-			"use_proconnect_button":         true,
-			"manifest_link":                 "/manifest.webmanifest",
-			"transcription_destination":     "https://docs.example.org/transcripts",
-			"max_participants_for_sound":    float64(8),
-			"auto_mute_on_join_threshold":   float64(20),
-		})
-		if _, ok := got["telephony"].(map[string]any)["phone_number"]; ok {
-			t.Error("telephony has phone_number; the front end reads international_phone_number")
-		}
-	})
-	t.Run("telephony on without a number shows none", func(t *testing.T) {
-		check(t, load(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true"}), map[string]any{"telephony": map[string]any{"enabled": false}})
-	})
+	if got := cfg.Cluster(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("cluster settings:\n got %+v\nwant %+v", got, want)
+	}
 }
 
 // Dev mode without an identity provider logs browsers in through the development issuer, and a

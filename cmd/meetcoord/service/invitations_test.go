@@ -1,4 +1,4 @@
-package cluster
+package service
 
 import (
 	"bytes"
@@ -9,15 +9,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/gateway/invitations"
 )
 
 // Which sender the node gets: none without EMAIL_HOST, the log in dev mode (so that `make run`
 // can try invitations), SMTP otherwise (tested through the gateway against a real server).
 func TestInvitationSender(t *testing.T) {
-	base := map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": testServerKey}
+	base := map[string]string{"LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET": "s", "OIDC_ISSUER": "https://id.example.org", "SECRET_KEY": "a-test-server-key-of-at-least-32-bytes"}
 
-	cfg, err := LoadConfig(envOf(base), false)
+	cfg, err := config.Load(envOf(base), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestInvitationSender(t *testing.T) {
 		t.Fatalf("without EMAIL_HOST: %v, %v; want no sender", inv, err)
 	}
 
-	cfg, err = LoadConfig(envOf(base), true)
+	cfg, err = config.Load(envOf(base), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,6 @@
-package cluster
+package config
 
-import (
-	"net"
-	"net/http"
-	"time"
-
-	"golang.org/x/net/netutil"
-)
+import "time"
 
 // HTTPLimits bound what one client can make the node hold: a connection that sends its request
 // slowly, never reads its answer, or idles, is closed after its timeout; headers are bounded;
@@ -19,22 +13,4 @@ type HTTPLimits struct {
 	IdleTimeout    time.Duration // HTTP_IDLE_TIMEOUT: a keep-alive connection between requests
 	MaxHeaderBytes int           // HTTP_MAX_HEADER_BYTES
 	MaxConnections int           // HTTP_MAX_CONNECTIONS: served at once
-}
-
-// NewHTTPServer is the node's HTTP server for handler, within limits.
-func NewHTTPServer(limits HTTPLimits, handler http.Handler) *http.Server {
-	return &http.Server{
-		Handler: handler,
-		// Headers get a tighter bound than the body: they are what a slow client sends first.
-		ReadHeaderTimeout: min(limits.ReadTimeout, 10*time.Second),
-		ReadTimeout:       limits.ReadTimeout,
-		WriteTimeout:      limits.WriteTimeout,
-		IdleTimeout:       limits.IdleTimeout,
-		MaxHeaderBytes:    limits.MaxHeaderBytes,
-	}
-}
-
-// LimitListener accepts at most limits.MaxConnections connections at once.
-func LimitListener(l net.Listener, limits HTTPLimits) net.Listener {
-	return netutil.LimitListener(l, limits.MaxConnections)
 }

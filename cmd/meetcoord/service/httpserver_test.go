@@ -1,4 +1,4 @@
-package cluster_test
+package service_test
 
 import (
 	"bufio"
@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // startBoundedNode starts one node process with the given HTTP bounds.
-func startBoundedNode(t *testing.T, bounds map[string]string) *clustertest.Process {
+func startBoundedNode(t *testing.T, bounds map[string]string) *servicetest.Process {
 	t.Helper()
-	_, issuer := clustertest.StartIssuer(t)
+	_, issuer := servicetest.StartIssuer(t)
 	env := map[string]string{
-		"LISTEN_ADDR":        clustertest.FreeAddr(t),
+		"LISTEN_ADDR":        servicetest.FreeAddr(t),
 		"LIVEKIT_API_KEY":    "testkey",
 		"LIVEKIT_API_SECRET": "test-secret-of-at-least-32-characters",
 		"SECRET_KEY":         "a-test-server-key-of-at-least-32-bytes",
@@ -28,7 +28,7 @@ func startBoundedNode(t *testing.T, bounds map[string]string) *clustertest.Proce
 	for k, v := range bounds {
 		env[k] = v
 	}
-	return clustertest.StartProcess(t, env)
+	return servicetest.StartProcess(t, env)
 }
 
 // A client sending its body one byte at a time is cut off after HTTP_READ_TIMEOUT instead of
@@ -115,7 +115,7 @@ func TestConnectionsAreBounded(t *testing.T) {
 
 // With METRICS_ADDR, /metrics is served there only, not on the public listener.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
-	metricsAddr := clustertest.FreeAddr(t)
+	metricsAddr := servicetest.FreeAddr(t)
 	node := startBoundedNode(t, map[string]string{"METRICS_ADDR": metricsAddr})
 	res, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {

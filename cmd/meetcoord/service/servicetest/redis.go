@@ -1,6 +1,7 @@
-// Package clustertest is the test harness: it hands tests the throwaway servers that `make test`
-// started (Redis now; etcd and livekit-server later) and starts meetcoord nodes on them.
-package clustertest
+// Package servicetest is the test harness: it hands tests the throwaway Redis and etcd that
+// `make test` started, starts livekit-server and SMTP servers for them, and starts meetcoord nodes
+// on all that, in the test process (service.New) or as processes of the built command.
+package servicetest
 
 import (
 	"context"

@@ -1,4 +1,7 @@
-package cluster
+// Package service is meetcoord's composition root: it builds a node from its configuration (store,
+// cluster member with room grains, gateway, invitation mail, marketing sign-ups, browser login,
+// external API) and serves it over HTTP within the configured limits.
+package service
 
 import (
 	"context"
@@ -21,6 +24,8 @@ import (
 	"meetcoord/actors/recordingwebhook"
 	"meetcoord/actors/room"
 	"meetcoord/actors/store"
+	"meetcoord/cluster"
+	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/gateway"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/auth/application"
@@ -45,10 +50,10 @@ type Options struct {
 
 // Service is one meetcoord node: store, cluster member with room grains, and HTTP gateway.
 type Service struct {
-	cfg          Config
+	cfg          config.Config
 	log          *slog.Logger
 	store        serviceStore
-	node         *Node
+	node         *cluster.Node
 	invites      *invitations.Service // nil: invitations not configured
 	handler      http.Handler
 	metrics      http.Handler // /metrics, for METRICS_ADDR
@@ -76,7 +81,7 @@ type serviceStore interface {
 }
 
 // recordingNotifier announces saved recordings at RECORDING_NOTIFICATION_URL; nil when unset.
-func recordingNotifier(cfg Config) actors.RecordingNotifier {
+func recordingNotifier(cfg config.Config) actors.RecordingNotifier {
 	if cfg.RecordingNotificationURL == "" {
 		return nil
 	}
@@ -86,8 +91,8 @@ func recordingNotifier(cfg Config) actors.RecordingNotifier {
 	})
 }
 
-// NewService assembles a node from its configuration and joins the cluster.
-func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error) {
+// New assembles a node from its configuration and joins the cluster.
+func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error) {
 	s := &Service{cfg: cfg, log: logger}
 	if cfg.RedisURL == "" {
 		logger.Warn("REDIS_URL is empty: room state lives in this process only and is lost when it exits (single node only)")
@@ -147,7 +152,7 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		Metrics:           room.NewMetrics(registry),
 		RecordingNotifier: recordingNotifier(cfg),
 	})
-	node, err := StartNode(cfg, roomProps, logger)
+	node, err := cluster.StartNode(cfg.Cluster(), roomProps, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -195,9 +200,9 @@ func NewService(cfg Config, logger *slog.Logger, opts Options) (*Service, error)
 		CreationCallbackRate: cfg.CreationCallbackRate,
 		RoomCreationRate:     cfg.RoomCreationRate,
 		DefaultAccessLevel:   cfg.DefaultAccessLevel,
-		ValidSource:          ValidSource,
+		ValidSource:          config.ValidSource,
 		LanguageCode:         cfg.LanguageCode,
-		LanguageCodes:        LanguageCodes,
+		LanguageCodes:        config.LanguageCodes,
 		WebhookKeys:          auth.NewSimpleKeyProvider(cfg.LiveKitAPIKey, cfg.LiveKitAPISecret),
 		RecordingEnabled:     cfg.RecordingEnabled,
 		LiveKitAPIKey:        cfg.LiveKitAPIKey,
@@ -326,7 +331,7 @@ func (s *Service) externalAPI() (*gateway.ExternalAPI, error) {
 }
 
 // DevIssuer is the development issuer of a dev-mode configuration.
-func DevIssuer(cfg Config) (*gwauth.DevIssuer, error) {
+func DevIssuer(cfg config.Config) (*gwauth.DevIssuer, error) {
 	if !cfg.Dev {
 		return nil, errors.New("the development OIDC issuer exists only in dev mode")
 	}

@@ -1,4 +1,4 @@
-package clustertest
+package servicetest
 
 import (
 	"bytes"
@@ -21,7 +21,8 @@ import (
 
 	"meetcoord/actors"
 	"meetcoord/actors/store"
-	"meetcoord/cluster"
+	"meetcoord/cmd/meetcoord/config"
+	"meetcoord/cmd/meetcoord/service"
 	gwauth "meetcoord/gateway/auth"
 )
 
@@ -35,7 +36,7 @@ type Node struct {
 	LiveKit *LiveKitRecorder
 	Issuer  *gwauth.DevIssuer
 	Redis   *store.Redis // direct access for assertions (nil with the in-process store)
-	Service *cluster.Service
+	Service *service.Service
 
 	server      *httptest.Server
 	handler     atomic.Value // http.Handler of the current service; the server outlives restarts
@@ -153,7 +154,7 @@ func (n *Node) start() {
 		n.t.Fatal("another test node is running in this process: close it first " +
 			"(protoactor's remote start races with a running node; use one node at a time)")
 	}
-	cfg, err := cluster.LoadConfig(func(k string) string { return n.Env[k] }, false)
+	cfg, err := config.Load(func(k string) string { return n.Env[k] }, false)
 	if err != nil {
 		liveNodes.Add(-1)
 		n.t.Fatalf("test configuration: %v", err)
@@ -162,11 +163,11 @@ func (n *Node) start() {
 	if n.Env["LOG_LEVEL"] == "error" {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts := cluster.Options{LiveKit: n.LiveKit, Clock: n.Clock}
+	opts := service.Options{LiveKit: n.LiveKit, Clock: n.Clock}
 	if n.realLK {
 		opts.LiveKit = nil
 	}
-	svc, err := cluster.NewService(cfg, logger, opts)
+	svc, err := service.New(cfg, logger, opts)
 	if err != nil {
 		liveNodes.Add(-1)
 		n.t.Fatalf("start node: %v", err)

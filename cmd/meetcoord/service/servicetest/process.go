@@ -1,4 +1,4 @@
-package clustertest
+package servicetest
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		root := filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
 		dir, err := os.MkdirTemp("", "meetcoord-bin")
 		if err != nil {
 			buildErr = err

@@ -1,4 +1,4 @@
-package cluster
+package config
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func FuzzLoadConfig(f *testing.F) {
 				env[k] = v // *_FILE would read files of the machine: not the loader's input
 			}
 		}
-		_, err := LoadConfig(envOf(env), dev)
+		_, err := Load(envOf(env), dev)
 		if err != nil && !strings.Contains(err.Error(), ":") {
 			t.Fatalf("error names no variable: %v", err)
 		}
