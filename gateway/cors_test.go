@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // A front end on an allowed origin may call the API with its cookies (a preflight answered, the
@@ -13,11 +13,11 @@ import (
 // the page.
 func TestCORS(t *testing.T) {
 	const allowed, other = "https://app.example.org", "https://evil.example"
-	n := clustertest.StartNode(t, map[string]string{"CORS_ALLOWED_ORIGINS": allowed + ",http://localhost:3000"})
+	n := servicetest.StartNode(t, map[string]string{"CORS_ALLOWED_ORIGINS": allowed + ",http://localhost:3000"})
 	anon := n.Client("")
-	preflight := func(origin, method, headers string) clustertest.Response {
+	preflight := func(origin, method, headers string) servicetest.Response {
 		t.Helper()
-		return anon.Do(http.MethodOptions, clustertest.Path("rooms"), nil,
+		return anon.Do(http.MethodOptions, servicetest.Path("rooms"), nil,
 			"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", headers)
 	}
 
@@ -58,12 +58,12 @@ func TestCORS(t *testing.T) {
 		}
 	})
 	t.Run("actual requests", func(t *testing.T) {
-		res := anon.Do(http.MethodGet, clustertest.Path("config"), nil, "Origin", allowed)
+		res := anon.Do(http.MethodGet, servicetest.Path("config"), nil, "Origin", allowed)
 		if res.Status != http.StatusOK || res.Header.Get("Access-Control-Allow-Origin") != allowed ||
 			res.Header.Get("Access-Control-Allow-Credentials") != "true" {
 			t.Errorf("GET config/ from %s: %d, headers %v", allowed, res.Status, res.Header)
 		}
-		res = anon.Do(http.MethodGet, clustertest.Path("config"), nil, "Origin", other)
+		res = anon.Do(http.MethodGet, servicetest.Path("config"), nil, "Origin", other)
 		if res.Status != http.StatusOK || res.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("GET config/ from %s: %d, Access-Control-Allow-Origin %q", other, res.Status, res.Header.Get("Access-Control-Allow-Origin"))
 		}
@@ -72,8 +72,8 @@ func TestCORS(t *testing.T) {
 
 // Without CORS_ALLOWED_ORIGINS the API is same-origin only: no origin gets a CORS header.
 func TestNoCORSByDefault(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
-	res := n.Client("").Do(http.MethodOptions, clustertest.Path("rooms"), nil,
+	n := servicetest.StartNode(t, nil)
+	res := n.Client("").Do(http.MethodOptions, servicetest.Path("rooms"), nil,
 		"Origin", "https://app.example.org", "Access-Control-Request-Method", http.MethodPost)
 	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("Access-Control-Allow-Origin = %q with no origin configured", got)

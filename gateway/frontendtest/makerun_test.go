@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // TestMakeRun starts what `make run` starts (scripts/run.sh: livekit-server, meetcoord in dev
@@ -28,15 +28,15 @@ func TestMakeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := clustertest.FreeAddr(t)
-	lkPort := clustertest.ReservePort(t)
+	addr := servicetest.FreeAddr(t)
+	lkPort := servicetest.ReservePort(t)
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(),
 		"LISTEN_ADDR="+addr,
 		"LIVEKIT_PORT="+strconv.Itoa(lkPort),
-		"LIVEKIT_RTC_TCP_PORT="+strconv.Itoa(clustertest.ReservePort(t)),
-		"LIVEKIT_RTC_UDP_PORT="+strconv.Itoa(clustertest.ReservePort(t)),
+		"LIVEKIT_RTC_TCP_PORT="+strconv.Itoa(servicetest.ReservePort(t)),
+		"LIVEKIT_RTC_UDP_PORT="+strconv.Itoa(servicetest.ReservePort(t)),
 		"RUN_DIR="+t.TempDir(),
 		"FRONTEND_DIR="+frontendDir(t),
 	)
@@ -94,7 +94,7 @@ func TestMakeRun(t *testing.T) {
 		t.Fatal("scripts/run.sh still runs a minute after Ctrl-C")
 	}
 	for _, a := range []string{addr, fmt.Sprintf("127.0.0.1:%d", lkPort)} {
-		clustertest.Eventually(t, 30*time.Second, "nothing listens on "+a+" after Ctrl-C", func() bool {
+		servicetest.Eventually(t, 30*time.Second, "nothing listens on "+a+" after Ctrl-C", func() bool {
 			c, err := net.DialTimeout("tcp", a, time.Second)
 			if err == nil {
 				c.Close()

@@ -292,7 +292,7 @@ func TestDevLoginAndCORSSettings(t *testing.T) {
 	if err := os.WriteFile(dist+"/index.html", []byte("<!doctype html>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(envOf(map[string]string{"FRONTEND_DIR": dist, "LISTEN_ADDR": ":9090",
+	cfg, err := Load(envOf(map[string]string{"FRONTEND_DIR": dist, "LISTEN_ADDR": ":9090",
 		"CORS_ALLOWED_ORIGINS": "https://App.example.org/, http://localhost:3000"}), true)
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +312,7 @@ func TestDevLoginAndCORSSettings(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	withIssuer, err := LoadConfig(envOf(map[string]string{"OIDC_ISSUER": "https://id.example.org"}), true)
+	withIssuer, err := Load(envOf(map[string]string{"OIDC_ISSUER": "https://id.example.org"}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
