@@ -39,6 +39,7 @@ secret_of() {
 lk_key=devkey
 lk_secret=$(secret_of livekit-secret)
 cat >"$run_dir/livekit.yaml" <<YAML
+development: true
 port: $lk_port
 bind_addresses: [127.0.0.1]
 rtc:
@@ -57,9 +58,18 @@ logging:
 YAML
 
 pids=()
+# stop asks each child to stop, and kills what still runs 15 s later (livekit-server ignores a
+# SIGTERM that comes while it is still starting).
 stop() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 150); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop EXIT
