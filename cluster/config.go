@@ -17,6 +17,11 @@ type Config struct {
 	// AutomanagedPort: where this member's automanaged health endpoint listens (on the
 	// advertised address only).
 	AutomanagedPort int
+	// PodName, PodNamespace (k8s provider): the Pod this process runs in; Kubeconfig: where the
+	// API server is when outside a cluster (empty: the Pod's service account).
+	PodName      string
+	PodNamespace string
+	Kubeconfig   string
 	// ActivationTimeout bounds one activation request to a room's owner; the request as a whole
 	// retries until its deadline.
 	ActivationTimeout time.Duration

@@ -47,7 +47,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 			return slog.New(quietProtoactor{Handler: logger.Handler()}).With(slog.String("component", "protoactor"))
 		}),
 	))
-	provider, err := newProvider(cfg, system)
+	provider, err := newProvider(cfg, system, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,17 +12,18 @@ import (
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/k8s"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"k8s.io/klog/v2"
 
 	"meetcoord/actors/room"
+	"meetcoord/cluster/k8sprovider"
 )
 
 // newProvider is the membership provider CLUSTER_PROVIDER names.
-func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterProvider, error) {
+func newProvider(cfg Config, system *actor.ActorSystem, logger *slog.Logger) (protocluster.ClusterProvider, error) {
 	switch cfg.Provider {
 	case "none":
 		return test.NewTestProvider(test.NewInMemAgent()), nil
@@ -37,11 +39,15 @@ func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterPro
 	case "automanaged":
 		return newAutomanaged(cfg, system)
 	case "k8s":
-		// Pods labelled and watched through the Kubernetes API, from inside the cluster (the
-		// service account needs get, list, watch and patch on pods: see README).
-		p, err := k8s.New()
+		// client-go logs through klog, in its own format, straight to stderr: into the service's
+		// log instead (klog's logger is the process's; this process has one API client).
+		klog.SetSlogLogger(logger.With(slog.String("component", "client-go")))
+		// Our own provider on a client-go informer rather than protoactor's (docs/decisions.md);
+		// its Role: list, watch and patch on pods (README, the chart's Role).
+		p, err := k8sprovider.New(k8sprovider.Settings{ClusterName: cfg.Name, PodName: cfg.PodName,
+			PodNamespace: cfg.PodNamespace, Kubeconfig: cfg.Kubeconfig}, logger)
 		if err != nil {
-			return nil, fmt.Errorf("kubernetes cluster provider (in-cluster configuration): %w", err)
+			return nil, fmt.Errorf("kubernetes cluster provider: %w", err)
 		}
 		return p, nil
 	}

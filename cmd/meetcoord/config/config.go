@@ -44,6 +44,11 @@ type Config struct {
 	// CLUSTER_AUTOMANAGED_PORT: where this member's automanaged health endpoint listens (on the
 	// advertised address only).
 	ClusterAutomanagedPort int
+	// POD_NAME, POD_NAMESPACE (k8s provider, from the downward API): the Pod this node runs in;
+	// KUBECONFIG: the API server outside a cluster (empty: the Pod's service account).
+	PodName      string
+	PodNamespace string
+	Kubeconfig   string
 	// One activation request to a room's owner; the request as a whole retries until its deadline.
 	ClusterActivationTimeout time.Duration
 	// How long, after leaving the membership, a member keeps answering (with "moved") so that
@@ -187,6 +192,9 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 		EtcdEndpoints:             e.list("ETCD_ENDPOINTS", "127.0.0.1:2379"),
 		ClusterSeeds:              e.list("CLUSTER_SEEDS", ""),
 		ClusterAutomanagedPort:    e.integer("CLUSTER_AUTOMANAGED_PORT", 6330),
+		PodName:                   e.str("POD_NAME", ""),
+		PodNamespace:              e.str("POD_NAMESPACE", ""),
+		Kubeconfig:                e.str("KUBECONFIG", ""),
 		ClusterActivationTimeout:  e.seconds("CLUSTER_ACTIVATION_TIMEOUT", 1),
 		ClusterLeaveGrace:         e.seconds("CLUSTER_LEAVE_GRACE", 1),
 		ClusterRejoinTimeout:      e.seconds("CLUSTER_REJOIN_TIMEOUT", 30),
@@ -315,7 +323,14 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 		e.require("OIDC_ISSUER", c.OIDCIssuer)
 	}
 	switch c.ClusterProvider {
-	case "none", "etcd", "k8s":
+	case "none", "etcd":
+	case "k8s":
+		if c.PodName == "" {
+			e.fail("POD_NAME", "required with CLUSTER_PROVIDER=k8s: the node's Pod (downward API, metadata.name)")
+		}
+		if c.PodNamespace == "" {
+			e.fail("POD_NAMESPACE", "required with CLUSTER_PROVIDER=k8s: the node's Pod's namespace (downward API, metadata.namespace)")
+		}
 	case "automanaged":
 		if len(c.ClusterSeeds) == 0 {
 			e.fail("CLUSTER_SEEDS", "required with CLUSTER_PROVIDER=automanaged: host:port of every member's health endpoint (CLUSTER_AUTOMANAGED_PORT)")
@@ -521,6 +536,9 @@ func (c Config) Cluster() cluster.Config {
 		EtcdEndpoints:     c.EtcdEndpoints,
 		Seeds:             c.ClusterSeeds,
 		AutomanagedPort:   c.ClusterAutomanagedPort,
+		PodName:           c.PodName,
+		PodNamespace:      c.PodNamespace,
+		Kubeconfig:        c.Kubeconfig,
 		ActivationTimeout: c.ClusterActivationTimeout,
 		LeaveGrace:        c.ClusterLeaveGrace,
 		RejoinTimeout:     c.ClusterRejoinTimeout,

@@ -36,6 +36,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"unknown source", map[string]string{"LIVEKIT_DEFAULT_SOURCES": "camera,hologram"}, true, []string{"LIVEKIT_DEFAULT_SOURCES"}},
 		{"unknown provider", map[string]string{"CLUSTER_PROVIDER": "carrier-pigeon"}, true, []string{"CLUSTER_PROVIDER"}},
 		{"automanaged without seeds", map[string]string{"CLUSTER_PROVIDER": "automanaged"}, true, []string{"CLUSTER_SEEDS"}},
+		{"k8s without its pod", map[string]string{"CLUSTER_PROVIDER": "k8s"}, true, []string{"POD_NAME", "POD_NAMESPACE"}},
 		{"negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1"}, true, []string{"SHUTDOWN_DELAY"}},
 		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
 		{"recording notification: relative URL and bad timeout", map[string]string{"RECORDING_NOTIFICATION_URL": "hooks/recordings", "RECORDING_NOTIFICATION_TIMEOUT": "0"}, true,
