@@ -23,6 +23,7 @@ import (
 	"meetcoord/actors/store"
 	"meetcoord/cluster"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/openapi/openapitest"
 )
 
 // Node is a meetcoord node under test: the real gateway, actor system and Redis store, served
@@ -172,7 +173,7 @@ func (n *Node) start() {
 		n.t.Fatalf("start node: %v", err)
 	}
 	n.Service = svc
-	n.handler.Store(svc.Handler())
+	n.handler.Store(openapitest.Validate(n.t, svc.Handler())) // every exchange checked against the API description
 	n.closed = false
 }
 
