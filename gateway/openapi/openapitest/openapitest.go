@@ -156,18 +156,22 @@ func (d *Description) Check(r *http.Request, body []byte, status int, header htt
 	return problems
 }
 
-// route finds the operation of a request; an API path without its final slash is the same
-// path with it, as the gateway serves it.
+// route finds the operation of a request. An API path is served with or without its final
+// slash (the gateway adds it), so the other spelling is tried too.
 func (d *Description) route(r *http.Request) (*routers.Route, map[string]string, error) {
 	route, params, err := d.router.FindRoute(r)
-	if err != routers.ErrPathNotFound || strings.HasSuffix(r.URL.Path, "/") || Exempt(r.URL.Path) ||
-		r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+	api := strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/external-api/")
+	if err != routers.ErrPathNotFound || !api {
 		return route, params, err
 	}
-	slashed := r.Clone(r.Context())
-	slashed.URL.Path += "/"
-	slashed.URL.RawPath = ""
-	return d.router.FindRoute(slashed)
+	other := r.Clone(r.Context())
+	if p, found := strings.CutSuffix(r.URL.Path, "/"); found {
+		other.URL.Path = p
+	} else {
+		other.URL.Path += "/"
+	}
+	other.URL.RawPath = ""
+	return d.router.FindRoute(other)
 }
 
 // checkError checks the body of a 404 or 405 answered for a path or method the description
