@@ -137,6 +137,10 @@ func (d *Description) Check(r *http.Request, body []byte, status int, header htt
 		MultiError:            true,
 		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
 	}
+	// Where and why, without the schema and value (the body is reported beside).
+	opts.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string {
+		return "/" + strings.Join(err.JSONPointer(), "/") + ": " + err.Reason
+	})
 	req := r.Clone(r.Context())
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	reqInput := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
