@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"testing"
 
-	"meetcoord/cluster/clustertest"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	"meetcoord/gateway/openapi/openapitest"
 )
 
 // TestOpenAPIDescriptionServed: GET /api/v1.0/openapi.json answers the API description, a
 // valid OpenAPI 3.1 document (with and without the trailing slash of API paths).
 func TestOpenAPIDescriptionServed(t *testing.T) {
-	n := clustertest.StartNode(t, nil)
+	n := servicetest.StartNode(t, nil)
 	c := n.Client("")
 	for _, path := range []string{"/api/v1.0/openapi.json", "/api/v1.0/openapi.json/"} {
 		res := c.Do(http.MethodGet, path, nil)
