@@ -102,6 +102,13 @@ chart-check:
 	done; \
 	MEETCOORD_HELM_BIN=$$helm $(GO) test -count=1 ./deploy/chartcheck/
 
+# The container image without a registry (the Dockerfile needs one for its golang stage): a static
+# binary built here, the CA bundle, on a scratch base assembled with buildah (apt-get install
+# buildah). Not run by CI: the static build alone takes minutes on a fresh machine.
+IMAGE ?= meetcoord:dev
+image:
+	scripts/image.sh $(IMAGE)
+
 # Request-entry polls per second through the gateway vs a bare net/http handler.
 bench:
 	@set -euo pipefail; \
