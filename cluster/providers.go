@@ -38,7 +38,7 @@ func newProvider(cfg Config, system *actor.ActorSystem) (protocluster.ClusterPro
 		return newAutomanaged(cfg, system)
 	case "k8s":
 		// Pods labelled and watched through the Kubernetes API, from inside the cluster (the
-		// service account needs get, list, watch and patch on pods: see README).
+		// service account needs get, watch and patch on pods: see README "Deploying").
 		p, err := k8s.New()
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes cluster provider (in-cluster configuration): %w", err)
