@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test test-browser fuzz generate lint bench bench-cluster cluster clean
+.PHONY: run build test test-browser fuzz generate lint chart-check image bench bench-cluster cluster clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -29,7 +29,7 @@ test:
 	echo "test redis: $$url, etcd: $$etcd, livekit-server: $$livekit, chromium: $$chromium"; \
 	export MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_TEST_LIVEKIT_BIN=$$livekit \
 		MEETCOORD_TEST_CHROMIUM=$$chromium; \
-	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v /gateway/frontendtest); \
+	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v -e /gateway/frontendtest -e /deploy/chartcheck); \
 	echo "browser suite (alone: Chromium takes both cores while a page loads)"; \
 	$(GO) test -race -count=1 -timeout 15m ./gateway/frontendtest/
 
@@ -86,6 +86,30 @@ generate:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+
+# The Helm chart (deploy/helm/meetcoord): helm lint and helm template with the default values and
+# with ci/full-values.yaml (every option on), then deploy/chartcheck, which renders the chart in
+# several configurations and decodes every object strictly with client-go's scheme. helm is built
+# once from the Go module proxy into .cache (scripts/helm.sh). `make test` leaves deploy/chartcheck
+# to this target: it needs helm.
+CHART := deploy/helm/meetcoord
+chart-check:
+	@set -euo pipefail; \
+	helm=$$(scripts/helm.sh $(CACHE)/helm/v3.22.0); \
+	for values in "" $(CHART)/ci/full-values.yaml; do \
+		flags=$${values:+--values $$values}; \
+		echo "helm lint and template: $${values:-default values}"; \
+		$$helm lint --strict $(CHART) $$flags; \
+		$$helm template meetcoord $(CHART) --kube-version 1.34.0 $$flags >/dev/null; \
+	done; \
+	MEETCOORD_HELM_BIN=$$helm $(GO) test -count=1 ./deploy/chartcheck/
+
+# The container image without a registry (the Dockerfile needs one for its golang stage): a static
+# binary built here, the CA bundle, on a scratch base assembled with buildah (apt-get install
+# buildah). Not run by CI: the static build alone takes minutes on a fresh machine.
+IMAGE ?= meetcoord:dev
+image:
+	scripts/image.sh $(IMAGE)
 
 # Request-entry polls per second through the gateway vs a bare net/http handler.
 bench:

@@ -22,6 +22,7 @@ import (
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
 	"meetcoord/gateway/oidclogin"
+	"meetcoord/gateway/openapi"
 	"meetcoord/gateway/ratelimit"
 	"meetcoord/messages"
 )
@@ -214,6 +215,8 @@ func (g *Gateway) routes() {
 	// API routes are registered on the root router with full paths: inside a gorilla/mux
 	// subrouter a method mismatch ends as a 404 instead of a 405.
 	api := prefixed{router: r, prefix: "/api/v1.0"}
+	// The API description; ServeHTTP has added the slash that API paths end with.
+	api.HandleFunc("/openapi.json/", openapi.Handler().ServeHTTP).Methods(http.MethodGet)
 	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
 	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
 	api.HandleFunc("/users/", g.searchUsers).Methods(http.MethodGet)

@@ -24,6 +24,7 @@ import (
 	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/cmd/meetcoord/service"
 	gwauth "meetcoord/gateway/auth"
+	"meetcoord/gateway/openapi/openapitest"
 )
 
 // Node is a meetcoord node under test: the real gateway, actor system and Redis store, served
@@ -173,7 +174,7 @@ func (n *Node) start() {
 		n.t.Fatalf("start node: %v", err)
 	}
 	n.Service = svc
-	n.handler.Store(svc.Handler())
+	n.handler.Store(openapitest.Validate(n.t, svc.Handler())) // every exchange checked against the API description
 	n.closed = false
 }
 
