@@ -72,8 +72,8 @@ func New(s Settings, logger *slog.Logger) (*Provider, error) {
 		log: logger.With(slog.String("component", "k8s-provider"), slog.String("pod", s.PodNamespace+"/"+s.PodName))}, nil
 }
 
-// StartMember marks this member's Pod (retrying until the API server accepts it) and follows
-// the cluster's Pods. It returns at once: the member becomes part of the membership, and ready,
+// StartMember checks the service account's access (awaitAccess), then marks this member's Pod
+// (retrying until the API server accepts it) and follows the cluster's Pods. It returns at once: the member becomes part of the membership, and ready,
 // when its marked Pod is seen through the informer.
 func (p *Provider) StartMember(c *protocluster.Cluster) error {
 	return p.start(c, true)
@@ -93,10 +93,9 @@ func (p *Provider) start(c *protocluster.Cluster, member bool) error {
 	ctx, stop := context.WithCancel(context.Background())
 	p.stop = stop
 	p.memberID = c.ActorSystem.ID
-	p.done.Add(1)
-	go func() { defer p.done.Done(); p.follow(ctx, c) }()
+	var marks map[string]any
 	if member {
-		marks := map[string]any{
+		marks = map[string]any{
 			"labels": map[string]any{LabelCluster: p.settings.ClusterName},
 			"annotations": map[string]any{
 				AnnotationMemberID: c.ActorSystem.ID,
@@ -104,9 +103,19 @@ func (p *Provider) start(c *protocluster.Cluster, member bool) error {
 				AnnotationKinds:    strings.Join(c.GetClusterKinds(), ","),
 			},
 		}
-		p.done.Add(1)
-		go func() { defer p.done.Done(); p.mark(ctx, marks) }()
 	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		if !p.awaitAccess(ctx) {
+			return
+		}
+		if marks != nil {
+			p.done.Add(1)
+			go func() { defer p.done.Done(); p.mark(ctx, marks) }()
+		}
+		p.follow(ctx, c)
+	}()
 	return nil
 }
 
