@@ -13,10 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// providerRules is exactly what protoactor-go's k8s provider does with the API (its
-// k8s_provider.go): Get its own pod and Patch its labels (joining, leaving), Watch the pods of its
-// namespace by label. Nothing more is granted.
-var providerRules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "watch", "patch"}}}
+// providerRules is exactly what meetcoord's k8s provider (cluster/k8sprovider) does with the API:
+// Patch its own pod's marks (joining, leaving), List and Watch the pods of its namespace by label
+// (an informer). Nothing more is granted.
+var providerRules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "watch", "patch"}}}
 
 // secretRef is where a secret setting must come from.
 type secretRef struct{ secret, key string }
@@ -44,7 +44,7 @@ func TestChartRenders(t *testing.T) {
 		{
 			name:     "defaults",
 			fullname: "meet-meetcoord", serviceAccount: "meet-meetcoord",
-			provider: "k8s", replicas: 3, readinessPath: "/healthz",
+			provider: "k8s", replicas: 3, readinessPath: "/readyz",
 			delaySeconds: 5, graceSeconds: 45,
 			secrets: map[string]secretRef{
 				"SECRET_KEY":         {"meet-meetcoord", "SECRET_KEY"},
@@ -308,8 +308,17 @@ func checkCluster(t *testing.T, tc chartCase, r rendered, pod corev1.PodSpec, c 
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken != k8s {
 		t.Errorf("automountServiceAccountToken %v, want %v (the k8s provider uses the in-cluster configuration)", pod.AutomountServiceAccountToken, k8s)
 	}
-	if pod.Hostname != "" {
-		t.Errorf("hostname %q: the k8s provider finds its pod by hostname, which must stay the pod's name", pod.Hostname)
+	for name, field := range map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"} {
+		v, set := env[name]
+		if !k8s {
+			if set {
+				t.Errorf("%s set for provider %s", name, tc.provider)
+			}
+			continue
+		}
+		if v.ValueFrom == nil || v.ValueFrom.FieldRef == nil || v.ValueFrom.FieldRef.FieldPath != field {
+			t.Errorf("%s %+v, want the downward API's %s (the pod the k8s provider marks)", name, v, field)
+		}
 	}
 	if tc.provider != "none" && !hasContainerPort(c, "cluster") {
 		t.Errorf("no container port named cluster (CLUSTER_PORT %s)", env["CLUSTER_PORT"].Value)

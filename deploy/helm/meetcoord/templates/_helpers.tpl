@@ -50,15 +50,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
       key: {{ index . 3 }}
 {{- end }}
 
-{{/*
-The readiness probe's path. The k8s provider lists a pod as a member only once all its containers
-are ready, and /readyz is ready only once the node is a member: with /readyz no pod would ever
-join. With k8s, readiness is /healthz (serving HTTP); the other providers use /readyz.
-*/}}
-{{- define "meetcoord.readinessPath" -}}
-{{- if eq .Values.cluster.provider "k8s" }}/healthz{{ else }}/readyz{{ end }}
-{{- end }}
-
 {{- define "meetcoord.validate" -}}
 {{- $provider := .Values.cluster.provider }}
 {{- if not (has $provider (list "k8s" "etcd" "none")) }}
