@@ -16,19 +16,22 @@ run:
 	@scripts/run.sh
 
 # Installs what the tests need when missing (redis-server, etcd-server and chromium with apt;
-# livekit-server built once into .cache), starts a throwaway Redis and etcd on free loopback
-# ports, runs every test with the race detector against them (tests start their own
-# livekit-server processes and meetcoord nodes), and stops Redis and etcd.
+# livekit-server, kube-apiserver and helm built once into .cache), starts a throwaway Redis and
+# etcd on free loopback ports, runs every test with the race detector against them (tests start
+# their own livekit-server and kube-apiserver processes and meetcoord nodes), and stops Redis and
+# etcd.
 test:
 	@set -euo pipefail; \
 	livekit=$$(scripts/livekit-server.sh $(CACHE)/livekit-server/v1.13.5); \
+	kubeapiserver=$$(scripts/kube-apiserver.sh $(CACHE)/kube-apiserver/v1.34.0); \
+	helm=$$(scripts/helm.sh $(CACHE)/helm/v3.22.0); \
 	chromium=$$(scripts/chromium.sh); \
 	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
 	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis; scripts/test-etcd.sh stop $(CACHE)/test-etcd' EXIT; \
 	etcd=$$(scripts/test-etcd.sh start $(CACHE)/test-etcd); \
 	echo "test redis: $$url, etcd: $$etcd, livekit-server: $$livekit, chromium: $$chromium"; \
 	export MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_TEST_LIVEKIT_BIN=$$livekit \
-		MEETCOORD_TEST_CHROMIUM=$$chromium; \
+		MEETCOORD_TEST_CHROMIUM=$$chromium MEETCOORD_TEST_KUBE_APISERVER=$$kubeapiserver MEETCOORD_HELM_BIN=$$helm; \
 	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v -e /gateway/frontendtest -e /deploy/chartcheck); \
 	echo "browser suite (alone: Chromium takes both cores while a page loads)"; \
 	$(GO) test -race -count=1 -timeout 15m ./gateway/frontendtest/
