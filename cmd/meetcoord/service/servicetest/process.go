@@ -58,11 +58,20 @@ type Process struct {
 // waits until it is ready.
 func StartProcess(t testing.TB, env map[string]string) *Process {
 	t.Helper()
+	p := LaunchProcess(t, env)
+	p.waitReady(t)
+	return p
+}
+
+// LaunchProcess starts `meetcoord serve` like StartProcess but does not wait until it is ready
+// (for nodes that are not expected to become ready).
+func LaunchProcess(t testing.TB, env map[string]string) *Process {
+	t.Helper()
 	p := &Process{URL: "http://" + env["LISTEN_ADDR"], Env: os.Environ()}
 	for k, v := range env {
 		p.Env = append(p.Env, k+"="+v)
 	}
-	p.start(t)
+	p.launch(t)
 	return p
 }
 
@@ -71,10 +80,11 @@ func StartProcess(t testing.TB, env map[string]string) *Process {
 func (p *Process) Restart(t testing.TB) {
 	t.Helper()
 	p.Wait()
-	p.start(t)
+	p.launch(t)
+	p.waitReady(t)
 }
 
-func (p *Process) start(t testing.TB) {
+func (p *Process) launch(t testing.TB) {
 	t.Helper()
 	p.log, p.done = &syncBuffer{}, make(chan struct{})
 	p.cmd = exec.Command(Binary(t), "serve")
@@ -89,6 +99,10 @@ func (p *Process) start(t testing.TB) {
 			t.Logf("log of node %s:\n%s", p.URL, p.log.String())
 		}
 	})
+}
+
+func (p *Process) waitReady(t testing.TB) {
+	t.Helper()
 	Eventually(t, 30*time.Second, "node "+p.URL+" to be ready", func() bool {
 		select {
 		case <-p.done:
