@@ -984,7 +984,7 @@ func TestLobbyEntryRateLimit(t *testing.T) {
 // not flooded with notices.
 func TestLobbyConcurrentKnocks(t *testing.T) {
 	const guests = 200
-	const limit = 90 * time.Second // generous: CI runs packages side by side on 2 cores
+	const limit = 4 * time.Minute // generous: CI runs packages side by side on 2 cores, maybe loaded
 	n := servicetest.StartNode(t, nil)
 	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
 	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
