@@ -96,7 +96,7 @@ func appToken(t *testing.T, n *servicetest.Node, clientID, secret, email string)
 	return token
 }
 
-func email(u testUser) string { return u.sub + "@example.org" }
+func email(u servicetest.User) string { return u.Subject + "@example.org" }
 
 func detail(r servicetest.Response) string {
 	d, _ := r.JSON()["detail"].(string)
@@ -105,7 +105,7 @@ func detail(r servicetest.Response) string {
 
 func TestExternalAPIOffIsNotFound(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	for _, res := range []servicetest.Response{
 		postToken(t, n, tokenFields(uuid.NewString(), "x", email(alice)), false),
 		n.Client("anything").Do(http.MethodGet, extPath("rooms"), nil),
@@ -119,7 +119,7 @@ func TestExternalAPIOffIsNotFound(t *testing.T) {
 
 func TestApplicationToken(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	inactiveID, inactiveSecret := newApp(t, reg, application.AllScopes, "example.org")
 	if err := reg.SetActive(context.Background(), inactiveID, false); err != nil {
@@ -185,7 +185,7 @@ func TestApplicationToken(t *testing.T) {
 			}
 			exp, _ := claims.GetExpirationTime()
 			iat, _ := claims.GetIssuedAt()
-			if claims["iss"] != extIssuer || claims["aud"] != extAudience || claims["user_id"] != alice.id ||
+			if claims["iss"] != extIssuer || claims["aud"] != extAudience || claims["user_id"] != alice.ID ||
 				claims["client_id"] != clientID || claims["delegated"] != true ||
 				claims["scope"] != "rooms:list rooms:create rooms:retrieve" || exp.Sub(iat.Time) != time.Hour {
 				t.Errorf("claims %v", claims)
@@ -198,7 +198,7 @@ func TestApplicationToken(t *testing.T) {
 // not affected.
 func TestApplicationTokenRateLimit(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"APPLICATION_TOKEN_THROTTLE_RATES": "3/minute"})
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	otherID, otherSecret := newApp(t, reg, application.AllScopes, "example.org")
 	for i, want := range []int{401, 200, 200, 429, 429} {
@@ -218,8 +218,8 @@ func TestApplicationTokenRateLimit(t *testing.T) {
 // Each endpoint needs its own scope: a token without it is a 403, with it the call succeeds.
 func TestExternalScopes(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
-	roomID := createRoomAs(t, alice, "Planning", "restricted")
+	alice := n.NewUser("alice")
+	roomID := alice.CreateRoom(map[string]any{"name": "Planning", "access_level": "restricted"}).ID
 	endpoints := []struct {
 		scope  string
 		method string
@@ -262,19 +262,19 @@ func signed(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaim
 
 func TestExternalTokenErrors(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	valid := appToken(t, n, clientID, secret, email(alice))
 	now := time.Now()
 	claims := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-			"user_id": alice.id, "client_id": clientID, "delegated": true, "scope": "rooms:list"}
+			"user_id": alice.ID, "client_id": clientID, "delegated": true, "scope": "rooms:list"}
 		c[k] = v
 		return c
 	}
 	parts := strings.Split(valid, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	tampered := strings.Replace(string(payload), alice.id, uuid.NewString(), 1)
+	tampered := strings.Replace(string(payload), alice.ID, uuid.NewString(), 1)
 	tests := []struct {
 		name   string
 		token  string
@@ -288,7 +288,7 @@ func TestExternalTokenErrors(t *testing.T) {
 		{"other secret", signed(t, jwt.SigningMethodHS256, []byte("another-secret-of-at-least-32-bytes!!"), claims("x", 1)), "Token decode error."},
 		{"wrong algorithm", signed(t, jwt.SigningMethodHS512, []byte(extSecret), claims("x", 1)), "Token decode error."},
 		{"malformed", "not.a.jwt", "Token decode error."},
-		{"user token", alice.c.Token, "Token decode error."},
+		{"user token", alice.Token, "Token decode error."},
 		{"none", "", "Authentication credentials were not provided."},
 	}
 	for _, tt := range tests {
@@ -307,7 +307,7 @@ func TestExternalTokenErrors(t *testing.T) {
 // Disabling an application cuts off the tokens it already holds; enabling it restores them.
 func TestDisabledApplicationTokensRefused(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	c := n.Client(appToken(t, n, clientID, secret, email(alice)))
 	if res := c.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
@@ -337,7 +337,7 @@ func TestDisabledApplicationTokensRefused(t *testing.T) {
 // a token obtained with the new secret works.
 func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	old := n.Client(appToken(t, n, clientID, secret, email(alice)))
 	if res := old.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
@@ -364,8 +364,8 @@ func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 // external API's access level, listed and shown by the normal API with their own token.
 func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "restricted"})
-	alice := registerUser(t, n, "alice")
-	bob := registerUser(t, n, "bob")
+	alice := n.NewUser("alice")
+	bob := n.NewUser("bob")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
 
@@ -383,11 +383,11 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 		t.Fatalf("created room %s", res.Body)
 	}
 
-	listed := alice.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
+	listed := alice.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 	if listed.Status != http.StatusOK || !strings.Contains(string(listed.Body), id) {
 		t.Fatalf("alice's rooms through the normal API: %d %s", listed.Status, listed.Body)
 	}
-	shown := alice.c.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
+	shown := alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 	var view struct {
 		IsAdministrable bool `json:"is_administrable"`
 		Accesses        []struct {
@@ -399,10 +399,10 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 	}
 	_ = json.Unmarshal(shown.Body, &view)
 	if shown.Status != http.StatusOK || !view.IsAdministrable || len(view.Accesses) != 1 ||
-		view.Accesses[0].User.ID != alice.id || view.Accesses[0].Role != "owner" {
+		view.Accesses[0].User.ID != alice.ID || view.Accesses[0].Role != "owner" {
 		t.Fatalf("the room through the normal API: %d %s", shown.Status, shown.Body)
 	}
-	if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
+	if res := bob.Do(http.MethodGet, servicetest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
 		t.Fatalf("bob lists alice's room: %s", res.Body)
 	}
 
@@ -434,7 +434,7 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 // With telephony on, rooms come with the dial-in number and their PIN.
 func TestExternalRoomTelephony(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true", "ROOM_TELEPHONY_PHONE_NUMBER": "+33 1 23 45 67 89"})
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
 	res := app.Do(http.MethodPost, extPath("rooms"), map[string]any{})

@@ -41,7 +41,7 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 	if res.Status != http.StatusOK || res.JSON()["status"] != "waiting" {
 		t.Fatalf("knock after the epoch moved: %d %s", res.Status, res.Body)
 	}
-	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 1 {
+	if fenced := n.Metric("meetcoord_room_fenced_total"); fenced != 1 {
 		t.Fatalf("%v fenced writes, want the stale activation's one", fenced)
 	}
 	waiting := owner.Do(http.MethodGet, servicetest.Path("rooms", id, "waiting-participants"), nil).JSON()["participants"].([]any)
@@ -67,12 +67,12 @@ func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	servicetest.Eventually(t, 5*time.Second, "the old activation to stop", func() bool {
-		return metricValue(t, n, "meetcoord_room_superseded_total") == 1
+		return n.Metric("meetcoord_room_superseded_total") == 1
 	})
 	if res := owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusOK {
 		t.Fatalf("room after its activation was superseded: %d %s", res.Status, res.Body)
 	}
-	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 0 {
+	if fenced := n.Metric("meetcoord_room_fenced_total"); fenced != 0 {
 		t.Fatalf("%v fenced writes: the old activation should have stopped before writing", fenced)
 	}
 }
