@@ -96,8 +96,6 @@ func appToken(t *testing.T, n *servicetest.Node, clientID, secret, email string)
 	return token
 }
 
-func email(u servicetest.User) string { return u.Subject + "@example.org" }
-
 func detail(r servicetest.Response) string {
 	d, _ := r.JSON()["detail"].(string)
 	return d
@@ -107,7 +105,7 @@ func TestExternalAPIOffIsNotFound(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := n.NewUser("alice")
 	for _, res := range []servicetest.Response{
-		postToken(t, n, tokenFields(uuid.NewString(), "x", email(alice)), false),
+		postToken(t, n, tokenFields(uuid.NewString(), "x", alice.Email), false),
 		n.Client("anything").Do(http.MethodGet, extPath("rooms"), nil),
 		n.Client("anything").Do(http.MethodPost, extPath("rooms"), map[string]any{}),
 	} {
@@ -128,7 +126,7 @@ func TestApplicationToken(t *testing.T) {
 	otherID, otherSecret := newApp(t, reg, application.AllScopes, "other.org")
 
 	with := func(k, v string) map[string]string {
-		f := tokenFields(clientID, secret, email(alice))
+		f := tokenFields(clientID, secret, alice.Email)
 		f[k] = v
 		return f
 	}
@@ -140,14 +138,14 @@ func TestApplicationToken(t *testing.T) {
 		wantDetail string
 		wantField  string // validation error on this field
 	}{
-		{"good credentials, JSON", tokenFields(clientID, secret, email(alice)), false, 200, "", ""},
-		{"good credentials, form", tokenFields(clientID, secret, email(alice)), true, 200, "", ""},
-		{"email in another case", with("scope", strings.ToUpper(email(alice))), false, 200, "", ""},
+		{"good credentials, JSON", tokenFields(clientID, secret, alice.Email), false, 200, "", ""},
+		{"good credentials, form", tokenFields(clientID, secret, alice.Email), true, 200, "", ""},
+		{"email in another case", with("scope", strings.ToUpper(alice.Email)), false, 200, "", ""},
 		{"wrong secret", with("client_secret", secret+"x"), false, 401, "Invalid credentials.", ""},
 		{"wrong secret, form", with("client_secret", "guess"), true, 401, "Invalid credentials.", ""},
 		{"unknown client", with("client_id", uuid.NewString()), false, 401, "Invalid credentials.", ""},
-		{"inactive application", tokenFields(inactiveID, inactiveSecret, email(alice)), false, 401, "Application is inactive.", ""},
-		{"domain not allowed", tokenFields(otherID, otherSecret, email(alice)), false, 403, "This application is not authorized for this email domain.", ""},
+		{"inactive application", tokenFields(inactiveID, inactiveSecret, alice.Email), false, 401, "Application is inactive.", ""},
+		{"domain not allowed", tokenFields(otherID, otherSecret, alice.Email), false, 403, "This application is not authorized for this email domain.", ""},
 		{"unknown user", with("scope", "nobody@example.org"), false, 404, "User not found.", ""},
 		{"wrong grant type", with("grant_type", "password"), false, 400, "", "grant_type"},
 		{"wrong grant type, form", with("grant_type", "authorization_code"), true, 400, "", "grant_type"},
@@ -206,11 +204,11 @@ func TestApplicationTokenRateLimit(t *testing.T) {
 		if i == 0 {
 			s = "wrong"
 		}
-		if res := postToken(t, n, tokenFields(clientID, s, email(alice)), i%2 == 0); res.Status != want {
+		if res := postToken(t, n, tokenFields(clientID, s, alice.Email), i%2 == 0); res.Status != want {
 			t.Fatalf("request %d: %d %s, want %d", i+1, res.Status, res.Body, want)
 		}
 	}
-	if res := postToken(t, n, tokenFields(otherID, otherSecret, email(alice)), false); res.Status != http.StatusOK {
+	if res := postToken(t, n, tokenFields(otherID, otherSecret, alice.Email), false); res.Status != http.StatusOK {
 		t.Fatalf("another application: %d %s", res.Status, res.Body)
 	}
 }
@@ -233,7 +231,7 @@ func TestExternalScopes(t *testing.T) {
 	}
 	for _, granted := range application.AllScopes {
 		clientID, secret := newApp(t, reg, []string{granted}, "example.org")
-		c := n.Client(appToken(t, n, clientID, secret, email(alice)))
+		c := n.Client(appToken(t, n, clientID, secret, alice.Email))
 		for _, e := range endpoints {
 			want := http.StatusForbidden
 			if e.scope == granted {
@@ -264,7 +262,7 @@ func TestExternalTokenErrors(t *testing.T) {
 	n, reg := externalNode(t, nil)
 	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	valid := appToken(t, n, clientID, secret, email(alice))
+	valid := appToken(t, n, clientID, secret, alice.Email)
 	now := time.Now()
 	claims := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
@@ -309,7 +307,7 @@ func TestDisabledApplicationTokensRefused(t *testing.T) {
 	n, reg := externalNode(t, nil)
 	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	c := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	c := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	if res := c.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("before disabling: %d %s", res.Status, res.Body)
 	}
@@ -339,7 +337,7 @@ func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 	n, reg := externalNode(t, nil)
 	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	old := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	old := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	if res := old.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("before rotation: %d %s", res.Status, res.Body)
 	}
@@ -351,10 +349,10 @@ func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 		detail(res) != "Token issued before the application's secret was rotated." {
 		t.Fatalf("token of the old secret: %d %s", res.Status, res.Body)
 	}
-	if res := postToken(t, n, tokenFields(clientID, secret, email(alice)), false); res.Status != http.StatusUnauthorized {
+	if res := postToken(t, n, tokenFields(clientID, secret, alice.Email), false); res.Status != http.StatusUnauthorized {
 		t.Fatalf("old secret at the token endpoint: %d %s", res.Status, res.Body)
 	}
-	fresh := n.Client(appToken(t, n, clientID, newSecret, email(alice)))
+	fresh := n.Client(appToken(t, n, clientID, newSecret, alice.Email))
 	if res := fresh.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("token of the new secret: %d %s", res.Status, res.Body)
 	}
@@ -367,7 +365,7 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 	alice := n.NewUser("alice")
 	bob := n.NewUser("bob")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	app := n.Client(appToken(t, n, clientID, secret, alice.Email))
 
 	res := app.Do(http.MethodPost, extPath("rooms"), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
 	if res.Status != http.StatusCreated {
@@ -436,7 +434,7 @@ func TestExternalRoomTelephony(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true", "ROOM_TELEPHONY_PHONE_NUMBER": "+33 1 23 45 67 89"})
 	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	app := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	res := app.Do(http.MethodPost, extPath("rooms"), map[string]any{})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", res.Status, res.Body)

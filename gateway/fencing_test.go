@@ -19,7 +19,7 @@ import (
 func TestStaleActivationWriteIsRefused(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fenced", "access_level": "restricted"}).JSON()["id"].(string)
+	id := owner.CreateRoom(map[string]any{"name": "Fenced", "access_level": "restricted"}).ID
 	first := n.Client("")
 	if e := first.Do(http.MethodPost, servicetest.Path("rooms", id, "request-entry"), map[string]any{"username": "First"}).JSON(); e["status"] != "waiting" {
 		t.Fatalf("first knock: %v", e)
@@ -55,7 +55,7 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Announced", "access_level": "restricted"}).JSON()["id"].(string)
+	id := owner.CreateRoom(map[string]any{"name": "Announced", "access_level": "restricted"}).ID
 	owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil) // active here
 
 	other, err := store.NewRedis(n.Env["REDIS_URL"])

@@ -860,7 +860,7 @@ func TestRecordingOutputToS3(t *testing.T) {
 		"AWS_S3_REGION_NAME": "eu-west-3", "AWS_S3_ACCESS_KEY_ID": "AKID", "AWS_S3_SECRET_ACCESS_KEY": "s3cr3t",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Archive"}).JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": "Archive"}).ID
 	res := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("start: %d %s", res.Status, res.Body)
