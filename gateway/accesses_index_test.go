@@ -64,7 +64,7 @@ func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 			bob := rtRegister(t, n, "bob")
 			aliceSees, bobSees := map[string]string{}, map[string]string{}
 			for i := range rooms {
-				id := alice.CreateRoom(map[string]any{"name": servicetest.Unique("Flood")}).ID
+				id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Flood")}).ID
 				aliceSees[id+"/"+alice.ID] = "owner"
 				if i%10 == 0 {
 					alice.Grant(id, bob.ID, "member")
@@ -108,7 +108,7 @@ func TestAccessListFollowsChangesAtOnce(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
-	room := alice.CreateRoom(map[string]any{"name": servicetest.Unique("Changes")}).ID
+	room := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Changes")}).ID
 	owner := room + "/" + alice.ID
 	member := room + "/" + bob.ID
 	check := func(step string, c *servicetest.Client, want map[string]string) {
@@ -148,7 +148,7 @@ func TestAccessListAsksRoomsStoredBeforeTheIndexOnce(t *testing.T) {
 	want := map[string]string{}
 	var rooms []string
 	for range 3 {
-		id := alice.CreateRoom(map[string]any{"name": servicetest.Unique("Old")}).ID
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Old")}).ID
 		alice.Grant(id, bob.ID, "administrator")
 		want[id+"/"+alice.ID], want[id+"/"+bob.ID] = "owner", "administrator"
 		rooms = append(rooms, id)

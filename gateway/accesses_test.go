@@ -63,7 +63,7 @@ func TestAccessCreate(t *testing.T) {
 
 	newRoom := func(t *testing.T) string {
 		t.Helper()
-		id := alice.CreateRoom(map[string]any{"name": servicetest.Unique("Grants"), "access_level": "restricted"}).ID
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Grants"), "access_level": "restricted"}).ID
 		alice.Grant(id, carol.ID, "administrator")
 		alice.Grant(id, dave.ID, "member")
 		return id
@@ -267,7 +267,7 @@ func TestAccessUpdateDelete(t *testing.T) {
 	type fixture struct{ room, owner, admin, member string }
 	newRoom := func(t *testing.T) fixture {
 		t.Helper()
-		id := alice.CreateRoom(map[string]any{"name": servicetest.Unique("Accesses"), "access_level": "restricted"}).ID
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Accesses"), "access_level": "restricted"}).ID
 		return fixture{
 			room:   id,
 			owner:  rtAccessOf(t, alice.Client, id, alice.ID),

@@ -78,7 +78,7 @@ func TestAccessCreationRevealsNoUser(t *testing.T) {
 	owner := n.NewUser("owner")
 	mallory := n.NewUser("mallory")
 	victim := n.NewUser("victim")
-	room := owner.CreateRoom(map[string]any{"name": servicetest.Unique("Private"), "access_level": "restricted"}).ID
+	room := owner.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Private"), "access_level": "restricted"}).ID
 	for _, user := range []string{victim.ID, "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"} {
 		res := mallory.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
 		if res.Status != http.StatusForbidden {

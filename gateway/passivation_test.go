@@ -21,7 +21,7 @@ func TestRoomsPassivateAndComeBack(t *testing.T) {
 		return res
 	}
 	for i := range 20 {
-		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.Unique("Idle"), "access_level": "trusted"})
+		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Idle"), "access_level": "trusted"})
 		id := res.JSON()["id"].(string)
 		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
 		// some a fresh activation.

@@ -484,7 +484,7 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 	names := map[string]string{} // room id -> its (unique: a name is a slug) name
 	newRoom := func(t *testing.T) (id, slug string) {
 		t.Helper()
-		name := servicetest.Unique("Matrix")
+		name := servicetest.UniqueRoomName("Matrix")
 		room := alice.CreateRoom(map[string]any{"name": name, "access_level": "trusted"}).JSON
 		names[rtString(room, "id")] = name
 		id = rtString(room, "id")

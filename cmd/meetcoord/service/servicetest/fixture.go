@@ -22,9 +22,13 @@ type User struct {
 	FullName string
 }
 
-// Unique is name followed by a random suffix: a subject or room name of its own for each use,
-// where tests share a node (a room's slug is its name slugified and a taken slug is refused).
+// Unique is name, a dash and a random suffix: a subject of its own for each use, where tests
+// share a node.
 func Unique(name string) string { return name + "-" + uuid.NewString()[:8] }
+
+// UniqueRoomName is prefix, a space and a random suffix: a room's slug is its name slugified and
+// a taken slug is refused, so tests that make many rooms with incidental names give each its own.
+func UniqueRoomName(prefix string) string { return prefix + " " + uuid.NewString()[:8] }
 
 // NewUser registers a user with a subject unique to the test (name and a random suffix), email
 // <subject>@example.org and full name "User <name>".
@@ -74,11 +78,11 @@ type Room struct {
 }
 
 // CreateRoom creates a room with these fields as c. Without a "name" the room gets a unique one
-// ("Room-<random>"). The node must answer 201 with a room whose id is a UUID.
+// ("Room <random>"). The node must answer 201 with a room whose id is a UUID.
 func (c *Client) CreateRoom(fields map[string]any) Room {
 	c.t.Helper()
 	if _, named := fields["name"]; !named {
-		withName := map[string]any{"name": Unique("Room")}
+		withName := map[string]any{"name": UniqueRoomName("Room")}
 		for k, v := range fields {
 			withName[k] = v
 		}
