@@ -28,7 +28,7 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	}
 	defer close(release)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fragile", "access_level": "restricted"}).JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": "Fragile", "access_level": "restricted"}).ID
 	guest := n.Client("")
 	if got := entryStatus(t, guest, roomID); got != "waiting" {
 		t.Fatalf("knock: %s", got)

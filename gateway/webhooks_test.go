@@ -29,7 +29,7 @@ func event(kind, room string, age time.Duration) *livekit.WebhookEvent {
 // restrictedRoomWithAdmitted makes a restricted room and an anonymous participant admitted to it.
 func restrictedRoomWithAdmitted(t *testing.T, n *servicetest.Node, owner *servicetest.Client) (roomID string, guest *servicetest.Client) {
 	t.Helper()
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Board"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Board"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}
