@@ -74,7 +74,7 @@ func (g *Gateway) preferencesOf(ctx context.Context, userID string) (userPrefere
 	if lang := stored[prefLanguage]; slices.Contains(g.cfg.LanguageCodes, lang) {
 		prefs.Language = lang
 	}
-	if _, ok := accessLevels[stored[prefDefaultAccessLevel]]; ok {
+	if _, ok := messages.ParseAccessLevel(stored[prefDefaultAccessLevel]); ok {
 		prefs.DefaultAccessLevel = stored[prefDefaultAccessLevel]
 	}
 	if raw := stored[prefDefaultConfiguration]; raw != "" {
@@ -116,7 +116,7 @@ func (g *Gateway) preferenceChanges(fields map[string]json.RawMessage, put bool,
 		// null and "" both clear it (the reference's field is nullable and may be blank).
 		var level *string
 		err := json.Unmarshal(raw, &level)
-		_, known := accessLevels[ptrValue(level)]
+		_, known := messages.ParseAccessLevel(ptrValue(level))
 		switch {
 		case err != nil:
 			errs.add(prefDefaultAccessLevel, "Not a valid string.")
@@ -176,7 +176,7 @@ func validTimezone(name string) bool {
 // given, else the creator's defaults, else (access level) RESOURCE_DEFAULT_ACCESS_LEVEL. An
 // empty configuration counts as none, as in the reference. ok=false means a 503 is written.
 func (g *Gateway) newRoomSettings(w http.ResponseWriter, r *http.Request, u *userRecord, fields map[string]json.RawMessage, errs fieldErrors) (messages.AccessLevel, *messages.RoomConfiguration, bool) {
-	level := accessLevels[g.cfg.DefaultAccessLevel]
+	level, _ := messages.ParseAccessLevel(g.cfg.DefaultAccessLevel)
 	cfg := g.configurationField(fields, errs)
 	rawLevel, levelGiven := fields["access_level"]
 	levelGiven = levelGiven && string(rawLevel) != "null" // null counts as absent (accessLevelField)
@@ -188,7 +188,7 @@ func (g *Gateway) newRoomSettings(w http.ResponseWriter, r *http.Request, u *use
 			return messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED, nil, false
 		}
 		if prefs.DefaultAccessLevel != "" {
-			level = accessLevels[prefs.DefaultAccessLevel]
+			level, _ = messages.ParseAccessLevel(prefs.DefaultAccessLevel)
 		}
 		if !configurationGiven {
 			cfg = prefs.DefaultConfiguration
@@ -210,7 +210,7 @@ func selfView(u *userRecord, prefs userPreferences) selfJSON {
 	out := selfJSON{
 		userJSON: userJSON{ID: u.ID, Email: u.Email, FullName: u.FullName, ShortName: u.ShortName},
 		Timezone: prefs.Timezone, Language: prefs.Language,
-		DefaultRoomConfiguration: configurationView(prefs.DefaultConfiguration),
+		DefaultRoomConfiguration: messages.ConfigurationView(prefs.DefaultConfiguration),
 	}
 	if prefs.DefaultAccessLevel != "" {
 		out.DefaultRoomAccessLevel = &prefs.DefaultAccessLevel

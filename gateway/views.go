@@ -6,18 +6,6 @@ import (
 
 // JSON shapes of the API, built from the rooms' protobuf replies.
 
-var accessLevelNames = map[messages.AccessLevel]string{
-	messages.AccessLevel_ACCESS_LEVEL_PUBLIC:     "public",
-	messages.AccessLevel_ACCESS_LEVEL_TRUSTED:    "trusted",
-	messages.AccessLevel_ACCESS_LEVEL_RESTRICTED: "restricted",
-}
-
-var accessLevels = map[string]messages.AccessLevel{
-	"public":     messages.AccessLevel_ACCESS_LEVEL_PUBLIC,
-	"trusted":    messages.AccessLevel_ACCESS_LEVEL_TRUSTED,
-	"restricted": messages.AccessLevel_ACCESS_LEVEL_RESTRICTED,
-}
-
 var roleNames = map[messages.Role]string{
 	messages.Role_ROLE_MEMBER:        "member",
 	messages.Role_ROLE_ADMINISTRATOR: "administrator",
@@ -100,24 +88,13 @@ func accessView(a *messages.Access, roomID string) accessJSON {
 	}
 }
 
-func configurationView(c *messages.RoomConfiguration) map[string]any {
-	out := map[string]any{}
-	if c.GetCanPublishSources() != nil {
-		out["can_publish_sources"] = append([]string{}, c.GetCanPublishSources().GetSources()...)
-	}
-	if c != nil && c.EveryoneCanMute != nil {
-		out["everyone_can_mute"] = c.GetEveryoneCanMute()
-	}
-	return out
-}
-
 func roomView(v *messages.RoomView) roomJSON {
 	out := roomJSON{
 		ID:              v.GetId(),
 		Name:            v.GetName(),
 		Slug:            v.GetSlug(),
-		AccessLevel:     accessLevelNames[v.GetAccessLevel()],
-		Configuration:   configurationView(v.GetConfiguration()),
+		AccessLevel:     messages.AccessLevelName(v.GetAccessLevel()),
+		Configuration:   messages.ConfigurationView(v.GetConfiguration()),
 		IsAdministrable: v.GetIsAdministrable(),
 		LiveKit:         liveKitView(v.GetLivekit()),
 	}
