@@ -10,7 +10,21 @@ var accessLevelNames = map[AccessLevel]string{
 	AccessLevel_ACCESS_LEVEL_RESTRICTED: "restricted",
 }
 
-var accessLevelsByName = invert(accessLevelNames)
+var recordingStatusNames = map[RecordingStatus]string{
+	RecordingStatus_RECORDING_STATUS_INITIATED:              "initiated",
+	RecordingStatus_RECORDING_STATUS_ACTIVE:                 "active",
+	RecordingStatus_RECORDING_STATUS_STOPPED:                "stopped",
+	RecordingStatus_RECORDING_STATUS_SAVED:                  "saved",
+	RecordingStatus_RECORDING_STATUS_ABORTED:                "aborted",
+	RecordingStatus_RECORDING_STATUS_FAILED_TO_START:        "failed_to_start",
+	RecordingStatus_RECORDING_STATUS_FAILED_TO_STOP:         "failed_to_stop",
+	RecordingStatus_RECORDING_STATUS_NOTIFICATION_SUCCEEDED: "notification_succeeded",
+}
+
+var (
+	accessLevelsByName    = invert(accessLevelNames)
+	recordingStatusByName = invert(recordingStatusNames)
+)
 
 // AccessLevelName is the API's name of an access level; "" for UNSPECIFIED.
 func AccessLevelName(l AccessLevel) string { return accessLevelNames[l] }
@@ -19,6 +33,32 @@ func AccessLevelName(l AccessLevel) string { return accessLevelNames[l] }
 func ParseAccessLevel(name string) (AccessLevel, bool) {
 	l, ok := accessLevelsByName[name]
 	return l, ok
+}
+
+// RecordingStatusName is the API's name of a recording status; "" for UNSPECIFIED.
+func RecordingStatusName(s RecordingStatus) string { return recordingStatusNames[s] }
+
+// ParseRecordingStatus is the recording status the API names name; false when it names none.
+func ParseRecordingStatus(name string) (RecordingStatus, bool) {
+	s, ok := recordingStatusByName[name]
+	return s, ok
+}
+
+// CurrentStatus is the recording's status, read from the name alone in recordings stored before
+// the enum field existed.
+func (x *Recording) CurrentStatus() RecordingStatus {
+	if s := x.GetRecordingStatus(); s != RecordingStatus_RECORDING_STATUS_UNSPECIFIED {
+		return s
+	}
+	s, _ := ParseRecordingStatus(x.GetStatus())
+	return s
+}
+
+// SetStatus changes the recording's status. It writes the name too, for one version, so that a
+// node of the previous version (rolling upgrade, rollback) reads the recordings this one stores.
+func (x *Recording) SetStatus(s RecordingStatus) {
+	x.RecordingStatus = s
+	x.Status = RecordingStatusName(s)
 }
 
 // ConfigurationView is a room's configuration as the API shows it (the room's JSON) and as the
