@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
-	"google.golang.org/protobuf/proto"
 
+	"meetcoord/actors/room/webhookevents"
 	"meetcoord/messages"
 )
 
@@ -45,6 +45,13 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "Unknown event type \""+event.GetEvent()+"\".")
 		return
 	}
+	if !webhookevents.Handled(event.GetEvent()) {
+		// A known event no room acts on (track_*, ingress_*): acknowledged here, so that it never
+		// wakes a passivated room only to be ignored there.
+		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "ignored").Inc()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return
+	}
 	roomName := event.GetRoom().GetName()
 	if egress := event.GetEgressInfo(); egress != nil {
 		roomName = egress.GetRoomName()
@@ -62,12 +69,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 		return
 	}
-	msg, err := webhookMessage(event)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID.String(), msg)
+	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID.String(), webhookMessage(event))
 	outcome := "applied"
 	switch {
 	case err != nil:
@@ -99,18 +101,17 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // webhookMessage wraps a verified event for its room.
-func webhookMessage(event *livekit.WebhookEvent) (*messages.WebhookEvent, error) {
-	raw, err := proto.Marshal(event)
-	if err != nil {
-		return nil, errors.New("webhook event could not be encoded")
-	}
+func webhookMessage(event *livekit.WebhookEvent) *messages.WebhookEvent {
 	createdAt := event.GetCreatedAt()
 	if createdAt == 0 {
 		createdAt = time.Now().Unix()
 	}
 	return &messages.WebhookEvent{
-		EventId: event.GetId(), Event: event.GetEvent(), CreatedAt: createdAt, LivekitEvent: raw,
-	}, nil
+		CreatedAt: createdAt, LivekitEvent: event,
+		// For a room on a node of the previous version (rolling upgrade): its only way to know
+		// the event's name and id.
+		EventId: event.GetId(), Event: event.GetEvent(),
+	}
 }
 
 func failureError(reply *messages.RoomReply) error {

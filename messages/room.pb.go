@@ -12,6 +12,7 @@
 package messages
 
 import (
+	livekit "github.com/livekit/protocol/livekit"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -1398,13 +1399,22 @@ func (x *DecideEntry) GetAllowEntry() bool {
 	return false
 }
 
-// A verified LiveKit webhook routed to its room.
+// A verified LiveKit webhook routed to its room: one of the events the room acts on
+// (actors/room/webhookevents); the gateway answers the others itself.
 type WebhookEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	Event         string                 `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`                                   // LiveKit event name, e.g. "room_finished"
-	CreatedAt     int64                  `protobuf:"varint,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`         // unix seconds, from the event
-	LivekitEvent  []byte                 `protobuf:"bytes,4,opt,name=livekit_event,json=livekitEvent,proto3" json:"livekit_event,omitempty"` // livekit.WebhookEvent, protobuf encoded
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// livekit_event's id and event, still written for one version so that a room on a node of the
+	// previous version applies the event during a rolling upgrade; read by no one.
+	//
+	// Deprecated: Marked as deprecated in messages/room.proto.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// Deprecated: Marked as deprecated in messages/room.proto.
+	Event string `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// Unix seconds: the event's own time, or the time the gateway received it when it has none.
+	CreatedAt int64 `protobuf:"varint,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Was `bytes` holding the event protobuf encoded: an embedded message is encoded the same way,
+	// so nodes of either version read each other's messages.
+	LivekitEvent  *livekit.WebhookEvent `protobuf:"bytes,4,opt,name=livekit_event,json=livekitEvent,proto3" json:"livekit_event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1439,6 +1449,7 @@ func (*WebhookEvent) Descriptor() ([]byte, []int) {
 	return file_messages_room_proto_rawDescGZIP(), []int{17}
 }
 
+// Deprecated: Marked as deprecated in messages/room.proto.
 func (x *WebhookEvent) GetEventId() string {
 	if x != nil {
 		return x.EventId
@@ -1446,6 +1457,7 @@ func (x *WebhookEvent) GetEventId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in messages/room.proto.
 func (x *WebhookEvent) GetEvent() string {
 	if x != nil {
 		return x.Event
@@ -1460,7 +1472,7 @@ func (x *WebhookEvent) GetCreatedAt() int64 {
 	return 0
 }
 
-func (x *WebhookEvent) GetLivekitEvent() []byte {
+func (x *WebhookEvent) GetLivekitEvent() *livekit.WebhookEvent {
 	if x != nil {
 		return x.LivekitEvent
 	}
@@ -3812,7 +3824,7 @@ var File_messages_room_proto protoreflect.FileDescriptor
 
 const file_messages_room_proto_rawDesc = "" +
 	"\n" +
-	"\x13messages/room.proto\x12\x12meetcoord.messages\"\x96\x01\n" +
+	"\x13messages/room.proto\x12\x12meetcoord.messages\x1a\x15livekit_webhook.proto\"\x96\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03sub\x18\x02 \x01(\tR\x03sub\x12\x14\n" +
@@ -3903,13 +3915,13 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12%\n" +
 	"\x0eparticipant_id\x18\x03 \x01(\tR\rparticipantId\x12\x1f\n" +
 	"\vallow_entry\x18\x04 \x01(\bR\n" +
-	"allowEntry\"\x83\x01\n" +
-	"\fWebhookEvent\x12\x19\n" +
-	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x14\n" +
-	"\x05event\x18\x02 \x01(\tR\x05event\x12\x1d\n" +
+	"allowEntry\"\xa2\x01\n" +
+	"\fWebhookEvent\x12\x1d\n" +
+	"\bevent_id\x18\x01 \x01(\tB\x02\x18\x01R\aeventId\x12\x18\n" +
+	"\x05event\x18\x02 \x01(\tB\x02\x18\x01R\x05event\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\x03R\tcreatedAt\x12#\n" +
-	"\rlivekit_event\x18\x04 \x01(\fR\flivekitEvent\"\xb4\x01\n" +
+	"created_at\x18\x03 \x01(\x03R\tcreatedAt\x12:\n" +
+	"\rlivekit_event\x18\x04 \x01(\v2\x15.livekit.WebhookEventR\flivekitEvent\"\xb4\x01\n" +
 	"\x0fMuteParticipant\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
@@ -4234,6 +4246,7 @@ var file_messages_room_proto_goTypes = []any{
 	(*LobbyEntriesRecord)(nil),     // 54: meetcoord.messages.LobbyEntriesRecord
 	nil,                            // 55: meetcoord.messages.UpdateParticipant.AttributesEntry
 	nil,                            // 56: meetcoord.messages.Failure.FieldsEntry
+	(*livekit.WebhookEvent)(nil),   // 57: livekit.WebhookEvent
 }
 var file_messages_room_proto_depIdxs = []int32{
 	5,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -4259,64 +4272,65 @@ var file_messages_room_proto_depIdxs = []int32{
 	6,  // 20: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
 	6,  // 21: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
 	6,  // 22: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
-	6,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
-	9,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
-	6,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	55, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
-	24, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
-	6,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
-	6,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
-	6,  // 30: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
-	28, // 31: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
-	6,  // 32: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
-	6,  // 33: meetcoord.messages.SetHandRaised.caller:type_name -> meetcoord.messages.Caller
-	6,  // 34: meetcoord.messages.RenameParticipant.caller:type_name -> meetcoord.messages.Caller
-	6,  // 35: meetcoord.messages.ChangeParticipantRole.caller:type_name -> meetcoord.messages.Caller
-	5,  // 36: meetcoord.messages.ChangeParticipantRole.participant_user:type_name -> meetcoord.messages.User
-	1,  // 37: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
-	1,  // 38: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
-	2,  // 39: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	56, // 40: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
-	0,  // 41: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
-	8,  // 42: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	10, // 43: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
-	37, // 44: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	3,  // 45: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
-	37, // 46: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	39, // 47: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
-	10, // 48: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
-	36, // 49: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
-	38, // 50: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
-	39, // 51: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
-	40, // 52: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
-	41, // 53: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
-	10, // 54: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
-	42, // 55: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	48, // 56: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
-	34, // 57: meetcoord.messages.RoomReply.participant_role:type_name -> meetcoord.messages.ParticipantRoleChanged
-	3,  // 58: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
-	0,  // 59: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
-	8,  // 60: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	10, // 61: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
-	0,  // 62: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
-	28, // 63: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
-	4,  // 64: meetcoord.messages.Recording.recording_status:type_name -> meetcoord.messages.RecordingStatus
-	47, // 65: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
-	46, // 66: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
-	43, // 67: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
-	45, // 68: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
-	44, // 69: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	50, // 70: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	49, // 71: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
-	47, // 72: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
-	6,  // 73: meetcoord.messages.IndexAccesses.caller:type_name -> meetcoord.messages.Caller
-	44, // 74: meetcoord.messages.LobbyEntriesRecord.entry:type_name -> meetcoord.messages.LobbyEntry
-	35, // 75: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	76, // [76:76] is the sub-list for method output_type
-	76, // [76:76] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	57, // 23: meetcoord.messages.WebhookEvent.livekit_event:type_name -> livekit.WebhookEvent
+	6,  // 24: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
+	9,  // 25: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
+	6,  // 26: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
+	55, // 27: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	24, // 28: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
+	6,  // 29: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
+	6,  // 30: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
+	6,  // 31: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
+	28, // 32: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
+	6,  // 33: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
+	6,  // 34: meetcoord.messages.SetHandRaised.caller:type_name -> meetcoord.messages.Caller
+	6,  // 35: meetcoord.messages.RenameParticipant.caller:type_name -> meetcoord.messages.Caller
+	6,  // 36: meetcoord.messages.ChangeParticipantRole.caller:type_name -> meetcoord.messages.Caller
+	5,  // 37: meetcoord.messages.ChangeParticipantRole.participant_user:type_name -> meetcoord.messages.User
+	1,  // 38: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
+	1,  // 39: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
+	2,  // 40: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
+	56, // 41: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	0,  // 42: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
+	8,  // 43: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	10, // 44: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
+	37, // 45: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	3,  // 46: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
+	37, // 47: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	39, // 48: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
+	10, // 49: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
+	36, // 50: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
+	38, // 51: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
+	39, // 52: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
+	40, // 53: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
+	41, // 54: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
+	10, // 55: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
+	42, // 56: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
+	48, // 57: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
+	34, // 58: meetcoord.messages.RoomReply.participant_role:type_name -> meetcoord.messages.ParticipantRoleChanged
+	3,  // 59: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
+	0,  // 60: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
+	8,  // 61: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	10, // 62: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
+	0,  // 63: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
+	28, // 64: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
+	4,  // 65: meetcoord.messages.Recording.recording_status:type_name -> meetcoord.messages.RecordingStatus
+	47, // 66: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
+	46, // 67: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
+	43, // 68: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
+	45, // 69: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
+	44, // 70: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
+	50, // 71: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	49, // 72: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
+	47, // 73: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
+	6,  // 74: meetcoord.messages.IndexAccesses.caller:type_name -> meetcoord.messages.Caller
+	44, // 75: meetcoord.messages.LobbyEntriesRecord.entry:type_name -> meetcoord.messages.LobbyEntry
+	35, // 76: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	77, // [77:77] is the sub-list for method output_type
+	77, // [77:77] is the sub-list for method input_type
+	77, // [77:77] is the sub-list for extension type_name
+	77, // [77:77] is the sub-list for extension extendee
+	0,  // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }

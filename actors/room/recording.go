@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/webhook"
 	"google.golang.org/protobuf/proto"
 
 	"meetcoord/actors"
@@ -296,7 +297,7 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 	if rec == nil {
 		return
 	}
-	ended := event.GetEvent() == "egress_ended"
+	ended := event.GetEvent() == webhook.EventEgressEnded
 	if statusRank[rec.CurrentStatus()] >= statusRank[statusSaved] {
 		return // the recording has ended: a repeated or late event changes nothing
 	}
@@ -352,7 +353,7 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 			livekit.EgressStatus_EGRESS_FAILED, livekit.EgressStatus_EGRESS_LIMIT_REACHED:
 			now := r.deps.Clock.Now()
 			r.resetChange()
-			r.applyEgress(&livekit.WebhookEvent{Event: "egress_ended", EgressInfo: info}, now)
+			r.applyEgress(&livekit.WebhookEvent{Event: webhook.EventEgressEnded, EgressInfo: info}, now)
 			r.commit(ctx, "", nil, now)
 		}
 	})
