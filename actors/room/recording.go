@@ -48,8 +48,16 @@ var statusRank = map[messages.RecordingStatus]int{
 	statusSaved: 3, statusNotificationSucceeded: 4, statusAborted: 5, statusFailedToStart: 5,
 }
 
+// The recording_status values of the LiveKit room metadata (the front end reads them there).
+const (
+	metadataStarting = "starting"
+	metadataStarted  = "started"
+	metadataSaving   = "saving"
+	metadataAborted  = "aborted"
+)
+
 // metadataRank orders the recording_status values of the room metadata the same way.
-var metadataRank = map[string]int{"starting": 0, "started": 1, "saving": 2, "aborted": 3}
+var metadataRank = map[string]int{metadataStarting: 0, metadataStarted: 1, metadataSaving: 2, metadataAborted: 3}
 
 // currentRecording is the room's recording that is initiated or active, if any.
 func (r *Room) currentRecording() *messages.Recording {
@@ -151,7 +159,7 @@ func (r *Room) setRecordingMetadata(status string, now time.Time) {
 	if status == r.recordingMeta {
 		return
 	}
-	if status != "" && status != "starting" && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
+	if status != "" && status != metadataStarting && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
 		return
 	}
 	r.changing(now)
@@ -188,7 +196,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 	rec.SetStatus(statusInitiated)
 	r.setRecording(rec, now)
 	r.recordingMode = rec.GetMode()
-	r.setRecordingMetadata("starting", now)
+	r.setRecordingMetadata(metadataStarting, now)
 	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
 		ctx.Respond(reply)
 		return
@@ -304,11 +312,11 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 	if !ended {
 		switch info.GetStatus() {
 		case livekit.EgressStatus_EGRESS_ACTIVE:
-			r.setRecordingMetadata("started", now)
+			r.setRecordingMetadata(metadataStarted, now)
 		case livekit.EgressStatus_EGRESS_ENDING:
-			r.setRecordingMetadata("saving", now)
+			r.setRecordingMetadata(metadataSaving, now)
 		case livekit.EgressStatus_EGRESS_ABORTED:
-			r.setRecordingMetadata("aborted", now)
+			r.setRecordingMetadata(metadataAborted, now)
 		}
 		return
 	}
