@@ -117,7 +117,7 @@ func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	changed := reply.GetParticipantRole()
-	writeJSON(w, http.StatusOK, map[string]any{"role": roleNames[changed.GetRole()], "livekit_synced": changed.GetLivekitSynced()})
+	writeJSON(w, http.StatusOK, map[string]any{"role": messages.RoleName(changed.GetRole()), "livekit_synced": changed.GetLivekitSynced()})
 }
 
 // ofSubject is the user who logged in with an OIDC subject, nil when nobody did: users join

@@ -6,18 +6,6 @@ import (
 
 // JSON shapes of the API, built from the rooms' protobuf replies.
 
-var roleNames = map[messages.Role]string{
-	messages.Role_ROLE_MEMBER:        "member",
-	messages.Role_ROLE_ADMINISTRATOR: "administrator",
-	messages.Role_ROLE_OWNER:         "owner",
-}
-
-var roles = map[string]messages.Role{
-	"member":        messages.Role_ROLE_MEMBER,
-	"administrator": messages.Role_ROLE_ADMINISTRATOR,
-	"owner":         messages.Role_ROLE_OWNER,
-}
-
 var entryStatusNames = map[messages.EntryStatus]string{
 	messages.EntryStatus_ENTRY_STATUS_WAITING:  "waiting",
 	messages.EntryStatus_ENTRY_STATUS_ACCEPTED: "accepted",
@@ -84,7 +72,7 @@ func accessView(a *messages.Access, roomID string) accessJSON {
 		ID:       a.GetId(),
 		User:     userJSON{ID: u.GetId(), Email: u.GetEmail(), FullName: u.GetFullName(), ShortName: u.GetShortName()},
 		Resource: roomID,
-		Role:     roleNames[a.GetRole()],
+		Role:     messages.RoleName(a.GetRole()),
 	}
 }
 

@@ -10,6 +10,12 @@ var accessLevelNames = map[AccessLevel]string{
 	AccessLevel_ACCESS_LEVEL_RESTRICTED: "restricted",
 }
 
+var roleNames = map[Role]string{
+	Role_ROLE_MEMBER:        "member",
+	Role_ROLE_ADMINISTRATOR: "administrator",
+	Role_ROLE_OWNER:         "owner",
+}
+
 var recordingStatusNames = map[RecordingStatus]string{
 	RecordingStatus_RECORDING_STATUS_INITIATED:              "initiated",
 	RecordingStatus_RECORDING_STATUS_ACTIVE:                 "active",
@@ -23,6 +29,7 @@ var recordingStatusNames = map[RecordingStatus]string{
 
 var (
 	accessLevelsByName    = invert(accessLevelNames)
+	rolesByName           = invert(roleNames)
 	recordingStatusByName = invert(recordingStatusNames)
 )
 
@@ -33,6 +40,15 @@ func AccessLevelName(l AccessLevel) string { return accessLevelNames[l] }
 func ParseAccessLevel(name string) (AccessLevel, bool) {
 	l, ok := accessLevelsByName[name]
 	return l, ok
+}
+
+// RoleName is the API's name of a role; "" for UNSPECIFIED.
+func RoleName(r Role) string { return roleNames[r] }
+
+// ParseRole is the role the API names name; false when it names none.
+func ParseRole(name string) (Role, bool) {
+	r, ok := rolesByName[name]
+	return r, ok
 }
 
 // RecordingStatusName is the API's name of a recording status; "" for UNSPECIFIED.

@@ -32,6 +32,28 @@ func TestVocabularyNames(t *testing.T) {
 		}
 	}
 
+	roles := map[Role]string{
+		Role_ROLE_MEMBER:        "member",
+		Role_ROLE_ADMINISTRATOR: "administrator",
+		Role_ROLE_OWNER:         "owner",
+	}
+	for value := range Role_name {
+		role := Role(value)
+		name := RoleName(role)
+		if role == Role_ROLE_UNSPECIFIED {
+			if name != "" {
+				t.Errorf("UNSPECIFIED is named %q", name)
+			}
+			continue
+		}
+		if name != roles[role] {
+			t.Errorf("%v is named %q, want %q", role, name, roles[role])
+		}
+		if back, ok := ParseRole(name); !ok || back != role {
+			t.Errorf("%q parses to %v, %v; want %v", name, back, ok, role)
+		}
+	}
+
 	recordingStatuses := map[RecordingStatus]string{
 		RecordingStatus_RECORDING_STATUS_INITIATED:              "initiated",
 		RecordingStatus_RECORDING_STATUS_ACTIVE:                 "active",
