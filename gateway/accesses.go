@@ -258,7 +258,7 @@ func (g *Gateway) roleField(fields map[string]jsonRaw, errs fieldErrors) message
 		}
 		return messages.Role_ROLE_UNSPECIFIED
 	}
-	role, ok := roles[s]
+	role, ok := messages.ParseRole(s)
 	if !ok {
 		errs.add("role", "\""+s+"\" is not a valid choice.")
 	}

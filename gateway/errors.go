@@ -153,7 +153,6 @@ var (
 	errLoginRefused        = &apiError{status: http.StatusBadRequest, detail: "Login failed: the identity provider refused it; log in again.", outcome: "refused", logLevel: slog.LevelWarn}
 
 	// Webhooks.
-	errWebhookNotEncoded = &apiError{status: http.StatusBadRequest, detail: "webhook event could not be encoded", logLevel: slog.LevelError}
 )
 
 // userNotFound is the detail of two answers: an application asking a token for an unknown

@@ -290,8 +290,8 @@ type externalRoomJSON struct {
 func (x *externalAPI) roomView(v *messages.RoomView) externalRoomJSON {
 	out := externalRoomJSON{
 		ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(),
-		AccessLevel:   accessLevelNames[v.GetAccessLevel()],
-		Configuration: configurationView(v.GetConfiguration()),
+		AccessLevel:   messages.AccessLevelName(v.GetAccessLevel()),
+		Configuration: messages.ConfigurationView(v.GetConfiguration()),
 		URL:           strings.TrimRight(x.AppBaseURL, "/") + "/" + v.GetSlug(),
 	}
 	if x.Telephony != nil {
@@ -356,8 +356,8 @@ func (g *Gateway) externalCreateRoom(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	errs := fieldErrors{}
-	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u),
-		AccessLevel: accessLevels[g.ext.DefaultAccessLevel]}
+	defaultLevel, _ := messages.ParseAccessLevel(g.ext.DefaultAccessLevel) // checked by the configuration
+	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u), AccessLevel: defaultLevel}
 	// Without a name, the room is named after its slug, as the reference product does.
 	if name, present := stringField(fields, "name", errs); present {
 		msg.Name = g.validName(name, errs)

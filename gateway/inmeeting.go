@@ -111,7 +111,7 @@ func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	changed := reply.GetParticipantRole()
-	writeJSON(w, http.StatusOK, map[string]any{"role": roleNames[changed.GetRole()], "livekit_synced": changed.GetLivekitSynced()})
+	writeJSON(w, http.StatusOK, map[string]any{"role": messages.RoleName(changed.GetRole()), "livekit_synced": changed.GetLivekitSynced()})
 	return nil
 }
 

@@ -21,7 +21,9 @@ const mediaPrefix = "/media/"
 var recordingExtensions = []string{"mp4", "ogg"}
 
 // savedStatuses are the statuses of a recording whose file is in the bucket.
-var savedStatuses = []string{"saved", "notification_succeeded"}
+var savedStatuses = []messages.RecordingStatus{
+	messages.RecordingStatus_RECORDING_STATUS_SAVED, messages.RecordingStatus_RECORDING_STATUS_NOTIFICATION_SUCCEEDED,
+}
 
 // recordingMediaAuth answers a proxy's subrequest for a download of a recording's file (the
 // original URL in X-Original-URL): 200 with the S3 authorization headers when the caller may
@@ -58,7 +60,7 @@ func (g *Gateway) recordingMediaAuth(w http.ResponseWriter, r *http.Request) err
 		// The right recording, the wrong file type (a transcript is audio only).
 		return errRecordingExtension
 	}
-	if !slices.Contains(savedStatuses, rec.GetStatus()) {
+	if !slices.Contains(savedStatuses, rec.CurrentStatus()) {
 		return errRecordingNotSaved
 	}
 	headers, err := objectGetHeaders(r.Context(), g.cfg.RecordingStorage, key, g.now())

@@ -74,7 +74,7 @@ func (g *Gateway) preferencesOf(ctx context.Context, userID string) (userPrefere
 	if lang := stored[prefLanguage]; slices.Contains(g.cfg.LanguageCodes, lang) {
 		prefs.Language = lang
 	}
-	if _, ok := accessLevels[stored[prefDefaultAccessLevel]]; ok {
+	if _, ok := messages.ParseAccessLevel(stored[prefDefaultAccessLevel]); ok {
 		prefs.DefaultAccessLevel = stored[prefDefaultAccessLevel]
 	}
 	if raw := stored[prefDefaultConfiguration]; raw != "" {
@@ -116,7 +116,7 @@ func (g *Gateway) preferenceChanges(fields map[string]json.RawMessage, put bool,
 		// null and "" both clear it (the reference's field is nullable and may be blank).
 		var level *string
 		err := json.Unmarshal(raw, &level)
-		_, known := accessLevels[ptrValue(level)]
+		_, known := messages.ParseAccessLevel(ptrValue(level))
 		switch {
 		case err != nil:
 			errs.add(prefDefaultAccessLevel, fieldNotString)
@@ -176,7 +176,7 @@ func validTimezone(name string) bool {
 // given, else the creator's defaults, else (access level) RESOURCE_DEFAULT_ACCESS_LEVEL. An
 // empty configuration counts as none, as in the reference.
 func (g *Gateway) newRoomSettings(r *http.Request, u *userRecord, fields map[string]json.RawMessage, errs fieldErrors) (messages.AccessLevel, *messages.RoomConfiguration, error) {
-	level := accessLevels[g.cfg.DefaultAccessLevel]
+	level, _ := messages.ParseAccessLevel(g.cfg.DefaultAccessLevel)
 	cfg := g.configurationField(fields, errs)
 	rawLevel, levelGiven := fields["access_level"]
 	levelGiven = levelGiven && string(rawLevel) != "null" // null counts as absent (accessLevelField)
@@ -187,7 +187,7 @@ func (g *Gateway) newRoomSettings(r *http.Request, u *userRecord, fields map[str
 			return messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED, nil, storeFailure("read preferences of user", err)
 		}
 		if prefs.DefaultAccessLevel != "" {
-			level = accessLevels[prefs.DefaultAccessLevel]
+			level, _ = messages.ParseAccessLevel(prefs.DefaultAccessLevel)
 		}
 		if !configurationGiven {
 			cfg = prefs.DefaultConfiguration
@@ -209,7 +209,7 @@ func selfView(u *userRecord, prefs userPreferences) selfJSON {
 	out := selfJSON{
 		userJSON: userJSON{ID: u.ID, Email: u.Email, FullName: u.FullName, ShortName: u.ShortName},
 		Timezone: prefs.Timezone, Language: prefs.Language,
-		DefaultRoomConfiguration: configurationView(prefs.DefaultConfiguration),
+		DefaultRoomConfiguration: messages.ConfigurationView(prefs.DefaultConfiguration),
 	}
 	if prefs.DefaultAccessLevel != "" {
 		out.DefaultRoomAccessLevel = &prefs.DefaultAccessLevel

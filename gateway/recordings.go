@@ -50,10 +50,10 @@ func (g *Gateway) recordingView(rec *messages.Recording, room *messages.RoomSumm
 	created := time.UnixMilli(rec.GetCreatedUnixMs()).UTC()
 	out := recordingJSON{
 		ID:        rec.GetId(),
-		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: accessLevelNames[room.GetAccessLevel()]},
+		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: messages.AccessLevelName(room.GetAccessLevel())},
 		CreatedAt: created.Format(time.RFC3339Nano),
 		UpdatedAt: time.UnixMilli(rec.GetUpdatedUnixMs()).UTC().Format(time.RFC3339Nano),
-		Status:    rec.GetStatus(),
+		Status:    messages.RecordingStatusName(rec.CurrentStatus()),
 		Mode:      rec.GetMode(),
 		Options:   options,
 		Key:       g.recordingKey(rec),

@@ -43,7 +43,7 @@ func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) error {
 	}
 	results := []roomSummaryJSON{}
 	for _, s := range pageOf(rooms, page, size) {
-		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: accessLevelNames[s.GetAccessLevel()]})
+		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: messages.AccessLevelName(s.GetAccessLevel())})
 	}
 	writePage(w, r, len(rooms), page, size, results)
 	return nil
@@ -235,7 +235,7 @@ func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) error
 			return err
 		default:
 			v := reply.GetRoom()
-			room = roomSummaryJSON{ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: accessLevelNames[v.GetAccessLevel()]}
+			room = roomSummaryJSON{ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: messages.AccessLevelName(v.GetAccessLevel())}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "room": room})
@@ -310,7 +310,7 @@ func (g *Gateway) accessLevelField(fields map[string]json.RawMessage, errs field
 	if !present {
 		return def
 	}
-	level, ok := accessLevels[s]
+	level, ok := messages.ParseAccessLevel(s)
 	if !ok {
 		errs.add("access_level", "\""+s+"\" is not a valid choice.")
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
-	"google.golang.org/protobuf/proto"
 
+	"meetcoord/actors/room/webhookevents"
 	"meetcoord/messages"
 )
 
@@ -42,6 +42,13 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		g.metrics.webhooks.WithLabelValues("unknown", "unknown_event").Inc()
 		return unknownWebhookEvent(event.GetEvent())
 	}
+	if !webhookevents.Handled(event.GetEvent()) {
+		// A known event no room acts on (track_*, ingress_*): acknowledged here, so that it never
+		// wakes a passivated room only to be ignored there.
+		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "ignored").Inc()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return nil
+	}
 	roomName := event.GetRoom().GetName()
 	if egress := event.GetEgressInfo(); egress != nil {
 		roomName = egress.GetRoomName()
@@ -59,11 +66,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 		return nil
 	}
-	msg, err := webhookMessage(event)
-	if err != nil {
-		return errWebhookNotEncoded.because(err)
-	}
-	reply, err := g.askRoom(r, roomID.String(), msg)
+	reply, err := g.askRoom(r, roomID.String(), webhookMessage(event))
 	outcome := "applied"
 	switch {
 	case err != nil:
@@ -96,18 +99,17 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 // webhookMessage wraps a verified event for its room.
-func webhookMessage(event *livekit.WebhookEvent) (*messages.WebhookEvent, error) {
-	raw, err := proto.Marshal(event)
-	if err != nil {
-		return nil, errors.New("webhook event could not be encoded")
-	}
+func webhookMessage(event *livekit.WebhookEvent) *messages.WebhookEvent {
 	createdAt := event.GetCreatedAt()
 	if createdAt == 0 {
 		createdAt = time.Now().Unix()
 	}
 	return &messages.WebhookEvent{
-		EventId: event.GetId(), Event: event.GetEvent(), CreatedAt: createdAt, LivekitEvent: raw,
-	}, nil
+		CreatedAt: createdAt, LivekitEvent: event,
+		// For a room on a node of the previous version (rolling upgrade): its only way to know
+		// the event's name and id.
+		EventId: event.GetId(), Event: event.GetEvent(),
+	}
 }
 
 func failureError(reply *messages.RoomReply) error {
