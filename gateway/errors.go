@@ -151,8 +151,6 @@ var (
 	errLoginUnknown        = &apiError{status: http.StatusBadRequest, detail: "Login failed: the login expired or was already used; log in again.", outcome: "state_unknown"}
 	errLoginNoCode         = &apiError{status: http.StatusBadRequest, detail: "Login failed: the identity provider sent no code.", outcome: "no_code"}
 	errLoginRefused        = &apiError{status: http.StatusBadRequest, detail: "Login failed: the identity provider refused it; log in again.", outcome: "refused", logLevel: slog.LevelWarn}
-
-	// Webhooks.
 )
 
 // userNotFound is the detail of two answers: an application asking a token for an unknown

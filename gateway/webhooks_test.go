@@ -123,15 +123,15 @@ func TestWebhookEventTypes(t *testing.T) {
 func TestWebhookIgnoredEventsDoNotWakeRooms(t *testing.T) {
 	n := servicetest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.2"})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Quiet"), "access_level": "public"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Quiet"), "access_level": "public"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}
 	roomID := res.JSON()["id"].(string)
 	servicetest.Eventually(t, 10*time.Second, "the room passivates", func() bool {
-		return metricValue(t, n, "meetcoord_room_passivations_total") >= 1
+		return n.Metric("meetcoord_room_passivations_total") >= 1
 	})
-	activations := metricValue(t, n, "meetcoord_room_activations_total")
+	activations := n.Metric("meetcoord_room_activations_total")
 
 	for _, kind := range []string{"track_published", "track_unpublished", "ingress_started", "ingress_ended"} {
 		res := n.PostWebhook(event(kind, roomID, 0))
@@ -139,14 +139,14 @@ func TestWebhookIgnoredEventsDoNotWakeRooms(t *testing.T) {
 			t.Fatalf("%s: %d %s, want 200 success", kind, res.Status, res.Body)
 		}
 	}
-	if got := metricValue(t, n, "meetcoord_room_activations_total"); got != activations {
+	if got := n.Metric("meetcoord_room_activations_total"); got != activations {
 		t.Fatalf("%v room activations after ignored events, want %v (the room was woken)", got, activations)
 	}
 	// An event the room acts on does reach it, and so activates it.
 	if res := n.PostWebhook(event("room_started", roomID, 0)); res.Status != http.StatusOK {
 		t.Fatalf("room_started: %d %s", res.Status, res.Body)
 	}
-	if got := metricValue(t, n, "meetcoord_room_activations_total"); got != activations+1 {
+	if got := n.Metric("meetcoord_room_activations_total"); got != activations+1 {
 		t.Fatalf("%v room activations after room_started, want %v", got, activations+1)
 	}
 }
