@@ -79,12 +79,14 @@ fuzz:
 	done
 
 # Regenerates the protobuf Go code (protoc from Debian's protobuf-compiler; the Go plugin's
-# version is pinned by the tool directive in go.mod).
+# version is pinned by the tool directive in go.mod). room.proto imports LiveKit's webhook
+# message from the protobufs/ of the github.com/livekit/protocol version go.mod names.
 generate:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install protobuf-compiler"; exit 1; }
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
-	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=paths=source_relative messages/*.proto
+	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=paths=source_relative \
+		-I . -I "$$($(GO) list -m -f '{{.Dir}}' github.com/livekit/protocol)/protobufs" messages/*.proto
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -55,15 +55,15 @@ func BenchmarkLobbyPollLatency(b *testing.B) {
 	rooms := createRooms(b, owner, nodes, 300)
 	byOwner := ownedBy(nodes, rooms)
 	entry := nodes[0]
-	cookies := map[string]string{}
+	guests := map[string]*servicetest.Client{} // room -> its waiting participant's browser
+	pool := &http.Transport{MaxIdleConnsPerHost: 4}
 	for _, room := range rooms {
-		_, body, err := request(http.DefaultClient, entry.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
-		if err != nil {
+		guest := entry.Client(b, "").WithTransport(pool, 0)
+		if _, err := guest.Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"}); err != nil {
 			b.Fatal(err)
 		}
-		cookies[room] = body["cookie"].(string)
+		guests[room] = guest
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, c := range []struct {
 		name  string
 		rooms []string
@@ -77,10 +77,10 @@ func BenchmarkLobbyPollLatency(b *testing.B) {
 			for i := range b.N {
 				room := c.rooms[i%len(c.rooms)]
 				start := time.Now()
-				status, _, err := request(client, entry.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", cookies[room], map[string]any{"username": "Guest"})
+				res, err := guests[room].Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
 				latencies = append(latencies, time.Since(start))
-				if err != nil || status != http.StatusOK {
-					b.Fatalf("poll: %d %v", status, err)
+				if err != nil || res.Status != http.StatusOK {
+					b.Fatalf("poll: %d %v", res.Status, err)
 				}
 			}
 			b.StopTimer()
@@ -102,12 +102,12 @@ func BenchmarkNodeLoss(b *testing.B) {
 	victim, survivors := nodes[2], nodes[:2]
 	moved := ownedBy(nodes, rooms)[victim]
 	// Activate every room (creation leaves them active, but make sure after any rebalance).
-	get := func(client *http.Client, via *servicetest.Process, room string) bool {
-		status, _, err := request(client, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil)
-		return err == nil && status == http.StatusOK
+	get := func(caller *servicetest.Client, via *servicetest.Process, room string) bool {
+		res, err := caller.Via(via.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil)
+		return err == nil && res.Status == http.StatusOK
 	}
 	sweep := func(rooms []string) (time.Duration, int64) {
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+		pooled := owner.WithTransport(&http.Transport{MaxIdleConnsPerHost: 16}, 30*time.Second)
 		var next, failed atomic.Int64
 		var wg sync.WaitGroup
 		start := time.Now()
@@ -120,7 +120,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 					if i >= int64(len(rooms)) {
 						return
 					}
-					if !get(client, survivors[w%2], rooms[i]) {
+					if !get(pooled, survivors[w%2], rooms[i]) {
 						failed.Add(1)
 					}
 				}
@@ -132,11 +132,11 @@ func BenchmarkNodeLoss(b *testing.B) {
 	if _, failed := sweep(rooms); failed != 0 {
 		b.Fatalf("%d rooms failed before the kill", failed)
 	}
-	activationsBefore := metric(b, survivors[0].URL, "meetcoord_room_activations_total") + metric(b, survivors[1].URL, "meetcoord_room_activations_total")
+	activationsBefore := survivors[0].Client(b, "").Metric("meetcoord_room_activations_total") + survivors[1].Client(b, "").Metric("meetcoord_room_activations_total")
 
 	victim.Kill()
 	killed := time.Now()
-	for !get(http.DefaultClient, survivors[0], moved[0]) {
+	for !get(owner, survivors[0], moved[0]) {
 		time.Sleep(time.Millisecond)
 	}
 	firstSuccess := time.Since(killed)
@@ -144,7 +144,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 	if failed != 0 {
 		b.Fatalf("%d moved rooms failed after the kill", failed)
 	}
-	activations := metric(b, survivors[0].URL, "meetcoord_room_activations_total") + metric(b, survivors[1].URL, "meetcoord_room_activations_total") - activationsBefore
+	activations := survivors[0].Client(b, "").Metric("meetcoord_room_activations_total") + survivors[1].Client(b, "").Metric("meetcoord_room_activations_total") - activationsBefore
 	b.ReportMetric(float64(firstSuccess.Milliseconds()), "ms-kill-to-first-success")
 	b.ReportMetric(float64(len(moved)-1)/took.Seconds(), "moved-rooms-reactivated/s")
 	b.ReportMetric(float64(len(moved)), "moved-rooms")

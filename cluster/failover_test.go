@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,37 +31,18 @@ var failoverEnv = map[string]string{
 	"REQUEST_ENTRY_THROTTLE_RATES": "1000000/minute",
 }
 
-// metric reads a counter or gauge from a node's /metrics (0 when absent).
-func metric(t testing.TB, base, name string) float64 {
-	t.Helper()
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics of %s: %v", base, err)
-	}
-	defer res.Body.Close()
-	scanner := bufio.NewScanner(res.Body)
-	scanner.Buffer(make([]byte, 1<<20), 1<<20)
-	for scanner.Scan() {
-		line := scanner.Text()
-		if strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name+" "), 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func mintOwner(t testing.TB, issuer *gwauth.DevIssuer) *caller {
+// mintOwner is a client of the user who owns the test rooms (no request made yet).
+func mintOwner(t testing.TB, issuer *gwauth.DevIssuer) *servicetest.Client {
 	t.Helper()
 	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &caller{t: t, token: token}
+	return servicetest.NewClient(t, "", token)
 }
 
 // createRooms creates n restricted rooms through the nodes in turn, with 8 requests at a time.
-func createRooms(t testing.TB, owner *caller, nodes []*servicetest.Process, n int) []string {
+func createRooms(t testing.TB, owner *servicetest.Client, nodes []*servicetest.Process, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var wg sync.WaitGroup
@@ -73,13 +53,13 @@ func createRooms(t testing.TB, owner *caller, nodes []*servicetest.Process, n in
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			status, body, err := request(http.DefaultClient, nodes[i%len(nodes)].URL, http.MethodPost, "/api/v1.0/rooms/", owner.token, "",
+			res, err := owner.Via(nodes[i%len(nodes)].URL).Request(http.MethodPost, "/api/v1.0/rooms/",
 				map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
-			if err != nil || status != http.StatusCreated {
-				failed.Store(fmt.Sprintf("create room %d: %d %v %v", i, status, body, err))
+			if err != nil || res.Status != http.StatusCreated {
+				failed.Store(fmt.Sprintf("create room %d: %d %v %v", i, res.Status, res.JSON(), err))
 				return
 			}
-			ids[i] = body["id"].(string)
+			ids[i] = res.JSON()["id"].(string)
 		}()
 	}
 	wg.Wait()
@@ -87,37 +67,6 @@ func createRooms(t testing.TB, owner *caller, nodes []*servicetest.Process, n in
 		t.Fatal(f)
 	}
 	return ids
-}
-
-// request is one API request that reports transport errors instead of failing the test (the
-// load generator runs outside the test goroutine).
-func request(client *http.Client, base, method, path, token, cookie string, body any) (int, map[string]any, error) {
-	var reader io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		reader = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, base+path, reader)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", "lobbyParticipantId="+cookie)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	for _, ck := range res.Cookies() {
-		if ck.Name == "lobbyParticipantId" && out != nil {
-			out["cookie"] = ck.Value
-		}
-	}
-	return res.StatusCode, out, nil
 }
 
 // lobbyLoad is a steady load of lobby knocks and polls and LiveKit webhooks across rooms, through
@@ -128,12 +77,13 @@ type lobbyLoad struct {
 	rooms   []string
 	key     string
 	secret  string
-	client  *http.Client
+	client  *http.Client        // webhooks
+	guests  *servicetest.Client // template of the participants' browsers (the load's connections)
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	knocks  map[string][]string // room -> acknowledged waiting participants (their lobby cookies, to poll)
-	ids     map[string][]string // room -> their participant ids, as admins see them
+	knocks  map[string][]*servicetest.Client // room -> acknowledged waiting participants (their browsers, to poll)
+	ids     map[string][]string              // room -> their participant ids, as admins see them
 	ok      atomic.Int64
 	refused atomic.Int64 // connections to the stopping node refused or reset: allowed
 	failed  atomic.Int64
@@ -172,10 +122,13 @@ func (l *lobbyLoad) once(rng *rand.Rand, node int) {
 	switch op := rng.IntN(10); {
 	case op < 1: // a new participant knocks
 		what = "knock"
-		status, body, err = request(l.client, base, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
+		guest := l.guests.Fresh()
+		var res servicetest.Response
+		res, err = guest.Via(base).Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
+		status, body = res.Status, res.JSON()
 		if err == nil && status == http.StatusOK && body["status"] == "waiting" {
 			l.mu.Lock()
-			l.knocks[room] = append(l.knocks[room], body["cookie"].(string))
+			l.knocks[room] = append(l.knocks[room], guest)
 			l.ids[room] = append(l.ids[room], body["id"].(string))
 			l.mu.Unlock()
 		}
@@ -183,9 +136,11 @@ func (l *lobbyLoad) once(rng *rand.Rand, node int) {
 		what = "poll"
 		l.mu.Lock()
 		list := l.knocks[room]
-		cookie := list[rng.IntN(len(list))]
+		guest := list[rng.IntN(len(list))]
 		l.mu.Unlock()
-		status, body, err = request(l.client, base, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", cookie, map[string]any{"username": "Guest"})
+		var res servicetest.Response
+		res, err = guest.Via(base).Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
+		status, body = res.Status, res.JSON()
 		if err == nil && status == http.StatusOK && body["status"] != "waiting" {
 			status = 0 // a waiting participant must stay waiting
 		}
@@ -243,15 +198,18 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 		t:     t,
 		nodes: nodes, rooms: rooms, key: "testkey", secret: "test-secret-of-at-least-32-characters",
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
-		knocks: map[string][]string{},
+		knocks: map[string][]*servicetest.Client{},
 		ids:    map[string][]string{},
 	}
+	load.guests = servicetest.NewClient(t, "", "").WithTransport(load.client.Transport, load.client.Timeout)
 	for _, room := range rooms { // one waiting participant per room before the load starts
-		status, body, err := request(load.client, nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
+		guest := load.guests.Fresh()
+		res, err := guest.Via(nodes[0].URL).Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
+		status, body := res.Status, res.JSON()
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("first knock in %s: %d %v %v", room, status, body, err)
 		}
-		load.knocks[room] = []string{body["cookie"].(string)}
+		load.knocks[room] = []*servicetest.Client{guest}
 		load.ids[room] = []string{body["id"].(string)}
 	}
 
@@ -278,7 +236,8 @@ func TestGracefulLeaveUnderLoad(t *testing.T) {
 	// Nothing acknowledged was lost: every waiting list holds exactly the acknowledged knocks.
 	survivor := nodes[0]
 	for _, room := range rooms {
-		status, body, err := request(http.DefaultClient, survivor.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
+		res, err := owner.Via(survivor.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", nil)
+		status, body := res.Status, res.JSON()
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("waiting list of %s: %d %v", room, status, err)
 		}
@@ -313,14 +272,14 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	rooms := createRooms(t, owner, nodes, 30)
 	paused, survivors := nodes[0], nodes[1:]
 	for _, room := range rooms { // activate every room on its owner
-		if status, _, err := request(http.DefaultClient, paused.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
-			t.Fatalf("get %s: %d %v", room, status, err)
+		if res, err := owner.Via(paused.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil); err != nil || res.Status != http.StatusOK {
+			t.Fatalf("get %s: %d %v", room, res.Status, err)
 		}
 	}
 	waitingBefore := map[string]string{}
 	for _, room := range rooms {
-		_, body, _ := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Before"})
-		waitingBefore[room] = body["id"].(string)
+		res, _ := servicetest.NewClient(t, paused.URL, "").Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Before"})
+		waitingBefore[room] = res.JSON()["id"].(string)
 	}
 
 	paused.Signal(syscall.SIGSTOP)
@@ -331,7 +290,8 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	for i, room := range rooms {
 		var body map[string]any
 		servicetest.Eventually(t, 30*time.Second, "knock in "+room+" through a survivor", func() bool {
-			status, b, err := request(http.DefaultClient, survivors[i%2].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "During"})
+			res, err := servicetest.NewClient(t, survivors[i%2].URL, "").Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "During"})
+			status, b := res.Status, res.JSON()
 			body = b
 			return err == nil && status == http.StatusOK
 		})
@@ -345,7 +305,8 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	for _, room := range rooms {
 		var body map[string]any
 		servicetest.Eventually(t, 30*time.Second, "knock in "+room+" through the resumed node", func() bool {
-			status, b, err := request(http.DefaultClient, paused.URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "After"})
+			res, err := servicetest.NewClient(t, paused.URL, "").Request(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "After"})
+			status, b := res.Status, res.JSON()
 			body = b
 			return err == nil && status == http.StatusOK
 		})
@@ -353,8 +314,8 @@ func TestStaleActivationIsFenced(t *testing.T) {
 	}
 	// The paused node's stale activations ended: refused at their first write (fenced), or
 	// stopped before it by the announcement of the newer activation (superseded).
-	fenced := metric(t, paused.URL, "meetcoord_room_fenced_total")
-	superseded := metric(t, paused.URL, "meetcoord_room_superseded_total")
+	fenced := paused.Client(t, "").Metric("meetcoord_room_fenced_total")
+	superseded := paused.Client(t, "").Metric("meetcoord_room_superseded_total")
 	if fenced+superseded == 0 {
 		t.Fatalf("no stale activation of the paused node was fenced or superseded:\n%s", paused.Log())
 	}
@@ -365,7 +326,8 @@ func TestStaleActivationIsFenced(t *testing.T) {
 		for _, via := range nodes {
 			var got map[string]bool
 			servicetest.Eventually(t, 10*time.Second, "the newest state of "+room+" through "+via.URL, func() bool {
-				status, body, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
+				res, err := owner.Via(via.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", nil)
+				status, body := res.Status, res.JSON()
 				if err != nil || status != http.StatusOK {
 					return false
 				}
@@ -393,13 +355,14 @@ func TestRestartedNodeRejoins(t *testing.T) {
 	waitForMembers(t, nodes, 3)
 	for _, room := range rooms {
 		for _, via := range nodes {
-			status, body, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil)
+			res, err := owner.Via(via.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil)
+			status, body := res.Status, res.JSON()
 			if err != nil || status != http.StatusOK || body["id"] != room {
 				t.Fatalf("room %s through %s after the restart: %d %v %v", room, via.URL, status, body, err)
 			}
 		}
 	}
-	if activations := metric(t, restarted.URL, "meetcoord_room_activations_total"); activations == 0 {
+	if activations := restarted.Client(t, "").Metric("meetcoord_room_activations_total"); activations == 0 {
 		t.Fatal("the restarted node hosts none of 30 rooms")
 	}
 }
@@ -419,8 +382,8 @@ func TestAutomanagedMembership(t *testing.T) {
 	rooms := createRooms(t, owner, nodes, 6)
 	for _, room := range rooms {
 		for _, via := range nodes {
-			if status, _, err := request(http.DefaultClient, via.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
-				t.Fatalf("room %s through %s: %d %v", room, via.URL, status, err)
+			if res, err := owner.Via(via.URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil); err != nil || res.Status != http.StatusOK {
+				t.Fatalf("room %s through %s: %d %v", room, via.URL, res.Status, err)
 			}
 		}
 	}
@@ -489,8 +452,8 @@ func TestNodeDroppedFromMembershipExits(t *testing.T) {
 	waitForMembers(t, nodes[:2], 2)
 	owner := mintOwner(t, issuer)
 	for _, room := range createRooms(t, owner, nodes[:2], 6) {
-		if status, _, err := request(http.DefaultClient, nodes[0].URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
-			t.Fatalf("room %s after the node left: %d %v", room, status, err)
+		if res, err := owner.Via(nodes[0].URL).Request(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil); err != nil || res.Status != http.StatusOK {
+			t.Fatalf("room %s after the node left: %d %v", room, res.Status, err)
 		}
 	}
 }

@@ -88,9 +88,10 @@ func TestK8sClusterSurvivesAPIServerRestart(t *testing.T) {
 	rooms := createRooms(t, owner, nodes, 30)
 	waiting := map[string]string{} // room -> the participant waiting in its lobby
 	for _, room := range rooms {
-		status, body, err := request(http.DefaultClient, nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", "", "", map[string]any{"username": "Guest"})
-		if err != nil || status != http.StatusOK || body["status"] != "waiting" {
-			t.Fatalf("knock in %s: %d %v %v", room, status, body, err)
+		res := servicetest.NewClient(t, nodes[0].URL, "").Do(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
+		body := res.JSON()
+		if res.Status != http.StatusOK || body["status"] != "waiting" {
+			t.Fatalf("knock in %s: %d %v", room, res.Status, body)
 		}
 		waiting[room] = body["id"].(string)
 	}
@@ -99,9 +100,10 @@ func TestK8sClusterSurvivesAPIServerRestart(t *testing.T) {
 		for _, room := range rooms {
 			var views []map[string]any
 			for _, n := range via {
-				status, body, err := request(http.DefaultClient, n.URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", owner.token, "", nil)
-				if err != nil || status != http.StatusOK {
-					t.Fatalf("%s: waiting list of %s through %s: %d %v %v", when, room, n.URL, status, body, err)
+				res := owner.Via(n.URL).Do(http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", nil)
+				body := res.JSON()
+				if res.Status != http.StatusOK {
+					t.Fatalf("%s: waiting list of %s through %s: %d %v", when, room, n.URL, res.Status, body)
 				}
 				list, _ := body["participants"].([]any)
 				if len(list) != 1 || list[0].(map[string]any)["id"] != waiting[room] {
@@ -119,7 +121,7 @@ func TestK8sClusterSurvivesAPIServerRestart(t *testing.T) {
 	checkRooms("before the restart", nodes)
 	activations := make([]float64, len(nodes))
 	for i, n := range nodes {
-		activations[i] = metric(t, n.URL, "meetcoord_room_activations_total")
+		activations[i] = n.Client(t, "").Metric("meetcoord_room_activations_total")
 	}
 
 	// Every node's membership is watched all along: it must stay three ready members.
@@ -151,7 +153,7 @@ func TestK8sClusterSurvivesAPIServerRestart(t *testing.T) {
 		t.Fatalf("the membership changed while the API server restarted: %v", c)
 	}
 	for i, n := range nodes {
-		if got := metric(t, n.URL, "meetcoord_room_activations_total"); got != activations[i] {
+		if got := n.Client(t, "").Metric("meetcoord_room_activations_total"); got != activations[i] {
 			t.Fatalf("node %d activated %v rooms across the restart (%v before, %v after): rooms moved", i+1, got-activations[i], activations[i], got)
 		}
 	}
@@ -182,17 +184,24 @@ func TestK8sNodeCrashLosesNothing(t *testing.T) {
 	if len(hosted) == 0 {
 		t.Fatal("the victim hosts none of 30 rooms")
 	}
-	type lobby struct{ waiting, admitted *caller }
+	type lobby struct {
+		waiting, admitted *servicetest.Client
+		waitingID         string // participant id of the waiting one (what admins see)
+	}
 	lobbies := map[string]lobby{}
 	for _, room := range hosted {
-		l := lobby{waiting: &caller{t: t}, admitted: &caller{t: t}}
-		for _, g := range []*caller{l.waiting, l.admitted} {
-			if _, e := g.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"}); e["status"] != "waiting" {
+		l := lobby{waiting: servicetest.NewClient(t, nodes[1].URL, ""), admitted: servicetest.NewClient(t, nodes[1].URL, "")}
+		ids := map[*servicetest.Client]string{}
+		for _, g := range []*servicetest.Client{l.waiting, l.admitted} {
+			e := g.Do(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"}).JSON()
+			if e["status"] != "waiting" {
 				t.Fatalf("knock: %v", e)
 			}
+			ids[g] = e["id"].(string)
 		}
-		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+room+"/enter/", map[string]any{"participant_id": l.admitted.participant, "allow_entry": true}); status != http.StatusOK {
-			t.Fatalf("admit: %d", status)
+		l.waitingID = ids[l.waiting]
+		if res := owner.Via(nodes[2].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+room+"/enter/", map[string]any{"participant_id": ids[l.admitted], "allow_entry": true}); res.Status != http.StatusOK {
+			t.Fatalf("admit: %d", res.Status)
 		}
 		lobbies[room] = l
 	}
@@ -206,18 +215,18 @@ func TestK8sNodeCrashLosesNothing(t *testing.T) {
 		l := lobbies[room]
 		var e map[string]any
 		servicetest.Eventually(t, 30*time.Second, "room "+room+" served by a survivor", func() bool {
-			status, body := l.admitted.do(via, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
-			e = body
-			return status == http.StatusOK
+			res := l.admitted.Via(via).Do(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"})
+			e = res.JSON()
+			return res.Status == http.StatusOK
 		})
 		if e["status"] != "accepted" {
 			t.Fatalf("admitted participant of %s after the crash: %v, want accepted", room, e)
 		}
-		if _, w := l.waiting.do(via, http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"}); w["status"] != "waiting" {
+		if w := l.waiting.Via(via).Do(http.MethodPost, "/api/v1.0/rooms/"+room+"/request-entry/", map[string]any{"username": "Guest"}).JSON(); w["status"] != "waiting" {
 			t.Fatalf("waiting participant of %s after the crash: %v", room, w)
 		}
-		_, list := owner.do(via, http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", nil)
-		if p, _ := list["participants"].([]any); len(p) != 1 || p[0].(map[string]any)["id"] != l.waiting.participant {
+		list := owner.Via(via).Do(http.MethodGet, "/api/v1.0/rooms/"+room+"/waiting-participants/", nil).JSON()
+		if p, _ := list["participants"].([]any); len(p) != 1 || p[0].(map[string]any)["id"] != l.waitingID {
 			t.Fatalf("waiting list of %s after the crash: %v", room, list)
 		}
 	}
@@ -252,8 +261,8 @@ func TestK8sDeletedPodMakesNodeUnready(t *testing.T) {
 	waitForMembers(t, nodes[:2], 2)
 	owner := mintOwner(t, issuer)
 	for _, room := range createRooms(t, owner, nodes[:2], 6) {
-		if status, _, err := request(http.DefaultClient, nodes[1].URL, http.MethodGet, "/api/v1.0/rooms/"+room+"/", owner.token, "", nil); err != nil || status != http.StatusOK {
-			t.Fatalf("room %s after the pod's deletion: %d %v", room, status, err)
+		if res := owner.Via(nodes[1].URL).Do(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil); res.Status != http.StatusOK {
+			t.Fatalf("room %s after the pod's deletion: %d %s", room, res.Status, res.Body)
 		}
 	}
 }

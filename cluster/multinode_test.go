@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -17,46 +16,6 @@ import (
 	"meetcoord/cmd/meetcoord/service/servicetest"
 	gwauth "meetcoord/gateway/auth"
 )
-
-type caller struct {
-	t           testing.TB
-	token       string
-	cookie      string // lobby secret
-	participant string // participant id of the last lobby answer (what admins see)
-}
-
-func (c *caller) do(base, method, path string, body any) (int, map[string]any) {
-	c.t.Helper()
-	var reader io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		reader = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, base+path, reader)
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.cookie != "" {
-		req.Header.Set("Cookie", "lobbyParticipantId="+c.cookie)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s%s: %v", method, base, path, err)
-	}
-	defer res.Body.Close()
-	for _, ck := range res.Cookies() {
-		if ck.Name == "lobbyParticipantId" {
-			c.cookie = ck.Value
-		}
-	}
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	if id, ok := out["id"].(string); ok && strings.HasSuffix(path, "/request-entry/") {
-		c.participant = id
-	}
-	return res.StatusCode, out
-}
 
 // startCluster starts three node processes forming one cluster through etcd, on one Redis, and
 // waits until each sees the three members. extra adds to or overrides the nodes' environment,
@@ -134,19 +93,12 @@ func waitForMembers(t testing.TB, nodes []*servicetest.Process, want int) {
 // (here the creation callback's) is one allowance across the nodes.
 func TestThreeNodesServeAnyRoom(t *testing.T) {
 	nodes, issuer := startCluster(t, map[string]string{"CREATION_CALLBACK_THROTTLE_RATES": "4/minute"}, nil)
-	token, err := issuer.Mint(gwauth.Claims{Subject: "alice", Email: "alice@example.org", FullName: "Alice Martin"}, "", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := &caller{t: t, token: token}
-	status, created := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/", map[string]any{"name": "Everywhere", "access_level": "restricted"})
-	if status != http.StatusCreated {
-		t.Fatalf("create through node 1: %d %v", status, created)
-	}
-	roomID := created["id"].(string)
+	owner := mintOwner(t, issuer).Via(nodes[0].URL)
+	roomID := owner.CreateRoom(map[string]any{"name": "Everywhere", "access_level": "restricted"}).ID
 	views := make([]map[string]any, 0, 3)
 	for _, n := range nodes {
-		status, view := owner.do(n.URL, http.MethodGet, "/api/v1.0/rooms/"+roomID+"/", nil)
+		res := owner.Via(n.URL).Do(http.MethodGet, "/api/v1.0/rooms/"+roomID+"/", nil)
+		status, view := res.Status, res.JSON()
 		if status != http.StatusOK {
 			t.Fatalf("retrieve through %s: %d %v", n.URL, status, view)
 		}
@@ -160,31 +112,33 @@ func TestThreeNodesServeAnyRoom(t *testing.T) {
 	}
 
 	// The lobby across nodes: knock through 2, see it through 3, admit through 1, poll through 2.
-	guest := &caller{t: t}
-	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "waiting" {
+	guest := servicetest.NewClient(t, nodes[1].URL, "")
+	e := guest.Do(http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}).JSON()
+	if e["status"] != "waiting" {
 		t.Fatalf("knock through node 2: %v", e)
 	}
-	_, waiting := owner.do(nodes[2].URL, http.MethodGet, "/api/v1.0/rooms/"+roomID+"/waiting-participants/", nil)
+	participant, _ := e["id"].(string)
+	waiting := owner.Via(nodes[2].URL).Do(http.MethodGet, "/api/v1.0/rooms/"+roomID+"/waiting-participants/", nil).JSON()
 	if list, _ := waiting["participants"].([]any); len(list) != 1 {
 		t.Fatalf("waiting list through node 3: %v", waiting)
 	}
-	if status, _ := owner.do(nodes[0].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": guest.participant, "allow_entry": true}); status != http.StatusOK {
-		t.Fatalf("admit through node 1: %d", status)
+	if res := owner.Via(nodes[0].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+roomID+"/enter/", map[string]any{"participant_id": participant, "allow_entry": true}); res.Status != http.StatusOK {
+		t.Fatalf("admit through node 1: %d", res.Status)
 	}
-	if _, e := guest.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}); e["status"] != "accepted" {
+	if e := guest.Via(nodes[1].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+roomID+"/request-entry/", map[string]any{"username": "Bob"}).JSON(); e["status"] != "accepted" {
 		t.Fatalf("poll through node 2 after admission: %v", e)
 	}
 
 	// Four callback polls through nodes 1, 2, 3 and 1 are within the 4/minute; the 5th, through
 	// node 2, is over it although node 2 saw only one of them: the allowance is the cluster's.
-	poller := &caller{t: t}
+	poller := servicetest.NewClient(t, "", "")
 	for _, i := range []int{0, 1, 2, 0} {
-		if status, e := poller.do(nodes[i].URL, http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); status == http.StatusTooManyRequests {
-			t.Fatalf("callback poll through node %d within the limit: %d %v", i+1, status, e)
+		if res := poller.Via(nodes[i].URL).Do(http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); res.Status == http.StatusTooManyRequests {
+			t.Fatalf("callback poll through node %d within the limit: %d %v", i+1, res.Status, res.JSON())
 		}
 	}
-	if status, e := poller.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); status != http.StatusTooManyRequests {
-		t.Fatalf("5th callback poll in a minute, through node 2: %d %v, want 429", status, e)
+	if res := poller.Via(nodes[1].URL).Do(http.MethodPost, "/api/v1.0/rooms/creation-callback/", map[string]any{"callback_id": "cb-unknown"}); res.Status != http.StatusTooManyRequests {
+		t.Fatalf("5th callback poll in a minute, through node 2: %d %v, want 429", res.Status, res.JSON())
 	}
 }
 
@@ -209,7 +163,7 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 	victim, survivors := nodes[0], nodes[1:]
 	type room struct {
 		id, recording, egress string
-		waiting, admitted     *caller
+		waiting, admitted     *servicetest.Client
 	}
 	// Rooms are created until the node about to die hosts four of them (placement is by hash).
 	var rooms []room
@@ -217,21 +171,26 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 		if i == 100 {
 			t.Fatal("100 rooms and the victim hosts fewer than 4")
 		}
-		_, created := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/", map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"})
-		id := created["id"].(string)
+		id := owner.Via(nodes[i%3].URL).CreateRoom(map[string]any{"name": fmt.Sprint("room ", i), "access_level": "restricted"}).ID
 		if ownedBy(nodes, []string{id})[victim] == nil {
 			continue
 		}
-		r := room{id: id, waiting: &caller{t: t}, admitted: &caller{t: t}}
-		for _, g := range []*caller{r.waiting, r.admitted} {
-			if _, e := g.do(nodes[1].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); e["status"] != "waiting" {
+		r := room{id: id, waiting: servicetest.NewClient(t, "", ""), admitted: servicetest.NewClient(t, "", "")}
+		var admittedID string // participant id of the admitted one's knock (what admins see)
+		for _, g := range []*servicetest.Client{r.waiting, r.admitted} {
+			e := g.Via(nodes[1].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}).JSON()
+			if e["status"] != "waiting" {
 				t.Fatalf("knock: %v", e)
 			}
+			if g == r.admitted {
+				admittedID, _ = e["id"].(string)
+			}
 		}
-		if status, _ := owner.do(nodes[2].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": r.admitted.participant, "allow_entry": true}); status != http.StatusOK {
-			t.Fatalf("admit: %d", status)
+		if res := owner.Via(nodes[2].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+r.id+"/enter/", map[string]any{"participant_id": admittedID, "allow_entry": true}); res.Status != http.StatusOK {
+			t.Fatalf("admit: %d", res.Status)
 		}
-		status, rec := owner.do(nodes[i%3].URL, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/start-recording/", map[string]any{"mode": "screen_recording"})
+		res := owner.Via(nodes[i%3].URL).Do(http.MethodPost, "/api/v1.0/rooms/"+r.id+"/start-recording/", map[string]any{"mode": "screen_recording"})
+		status, rec := res.Status, res.JSON()
 		if status != http.StatusCreated {
 			t.Fatalf("start recording: %d %v", status, rec)
 		}
@@ -252,17 +211,17 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 		via := survivors[i%2].URL
 		var e map[string]any
 		servicetest.Eventually(t, 30*time.Second, "room "+r.id+" served by a survivor", func() bool {
-			status, body := r.admitted.do(via, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"})
-			e = body
-			return status == http.StatusOK
+			res := r.admitted.Via(via).Do(http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"})
+			e = res.JSON()
+			return res.Status == http.StatusOK
 		})
 		if e["status"] != "accepted" {
 			t.Fatalf("admitted participant of room %d after the crash: %v, want accepted", i, e)
 		}
-		if _, w := r.waiting.do(via, http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}); w["status"] != "waiting" {
+		if w := r.waiting.Via(via).Do(http.MethodPost, "/api/v1.0/rooms/"+r.id+"/request-entry/", map[string]any{"username": "Guest"}).JSON(); w["status"] != "waiting" {
 			t.Fatalf("waiting participant of room %d after the crash: %v", i, w)
 		}
-		_, list := owner.do(via, http.MethodGet, "/api/v1.0/rooms/"+r.id+"/waiting-participants/", nil)
+		list := owner.Via(via).Do(http.MethodGet, "/api/v1.0/rooms/"+r.id+"/waiting-participants/", nil).JSON()
 		if l, _ := list["participants"].([]any); len(l) != 1 {
 			t.Fatalf("waiting list of room %d after the crash: %v", i, list)
 		}
@@ -279,11 +238,11 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 }
 
 // waitRecording waits until GET recordings/{id}/ through base shows status.
-func waitRecording(t testing.TB, owner *caller, base, id, status string) {
+func waitRecording(t testing.TB, owner *servicetest.Client, base, id, status string) {
 	t.Helper()
 	var last map[string]any
 	servicetest.Eventually(t, 10*time.Second, "recording "+id+" "+status, func() bool {
-		_, last = owner.do(base, http.MethodGet, "/api/v1.0/recordings/"+id+"/", nil)
+		last = owner.Via(base).Do(http.MethodGet, "/api/v1.0/recordings/"+id+"/", nil).JSON()
 		return last["status"] == status
 	})
 }

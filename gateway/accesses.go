@@ -15,49 +15,47 @@ import (
 // all accesses of a room, others their own. The accesses are read from the index the rooms
 // maintain (two store reads for any number of rooms, no room activated); only a room stored
 // before that index existed is asked, once (it then writes its entry).
-func (g *Gateway) listAccesses(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) listAccesses(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	roomIDs, ok := g.accessListRooms(w, r, u)
-	if !ok {
-		return
+	roomIDs, err := g.accessListRooms(r, u)
+	if err != nil {
+		return err
 	}
 	indexed, err := g.cfg.Directory.AccessListsOfRooms(r.Context(), roomIDs)
 	if err != nil {
-		g.storeFailed(w, "read accesses of rooms", err)
-		return
+		return storeFailure("read accesses of rooms", err)
 	}
 	results := []accessJSON{}
 	for i, id := range roomIDs {
-		accesses, ok := g.visibleAccessesOf(w, r, u, id, indexed[i])
-		if !ok {
-			return
+		// An unknown room shows nothing; any other failure of a room fails the listing.
+		accesses, _, err := g.roomAccesses(r, u, id, indexed[i])
+		if err != nil {
+			return err
 		}
-		for _, a := range accesses {
+		for _, a := range visibleAccesses(accesses, u.ID) {
 			results = append(results, accessView(a, id))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
+	return nil
 }
 
 // accessListRooms are the rooms whose accesses a listing covers: the one of ?resource=, or
-// every room where the caller holds a role (user-rooms index). ok=false means the reply is
-// written.
-func (g *Gateway) accessListRooms(w http.ResponseWriter, r *http.Request, u *userRecord) ([]string, bool) {
+// every room where the caller holds a role (user-rooms index).
+func (g *Gateway) accessListRooms(r *http.Request, u *userRecord) ([]string, error) {
 	if resource := r.URL.Query().Get("resource"); resource != "" {
 		id, err := uuid.Parse(resource)
 		if err != nil {
-			fieldErrors{"resource": {"Must be a valid UUID."}}.write(w)
-			return nil, false
+			return nil, invalidField("resource", fieldNotUUID)
 		}
-		return []string{id.String()}, true
+		return []string{id.String()}, nil
 	}
 	raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
 	if err != nil {
-		g.storeFailed(w, "list rooms of user", err)
-		return nil, false
+		return nil, storeFailure("list rooms of user", err)
 	}
 	var roomIDs []string
 	for _, b := range raw {
@@ -65,51 +63,45 @@ func (g *Gateway) accessListRooms(w http.ResponseWriter, r *http.Request, u *use
 			roomIDs = append(roomIDs, s.GetId())
 		}
 	}
-	return roomIDs, true
+	return roomIDs, nil
 }
 
 // roomAccesses are a room's accesses from its index entry (indexed, nil when the room has none).
 // A room without one is unknown, deleted, or stored before the index existed: it is asked (and
 // writes its entry), and answers with what the caller may see. found=false: no such room.
-// ok=false means the reply is written.
-func (g *Gateway) roomAccesses(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) (accesses []*messages.Access, found, ok bool) {
+func (g *Gateway) roomAccesses(r *http.Request, u *userRecord, roomID string, indexed []byte) (accesses []*messages.Access, found bool, err error) {
 	if indexed == nil {
-		reply, err := g.askRoom(r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
-		if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND {
-			return nil, false, true
+		reply, err := g.ask(r, roomID, &messages.IndexAccesses{Caller: callerMessage(u)})
+		switch {
+		case err == nil:
+			return reply.GetAccesses().GetAccesses(), true, nil
+		case reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND:
+			return nil, false, nil
 		}
-		if !g.answered(w, roomID, reply, err) {
-			return nil, false, false
-		}
-		return reply.GetAccesses().GetAccesses(), true, true
+		return nil, false, err
 	}
 	list := &messages.AccessList{}
 	if err := proto.Unmarshal(indexed, list); err != nil {
-		g.storeFailed(w, "decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
-		return nil, false, false
+		return nil, false, storeFailure("decode accesses of room", fmt.Errorf("room %s: %w", roomID, err))
 	}
-	return list.GetAccesses(), true, true
+	return list.GetAccesses(), true, nil
 }
 
-// visibleAccessesOf is what the caller may see of a room's accesses (nothing of an unknown room).
-func (g *Gateway) visibleAccessesOf(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string, indexed []byte) ([]*messages.Access, bool) {
-	accesses, _, ok := g.roomAccesses(w, r, u, roomID, indexed)
-	return visibleAccesses(accesses, u.ID), ok
-}
-
-// privilegedOn tells whether u is an owner or administrator of the room. ok=false means the
-// reply is written (404 for an unknown room, 503).
-func (g *Gateway) privilegedOn(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string) (privileged, ok bool) {
+// privilegedOn tells whether u is an owner or administrator of the room (404 for an unknown
+// room).
+func (g *Gateway) privilegedOn(r *http.Request, u *userRecord, roomID string) (bool, error) {
 	lists, err := g.cfg.Directory.AccessListsOfRooms(r.Context(), []string{roomID})
 	if err != nil {
-		g.storeFailed(w, "read accesses of room", err)
-		return false, false
+		return false, storeFailure("read accesses of room", err)
 	}
-	accesses, found, ok := g.roomAccesses(w, r, u, roomID, lists[0])
-	if ok && !found {
-		writeError(w, http.StatusNotFound, "No Room matches the given query.")
+	accesses, found, err := g.roomAccesses(r, u, roomID, lists[0])
+	switch {
+	case err != nil:
+		return false, err
+	case !found:
+		return false, errRoomNotFound
 	}
-	return holdsPrivilege(accesses, u.ID), ok && found
+	return holdsPrivilege(accesses, u.ID), nil
 }
 
 // holdsPrivilege: userID is an owner or administrator among accesses.
@@ -138,126 +130,121 @@ func visibleAccesses(accesses []*messages.Access, userID string) []*messages.Acc
 }
 
 // createAccess gives a user a role on a room.
-func (g *Gateway) createAccess(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) createAccess(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	userID := g.uuidField(fields, "user", errs)
 	roomID := g.uuidField(fields, "resource", errs)
 	role := g.roleField(fields, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	// The room decides again when asked; checking here first keeps callers without a role from
 	// learning whether a user id exists (a 400 "does not exist" would tell them).
-	if privileged, ok := g.privilegedOn(w, r, u, roomID); !ok {
-		return
+	if privileged, err := g.privilegedOn(r, u, roomID); err != nil {
+		return err
 	} else if !privileged {
-		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
+		return errForbidden
 	}
 	target, found, err := g.users.get(r.Context(), userID)
 	if err != nil {
-		g.storeFailed(w, "read user", err)
-		return
+		return storeFailure("read user", err)
 	}
 	if !found {
-		fieldErrors{"user": {"Invalid pk \"" + userID + "\" - object does not exist."}}.write(w)
-		return
+		return invalidField("user", "Invalid pk \""+userID+"\" - object does not exist.")
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.CreateAccess{
+	reply, err := g.ask(r, roomID, &messages.CreateAccess{
 		RequestId: requestID(r, u), Caller: callerMessage(u), User: target.message(), Role: role,
 	})
-	if !ok {
-		return
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusCreated, accessView(reply.GetAccess(), roomID))
+	return nil
 }
 
 // updateAccess changes the role of an access.
-func (g *Gateway) updateAccess(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) updateAccess(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	accessID, roomID, ok := g.accessRoom(w, r)
-	if !ok {
-		return
+	accessID, roomID, err := g.accessRoom(r)
+	if err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	role := g.roleField(fields, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.UpdateAccess{
+	reply, err := g.ask(r, roomID, &messages.UpdateAccess{
 		RequestId: requestID(r, u), Caller: callerMessage(u), AccessId: accessID, Role: role,
 	})
-	if !ok {
-		return
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, accessView(reply.GetAccess(), roomID))
+	return nil
 }
 
 // deleteAccess takes a role away.
-func (g *Gateway) deleteAccess(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) deleteAccess(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	accessID, roomID, ok := g.accessRoom(w, r)
-	if !ok {
-		return
+	accessID, roomID, err := g.accessRoom(r)
+	if err != nil {
+		return err
 	}
-	if _, ok := g.ask(w, r, roomID, &messages.DeleteAccess{
+	if _, err := g.ask(r, roomID, &messages.DeleteAccess{
 		RequestId: requestID(r, u), Caller: callerMessage(u), AccessId: accessID,
-	}); !ok {
-		return
+	}); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // accessRoom resolves {access} to the room that holds it, from the access index.
-func (g *Gateway) accessRoom(w http.ResponseWriter, r *http.Request) (accessID, roomID string, ok bool) {
+func (g *Gateway) accessRoom(r *http.Request) (accessID, roomID string, err error) {
 	parsed, err := uuid.Parse(mux.Vars(r)["access"])
 	if err != nil {
-		writeError(w, http.StatusNotFound, "No ResourceAccess matches the given query.")
-		return "", "", false
+		return "", "", errAccessNotFound
 	}
 	roomID, found, err := g.cfg.Directory.RoomIDByAccess(r.Context(), parsed.String())
 	if err != nil {
-		g.storeFailed(w, "resolve resource access", err)
-		return "", "", false
+		return "", "", storeFailure("resolve resource access", err)
 	}
 	if !found {
-		writeError(w, http.StatusNotFound, "No ResourceAccess matches the given query.")
-		return "", "", false
+		return "", "", errAccessNotFound
 	}
-	return parsed.String(), roomID, true
+	return parsed.String(), roomID, nil
 }
 
 func (g *Gateway) uuidField(fields map[string]jsonRaw, name string, errs fieldErrors) string {
 	s, present := stringField(fields, name, errs)
 	if !present {
 		if errs[name] == nil {
-			errs.add(name, "This field is required.")
+			errs.add(name, fieldRequired)
 		}
 		return ""
 	}
 	id, err := uuid.Parse(s)
 	if err != nil {
-		errs.add(name, "Must be a valid UUID.")
+		errs.add(name, fieldNotUUID)
 		return ""
 	}
 	return id.String()
@@ -267,11 +254,11 @@ func (g *Gateway) roleField(fields map[string]jsonRaw, errs fieldErrors) message
 	s, present := stringField(fields, "role", errs)
 	if !present {
 		if errs["role"] == nil {
-			errs.add("role", "This field is required.")
+			errs.add("role", fieldRequired)
 		}
 		return messages.Role_ROLE_UNSPECIFIED
 	}
-	role, ok := roles[s]
+	role, ok := messages.ParseRole(s)
 	if !ok {
 		errs.add("role", "\""+s+"\" is not a valid choice.")
 	}

@@ -36,7 +36,7 @@ func accessRoles(t *testing.T, accesses []map[string]any) map[string]string {
 func waitAllPassivated(t *testing.T, n *servicetest.Node) {
 	t.Helper()
 	servicetest.Eventually(t, 60*time.Second, "every room passivated", func() bool {
-		return metricValue(t, n, passivationsMetric) == metricValue(t, n, activationsMetric)
+		return n.Metric(passivationsMetric) == n.Metric(activationsMetric)
 	})
 }
 
@@ -64,16 +64,16 @@ func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 			bob := rtRegister(t, n, "bob")
 			aliceSees, bobSees := map[string]string{}, map[string]string{}
 			for i := range rooms {
-				id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Flood")}), "id")
+				id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Flood")}).ID
 				aliceSees[id+"/"+alice.ID] = "owner"
 				if i%10 == 0 {
-					rtGrant(t, alice.Client, bob.ID, id, "member")
+					alice.Grant(id, bob.ID, "member")
 					aliceSees[id+"/"+bob.ID] = "member"
 					bobSees[id+"/"+bob.ID] = "member"
 				}
 			}
 			waitAllPassivated(t, n)
-			activations := metricValue(t, n, activationsMetric)
+			activations := n.Metric(activationsMetric)
 
 			var before int64
 			if store.redisURL != "" {
@@ -95,7 +95,7 @@ func TestAccessListOfManyRoomsActivatesNoRoom(t *testing.T) {
 			if got := accessRoles(t, rtAccesses(t, bob.Client, "")); !maps.Equal(got, bobSees) {
 				t.Errorf("member sees %v, want %v", got, bobSees)
 			}
-			if now := metricValue(t, n, activationsMetric); now != activations {
+			if now := n.Metric(activationsMetric); now != activations {
 				t.Errorf("listing accesses activated %v rooms, want none", now-activations)
 			}
 		})
@@ -108,7 +108,7 @@ func TestAccessListFollowsChangesAtOnce(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
-	room := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Changes")}), "id")
+	room := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Changes")}).ID
 	owner := room + "/" + alice.ID
 	member := room + "/" + bob.ID
 	check := func(step string, c *servicetest.Client, want map[string]string) {
@@ -122,7 +122,7 @@ func TestAccessListFollowsChangesAtOnce(t *testing.T) {
 	check("created", alice.Client, map[string]string{owner: "owner"})
 	check("created, no role", bob.Client, map[string]string{})
 
-	access := rtGrant(t, alice.Client, bob.ID, room, "member")
+	access := alice.Grant(room, bob.ID, "member")
 	check("granted", alice.Client, map[string]string{owner: "owner", member: "member"})
 	check("granted, the member", bob.Client, map[string]string{member: "member"})
 
@@ -148,8 +148,8 @@ func TestAccessListAsksRoomsStoredBeforeTheIndexOnce(t *testing.T) {
 	want := map[string]string{}
 	var rooms []string
 	for range 3 {
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Old")}), "id")
-		rtGrant(t, alice.Client, bob.ID, id, "administrator")
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Old")}).ID
+		alice.Grant(id, bob.ID, "administrator")
 		want[id+"/"+alice.ID], want[id+"/"+bob.ID] = "owner", "administrator"
 		rooms = append(rooms, id)
 	}
@@ -158,22 +158,22 @@ func TestAccessListAsksRoomsStoredBeforeTheIndexOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAllPassivated(t, n)
-	activations := metricValue(t, n, activationsMetric)
+	activations := n.Metric(activationsMetric)
 	if got := accessRoles(t, rtAccesses(t, bob.Client, "")); !maps.Equal(got, want) {
 		t.Errorf("first listing: %v, want %v", got, want)
 	}
-	if now := metricValue(t, n, activationsMetric); now != activations+2 {
+	if now := n.Metric(activationsMetric); now != activations+2 {
 		t.Errorf("first listing activated %v rooms, want the 2 without an index entry", now-activations)
 	}
 	waitAllPassivated(t, n)
-	activations = metricValue(t, n, activationsMetric)
+	activations = n.Metric(activationsMetric)
 	if got := accessRoles(t, rtAccesses(t, alice.Client, "")); !maps.Equal(got, want) {
 		t.Errorf("second listing: %v, want %v", got, want)
 	}
 	if got := accessRoles(t, rtAccesses(t, alice.Client, "?resource="+rooms[0])); len(got) != 2 {
 		t.Errorf("listing of a formerly unindexed room: %v", got)
 	}
-	if now := metricValue(t, n, activationsMetric); now != activations {
+	if now := n.Metric(activationsMetric); now != activations {
 		t.Errorf("listings after the rooms wrote their entries activated %v rooms, want none", now-activations)
 	}
 }

@@ -63,9 +63,9 @@ func TestAccessCreate(t *testing.T) {
 
 	newRoom := func(t *testing.T) string {
 		t.Helper()
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Grants"), "access_level": "restricted"}), "id")
-		rtGrant(t, alice.Client, carol.ID, id, "administrator")
-		rtGrant(t, alice.Client, dave.ID, id, "member")
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Grants"), "access_level": "restricted"}).ID
+		alice.Grant(id, carol.ID, "administrator")
+		alice.Grant(id, dave.ID, "member")
 		return id
 	}
 
@@ -125,7 +125,7 @@ func TestAccessCreate(t *testing.T) {
 
 	t.Run("invalid requests", func(t *testing.T) {
 		room := newRoom(t)
-		rtGrant(t, alice.Client, target.ID, room, "member")
+		alice.Grant(room, target.ID, "member")
 		unregistered := uuid.NewString()
 		post := func(body map[string]any) servicetest.Response {
 			return alice.Do(http.MethodPost, servicetest.Path("resource-accesses"), body)
@@ -180,12 +180,12 @@ func TestAccessList(t *testing.T) {
 	carol := rtRegister(t, n, "carol")
 	dave := rtRegister(t, n, "dave")
 	bob := rtRegister(t, n, "bob")
-	r1 := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "R1"}), "id")
-	rtGrant(t, alice.Client, carol.ID, r1, "administrator")
-	rtGrant(t, alice.Client, dave.ID, r1, "member")
-	r2 := rtString(rtCreateRoom(t, bob.Client, map[string]any{"name": "R2"}), "id")
-	rtGrant(t, bob.Client, alice.ID, r2, "member")
-	rtGrant(t, bob.Client, dave.ID, r2, "administrator")
+	r1 := alice.CreateRoom(map[string]any{"name": "R1"}).ID
+	alice.Grant(r1, carol.ID, "administrator")
+	alice.Grant(r1, dave.ID, "member")
+	r2 := bob.CreateRoom(map[string]any{"name": "R2"}).ID
+	bob.Grant(r2, alice.ID, "member")
+	bob.Grant(r2, dave.ID, "administrator")
 
 	all1 := rtSorted(alice.ID, carol.ID, dave.ID)
 	all2 := rtSorted(bob.ID, alice.ID, dave.ID)
@@ -267,12 +267,12 @@ func TestAccessUpdateDelete(t *testing.T) {
 	type fixture struct{ room, owner, admin, member string }
 	newRoom := func(t *testing.T) fixture {
 		t.Helper()
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": uniqueRoomName("Accesses"), "access_level": "restricted"}), "id")
+		id := alice.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Accesses"), "access_level": "restricted"}).ID
 		return fixture{
 			room:   id,
 			owner:  rtAccessOf(t, alice.Client, id, alice.ID),
-			admin:  rtGrant(t, alice.Client, carol.ID, id, "administrator"),
-			member: rtGrant(t, alice.Client, dave.ID, id, "member"),
+			admin:  alice.Grant(id, carol.ID, "administrator"),
+			member: alice.Grant(id, dave.ID, "member"),
 		}
 	}
 	roleOf := func(t *testing.T, room, userID string) string {
@@ -386,12 +386,12 @@ func TestAccessUpdateDelete(t *testing.T) {
 		rtStatus(t, alice.Do(http.MethodDelete, path(f.member), nil), http.StatusNotFound, "remove again")
 		rtStatus(t, alice.Do(http.MethodPatch, path(f.member), map[string]any{"role": "administrator"}), http.StatusNotFound, "update removed")
 		// And the user can be given a role again.
-		rtGrant(t, alice.Client, dave.ID, f.room, "member")
+		alice.Grant(f.room, dave.ID, "member")
 	})
 
 	t.Run("two owners", func(t *testing.T) {
 		f := newRoom(t)
-		erinAccess := rtGrant(t, alice.Client, erin.ID, f.room, "owner")
+		erinAccess := alice.Grant(f.room, erin.ID, "owner")
 		// With a second owner, an owner may step down; then the other one is the last.
 		res := alice.Do(http.MethodPatch, path(f.owner), map[string]any{"role": "administrator"})
 		rtStatus(t, res, http.StatusOK, "first owner steps down")

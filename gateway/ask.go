@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -12,11 +13,11 @@ import (
 	"meetcoord/messages"
 )
 
-// ask sends msg to a room grain. ok=false means the failure reply has been written: the grain's
-// own failure (403, 404, ...) or an unreachable grain (503, so that clients and LiveKit retry).
-func (g *Gateway) ask(w http.ResponseWriter, r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, bool) {
+// ask sends msg to a room grain; the error is the grain's own failure (403, 404, ...) or an
+// unreachable grain (503, so that clients and LiveKit retry).
+func (g *Gateway) ask(r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, error) {
 	reply, err := g.askRoom(r, roomID, msg)
-	return reply, g.answered(w, roomID, reply, err)
+	return reply, replyError(roomID, reply, err)
 }
 
 // askRoom sends msg to a room grain within the request timeout.
@@ -26,50 +27,44 @@ func (g *Gateway) askRoom(r *http.Request, roomID string, msg proto.Message) (*m
 	return g.cfg.Rooms.Ask(ctx, roomID, msg)
 }
 
-// answered writes the failure of a room's answer (or of asking it); true means the reply is a
-// success for the caller to write.
-func (g *Gateway) answered(w http.ResponseWriter, roomID string, reply *messages.RoomReply, err error) bool {
+// replyError is the failure of a room's answer (or of asking it); nil means the reply is a
+// success.
+func replyError(roomID string, reply *messages.RoomReply, err error) error {
 	if err != nil {
-		g.log.Warn("room did not answer", "room", roomID, "error", err)
-		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
-		return false
+		return errRoomUnavailable.because(fmt.Errorf("ask room %s: %w", roomID, err))
 	}
 	if f := reply.GetFailure(); f != nil {
-		writeFailure(w, f)
-		return false
+		return roomFailure(f)
 	}
-	return true
+	return nil
 }
 
 // roomBody resolves the {room} segment and decodes the JSON object body: the common start of
-// a room command, after its caller is known. ok=false means the error reply is written.
-func (g *Gateway) roomBody(w http.ResponseWriter, r *http.Request) (string, map[string]jsonRaw, bool) {
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return "", nil, false
+// a room command, after its caller is known.
+func (g *Gateway) roomBody(w http.ResponseWriter, r *http.Request) (string, map[string]jsonRaw, error) {
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return "", nil, err
 	}
-	fields, ok := decodeObject(w, r)
-	return roomID, fields, ok
+	fields, err := decodeObject(w, r)
+	return roomID, fields, err
 }
 
 // roomID resolves the {room} segment, an id or a slug. A segment that is not an id is slugified
 // first, as the reference product does: /rooms/ABC-Défg-hij/ is the room abc-defg-hij.
-// ok=false means a 404 or 503 is written.
-func (g *Gateway) roomID(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (g *Gateway) roomID(r *http.Request) (string, error) {
 	segment := mux.Vars(r)["room"]
 	if id, ok := slug.ParseUUID(segment); ok {
-		return id, true
+		return id, nil
 	}
 	id, found, err := g.cfg.Directory.RoomIDBySlug(r.Context(), slug.Make(segment))
 	if err != nil {
-		g.storeFailed(w, "resolve room slug", err)
-		return "", false
+		return "", storeFailure("resolve room slug", err)
 	}
 	if !found {
-		writeError(w, http.StatusNotFound, "No Room matches the given query.")
-		return "", false
+		return "", errRoomNotFound
 	}
-	return id, true
+	return id, nil
 }
 
 // requestID identifies a state-changing request for the room's idempotency memory: the client's
@@ -106,22 +101,15 @@ func idempotentActionID(r *http.Request, caller *messages.Caller) string {
 	return scopedRequestID(r, caller)
 }
 
-func (g *Gateway) storeFailed(w http.ResponseWriter, what string, err error) {
-	g.log.Error("store unavailable", "operation", what, "error", err)
-	writeError(w, http.StatusServiceUnavailable, "Storage is unavailable, try again.")
-}
-
 // administeredRoom is the room as u sees it, when u may administer it (owner, administrator):
-// the room decides, as for every permission. ok=false means the reply (403 or the ask's failure)
-// is written.
-func (g *Gateway) administeredRoom(w http.ResponseWriter, r *http.Request, u *userRecord, roomID string) (*messages.RoomView, bool) {
-	reply, ok := g.ask(w, r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
-	if !ok {
-		return nil, false
+// the room decides, as for every permission.
+func (g *Gateway) administeredRoom(r *http.Request, u *userRecord, roomID string) (*messages.RoomView, error) {
+	reply, err := g.ask(r, roomID, &messages.GetRoom{Caller: callerMessage(u)})
+	if err != nil {
+		return nil, err
 	}
 	if !reply.GetRoom().GetIsAdministrable() {
-		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
-		return nil, false
+		return nil, errForbidden
 	}
-	return reply.GetRoom(), true
+	return reply.GetRoom(), nil
 }

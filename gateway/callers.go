@@ -71,35 +71,30 @@ func (g *Gateway) authenticate(r *http.Request) (*userRecord, error) {
 	return &u, nil
 }
 
-// caller authenticates the request and writes the error reply when it fails. ok=false means the
-// response is written.
-func (g *Gateway) caller(w http.ResponseWriter, r *http.Request) (*userRecord, bool) {
+// caller authenticates the request; its error is the answer to a failed authentication.
+func (g *Gateway) caller(r *http.Request) (*userRecord, error) {
 	u, err := g.authenticate(r)
 	switch {
 	case err == nil:
-		return u, true
+		return u, nil
 	case errors.Is(err, gwauth.ErrInvalidToken):
-		writeError(w, http.StatusUnauthorized, "Invalid or expired token.")
+		return nil, errInvalidToken
 	case errors.Is(err, errCSRF):
-		writeError(w, http.StatusForbidden, errCSRF.Error())
+		return nil, errCSRF
 	case errors.Is(err, gwauth.ErrProviderUnavailable):
-		g.log.Warn("identity provider unavailable", "error", err)
-		writeError(w, http.StatusServiceUnavailable, "The identity provider is unavailable, try again.")
+		return nil, errProviderUnavailable.because(err)
 	default:
-		g.log.Error("authentication failed", "error", err)
-		writeError(w, http.StatusServiceUnavailable, "Authentication is unavailable, try again.")
+		return nil, errAuthUnavailable.because(err)
 	}
-	return nil, false
 }
 
 // user is caller for endpoints that need a user: no credentials is a 401.
-func (g *Gateway) user(w http.ResponseWriter, r *http.Request) (*userRecord, bool) {
-	u, ok := g.caller(w, r)
-	if ok && u == nil {
-		writeError(w, http.StatusUnauthorized, errNotAuthenticated)
-		return nil, false
+func (g *Gateway) user(r *http.Request) (*userRecord, error) {
+	u, err := g.caller(r)
+	if err == nil && u == nil {
+		return nil, errNotAuthenticated
 	}
-	return u, ok
+	return u, err
 }
 
 func callerMessage(u *userRecord) *messages.Caller {
@@ -151,7 +146,7 @@ func (c *userCache) identify(ctx context.Context, claims gwauth.Claims) (userRec
 		}
 		id, err := c.store.UserOfSubject(ctx, claims.Subject, userID(claims.Subject), provisional)
 		if err != nil {
-			return userRecord{}, fmt.Errorf("%w: %v", errStore, err)
+			return userRecord{}, fmt.Errorf("%w: %w", errStore, err)
 		}
 		u.ID = id
 	}
@@ -176,7 +171,7 @@ func (c *userCache) createProvisional(ctx context.Context, email string) (userRe
 	b, _ := json.Marshal(u)
 	created, err := c.store.CreateUser(ctx, u.ID, u.Email, b)
 	if err != nil {
-		return userRecord{}, false, fmt.Errorf("%w: create user: %v", errStore, err)
+		return userRecord{}, false, fmt.Errorf("%w: create user: %w", errStore, err)
 	}
 	if created {
 		if c.signups != nil {
@@ -199,13 +194,13 @@ func (c *userCache) save(ctx context.Context, u userRecord) error {
 	b, _ := json.Marshal(u)
 	created, err := c.store.SaveUser(ctx, u.ID, u.Email, b)
 	if err != nil {
-		return fmt.Errorf("%w: save user: %v", errStore, err)
+		return fmt.Errorf("%w: save user: %w", errStore, err)
 	}
 	if created && c.signups != nil {
 		c.signups.SignedUp(marketing.Contact{Email: u.Email, FullName: u.FullName, ShortName: u.ShortName, Language: u.Language})
 	}
 	if err := c.store.InitUserPreference(ctx, u.ID, prefLanguage, c.languageOf(u.Language)); err != nil {
-		return fmt.Errorf("%w: %v", errStore, err)
+		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil
 }

@@ -15,26 +15,22 @@ const maxBodyBytes = 1 << 20
 
 // decodeObject reads a JSON object body into its raw fields, so that validation can tell a
 // missing field from a null one and report unknown keys where the API forbids them.
-// ok=false means a 400 is written.
-func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "Request body too large.")
-		return nil, false
+		return nil, errBodyTooLarge
 	}
 	fields := map[string]json.RawMessage{}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return fields, true
+		return fields, nil
 	}
 	if err := json.Unmarshal(body, &fields); err != nil {
-		writeError(w, http.StatusBadRequest, "JSON parse error - "+err.Error())
-		return nil, false
+		return nil, jsonParseError(err)
 	}
 	if fields == nil {
-		writeError(w, http.StatusBadRequest, "Expected a JSON object.")
-		return nil, false
+		return nil, errNotAnObject
 	}
-	return fields, true
+	return fields, nil
 }
 
 // stringField reads an optional string field; present=false when absent or null.
@@ -44,7 +40,7 @@ func stringField(fields map[string]json.RawMessage, name string, errs fieldError
 		return "", false
 	}
 	if err := json.Unmarshal(raw, &value); err != nil {
-		errs.add(name, "Not a valid string.")
+		errs.add(name, fieldNotString)
 		return "", false
 	}
 	return value, true

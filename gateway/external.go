@@ -77,20 +77,20 @@ func newExternalAPI(gw Config, reg *prometheus.Registry) *externalAPI {
 }
 
 func (g *Gateway) externalRoutes(r prefixed) {
-	r.HandleFunc("/application/token/", g.applicationToken).Methods(http.MethodPost)
-	r.HandleFunc("/rooms/", g.externalListRooms).Methods(http.MethodGet)
-	r.HandleFunc("/rooms/", g.externalCreateRoom).Methods(http.MethodPost)
-	r.HandleFunc("/rooms/{room}/", g.externalRetrieveRoom).Methods(http.MethodGet)
+	r.HandleFunc("/application/token/", g.handleCounting(g.ext.tokens, g.applicationToken)).Methods(http.MethodPost)
+	r.HandleFunc("/rooms/", g.handle(g.externalListRooms)).Methods(http.MethodGet)
+	r.HandleFunc("/rooms/", g.handle(g.externalCreateRoom)).Methods(http.MethodPost)
+	r.HandleFunc("/rooms/{room}/", g.handle(g.externalRetrieveRoom)).Methods(http.MethodGet)
 }
 
 // applicationToken is the client-credentials grant: an application's credentials and the email
-// of the user it acts for (`scope`, as in the reference product) give a delegated token.
-func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
+// of the user it acts for (`scope`, as in the reference product) give a delegated token. Its
+// failures are counted by outcome (handleCounting with the token metrics).
+func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) error {
 	x := g.ext
-	fields, ok := tokenRequestFields(w, r)
-	if !ok {
-		x.tokens.WithLabelValues("bad_request").Inc()
-		return
+	fields, err := tokenRequestFields(w, r)
+	if err != nil {
+		return withOutcome(err, "bad_request")
 	}
 	// Per address, and per application named from there: the client id is not checked yet, so a
 	// key of the client id alone would let anyone who knows it use up the application's
@@ -99,18 +99,17 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 	if id := fields["client_id"]; id != "" {
 		key = "application:" + id + ":" + key
 	}
-	if !g.allow(w, r, x.tokenLimit, key) {
-		x.tokens.WithLabelValues("throttled").Inc()
-		return
+	if err := g.allow(r, x.tokenLimit, key); err != nil {
+		return withOutcome(err, "throttled")
 	}
 	errs := fieldErrors{}
 	for _, name := range []string{"client_id", "client_secret", "grant_type", "scope"} {
 		if fields[name] == "" {
-			errs.add(name, "This field is required.")
+			errs.add(name, fieldRequired)
 		}
 	}
 	if id := fields["client_id"]; id != "" && uuid.Validate(id) != nil {
-		errs.add("client_id", "Must be a valid UUID.")
+		errs.add("client_id", fieldNotUUID)
 	}
 	if gt := fields["grant_type"]; gt != "" && gt != "client_credentials" {
 		errs.add("grant_type", "\""+gt+"\" is not a valid choice.")
@@ -120,43 +119,32 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		errs.add("scope", "Enter a valid email address.")
 	}
 	if len(errs) > 0 {
-		x.tokens.WithLabelValues("bad_request").Inc()
-		errs.write(w)
-		return
+		return withOutcome(errs.invalid(), "bad_request")
 	}
 
 	app, found, err := x.Applications.Get(r.Context(), fields["client_id"])
 	if err != nil {
-		g.storeFailed(w, "read application", err)
-		return
+		return storeFailure("read application", err)
 	}
 	// Checked even for an unknown client id, so that both failures cost the same.
 	if !application.SecretMatches(app, found, fields["client_secret"]) {
-		x.tokens.WithLabelValues("bad_credentials").Inc()
-		writeError(w, http.StatusUnauthorized, "Invalid credentials.")
-		return
+		return errBadCredentials
 	}
 	if !app.Active {
-		x.tokens.WithLabelValues("inactive").Inc()
-		writeError(w, http.StatusUnauthorized, "Application is inactive.")
-		return
+		return errApplicationInactive
 	}
 	if !app.AllowsEmail(email) {
-		x.tokens.WithLabelValues("domain_refused").Inc()
 		g.log.Warn("application refused delegation for an email domain", slog.String("client_id", app.ClientID), slog.String("email", email))
-		writeError(w, http.StatusForbidden, "This application is not authorized for this email domain.")
-		return
+		return errDomainRefused
 	}
 	user, found, err := g.userByEmail(r.Context(), email)
 	if err != nil {
-		g.storeFailed(w, "find user by email", err)
-		return
+		return storeFailure("find user by email", err)
 	}
 	if !found && x.AllowUserCreation {
 		user, found, err = g.users.createProvisional(r.Context(), email)
 		if err != nil {
-			g.storeFailed(w, "create provisional user", err)
-			return
+			return storeFailure("create provisional user", err)
 		}
 		if found {
 			g.log.Info("provisional user for an application", slog.String("user_id", user.ID), slog.String("client_id", app.ClientID))
@@ -168,15 +156,11 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !found {
-		x.tokens.WithLabelValues("unknown_user").Inc()
-		writeError(w, http.StatusNotFound, "User not found.")
-		return
+		return errUnknownUser
 	}
 	token, err := x.Tokens.Issue(user.ID, app.ClientID, app.Scopes, app.SecretVersion)
 	if err != nil {
-		g.log.Error("issue application token", "error", err)
-		writeError(w, http.StatusInternalServerError, "Could not issue a token.")
-		return
+		return errTokenNotIssued.because(fmt.Errorf("issue application token: %w", err))
 	}
 	x.tokens.WithLabelValues("issued").Inc()
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -185,32 +169,31 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) {
 		"expires_in":   int(x.Tokens.TTL().Seconds()),
 		"scope":        strings.Join(app.Scopes, " "),
 	})
+	return nil
 }
 
 // tokenRequestFields reads the token request, a form (as OAuth 2.0 clients send it) or a JSON
-// object. ok=false means a 400 or 413 is written.
-func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]string, bool) {
+// object; the error is a 400 or 413.
+func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "application/x-www-form-urlencoded" {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, "Request body too large.")
-			return nil, false
+			return nil, errBodyTooLarge
 		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "Form parse error - "+err.Error())
-			return nil, false
+			return nil, formParseError(err)
 		}
 		out := map[string]string{}
 		for k := range values {
 			out[k] = strings.TrimSpace(values.Get(k))
 		}
-		return out, true
+		return out, nil
 	}
-	raw, ok := decodeObject(w, r)
-	if !ok {
-		return nil, false
+	raw, err := decodeObject(w, r)
+	if err != nil {
+		return nil, err
 	}
 	errs := fieldErrors{}
 	out := map[string]string{}
@@ -220,10 +203,9 @@ func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]stri
 		}
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return nil, false
+		return nil, errs.invalid()
 	}
-	return out, true
+	return out, nil
 }
 
 // userByEmail finds a user by email address: the provisional user made for it when it still
@@ -246,57 +228,46 @@ func (g *Gateway) userByEmail(ctx context.Context, email string) (userRecord, bo
 }
 
 // delegated authenticates an application token that needs scope, and returns the user it acts
-// for. ok=false means the 401, 403 or 503 is written.
-func (g *Gateway) delegated(w http.ResponseWriter, r *http.Request, scope string) (*userRecord, bool) {
+// for; the error is a 401, 403 or 503.
+func (g *Gateway) delegated(r *http.Request, scope string) (*userRecord, error) {
 	token, present := gwauth.BearerToken(r)
 	if !present {
-		writeError(w, http.StatusUnauthorized, errNotAuthenticated)
-		return nil, false
+		return nil, errNotAuthenticated
 	}
 	claims, err := g.ext.Tokens.Validate(token)
 	switch {
 	case errors.Is(err, apptoken.ErrExpired):
-		writeError(w, http.StatusUnauthorized, "Token expired.")
-		return nil, false
+		return nil, errTokenExpired
 	case errors.Is(err, apptoken.ErrInvalid):
-		writeError(w, http.StatusUnauthorized, "Invalid token.")
-		return nil, false
+		return nil, errTokenInvalid
 	case err != nil: // malformed, bad signature, wrong algorithm
-		writeError(w, http.StatusUnauthorized, "Token decode error.")
-		return nil, false
+		return nil, errTokenUndecodable
 	}
 	// The application is read on every request so that disabling it cuts off the tokens it
 	// already holds, on every node, at once.
 	app, found, err := g.ext.Applications.Get(r.Context(), claims.ClientID)
 	switch {
 	case err != nil:
-		g.storeFailed(w, "read application", err)
-		return nil, false
+		return nil, storeFailure("read application", err)
 	case !found:
-		writeError(w, http.StatusUnauthorized, "Application not found.")
-		return nil, false
+		return nil, errApplicationNotFound
 	case !app.Active:
-		writeError(w, http.StatusUnauthorized, "Application is disabled.")
-		return nil, false
+		return nil, errApplicationDisabled
 	case claims.SecretVersion != app.SecretVersion:
-		writeError(w, http.StatusUnauthorized, "Token issued before the application's secret was rotated.")
-		return nil, false
+		return nil, errSecretRotated
 	}
 	u, found, err := g.users.get(r.Context(), claims.UserID)
 	switch {
 	case err != nil:
-		g.storeFailed(w, "read user", err)
-		return nil, false
+		return nil, storeFailure("read user", err)
 	case !found:
-		writeError(w, http.StatusUnauthorized, "User not found.")
-		return nil, false
+		return nil, errDelegatedUserGone
 	}
 	// A scope must be in the token and still granted to the application.
 	if !claims.Has(scope) || !slices.Contains(app.Scopes, scope) {
-		writeError(w, http.StatusForbidden, "Insufficient permissions.")
-		return nil, false
+		return nil, errInsufficientScope
 	}
-	return &u, true
+	return &u, nil
 }
 
 type externalTelephonyJSON struct {
@@ -319,8 +290,8 @@ type externalRoomJSON struct {
 func (x *externalAPI) roomView(v *messages.RoomView) externalRoomJSON {
 	out := externalRoomJSON{
 		ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(),
-		AccessLevel:   accessLevelNames[v.GetAccessLevel()],
-		Configuration: configurationView(v.GetConfiguration()),
+		AccessLevel:   messages.AccessLevelName(v.GetAccessLevel()),
+		Configuration: messages.ConfigurationView(v.GetConfiguration()),
 		URL:           strings.TrimRight(x.AppBaseURL, "/") + "/" + v.GetSlug(),
 	}
 	if x.Telephony != nil {
@@ -334,18 +305,18 @@ func (x *externalAPI) roomView(v *messages.RoomView) externalRoomJSON {
 
 // externalListRooms lists the delegated user's rooms, as GET /api/v1.0/rooms/ does, each with
 // its URL and dial-in information (which needs the room itself: the index has no PIN).
-func (g *Gateway) externalListRooms(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.delegated(w, r, application.ScopeRoomsList)
-	if !ok {
-		return
+func (g *Gateway) externalListRooms(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.delegated(r, application.ScopeRoomsList)
+	if err != nil {
+		return err
 	}
-	rooms, ok := g.roomsOf(w, r, u)
-	if !ok {
-		return
+	rooms, err := g.roomsOf(r, u)
+	if err != nil {
+		return err
 	}
-	page, size, ok := pagination(w, r)
-	if !ok {
-		return
+	page, size, err := pagination(r)
+	if err != nil {
+		return err
 	}
 	summaries := pageOf(rooms, page, size)
 	results := make([]externalRoomJSON, len(summaries))
@@ -355,73 +326,69 @@ func (g *Gateway) externalListRooms(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
-			defer cancel()
-			reply, err := g.cfg.Rooms.Ask(ctx, s.GetId(), &messages.GetRoom{Caller: callerMessage(u)})
-			switch {
-			case err != nil:
-				failed[i] = err
-			case reply.GetRoom() == nil:
-				failed[i] = fmt.Errorf("room %s: %s", s.GetId(), reply.GetFailure().GetDetail())
-			default:
-				results[i] = g.ext.roomView(reply.GetRoom())
+			reply, err := g.ask(r, s.GetId(), &messages.GetRoom{Caller: callerMessage(u)})
+			if err != nil {
+				failed[i] = fmt.Errorf("room %s: %w", s.GetId(), err)
+				return
 			}
+			results[i] = g.ext.roomView(reply.GetRoom())
 		}()
 	}
 	wg.Wait()
+	// A room of the index that does not answer with itself fails the page: retrying helps.
 	if err := errors.Join(failed...); err != nil {
-		g.log.Warn("room did not answer", "error", err)
-		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
-		return
+		return errRoomUnavailable.because(err)
 	}
 	writePage(w, r, len(rooms), page, size, results)
+	return nil
 }
 
 // externalCreateRoom creates a room owned by the delegated user, with the external API's access
 // level. The body may give a name (default: a generated one, as the reference product does) and
 // a configuration.
-func (g *Gateway) externalCreateRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.delegated(w, r, application.ScopeRoomsCreate)
-	if !ok {
-		return
+func (g *Gateway) externalCreateRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.delegated(r, application.ScopeRoomsCreate)
+	if err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
-	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u),
-		AccessLevel: accessLevels[g.ext.DefaultAccessLevel]}
+	defaultLevel, _ := messages.ParseAccessLevel(g.ext.DefaultAccessLevel) // checked by the configuration
+	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u), AccessLevel: defaultLevel}
 	// Without a name, the room is named after its slug, as the reference product does.
 	if name, present := stringField(fields, "name", errs); present {
 		msg.Name = g.validName(name, errs)
 	}
 	msg.Configuration = g.configurationField(fields, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, newRoomID(r, msg.RequestId), msg)
-	if !ok {
-		return
+	reply, err := g.ask(r, newRoomID(r, msg.RequestId), msg)
+	if err != nil {
+		return err
 	}
 	g.log.Info("room created by an application", slog.String("room", reply.GetRoom().GetId()), slog.String("user_id", u.ID))
 	writeJSON(w, http.StatusCreated, g.ext.roomView(reply.GetRoom()))
+	return nil
 }
 
 // externalRetrieveRoom shows a room as the delegated user may see it.
-func (g *Gateway) externalRetrieveRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.delegated(w, r, application.ScopeRoomsRetrieve)
-	if !ok {
-		return
+func (g *Gateway) externalRetrieveRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.delegated(r, application.ScopeRoomsRetrieve)
+	if err != nil {
+		return err
 	}
-	id, ok := g.roomID(w, r)
-	if !ok {
-		return
+	id, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	reply, ok := g.ask(w, r, id, &messages.GetRoom{Caller: callerMessage(u)})
-	if !ok {
-		return
+	reply, err := g.ask(r, id, &messages.GetRoom{Caller: callerMessage(u)})
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, g.ext.roomView(reply.GetRoom()))
+	return nil
 }

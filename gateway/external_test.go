@@ -96,8 +96,6 @@ func appToken(t *testing.T, n *servicetest.Node, clientID, secret, email string)
 	return token
 }
 
-func email(u testUser) string { return u.sub + "@example.org" }
-
 func detail(r servicetest.Response) string {
 	d, _ := r.JSON()["detail"].(string)
 	return d
@@ -105,9 +103,9 @@ func detail(r servicetest.Response) string {
 
 func TestExternalAPIOffIsNotFound(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	for _, res := range []servicetest.Response{
-		postToken(t, n, tokenFields(uuid.NewString(), "x", email(alice)), false),
+		postToken(t, n, tokenFields(uuid.NewString(), "x", alice.Email), false),
 		n.Client("anything").Do(http.MethodGet, extPath("rooms"), nil),
 		n.Client("anything").Do(http.MethodPost, extPath("rooms"), map[string]any{}),
 	} {
@@ -119,7 +117,7 @@ func TestExternalAPIOffIsNotFound(t *testing.T) {
 
 func TestApplicationToken(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	inactiveID, inactiveSecret := newApp(t, reg, application.AllScopes, "example.org")
 	if err := reg.SetActive(context.Background(), inactiveID, false); err != nil {
@@ -128,7 +126,7 @@ func TestApplicationToken(t *testing.T) {
 	otherID, otherSecret := newApp(t, reg, application.AllScopes, "other.org")
 
 	with := func(k, v string) map[string]string {
-		f := tokenFields(clientID, secret, email(alice))
+		f := tokenFields(clientID, secret, alice.Email)
 		f[k] = v
 		return f
 	}
@@ -140,14 +138,14 @@ func TestApplicationToken(t *testing.T) {
 		wantDetail string
 		wantField  string // validation error on this field
 	}{
-		{"good credentials, JSON", tokenFields(clientID, secret, email(alice)), false, 200, "", ""},
-		{"good credentials, form", tokenFields(clientID, secret, email(alice)), true, 200, "", ""},
-		{"email in another case", with("scope", strings.ToUpper(email(alice))), false, 200, "", ""},
+		{"good credentials, JSON", tokenFields(clientID, secret, alice.Email), false, 200, "", ""},
+		{"good credentials, form", tokenFields(clientID, secret, alice.Email), true, 200, "", ""},
+		{"email in another case", with("scope", strings.ToUpper(alice.Email)), false, 200, "", ""},
 		{"wrong secret", with("client_secret", secret+"x"), false, 401, "Invalid credentials.", ""},
 		{"wrong secret, form", with("client_secret", "guess"), true, 401, "Invalid credentials.", ""},
 		{"unknown client", with("client_id", uuid.NewString()), false, 401, "Invalid credentials.", ""},
-		{"inactive application", tokenFields(inactiveID, inactiveSecret, email(alice)), false, 401, "Application is inactive.", ""},
-		{"domain not allowed", tokenFields(otherID, otherSecret, email(alice)), false, 403, "This application is not authorized for this email domain.", ""},
+		{"inactive application", tokenFields(inactiveID, inactiveSecret, alice.Email), false, 401, "Application is inactive.", ""},
+		{"domain not allowed", tokenFields(otherID, otherSecret, alice.Email), false, 403, "This application is not authorized for this email domain.", ""},
 		{"unknown user", with("scope", "nobody@example.org"), false, 404, "User not found.", ""},
 		{"wrong grant type", with("grant_type", "password"), false, 400, "", "grant_type"},
 		{"wrong grant type, form", with("grant_type", "authorization_code"), true, 400, "", "grant_type"},
@@ -185,7 +183,7 @@ func TestApplicationToken(t *testing.T) {
 			}
 			exp, _ := claims.GetExpirationTime()
 			iat, _ := claims.GetIssuedAt()
-			if claims["iss"] != extIssuer || claims["aud"] != extAudience || claims["user_id"] != alice.id ||
+			if claims["iss"] != extIssuer || claims["aud"] != extAudience || claims["user_id"] != alice.ID ||
 				claims["client_id"] != clientID || claims["delegated"] != true ||
 				claims["scope"] != "rooms:list rooms:create rooms:retrieve" || exp.Sub(iat.Time) != time.Hour {
 				t.Errorf("claims %v", claims)
@@ -198,7 +196,7 @@ func TestApplicationToken(t *testing.T) {
 // not affected.
 func TestApplicationTokenRateLimit(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"APPLICATION_TOKEN_THROTTLE_RATES": "3/minute"})
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
 	otherID, otherSecret := newApp(t, reg, application.AllScopes, "example.org")
 	for i, want := range []int{401, 200, 200, 429, 429} {
@@ -206,11 +204,11 @@ func TestApplicationTokenRateLimit(t *testing.T) {
 		if i == 0 {
 			s = "wrong"
 		}
-		if res := postToken(t, n, tokenFields(clientID, s, email(alice)), i%2 == 0); res.Status != want {
+		if res := postToken(t, n, tokenFields(clientID, s, alice.Email), i%2 == 0); res.Status != want {
 			t.Fatalf("request %d: %d %s, want %d", i+1, res.Status, res.Body, want)
 		}
 	}
-	if res := postToken(t, n, tokenFields(otherID, otherSecret, email(alice)), false); res.Status != http.StatusOK {
+	if res := postToken(t, n, tokenFields(otherID, otherSecret, alice.Email), false); res.Status != http.StatusOK {
 		t.Fatalf("another application: %d %s", res.Status, res.Body)
 	}
 }
@@ -218,8 +216,8 @@ func TestApplicationTokenRateLimit(t *testing.T) {
 // Each endpoint needs its own scope: a token without it is a 403, with it the call succeeds.
 func TestExternalScopes(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
-	roomID := createRoomAs(t, alice, "Planning", "restricted")
+	alice := n.NewUser("alice")
+	roomID := alice.CreateRoom(map[string]any{"name": "Planning", "access_level": "restricted"}).ID
 	endpoints := []struct {
 		scope  string
 		method string
@@ -233,7 +231,7 @@ func TestExternalScopes(t *testing.T) {
 	}
 	for _, granted := range application.AllScopes {
 		clientID, secret := newApp(t, reg, []string{granted}, "example.org")
-		c := n.Client(appToken(t, n, clientID, secret, email(alice)))
+		c := n.Client(appToken(t, n, clientID, secret, alice.Email))
 		for _, e := range endpoints {
 			want := http.StatusForbidden
 			if e.scope == granted {
@@ -262,19 +260,19 @@ func signed(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaim
 
 func TestExternalTokenErrors(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	valid := appToken(t, n, clientID, secret, email(alice))
+	valid := appToken(t, n, clientID, secret, alice.Email)
 	now := time.Now()
 	claims := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-			"user_id": alice.id, "client_id": clientID, "delegated": true, "scope": "rooms:list"}
+			"user_id": alice.ID, "client_id": clientID, "delegated": true, "scope": "rooms:list"}
 		c[k] = v
 		return c
 	}
 	parts := strings.Split(valid, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	tampered := strings.Replace(string(payload), alice.id, uuid.NewString(), 1)
+	tampered := strings.Replace(string(payload), alice.ID, uuid.NewString(), 1)
 	tests := []struct {
 		name   string
 		token  string
@@ -288,7 +286,7 @@ func TestExternalTokenErrors(t *testing.T) {
 		{"other secret", signed(t, jwt.SigningMethodHS256, []byte("another-secret-of-at-least-32-bytes!!"), claims("x", 1)), "Token decode error."},
 		{"wrong algorithm", signed(t, jwt.SigningMethodHS512, []byte(extSecret), claims("x", 1)), "Token decode error."},
 		{"malformed", "not.a.jwt", "Token decode error."},
-		{"user token", alice.c.Token, "Token decode error."},
+		{"user token", alice.Token, "Token decode error."},
 		{"none", "", "Authentication credentials were not provided."},
 	}
 	for _, tt := range tests {
@@ -307,9 +305,9 @@ func TestExternalTokenErrors(t *testing.T) {
 // Disabling an application cuts off the tokens it already holds; enabling it restores them.
 func TestDisabledApplicationTokensRefused(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	c := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	c := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	if res := c.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("before disabling: %d %s", res.Status, res.Body)
 	}
@@ -337,9 +335,9 @@ func TestDisabledApplicationTokensRefused(t *testing.T) {
 // a token obtained with the new secret works.
 func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 	n, reg := externalNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	old := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	old := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	if res := old.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("before rotation: %d %s", res.Status, res.Body)
 	}
@@ -351,10 +349,10 @@ func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 		detail(res) != "Token issued before the application's secret was rotated." {
 		t.Fatalf("token of the old secret: %d %s", res.Status, res.Body)
 	}
-	if res := postToken(t, n, tokenFields(clientID, secret, email(alice)), false); res.Status != http.StatusUnauthorized {
+	if res := postToken(t, n, tokenFields(clientID, secret, alice.Email), false); res.Status != http.StatusUnauthorized {
 		t.Fatalf("old secret at the token endpoint: %d %s", res.Status, res.Body)
 	}
-	fresh := n.Client(appToken(t, n, clientID, newSecret, email(alice)))
+	fresh := n.Client(appToken(t, n, clientID, newSecret, alice.Email))
 	if res := fresh.Do(http.MethodGet, extPath("rooms"), nil); res.Status != http.StatusOK {
 		t.Fatalf("token of the new secret: %d %s", res.Status, res.Body)
 	}
@@ -364,10 +362,10 @@ func TestRotatedSecretRefusesOlderTokens(t *testing.T) {
 // external API's access level, listed and shown by the normal API with their own token.
 func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"EXTERNAL_API_DEFAULT_ACCESS_LEVEL": "restricted"})
-	alice := registerUser(t, n, "alice")
-	bob := registerUser(t, n, "bob")
+	alice := n.NewUser("alice")
+	bob := n.NewUser("bob")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	app := n.Client(appToken(t, n, clientID, secret, alice.Email))
 
 	res := app.Do(http.MethodPost, extPath("rooms"), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
 	if res.Status != http.StatusCreated {
@@ -383,11 +381,11 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 		t.Fatalf("created room %s", res.Body)
 	}
 
-	listed := alice.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
+	listed := alice.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 	if listed.Status != http.StatusOK || !strings.Contains(string(listed.Body), id) {
 		t.Fatalf("alice's rooms through the normal API: %d %s", listed.Status, listed.Body)
 	}
-	shown := alice.c.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
+	shown := alice.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
 	var view struct {
 		IsAdministrable bool `json:"is_administrable"`
 		Accesses        []struct {
@@ -399,10 +397,10 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 	}
 	_ = json.Unmarshal(shown.Body, &view)
 	if shown.Status != http.StatusOK || !view.IsAdministrable || len(view.Accesses) != 1 ||
-		view.Accesses[0].User.ID != alice.id || view.Accesses[0].Role != "owner" {
+		view.Accesses[0].User.ID != alice.ID || view.Accesses[0].Role != "owner" {
 		t.Fatalf("the room through the normal API: %d %s", shown.Status, shown.Body)
 	}
-	if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
+	if res := bob.Do(http.MethodGet, servicetest.Path("rooms"), nil); strings.Contains(string(res.Body), id) {
 		t.Fatalf("bob lists alice's room: %s", res.Body)
 	}
 
@@ -434,9 +432,9 @@ func TestExternalRoomOwnedByDelegatedUser(t *testing.T) {
 // With telephony on, rooms come with the dial-in number and their PIN.
 func TestExternalRoomTelephony(t *testing.T) {
 	n, reg := externalNode(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true", "ROOM_TELEPHONY_PHONE_NUMBER": "+33 1 23 45 67 89"})
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	clientID, secret := newApp(t, reg, application.AllScopes, "example.org")
-	app := n.Client(appToken(t, n, clientID, secret, email(alice)))
+	app := n.Client(appToken(t, n, clientID, secret, alice.Email))
 	res := app.Do(http.MethodPost, extPath("rooms"), map[string]any{})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", res.Status, res.Body)

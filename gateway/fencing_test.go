@@ -19,7 +19,7 @@ import (
 func TestStaleActivationWriteIsRefused(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fenced", "access_level": "restricted"}).JSON()["id"].(string)
+	id := owner.CreateRoom(map[string]any{"name": "Fenced", "access_level": "restricted"}).ID
 	first := n.Client("")
 	if e := first.Do(http.MethodPost, servicetest.Path("rooms", id, "request-entry"), map[string]any{"username": "First"}).JSON(); e["status"] != "waiting" {
 		t.Fatalf("first knock: %v", e)
@@ -41,7 +41,7 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 	if res.Status != http.StatusOK || res.JSON()["status"] != "waiting" {
 		t.Fatalf("knock after the epoch moved: %d %s", res.Status, res.Body)
 	}
-	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 1 {
+	if fenced := n.Metric("meetcoord_room_fenced_total"); fenced != 1 {
 		t.Fatalf("%v fenced writes, want the stale activation's one", fenced)
 	}
 	waiting := owner.Do(http.MethodGet, servicetest.Path("rooms", id, "waiting-participants"), nil).JSON()["participants"].([]any)
@@ -55,7 +55,7 @@ func TestStaleActivationWriteIsRefused(t *testing.T) {
 func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("alice", "alice@example.org", "Alice"))
-	id := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Announced", "access_level": "restricted"}).JSON()["id"].(string)
+	id := owner.CreateRoom(map[string]any{"name": "Announced", "access_level": "restricted"}).ID
 	owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil) // active here
 
 	other, err := store.NewRedis(n.Env["REDIS_URL"])
@@ -67,12 +67,12 @@ func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	servicetest.Eventually(t, 5*time.Second, "the old activation to stop", func() bool {
-		return metricValue(t, n, "meetcoord_room_superseded_total") == 1
+		return n.Metric("meetcoord_room_superseded_total") == 1
 	})
 	if res := owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusOK {
 		t.Fatalf("room after its activation was superseded: %d %s", res.Status, res.Body)
 	}
-	if fenced := metricValue(t, n, "meetcoord_room_fenced_total"); fenced != 0 {
+	if fenced := n.Metric("meetcoord_room_fenced_total"); fenced != 0 {
 		t.Fatalf("%v fenced writes: the old activation should have stopped before writing", fenced)
 	}
 }

@@ -20,9 +20,9 @@ import (
 // empty slug are refused on `name` and create nothing.
 func TestRoomSlugChosenByClient(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	alice, bob := registerUser(t, n, "alice"), registerUser(t, n, "bob")
+	alice, bob := n.NewUser("alice"), n.NewUser("bob")
 
-	res := alice.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
+	res := alice.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", res.Status, res.Body)
 	}
@@ -30,7 +30,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 	if res.JSON()["slug"] != "abc-defg-hij" || res.JSON()["name"] != "abc-defg-hij" {
 		t.Fatalf("created room %s, want slug and name abc-defg-hij", res.Body)
 	}
-	accented := alice.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Réunion d'équipe"})
+	accented := alice.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Réunion d'équipe"})
 	if accented.Status != http.StatusCreated || accented.JSON()["slug"] != "reunion-dequipe" || accented.JSON()["name"] != "Réunion d'équipe" {
 		t.Fatalf("create with accents: %d %s, want slug reunion-dequipe", accented.Status, accented.Body)
 	}
@@ -44,7 +44,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		{"reunion-dequipe", accentedID},
 	} {
 		t.Run("another user opens "+tc.segment, func(t *testing.T) {
-			res := bob.c.Do(http.MethodGet, "/api/v1.0/rooms/"+url.PathEscape(tc.segment)+"/", nil)
+			res := bob.Do(http.MethodGet, "/api/v1.0/rooms/"+url.PathEscape(tc.segment)+"/", nil)
 			if res.Status != http.StatusOK || res.JSON()["id"] != tc.want {
 				t.Fatalf("GET rooms/%s/: %d %s, want room %s", tc.segment, res.Status, res.Body, tc.want)
 			}
@@ -62,7 +62,7 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 	}
 	for _, tc := range refused {
 		t.Run("refused: "+tc.why, func(t *testing.T) {
-			res := bob.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": tc.name})
+			res := bob.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": tc.name})
 			if res.Status != http.StatusBadRequest {
 				t.Fatalf("create %q: %d %s, want 400", tc.name, res.Status, res.Body)
 			}
@@ -72,22 +72,22 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		})
 	}
 	t.Run("refused creations made no room", func(t *testing.T) {
-		if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms"), nil); res.Status != http.StatusOK || res.JSON()["count"] != float64(0) {
+		if res := bob.Do(http.MethodGet, servicetest.Path("rooms"), nil); res.Status != http.StatusOK || res.JSON()["count"] != float64(0) {
 			t.Fatalf("bob's rooms: %d %s, want none", res.Status, res.Body)
 		}
 	})
 
 	t.Run("concurrent creations of one slug: exactly one wins", func(t *testing.T) {
 		const racers = 6
-		users := make([]testUser, racers)
+		users := make([]servicetest.User, racers)
 		for i := range users {
-			users[i] = registerUser(t, n, "racer")
+			users[i] = n.NewUser("racer")
 		}
 		statuses := make([]int, racers)
 		var wg sync.WaitGroup
 		for i := range users {
 			wg.Go(func() {
-				statuses[i] = users[i].c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Race Room"}).Status
+				statuses[i] = users[i].Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Race Room"}).Status
 			})
 		}
 		wg.Wait()
@@ -104,16 +104,16 @@ func TestRoomSlugChosenByClient(t *testing.T) {
 		if created != 1 {
 			t.Fatalf("statuses %v: %d creations succeeded, want exactly 1", statuses, created)
 		}
-		if res := bob.c.Do(http.MethodGet, servicetest.Path("rooms", "race-room"), nil); res.Status != http.StatusOK {
+		if res := bob.Do(http.MethodGet, servicetest.Path("rooms", "race-room"), nil); res.Status != http.StatusOK {
 			t.Fatalf("GET rooms/race-room/: %d %s", res.Status, res.Body)
 		}
 	})
 
 	t.Run("a deleted room's slug is free again", func(t *testing.T) {
-		if res := alice.c.Do(http.MethodDelete, servicetest.Path("rooms", id), nil); res.Status != http.StatusNoContent {
+		if res := alice.Do(http.MethodDelete, servicetest.Path("rooms", id), nil); res.Status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", res.Status, res.Body)
 		}
-		res := bob.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
+		res := bob.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "abc-defg-hij"})
 		if res.Status != http.StatusCreated || res.JSON()["id"] == id {
 			t.Fatalf("create after delete: %d %s, want a new room", res.Status, res.Body)
 		}
@@ -137,8 +137,8 @@ func TestRoomCreateUsername(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := servicetest.StartNode(t, tc.env)
-			alice := registerUser(t, n, "alice")
-			res := alice.c.Do(http.MethodPost, servicetest.Path("rooms")+"?username="+url.QueryEscape(tc.username), map[string]any{"name": "standup"})
+			alice := n.NewUser("alice")
+			res := alice.Do(http.MethodPost, servicetest.Path("rooms")+"?username="+url.QueryEscape(tc.username), map[string]any{"name": "standup"})
 			if res.Status != http.StatusCreated {
 				t.Fatalf("create: %d %s", res.Status, res.Body)
 			}
@@ -159,8 +159,8 @@ func TestRoomCreateUsername(t *testing.T) {
 // and nothing is muted.
 func TestMuteByParticipantByDefault(t *testing.T) {
 	e := modStart(t)
-	owner := e.user(t, "owner")
-	roomID := e.createRoom(t, owner, "public")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	peers := e.joinAnonymous(t, roomID, true, "MutedByDefault", "KeptUnmuted")
 	mutedByDefault, keptUnmuted := peers[0], peers[1]
 	participant := e.n.Client(e.liveKitToken(t, e.n.Client(""), roomID, "Muter"))
@@ -173,7 +173,7 @@ func TestMuteByParticipantByDefault(t *testing.T) {
 		return e.trackMuted(t, roomID, mutedByDefault.identity, mutedByDefault.trackSID)
 	})
 
-	modStatus(t, owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
+	modStatus(t, owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
 		http.StatusOK, "disable everyone_can_mute")
 	modStatus(t, mute(keptUnmuted), http.StatusForbidden, "mute by a participant, everyone_can_mute false")
 	if e.trackMuted(t, roomID, keptUnmuted.identity, keptUnmuted.trackSID) {

@@ -217,47 +217,47 @@ func (g *Gateway) routes() {
 	api := prefixed{router: r, prefix: "/api/v1.0"}
 	// The API description; ServeHTTP has added the slash that API paths end with.
 	api.HandleFunc("/openapi.json/", openapi.Handler().ServeHTTP).Methods(http.MethodGet)
-	api.HandleFunc("/users/me/", g.usersMe).Methods(http.MethodGet)
+	api.HandleFunc("/users/me/", g.handle(g.usersMe)).Methods(http.MethodGet)
 	api.HandleFunc("/config/", g.frontendConfig).Methods(http.MethodGet)
-	api.HandleFunc("/users/", g.searchUsers).Methods(http.MethodGet)
-	api.HandleFunc("/users/{user}/", g.updateUser).Methods(http.MethodPut, http.MethodPatch)
+	api.HandleFunc("/users/", g.handle(g.searchUsers)).Methods(http.MethodGet)
+	api.HandleFunc("/users/{user}/", g.handle(g.updateUser)).Methods(http.MethodPut, http.MethodPatch)
 	if g.browserLogin() {
-		api.HandleFunc("/authenticate/", g.authenticateBrowser).Methods(http.MethodGet)
-		api.HandleFunc("/callback/", g.loginCallback).Methods(http.MethodGet)
-		api.HandleFunc("/logout/", g.logoutBrowser).Methods(http.MethodGet)
+		api.HandleFunc("/authenticate/", g.handle(g.authenticateBrowser)).Methods(http.MethodGet)
+		api.HandleFunc("/callback/", g.handleCounting(g.loginMetrics, g.loginCallback)).Methods(http.MethodGet)
+		api.HandleFunc("/logout/", g.handle(g.logoutBrowser)).Methods(http.MethodGet)
 	}
 
-	api.HandleFunc("/rooms/", g.listRooms).Methods(http.MethodGet)
-	api.HandleFunc("/rooms/", g.createRoom).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/creation-callback/", g.creationCallback).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/webhooks-livekit/", g.livekitWebhook).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/", g.retrieveRoom).Methods(http.MethodGet)
-	api.HandleFunc("/rooms/{room}/", g.updateRoom).Methods(http.MethodPut, http.MethodPatch)
-	api.HandleFunc("/rooms/{room}/", g.deleteRoom).Methods(http.MethodDelete)
-	api.HandleFunc("/rooms/{room}/request-entry/", g.requestEntry).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/waiting-participants/", g.waitingParticipants).Methods(http.MethodGet)
-	api.HandleFunc("/rooms/{room}/enter/", g.enter).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/", g.handle(g.listRooms)).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/", g.handle(g.createRoom)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/creation-callback/", g.handle(g.creationCallback)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/webhooks-livekit/", g.handle(g.livekitWebhook)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/", g.handle(g.retrieveRoom)).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/{room}/", g.handle(g.updateRoom)).Methods(http.MethodPut, http.MethodPatch)
+	api.HandleFunc("/rooms/{room}/", g.handle(g.deleteRoom)).Methods(http.MethodDelete)
+	api.HandleFunc("/rooms/{room}/request-entry/", g.handle(g.requestEntry)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/waiting-participants/", g.handle(g.waitingParticipants)).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/{room}/enter/", g.handle(g.enter)).Methods(http.MethodPost)
 
-	api.HandleFunc("/rooms/{room}/mute-participant/", g.muteParticipant).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/update-participant/", g.updateParticipant).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/remove-participant/", g.removeParticipant).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/start-subtitle/", g.startSubtitle).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/toggle-hand/", g.toggleHand).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/rename/", g.renameParticipant).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/update-participant-role/", g.updateParticipantRole).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/invite/", g.invite).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/mute-participant/", g.handle(g.muteParticipant)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/update-participant/", g.handle(g.updateParticipant)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/remove-participant/", g.handle(g.removeParticipant)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/start-subtitle/", g.handle(g.startSubtitle)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/toggle-hand/", g.handle(g.toggleHand)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/rename/", g.handle(g.renameParticipant)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/update-participant-role/", g.handle(g.updateParticipantRole)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/invite/", g.handle(g.invite)).Methods(http.MethodPost)
 
-	api.HandleFunc("/rooms/{room}/start-recording/", g.startRecording).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/{room}/stop-recording/", g.stopRecording).Methods(http.MethodPost)
-	api.HandleFunc("/recordings/", g.listRecordings).Methods(http.MethodGet)
+	api.HandleFunc("/rooms/{room}/start-recording/", g.handle(g.startRecording)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/{room}/stop-recording/", g.handle(g.stopRecording)).Methods(http.MethodPost)
+	api.HandleFunc("/recordings/", g.handle(g.listRecordings)).Methods(http.MethodGet)
 	// Before recordings/{recording}/, which would take "media-auth" for a recording id.
-	api.HandleFunc("/recordings/media-auth/", g.recordingMediaAuth).Methods(http.MethodGet)
-	api.HandleFunc("/recordings/{recording}/", g.retrieveRecording).Methods(http.MethodGet)
+	api.HandleFunc("/recordings/media-auth/", g.handle(g.recordingMediaAuth)).Methods(http.MethodGet)
+	api.HandleFunc("/recordings/{recording}/", g.handle(g.retrieveRecording)).Methods(http.MethodGet)
 
-	api.HandleFunc("/resource-accesses/", g.listAccesses).Methods(http.MethodGet)
-	api.HandleFunc("/resource-accesses/", g.createAccess).Methods(http.MethodPost)
-	api.HandleFunc("/resource-accesses/{access}/", g.updateAccess).Methods(http.MethodPut, http.MethodPatch)
-	api.HandleFunc("/resource-accesses/{access}/", g.deleteAccess).Methods(http.MethodDelete)
+	api.HandleFunc("/resource-accesses/", g.handle(g.listAccesses)).Methods(http.MethodGet)
+	api.HandleFunc("/resource-accesses/", g.handle(g.createAccess)).Methods(http.MethodPost)
+	api.HandleFunc("/resource-accesses/{access}/", g.handle(g.updateAccess)).Methods(http.MethodPut, http.MethodPatch)
+	api.HandleFunc("/resource-accesses/{access}/", g.handle(g.deleteAccess)).Methods(http.MethodDelete)
 
 	if g.ext != nil {
 		g.externalRoutes(prefixed{router: r, prefix: "/external-api/v1.0"})
@@ -268,10 +268,10 @@ func (g *Gateway) routes() {
 			g.cfg.Frontend.ServeHTTP(w, req)
 			return
 		}
-		writeError(w, http.StatusNotFound, "Not found.")
+		errNotFound.write(w)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method \""+req.Method+"\" not allowed.")
+		methodNotAllowed(req.Method).write(w)
 	})
 }
 

@@ -29,11 +29,11 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			g.log.Error("handler panicked", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 			if !tw.wroteHeader {
-				writeError(tw, http.StatusInternalServerError, "Internal server error.")
+				errInternal.write(tw)
 			}
 		}()
 		if key := r.Header.Get("Idempotency-Key"); key != "" && (len(key) > maxIdempotencyKeyBytes || !utf8.ValidString(key)) {
-			writeError(tw, http.StatusBadRequest, "Idempotency-Key must be valid UTF-8 of at most 255 bytes.")
+			errIdempotencyKey.write(tw)
 			return
 		}
 		next.ServeHTTP(tw, r)

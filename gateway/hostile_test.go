@@ -12,7 +12,7 @@ import (
 // arithmetic or the room's stored state.
 func TestHostileRequestValuesAreRefused(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	alice := registerUser(t, n, "alice")
+	alice := n.NewUser("alice")
 	anonymous := n.Client("")
 	cases := []struct {
 		name    string
@@ -25,14 +25,14 @@ func TestHostileRequestValuesAreRefused(t *testing.T) {
 	}{
 		// page*size overflowed: the handler panicked and the connection dropped.
 		{"overflowing page, anonymous", anonymous, http.MethodGet, servicetest.Path("rooms") + "?page=461168601842738792", nil, nil, 400},
-		{"overflowing page of recordings", alice.c, http.MethodGet, servicetest.Path("recordings") + "?page=9223372036854775807", nil, nil, 400},
-		{"negative page", alice.c, http.MethodGet, servicetest.Path("rooms") + "?page=-3", nil, nil, 400},
-		{"page past the end is empty", alice.c, http.MethodGet, servicetest.Path("rooms") + "?page=1000000&page_size=100", nil, nil, 200},
-		{"Idempotency-Key too long", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
+		{"overflowing page of recordings", alice.Client, http.MethodGet, servicetest.Path("recordings") + "?page=9223372036854775807", nil, nil, 400},
+		{"negative page", alice.Client, http.MethodGet, servicetest.Path("rooms") + "?page=-3", nil, nil, 400},
+		{"page past the end is empty", alice.Client, http.MethodGet, servicetest.Path("rooms") + "?page=1000000&page_size=100", nil, nil, 200},
+		{"Idempotency-Key too long", alice.Client, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
 			[]string{"Idempotency-Key", strings.Repeat("k", 256)}, 400},
-		{"Idempotency-Key not UTF-8", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
+		{"Idempotency-Key not UTF-8", alice.Client, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "x"},
 			[]string{"Idempotency-Key", "key-\xff\xfe"}, 400},
-		{"Idempotency-Key of 255 bytes", alice.c, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "y"},
+		{"Idempotency-Key of 255 bytes", alice.Client, http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "y"},
 			[]string{"Idempotency-Key", strings.Repeat("k", 255)}, 201},
 	}
 	for _, tc := range cases {
@@ -75,18 +75,18 @@ func TestReadyzNamesThePartNotTheError(t *testing.T) {
 // that exists and one that does not: no user-existence oracle.
 func TestAccessCreationRevealsNoUser(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	owner := registerUser(t, n, "owner")
-	mallory := registerUser(t, n, "mallory")
-	victim := registerUser(t, n, "victim")
-	room := createRoomAs(t, owner, uniqueRoomName("Private"), "restricted")
-	for _, user := range []string{victim.id, "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"} {
-		res := mallory.c.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
+	owner := n.NewUser("owner")
+	mallory := n.NewUser("mallory")
+	victim := n.NewUser("victim")
+	room := owner.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Private"), "access_level": "restricted"}).ID
+	for _, user := range []string{victim.ID, "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"} {
+		res := mallory.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": user, "resource": room, "role": "member"})
 		if res.Status != http.StatusForbidden {
 			t.Fatalf("grant of user %s by a caller without a role: %d %s, want 403 whether the user exists or not", user, res.Status, res.Body)
 		}
 	}
 	// The owner still gets the precise answer.
-	res := owner.c.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "resource": room, "role": "member"})
+	res := owner.Do(http.MethodPost, servicetest.Path("resource-accesses"), map[string]any{"user": "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60", "resource": room, "role": "member"})
 	if res.Status != http.StatusBadRequest {
 		t.Fatalf("owner granting an unknown user: %d %s, want 400", res.Status, res.Body)
 	}

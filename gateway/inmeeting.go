@@ -13,83 +13,79 @@ import (
 
 // meetingParticipant authenticates the caller by a LiveKit token, the only credentials these
 // participant actions take (as in the reference product). authenticated is the token's
-// is_authenticated attribute: we signed it. ok=false means a 401 is written.
-func (g *Gateway) meetingParticipant(w http.ResponseWriter, r *http.Request) (caller *messages.Caller, authenticated bool, ok bool) {
-	grants, isLiveKit, ok := g.liveKitGrants(r)
-	if !ok {
-		detail := errNotAuthenticated
-		if isLiveKit {
-			detail = "Invalid or expired LiveKit token."
-		}
-		writeError(w, http.StatusUnauthorized, detail)
-		return nil, false, false
+// is_authenticated attribute: we signed it.
+func (g *Gateway) meetingParticipant(r *http.Request) (caller *messages.Caller, authenticated bool, err error) {
+	grants, err := g.liveKitGrants(r)
+	if err != nil {
+		return nil, false, err
 	}
-	p := &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}
-	return &messages.Caller{LivekitParticipant: p}, grants.Attributes["is_authenticated"] == "true", true
+	return liveKitCaller(grants), grants.Attributes["is_authenticated"] == "true", nil
 }
 
 // toggleHand raises or lowers the caller's hand.
-func (g *Gateway) toggleHand(w http.ResponseWriter, r *http.Request) {
-	caller, _, ok := g.meetingParticipant(w, r)
-	if !ok {
-		return
+func (g *Gateway) toggleHand(w http.ResponseWriter, r *http.Request) error {
+	caller, _, err := g.meetingParticipant(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	raised, present := boolField(fields, "raised", errs)
 	if !present && errs["raised"] == nil {
-		errs.add("raised", "This field is required.")
+		errs.add("raised", fieldRequired)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	msg := &messages.SetHandRaised{RequestId: idempotentActionID(r, caller), Caller: caller, Raised: raised}
-	if _, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	if _, err := g.ask(r, roomID, msg); err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	return nil
 }
 
 // renameParticipant changes the caller's name in the meeting.
-func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, authenticated, ok := g.meetingParticipant(w, r)
-	if !ok {
-		return
+func (g *Gateway) renameParticipant(w http.ResponseWriter, r *http.Request) error {
+	caller, authenticated, err := g.meetingParticipant(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	name, present := stringField(fields, "name", errs)
 	if !present && errs["name"] == nil {
-		errs.add("name", "This field is required.")
+		errs.add("name", fieldRequired)
 	} else if present {
 		name = validUsername(name, "name", errs) // trimmed, then 1 to 255 characters, as the reference
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	msg := &messages.RenameParticipant{RequestId: idempotentActionID(r, caller), Caller: caller, Name: name, CallerAuthenticated: authenticated}
-	if _, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	if _, err := g.ask(r, roomID, msg); err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	return nil
 }
 
 // updateParticipantRole makes a participant of the meeting a member or an administrator of the
 // room. The caller is a user (session or bearer), as in the reference product.
-func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
 	identity := f.required("participant_identity")
@@ -98,13 +94,11 @@ func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) 
 		f.errs.add("role", "\"owner\" is not a valid choice.")
 	}
 	if len(f.errs) > 0 {
-		f.errs.write(w)
-		return
+		return f.errs.invalid()
 	}
 	target, err := g.users.ofSubject(r.Context(), identity)
 	if err != nil {
-		g.storeFailed(w, "find the user of a participant", err)
-		return
+		return storeFailure("find the user of a participant", err)
 	}
 	msg := &messages.ChangeParticipantRole{
 		RequestId: requestID(r, u), Caller: callerMessage(u), ParticipantIdentity: identity, Role: role,
@@ -112,12 +106,13 @@ func (g *Gateway) updateParticipantRole(w http.ResponseWriter, r *http.Request) 
 	if target != nil {
 		msg.ParticipantUser = target.message()
 	}
-	reply, ok := g.ask(w, r, roomID, msg)
-	if !ok {
-		return
+	reply, err := g.ask(r, roomID, msg)
+	if err != nil {
+		return err
 	}
 	changed := reply.GetParticipantRole()
-	writeJSON(w, http.StatusOK, map[string]any{"role": roleNames[changed.GetRole()], "livekit_synced": changed.GetLivekitSynced()})
+	writeJSON(w, http.StatusOK, map[string]any{"role": messages.RoleName(changed.GetRole()), "livekit_synced": changed.GetLivekitSynced()})
+	return nil
 }
 
 // ofSubject is the user who logged in with an OIDC subject, nil when nobody did: users join

@@ -45,9 +45,9 @@ func (e *modEnv) joinWithToken(t *testing.T, token string) *modPeer {
 // their LiveKit token; refused and invalid calls change nothing.
 func TestToggleHandAndRename(t *testing.T) {
 	e := modStart(t)
-	owner := e.user(t, "owner")
-	roomID := e.createRoom(t, owner, "public")
-	otherRoom := e.createRoom(t, owner, "public")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	otherRoom := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 
 	aliceToken := e.liveKitToken(t, e.n.Client(""), roomID, "Alice")
 	alice := e.joinWithToken(t, aliceToken)
@@ -139,7 +139,7 @@ func TestToggleHandAndRename(t *testing.T) {
 		{"token for another room", elsewhere, http.StatusForbidden},
 		{"expired token", expired, http.StatusUnauthorized},
 		{"no credentials", e.n.Client(""), http.StatusUnauthorized},
-		{"user credentials instead of a LiveKit token", owner.c, http.StatusUnauthorized},
+		{"user credentials instead of a LiveKit token", owner.Client, http.StatusUnauthorized},
 	}
 	for _, action := range []struct {
 		name string
@@ -154,7 +154,7 @@ func TestToggleHandAndRename(t *testing.T) {
 
 	t.Run("authenticated participants keep their name unless the service lets them choose", func(t *testing.T) {
 		// AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME is off by default.
-		userToken := e.liveKitToken(t, owner.c, roomID, "Owner")
+		userToken := e.liveKitToken(t, owner.Client, roomID, "Owner")
 		ownerPeer := e.joinWithToken(t, userToken)
 		res := modPost(e.n.Client(userToken), roomID, "rename", map[string]any{"name": "Somebody Else"})
 		modStatus(t, res, http.StatusForbidden, "rename by an authenticated participant")
@@ -170,19 +170,19 @@ func TestToggleHandAndRename(t *testing.T) {
 // mirrored to the participant's room_role attribute.
 func TestUpdateParticipantRole(t *testing.T) {
 	e := modStart(t)
-	owner, admin, member, guest, absent, lurker := e.user(t, "owner"), e.user(t, "admin"), e.user(t, "member"),
-		e.user(t, "guest"), e.user(t, "absent"), e.user(t, "lurker")
-	roomID := e.createRoom(t, owner, "public")
-	e.grant(t, owner, roomID, admin, "administrator")
-	e.grant(t, owner, roomID, member, "member")
-	lurkerAdmin := e.user(t, "lurking-admin") // privileged but not in the meeting
-	e.grant(t, owner, roomID, lurkerAdmin, "administrator")
+	owner, admin, member, guest, absent, lurker := e.n.NewUser("owner"), e.n.NewUser("admin"), e.n.NewUser("member"),
+		e.n.NewUser("guest"), e.n.NewUser("absent"), e.n.NewUser("lurker")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	owner.Grant(roomID, admin.ID, "administrator")
+	owner.Grant(roomID, member.ID, "member")
+	lurkerAdmin := e.n.NewUser("lurking-admin") // privileged but not in the meeting
+	owner.Grant(roomID, lurkerAdmin.ID, "administrator")
 
 	// Everybody but absent and lurkerAdmin is in the meeting.
-	joinAs := func(u modUser, name string) *modPeer {
-		p := e.joinWithToken(t, e.liveKitToken(t, u.c, roomID, name))
-		if p.identity != u.sub {
-			t.Fatalf("%s joined as %q, want their subject %s", name, p.identity, u.sub)
+	joinAs := func(u servicetest.User, name string) *modPeer {
+		p := e.joinWithToken(t, e.liveKitToken(t, u.Client, roomID, name))
+		if p.identity != u.Subject {
+			t.Fatalf("%s joined as %q, want their subject %s", name, p.identity, u.Subject)
 		}
 		return p
 	}
@@ -197,14 +197,14 @@ func TestUpdateParticipantRole(t *testing.T) {
 		return map[string]any{"participant_identity": identity, "role": role}
 	}
 	// accessRole is guest's role among the room's accesses, as its owner sees them.
-	accessRole := func(t *testing.T, u modUser) string {
+	accessRole := func(t *testing.T, u servicetest.User) string {
 		t.Helper()
-		res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil)
+		res := owner.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil)
 		modStatus(t, res, http.StatusOK, "retrieve room")
 		accesses, _ := res.JSON()["accesses"].([]any)
 		for _, a := range accesses {
 			access, _ := a.(map[string]any)
-			if user, _ := access["user"].(map[string]any); user["id"] == u.id {
+			if user, _ := access["user"].(map[string]any); user["id"] == u.ID {
 				role, _ := access["role"].(string)
 				return role
 			}
@@ -229,41 +229,41 @@ func TestUpdateParticipantRole(t *testing.T) {
 	}
 
 	t.Run("owner promotes a logged-in participant to administrator", func(t *testing.T) {
-		if got := roomRole(t, guest.sub); got != "none" {
+		if got := roomRole(t, guest.Subject); got != "none" {
 			t.Fatalf("guest's room_role %q before, want none", got)
 		}
-		expectChanged(t, modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator")), "administrator")
+		expectChanged(t, modPost(owner.Client, roomID, "update-participant-role", roleBody(guest.Subject, "administrator")), "administrator")
 		if got := accessRole(t, guest); got != "administrator" {
 			t.Fatalf("guest's access role %q, want administrator", got)
 		}
-		if got := roomRole(t, guest.sub); got != "administrator" {
+		if got := roomRole(t, guest.Subject); got != "administrator" {
 			t.Fatalf("guest's room_role %q, want administrator", got)
 		}
 		servicetest.Eventually(t, modWithin, "the guest to see their own role", func() bool {
 			return guestPeer.room.LocalParticipant.Attributes()["room_role"] == "administrator"
 		})
 		// The stored role is theirs: their rooms list it.
-		res := guest.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
+		res := guest.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 		if res.Status != http.StatusOK || !strings.Contains(string(res.Body), roomID) {
 			t.Fatalf("guest's rooms: %d %s, want %s among them", res.Status, res.Body, roomID)
 		}
 	})
 
 	t.Run("administrator demotes them to member", func(t *testing.T) {
-		expectChanged(t, modPost(admin.c, roomID, "update-participant-role", roleBody(guest.sub, "member")), "member")
+		expectChanged(t, modPost(admin.Client, roomID, "update-participant-role", roleBody(guest.Subject, "member")), "member")
 		if got := accessRole(t, guest); got != "member" {
 			t.Fatalf("guest's access role %q, want member", got)
 		}
-		if got := roomRole(t, guest.sub); got != "member" {
+		if got := roomRole(t, guest.Subject); got != "member" {
 			t.Fatalf("guest's room_role %q, want member", got)
 		}
 	})
 
 	t.Run("the same key repeats the first answer", func(t *testing.T) {
 		key := "role-" + uuid.NewString()
-		first := modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator"), "Idempotency-Key", key)
+		first := modPost(owner.Client, roomID, "update-participant-role", roleBody(guest.Subject, "administrator"), "Idempotency-Key", key)
 		expectChanged(t, first, "administrator")
-		second := modPost(owner.c, roomID, "update-participant-role", roleBody(guest.sub, "administrator"), "Idempotency-Key", key)
+		second := modPost(owner.Client, roomID, "update-participant-role", roleBody(guest.Subject, "administrator"), "Idempotency-Key", key)
 		if second.Status != first.Status || string(second.Body) != string(first.Body) {
 			t.Fatalf("retry: %d %s, want the first answer %d %s", second.Status, second.Body, first.Status, first.Body)
 		}
@@ -276,22 +276,22 @@ func TestUpdateParticipantRole(t *testing.T) {
 		want   int
 		detail string // "" where the status says enough
 	}{
-		{"anonymous participant", owner.c, roleBody(anonymous.identity, "administrator"), http.StatusNotFound, "This participant has no user account and cannot be assigned a role."},
-		{"user not in the meeting", owner.c, roleBody(absent.sub, "administrator"), http.StatusNotFound, "Participant is not connected to this meeting."},
-		{"unknown identity", owner.c, roleBody("nobody-"+uuid.NewString(), "member"), http.StatusNotFound, ""},
-		{"own role", owner.c, roleBody(owner.sub, "member"), http.StatusForbidden, "You cannot change your own role."},
-		{"administrator's own role", admin.c, roleBody(admin.sub, "member"), http.StatusForbidden, "You cannot change your own role."},
-		{"owner demoted", admin.c, roleBody(owner.sub, "member"), http.StatusForbidden, "Room owners cannot be demoted."},
-		{"owner made administrator", admin.c, roleBody(owner.sub, "administrator"), http.StatusForbidden, "Room owners cannot be demoted."},
-		{"ownership granted", owner.c, roleBody(member.sub, "owner"), http.StatusBadRequest, ""},
-		{"unknown role", owner.c, roleBody(member.sub, "boss"), http.StatusBadRequest, ""},
-		{"identity missing", owner.c, map[string]any{"role": "member"}, http.StatusBadRequest, ""},
-		{"role missing", owner.c, map[string]any{"participant_identity": member.sub}, http.StatusBadRequest, ""},
-		{"member caller", member.c, roleBody(admin.sub, "member"), http.StatusForbidden, ""},
-		{"caller without role", lurker.c, roleBody(member.sub, "administrator"), http.StatusForbidden, ""},
-		{"privileged caller not in the meeting", lurkerAdmin.c, roleBody(member.sub, "administrator"), http.StatusForbidden, "You must be connected to the meeting to perform this action."},
-		{"no credentials", e.n.Client(""), roleBody(member.sub, "administrator"), http.StatusUnauthorized, ""},
-		{"LiveKit token instead of user credentials", e.n.Client(e.liveKitToken(t, owner.c, roomID, "Owner")), roleBody(member.sub, "administrator"), http.StatusUnauthorized, ""},
+		{"anonymous participant", owner.Client, roleBody(anonymous.identity, "administrator"), http.StatusNotFound, "This participant has no user account and cannot be assigned a role."},
+		{"user not in the meeting", owner.Client, roleBody(absent.Subject, "administrator"), http.StatusNotFound, "Participant is not connected to this meeting."},
+		{"unknown identity", owner.Client, roleBody("nobody-"+uuid.NewString(), "member"), http.StatusNotFound, ""},
+		{"own role", owner.Client, roleBody(owner.Subject, "member"), http.StatusForbidden, "You cannot change your own role."},
+		{"administrator's own role", admin.Client, roleBody(admin.Subject, "member"), http.StatusForbidden, "You cannot change your own role."},
+		{"owner demoted", admin.Client, roleBody(owner.Subject, "member"), http.StatusForbidden, "Room owners cannot be demoted."},
+		{"owner made administrator", admin.Client, roleBody(owner.Subject, "administrator"), http.StatusForbidden, "Room owners cannot be demoted."},
+		{"ownership granted", owner.Client, roleBody(member.Subject, "owner"), http.StatusBadRequest, ""},
+		{"unknown role", owner.Client, roleBody(member.Subject, "boss"), http.StatusBadRequest, ""},
+		{"identity missing", owner.Client, map[string]any{"role": "member"}, http.StatusBadRequest, ""},
+		{"role missing", owner.Client, map[string]any{"participant_identity": member.Subject}, http.StatusBadRequest, ""},
+		{"member caller", member.Client, roleBody(admin.Subject, "member"), http.StatusForbidden, ""},
+		{"caller without role", lurker.Client, roleBody(member.Subject, "administrator"), http.StatusForbidden, ""},
+		{"privileged caller not in the meeting", lurkerAdmin.Client, roleBody(member.Subject, "administrator"), http.StatusForbidden, "You must be connected to the meeting to perform this action."},
+		{"no credentials", e.n.Client(""), roleBody(member.Subject, "administrator"), http.StatusUnauthorized, ""},
+		{"LiveKit token instead of user credentials", e.n.Client(e.liveKitToken(t, owner.Client, roomID, "Owner")), roleBody(member.Subject, "administrator"), http.StatusUnauthorized, ""},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,12 +303,12 @@ func TestUpdateParticipantRole(t *testing.T) {
 		})
 	}
 	t.Run("refused calls changed nothing", func(t *testing.T) {
-		for u, want := range map[*modUser]string{&owner: "owner", &admin: "administrator", &member: "member", &absent: ""} {
+		for u, want := range map[*servicetest.User]string{&owner: "owner", &admin: "administrator", &member: "member", &absent: ""} {
 			if got := accessRole(t, *u); got != want {
-				t.Errorf("%s's access role %q, want %q", u.sub, got, want)
+				t.Errorf("%s's access role %q, want %q", u.Subject, got, want)
 			}
 		}
-		if got := roomRole(t, member.sub); got != "member" {
+		if got := roomRole(t, member.Subject); got != "member" {
 			t.Errorf("member's room_role %q, want member", got)
 		}
 		if got := roomRole(t, anonymous.identity); got != "none" {

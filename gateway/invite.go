@@ -29,43 +29,40 @@ const maxInvitees = 100
 // room decides permissions); the emails are sent outside the room, by the Inviter's workers,
 // and the request waits for their results (bounded by EMAIL_TIMEOUT) so that it can say which
 // addresses failed.
-func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	if g.cfg.Inviter == nil {
-		writeError(w, http.StatusServiceUnavailable, "Invitations are not configured.")
-		return
+		return errInvitationsOff
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	room, ok := g.administeredRoom(w, r, u, roomID)
-	if !ok {
-		return
+	room, err := g.administeredRoom(r, u, roomID)
+	if err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	emails := emailsField(fields, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	// Charged per address, after validation and the permission check (an invalid or forbidden
 	// request costs nothing): what the limit protects is our SMTP account, so a hundred
 	// addresses in one request count as a hundred.
-	spent, ok := g.spend(w, r, g.inviteLimit, g.clientKey(r, u, ""), len(emails))
-	if !ok {
-		return
+	spent, err := g.spend(r, g.inviteLimit, g.clientKey(r, u, ""), len(emails))
+	if err != nil {
+		return err
 	}
 	if !spent.Allowed {
-		g.refuseInvitations(w, u, roomID, len(emails), spent)
-		return
+		return g.refuseInvitations(u, roomID, len(emails), spent)
 	}
 
 	sender := u.FullName
@@ -77,18 +74,13 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	}, emails)
 	switch {
 	case errors.Is(err, invitations.ErrQueueFull), errors.Is(err, invitations.ErrClosed):
-		g.log.Warn("invitations refused", "room", roomID, "count", len(emails), "error", err)
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "Too many invitations are being sent, try again later.")
+		return errInvitationsBusy.because(fmt.Errorf("invitations of room %s refused (%d addresses): %w", roomID, len(emails), err))
 	case errors.Is(err, context.Canceled):
 		// The client left; the accepted emails are still being sent.
 	case err != nil:
-		g.log.Error("invitations failed", "room", roomID, "error", err)
-		writeError(w, http.StatusInternalServerError, "The invitations could not be prepared.")
+		return errInvitationsFailed.because(fmt.Errorf("invitations of room %s: %w", roomID, err))
 	case len(failed) == len(emails):
-		writeJSON(w, http.StatusBadGateway, map[string]any{
-			"detail": "The invitations could not be sent, try again later.", "failed": failed,
-		})
+		return errInvitationsUnsent.with("failed", failed)
 	case len(failed) > 0:
 		writeJSON(w, http.StatusOK, map[string]any{
 			"status": "partial", "message": "some invitations could not be sent", "failed": failed,
@@ -96,21 +88,19 @@ func (g *Gateway) invite(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "invitations sent"})
 	}
+	return nil
 }
 
 // refuseInvitations answers a request over the caller's INVITATION_THROTTLE_RATES: 429, nothing sent.
-func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID string, count int, d ratelimit.Decision) {
+func (g *Gateway) refuseInvitations(u *userRecord, roomID string, count int, d ratelimit.Decision) error {
 	limit := g.cfg.InvitationsRate
 	g.cfg.Inviter.Throttled(count)
 	g.log.Warn("invitations throttled", "user", u.ID, "room", roomID, "count", count, "rate", limit.String())
 	if d.RetryAfter == 0 {
 		// No wait would let this request through: say so rather than suggest a retry.
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
-			"Too many addresses for the invitations limit (%s per user).", limit))
-		return
+		return invitationsOverLimit(limit)
 	}
-	writeThrottled(w, d, fmt.Sprintf("Too many invitations sent (limit %s per user): try again in %d seconds.",
-		limit, retryAfterSeconds(d)))
+	return invitationsThrottled(limit, d)
 }
 
 // emailsField reads "emails": a non-empty list of valid addresses, duplicates (ignoring case)
@@ -118,7 +108,7 @@ func (g *Gateway) refuseInvitations(w http.ResponseWriter, u *userRecord, roomID
 func emailsField(fields map[string]jsonRaw, errs fieldErrors) []string {
 	raw, present := fields["emails"]
 	if !present || string(raw) == "null" {
-		errs.add("emails", "This field is required.")
+		errs.add("emails", fieldRequired)
 		return nil
 	}
 	var list []json.RawMessage

@@ -3,13 +3,11 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -37,35 +35,6 @@ func inviteNode(t *testing.T, host string, port int, extra map[string]string) *s
 		env[k] = v
 	}
 	return servicetest.StartNode(t, env)
-}
-
-// registerWithClaims registers a user from chosen claims (language, no full name, ...).
-func registerWithClaims(t *testing.T, n *servicetest.Node, c gwauth.Claims) testUser {
-	t.Helper()
-	c.Subject += "-" + uuid.NewString()[:8]
-	token, err := n.Issuer.Mint(c, "", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := n.Client(token)
-	res := client.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
-	if res.Status != http.StatusOK {
-		t.Fatalf("users/me of %s: %d %s", c.Subject, res.Status, res.Body)
-	}
-	id, _ := res.JSON()["id"].(string)
-	return testUser{c: client, id: id, sub: c.Subject}
-}
-
-// inviteRoom creates a room and returns its id and slug.
-func inviteRoom(t *testing.T, owner testUser, name string) (id, slug string) {
-	t.Helper()
-	id = createRoomAs(t, owner, name, "restricted")
-	res := owner.c.Do(http.MethodGet, servicetest.Path("rooms", id), nil)
-	slug, _ = res.JSON()["slug"].(string)
-	if res.Status != http.StatusOK || slug == "" {
-		t.Fatalf("retrieve room %s: %d %s", id, res.Status, res.Body)
-	}
-	return id, slug
 }
 
 func invite(c *servicetest.Client, room string, emails any) servicetest.Response {
@@ -101,13 +70,14 @@ func mailsTo(t *testing.T, srv *servicetest.SMTPServer, addr string) []servicete
 func TestInvite(t *testing.T) {
 	srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 	n := inviteNode(t, srv.Host, srv.Port, nil)
-	owner := registerUser(t, n, "alice") // full name "User alice", no language
-	roomID, slug := inviteRoom(t, owner, "Weekly <sync> & review")
+	owner := n.NewUser("alice") // full name "User alice", no language
+	room := owner.CreateRoom(map[string]any{"name": "Weekly <sync> & review", "access_level": "restricted"})
+	roomID, slug := room.ID, room.Slug
 	link := inviteBaseURL + "/" + slug
 
 	t.Run("one email per distinct address, in English by default", func(t *testing.T) {
 		bob, carol := guest("bob"), guest("carol")
-		res := invite(owner.c, roomID, []string{bob, carol, strings.ToUpper(bob), " " + carol + " "})
+		res := invite(owner.Client, roomID, []string{bob, carol, strings.ToUpper(bob), " " + carol + " "})
 		if res.Status != http.StatusOK || res.JSON()["status"] != "success" || res.JSON()["message"] != "invitations sent" {
 			t.Fatalf("invite: %d %s", res.Status, res.Body)
 		}
@@ -140,10 +110,10 @@ func TestInvite(t *testing.T) {
 	})
 
 	t.Run("French for a French-speaking sender, by slug, email when no full name", func(t *testing.T) {
-		fr := registerWithClaims(t, n, gwauth.Claims{Subject: "amelie", Email: "amelie@example.org", Language: "fr-FR"})
-		grantRole(t, owner, roomID, fr, "administrator")
+		fr := n.RegisterUser(gwauth.Claims{Subject: servicetest.Unique("amelie"), Email: "amelie@example.org", Language: "fr-FR"})
+		owner.Grant(roomID, fr.ID, "administrator")
 		dan := guest("dan")
-		res := invite(fr.c, slug, []string{dan})
+		res := invite(fr.Client, slug, []string{dan})
 		if res.Status != http.StatusOK {
 			t.Fatalf("invite: %d %s", res.Status, res.Body)
 		}
@@ -165,10 +135,10 @@ func TestInvite(t *testing.T) {
 	})
 
 	t.Run("an untranslated language falls back to English", func(t *testing.T) {
-		de := registerWithClaims(t, n, gwauth.Claims{Subject: "dieter", Email: "dieter@example.org", FullName: "Dieter Braun", Language: "de"})
-		grantRole(t, owner, roomID, de, "owner")
+		de := n.RegisterUser(gwauth.Claims{Subject: servicetest.Unique("dieter"), Email: "dieter@example.org", FullName: "Dieter Braun", Language: "de"})
+		owner.Grant(roomID, de.ID, "owner")
 		erin := guest("erin")
-		if res := invite(de.c, roomID, []string{erin}); res.Status != http.StatusOK {
+		if res := invite(de.Client, roomID, []string{erin}); res.Status != http.StatusOK {
 			t.Fatalf("invite: %d %s", res.Status, res.Body)
 		}
 		mails := mailsTo(t, srv, erin)
@@ -177,9 +147,9 @@ func TestInvite(t *testing.T) {
 		}
 	})
 
-	member := registerUser(t, n, "mallory")
-	grantRole(t, owner, roomID, member, "member")
-	outsider := registerUser(t, n, "oscar")
+	member := n.NewUser("mallory")
+	owner.Grant(roomID, member.ID, "member")
+	outsider := n.NewUser("oscar")
 	refused := []struct {
 		name   string
 		client *servicetest.Client
@@ -189,17 +159,17 @@ func TestInvite(t *testing.T) {
 		field  string // validation error expected on this field
 	}{
 		{"anonymous", n.Client(""), roomID, []string{guest("x")}, http.StatusUnauthorized, ""},
-		{"member", member.c, roomID, []string{guest("x")}, http.StatusForbidden, ""},
-		{"no role", outsider.c, roomID, []string{guest("x")}, http.StatusForbidden, ""},
-		{"unknown room id", owner.c, uuid.NewString(), []string{guest("x")}, http.StatusNotFound, ""},
-		{"unknown slug", owner.c, "nope-nope-nope", []string{guest("x")}, http.StatusNotFound, ""},
-		{"empty list", owner.c, roomID, []string{}, http.StatusBadRequest, "emails"},
-		{"missing list", owner.c, roomID, nil, http.StatusBadRequest, "emails"},
-		{"not a list", owner.c, roomID, guest("x"), http.StatusBadRequest, "emails"},
-		{"an invalid address among valid ones", owner.c, roomID, []string{guest("x"), "not-an-address", guest("y")}, http.StatusBadRequest, "emails"},
-		{"display name", owner.c, roomID, []string{"Bob <bob@example.org>"}, http.StatusBadRequest, "emails"},
-		{"no domain dot", owner.c, roomID, []string{"bob@localhost"}, http.StatusBadRequest, "emails"},
-		{"not a string", owner.c, roomID, []any{42}, http.StatusBadRequest, "emails"},
+		{"member", member.Client, roomID, []string{guest("x")}, http.StatusForbidden, ""},
+		{"no role", outsider.Client, roomID, []string{guest("x")}, http.StatusForbidden, ""},
+		{"unknown room id", owner.Client, uuid.NewString(), []string{guest("x")}, http.StatusNotFound, ""},
+		{"unknown slug", owner.Client, "nope-nope-nope", []string{guest("x")}, http.StatusNotFound, ""},
+		{"empty list", owner.Client, roomID, []string{}, http.StatusBadRequest, "emails"},
+		{"missing list", owner.Client, roomID, nil, http.StatusBadRequest, "emails"},
+		{"not a list", owner.Client, roomID, guest("x"), http.StatusBadRequest, "emails"},
+		{"an invalid address among valid ones", owner.Client, roomID, []string{guest("x"), "not-an-address", guest("y")}, http.StatusBadRequest, "emails"},
+		{"display name", owner.Client, roomID, []string{"Bob <bob@example.org>"}, http.StatusBadRequest, "emails"},
+		{"no domain dot", owner.Client, roomID, []string{"bob@localhost"}, http.StatusBadRequest, "emails"},
+		{"not a string", owner.Client, roomID, []any{42}, http.StatusBadRequest, "emails"},
 	}
 	for _, tc := range refused {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -230,7 +200,7 @@ func TestInvite(t *testing.T) {
 			many = append(many, fmt.Sprintf("guest%d@example.org", i))
 		}
 		before := len(srv.Mails())
-		res := invite(owner.c, roomID, many)
+		res := invite(owner.Client, roomID, many)
 		if res.Status != http.StatusBadRequest || res.JSON()["emails"] == nil {
 			t.Fatalf("status %d: %s", res.Status, res.Body)
 		}
@@ -241,7 +211,7 @@ func TestInvite(t *testing.T) {
 
 	t.Run("sent emails are counted", func(t *testing.T) {
 		// 2 + 1 + 1 sent above.
-		if got := inviteMetric(t, n, "sent"); got != 4 {
+		if got := n.Metric("meetcoord_invitation_emails_total", "result", "sent"); got != 4 {
 			t.Errorf("meetcoord_invitation_emails_total{result=sent} = %v, want 4", got)
 		}
 	})
@@ -250,11 +220,11 @@ func TestInvite(t *testing.T) {
 // TestInviteFailures: a mail server that is down, hangs, refuses some recipients, or no mail
 // server at all. Each case has a node of its own (its own settings).
 func TestInviteFailures(t *testing.T) {
-	start := func(t *testing.T, host string, port int, extra map[string]string) (*servicetest.Node, testUser, string) {
+	start := func(t *testing.T, host string, port int, extra map[string]string) (*servicetest.Node, servicetest.User, string) {
 		t.Helper()
 		n := inviteNode(t, host, port, extra)
-		owner := registerUser(t, n, "alice")
-		id, _ := inviteRoom(t, owner, "Standup")
+		owner := n.NewUser("alice")
+		id := owner.CreateRoom(map[string]any{"name": "Standup", "access_level": "restricted"}).ID
 		return n, owner, id
 	}
 	failedOf := func(t *testing.T, res servicetest.Response) []string {
@@ -271,14 +241,14 @@ func TestInviteFailures(t *testing.T) {
 	t.Run("nothing listening: 502 listing every address", func(t *testing.T) {
 		n, owner, room := start(t, "127.0.0.1", servicetest.ClosedPort(t), nil)
 		a, b := guest("a"), guest("b")
-		res := invite(owner.c, room, []string{a, b})
+		res := invite(owner.Client, room, []string{a, b})
 		if res.Status != http.StatusBadGateway {
 			t.Fatalf("status %d: %s", res.Status, res.Body)
 		}
 		if got := failedOf(t, res); !slices.Equal(got, []string{a, b}) {
 			t.Errorf("failed %v, want %v", got, []string{a, b})
 		}
-		if got := inviteMetric(t, n, "failed"); got != 2 {
+		if got := n.Metric("meetcoord_invitation_emails_total", "result", "failed"); got != 2 {
 			t.Errorf("meetcoord_invitation_emails_total{result=failed} = %v, want 2", got)
 		}
 	})
@@ -289,7 +259,7 @@ func TestInviteFailures(t *testing.T) {
 		a, b, c := guest("a"), guest("b"), guest("c")
 		// The client's own timeout (30 s) is far above EMAIL_TIMEOUT: an answer at all means
 		// the endpoint gave up by itself.
-		res := invite(owner.c, room, []string{a, b, c})
+		res := invite(owner.Client, room, []string{a, b, c})
 		if res.Status != http.StatusBadGateway {
 			t.Fatalf("status %d: %s", res.Status, res.Body)
 		}
@@ -304,7 +274,7 @@ func TestInviteFailures(t *testing.T) {
 		}})
 		_, owner, room := start(t, srv.Host, srv.Port, nil)
 		ok, ghost := guest("ok"), guest("ghost")
-		res := invite(owner.c, room, []string{ok, ghost})
+		res := invite(owner.Client, room, []string{ok, ghost})
 		if res.Status != http.StatusOK || res.JSON()["status"] != "partial" {
 			t.Fatalf("status %d: %s", res.Status, res.Body)
 		}
@@ -319,23 +289,23 @@ func TestInviteFailures(t *testing.T) {
 	t.Run("more addresses than the queue holds: 503, nothing sent", func(t *testing.T) {
 		srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 		_, owner, room := start(t, srv.Host, srv.Port, map[string]string{"EMAIL_WORKERS": "1", "EMAIL_QUEUE_SIZE": "2"})
-		res := invite(owner.c, room, []string{guest("a"), guest("b"), guest("c")})
+		res := invite(owner.Client, room, []string{guest("a"), guest("b"), guest("c")})
 		if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 			t.Fatalf("status %d (Retry-After %q): %s", res.Status, res.Header.Get("Retry-After"), res.Body)
 		}
 		if n := len(srv.Mails()); n != 0 {
 			t.Errorf("%d messages sent", n)
 		}
-		if res := invite(owner.c, room, []string{guest("a"), guest("b")}); res.Status != http.StatusOK {
+		if res := invite(owner.Client, room, []string{guest("a"), guest("b")}); res.Status != http.StatusOK {
 			t.Fatalf("a batch that fits: %d %s", res.Status, res.Body)
 		}
 	})
 
 	t.Run("no EMAIL_HOST: 503", func(t *testing.T) {
 		n := servicetest.StartNode(t, nil)
-		owner := registerUser(t, n, "alice")
-		room := createRoomAs(t, owner, "Standup", "public")
-		res := invite(owner.c, room, []string{guest("a")})
+		owner := n.NewUser("alice")
+		room := owner.CreateRoom(map[string]any{"name": "Standup", "access_level": "public"}).ID
+		res := invite(owner.Client, room, []string{guest("a")})
 		if res.Status != http.StatusServiceUnavailable || res.JSON()["detail"] != "Invitations are not configured." {
 			t.Fatalf("status %d: %s", res.Status, res.Body)
 		}
@@ -348,14 +318,14 @@ func TestInviteFailures(t *testing.T) {
 func TestInviteRateLimit(t *testing.T) {
 	srv := servicetest.StartSMTP(t, servicetest.SMTPOptions{})
 	n := inviteNode(t, srv.Host, srv.Port, map[string]string{"INVITATION_THROTTLE_RATES": "3/hour"})
-	owner := registerUser(t, n, "alice")
-	room, _ := inviteRoom(t, owner, "Standup")
-	admin := registerUser(t, n, "bob")
-	grantRole(t, owner, room, admin, "administrator")
+	owner := n.NewUser("alice")
+	room := owner.CreateRoom(map[string]any{"name": "Standup", "access_level": "restricted"}).ID
+	admin := n.NewUser("bob")
+	owner.Grant(room, admin.ID, "administrator")
 
-	sent := func(t *testing.T, u testUser, addrs ...string) {
+	sent := func(t *testing.T, u servicetest.User, addrs ...string) {
 		t.Helper()
-		if res := invite(u.c, room, addrs); res.Status != http.StatusOK {
+		if res := invite(u.Client, room, addrs); res.Status != http.StatusOK {
 			t.Fatalf("invite %v: %d %s", addrs, res.Status, res.Body)
 		}
 		for _, addr := range addrs {
@@ -366,14 +336,14 @@ func TestInviteRateLimit(t *testing.T) {
 	}
 
 	// Three addresses, one invalid: a 400 that spends none of the three.
-	if res := invite(owner.c, room, []string{guest("x"), "not-an-address", guest("y")}); res.Status != http.StatusBadRequest {
+	if res := invite(owner.Client, room, []string{guest("x"), "not-an-address", guest("y")}); res.Status != http.StatusBadRequest {
 		t.Fatalf("invalid request: %d %s", res.Status, res.Body)
 	}
 	sent(t, owner, guest("a"), guest("b"))
 
 	c, d := guest("c"), guest("d")
 	before := len(srv.Mails())
-	res := invite(owner.c, room, []string{c, d})
+	res := invite(owner.Client, room, []string{c, d})
 	if res.Status != http.StatusTooManyRequests {
 		t.Fatalf("over the rate: %d %s, want 429", res.Status, res.Body)
 	}
@@ -389,40 +359,18 @@ func TestInviteRateLimit(t *testing.T) {
 
 	// The refused request spent nothing: the one address left still goes.
 	sent(t, owner, guest("e"))
-	if res := invite(owner.c, room, []string{guest("f")}); res.Status != http.StatusTooManyRequests {
+	if res := invite(owner.Client, room, []string{guest("f")}); res.Status != http.StatusTooManyRequests {
 		t.Fatalf("allowance spent: %d %s, want 429", res.Status, res.Body)
 	}
 	// Validation still comes first once the allowance is spent.
-	if res := invite(owner.c, room, []string{"not-an-address"}); res.Status != http.StatusBadRequest {
+	if res := invite(owner.Client, room, []string{"not-an-address"}); res.Status != http.StatusBadRequest {
 		t.Fatalf("invalid request over the rate: %d %s, want 400", res.Status, res.Body)
 	}
 
 	// Per user, not per room.
 	sent(t, admin, guest("g"), guest("h"))
 
-	if got := inviteMetric(t, n, "throttled"); got != 3 {
+	if got := n.Metric("meetcoord_invitation_emails_total", "result", "throttled"); got != 3 {
 		t.Errorf("meetcoord_invitation_emails_total{result=throttled} = %v, want 3 (2 + 1 addresses)", got)
 	}
-}
-
-// inviteMetric reads meetcoord_invitation_emails_total{result} from the node's /metrics.
-func inviteMetric(t *testing.T, n *servicetest.Node, result string) float64 {
-	t.Helper()
-	resp, err := http.Get(n.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	prefix := `meetcoord_invitation_emails_total{result="` + result + `"} `
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return f
-		}
-	}
-	return 0
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	}
 	defer close(release)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Fragile", "access_level": "restricted"}).JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": "Fragile", "access_level": "restricted"}).ID
 	guest := n.Client("")
 	if got := entryStatus(t, guest, roomID); got != "waiting" {
 		t.Fatalf("knock: %s", got)
@@ -41,13 +42,23 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	var wg sync.WaitGroup
 	var slow servicetest.Response
 	var slowTook time.Duration
+	var startReturned atomic.Bool
 	wg.Add(1)
-	go func() { defer wg.Done(); slow, slowTook = startRecording() }()
-	// While the start call hangs on LiveKit, the lobby answers.
-	polls := 0
-	for deadline := time.Now().Add(700 * time.Millisecond); time.Now().Before(deadline); polls++ {
+	go func() {
+		defer wg.Done()
+		slow, slowTook = startRecording()
+		startReturned.Store(true)
+	}()
+	// While the start call hangs on LiveKit, the lobby answers. Counted: polls answered before
+	// the start call returned. A lobby blocked behind the call would answer at most the one poll
+	// queued behind it before the call ends; no rate is asserted (the machine may be loaded).
+	answeredDuring := 0
+	for !startReturned.Load() {
 		if got := entryStatus(t, guest, roomID); got != "waiting" {
 			t.Fatalf("poll during a LiveKit call: %s", got)
+		}
+		if !startReturned.Load() {
+			answeredDuring++
 		}
 	}
 	wg.Wait()
@@ -57,9 +68,9 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	if slowTook > 5*time.Second {
 		t.Fatalf("start took %v with a 1 s LiveKit timeout", slowTook)
 	}
-	t.Logf("%d lobby polls answered while the start call hung; the start answered 502 after %v", polls, slowTook)
-	if polls < 10 {
-		t.Fatalf("only %d polls answered in 700 ms while a LiveKit call was in flight: the lobby was blocked", polls)
+	t.Logf("%d lobby polls answered while the start call hung; the start answered 502 after %v", answeredDuring, slowTook)
+	if answeredDuring < 3 {
+		t.Fatalf("only %d polls answered while a LiveKit call was in flight: the lobby was blocked", answeredDuring)
 	}
 	list := owner.Do(http.MethodGet, servicetest.Path("recordings"), nil).JSON()["results"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["status"] != "failed_to_start" {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -23,16 +24,14 @@ func (g *Gateway) lobbySecret(r *http.Request) (secret string, fresh bool) {
 	return lobbyid.NewSecret(), true
 }
 
-// lobbyParticipant is the participant id of the holder of secret in a room. ok=false means a 500
-// is written (no key: a configuration fault, never expected once the node started).
-func (g *Gateway) lobbyParticipant(w http.ResponseWriter, roomID, secret string) (string, bool) {
+// lobbyParticipant is the participant id of the holder of secret in a room. Its error is a 500
+// (no key: a configuration fault, never expected once the node started).
+func (g *Gateway) lobbyParticipant(roomID, secret string) (string, error) {
 	id, err := g.cfg.LobbyKey.ParticipantID(roomID, secret)
 	if err != nil {
-		g.log.Error("lobby participant id not derived", "error", err)
-		writeError(w, http.StatusInternalServerError, "Internal server error.")
-		return "", false
+		return "", errInternal.because(fmt.Errorf("derive lobby participant id: %w", err))
 	}
-	return id, true
+	return id, nil
 }
 
 func (g *Gateway) setLobbyCookie(w http.ResponseWriter, secret string) {
@@ -51,45 +50,44 @@ func (g *Gateway) setLobbyCookie(w http.ResponseWriter, secret string) {
 const maxUsernameLength = 255
 
 // requestEntry is a knock or a poll at the room's lobby.
-func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.caller(w, r)
-	if !ok {
-		return
+func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.caller(r)
+	if err != nil {
+		return err
 	}
 	secret, fresh := g.lobbySecret(r)
-	if !g.allow(w, r, g.entryLimit, g.clientKey(r, u, secret)) {
-		return
+	if err := g.allow(r, g.entryLimit, g.clientKey(r, u, secret)); err != nil {
+		return err
 	}
 	if fresh && u == nil {
 		// A fresh secret is a fresh per-cookie allowance: a caller who never returns the cookie
 		// is charged to their address instead (this request would create an entry anyway, or
 		// cost a token in a room that needs no lobby).
-		if !g.allow(w, r, g.knockLimit, "addr:"+g.clientAddress(r)) {
-			return
+		if err := g.allow(r, g.knockLimit, "addr:"+g.clientAddress(r)); err != nil {
+			return err
 		}
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	participant, ok := g.lobbyParticipant(w, roomID, secret)
-	if !ok {
-		return
+	participant, err := g.lobbyParticipant(roomID, secret)
+	if err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	username, present := stringField(fields, "username", errs)
 	if !present && errs["username"] == nil {
-		errs.add("username", "This field is required.")
+		errs.add("username", fieldRequired)
 	} else if present {
 		username = validUsername(username, "username", errs)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	// A fresh secret has no entry yet, and its address was charged above. The address (as a
 	// keyed hash) goes with a new entry only, so that the room can bound one address's
@@ -102,19 +100,20 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) {
 	if err == nil && reply.GetFailure().GetCode() == messages.ErrorCode_ERROR_CODE_ADMISSION_REQUIRED {
 		// The knock would create an entry: it is paid for by the caller's address as well as
 		// their cookie, so that rotating cookies buys no flood. Polls never get here.
-		if !g.allow(w, r, g.knockLimit, "addr:"+g.clientAddress(r)) {
-			return
+		if err := g.allow(r, g.knockLimit, "addr:"+g.clientAddress(r)); err != nil {
+			return err
 		}
 		msg.MayCreate, msg.Client = true, g.cfg.LobbyKey.Client(g.clientAddress(r))
 		reply, err = g.askRoom(r, roomID, msg)
 	}
-	if !g.answered(w, roomID, reply, err) {
-		return
+	if err := replyError(roomID, reply, err); err != nil {
+		return err
 	}
 	if fresh {
 		g.setLobbyCookie(w, secret)
 	}
 	writeJSON(w, http.StatusOK, entryView(reply.GetEntry()))
+	return nil
 }
 
 // validUsername trims a display name and checks it is 1 to maxUsernameLength characters.
@@ -122,26 +121,26 @@ func validUsername(name, field string, errs fieldErrors) string {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		errs.add(field, "This field may not be blank.")
+		errs.add(field, fieldBlank)
 	case utf8.RuneCountInString(name) > maxUsernameLength:
-		errs.add(field, "Ensure this field has no more than 255 characters.")
+		errs.add(field, fieldOver255)
 	}
 	return name
 }
 
 // waitingParticipants is the admins' view of the lobby.
-func (g *Gateway) waitingParticipants(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) waitingParticipants(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.ListWaiting{Caller: callerMessage(u)})
-	if !ok {
-		return
+	reply, err := g.ask(r, roomID, &messages.ListWaiting{Caller: callerMessage(u)})
+	if err != nil {
+		return err
 	}
 	type waitingJSON struct {
 		ID       string `json:"id"`
@@ -155,42 +154,43 @@ func (g *Gateway) waitingParticipants(w http.ResponseWriter, r *http.Request) {
 		participants = append(participants, waitingJSON{ID: v.ID, Status: v.Status, Username: v.Username, Color: v.Color})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"participants": participants})
+	return nil
 }
 
 // enter admits or denies a waiting participant.
-func (g *Gateway) enter(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) enter(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	participant, present := stringField(fields, "participant_id", errs)
 	if !present && errs["participant_id"] == nil {
-		errs.add("participant_id", "This field is required.")
+		errs.add("participant_id", fieldRequired)
 	} else if present {
 		if parsed, err := uuid.Parse(participant); err != nil {
-			errs.add("participant_id", "Must be a valid UUID.")
+			errs.add("participant_id", fieldNotUUID)
 		} else {
 			participant = parsed.String()
 		}
 	}
 	allow, present := boolField(fields, "allow_entry", errs)
 	if !present && errs["allow_entry"] == nil {
-		errs.add("allow_entry", "This field is required.")
+		errs.add("allow_entry", fieldRequired)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.DecideEntry{
+	reply, err := g.ask(r, roomID, &messages.DecideEntry{
 		RequestId: requestID(r, u), Caller: callerMessage(u), ParticipantId: participant, AllowEntry: allow,
 	})
-	if !ok {
-		return
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": reply.GetAck().GetMessage()})
+	return nil
 }

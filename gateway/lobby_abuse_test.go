@@ -31,8 +31,8 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 				env[k] = v
 			}
 			n := servicetest.StartNode(t, env)
-			owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
-			roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
+			owner := n.NewUserNamed("owner", "Olivia Owner")
+			roomID := owner.CreateRoom(map[string]any{"access_level": "restricted"}).ID
 			accepted, throttled := 0, 0
 			for i := range 3 * allowance {
 				var headers []string
@@ -52,7 +52,7 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 			if accepted != tc.admits || throttled != 3*allowance-tc.admits {
 				t.Fatalf("%d knocks accepted, %d throttled; want %d accepted", accepted, throttled, tc.admits)
 			}
-			if got := len(lobbyWaitingIDs(t, owner.c, roomID)); got != tc.admits {
+			if got := len(lobbyWaitingIDs(t, owner.Client, roomID)); got != tc.admits {
 				t.Fatalf("%d entries in the admins' list, want %d", got, tc.admits)
 			}
 		})
@@ -62,8 +62,8 @@ func TestLobbyFloodFromOneAddressIsBounded(t *testing.T) {
 // A room holds at most LOBBY_MAX_WAITING waiting entries; those already waiting keep polling.
 func TestLobbyMaxWaiting(t *testing.T) {
 	n := servicetest.StartNode(t, map[string]string{"LOBBY_MAX_WAITING": "3", "LOBBY_WAITING_TIMEOUT": "60"})
-	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
-	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
+	owner := n.NewUserNamed("owner", "Olivia Owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "restricted"}).ID
 	var guests []*servicetest.Client
 	for range 3 {
 		g := n.Client("")
@@ -79,16 +79,16 @@ func TestLobbyMaxWaiting(t *testing.T) {
 		_ = i
 	}
 	// A decision frees a place.
-	lobbyMustDecide(t, owner.c, roomID, lobbyWaitingIDs(t, owner.c, roomID)[0], false)
+	lobbyMustDecide(t, owner.Client, roomID, lobbyWaitingIDs(t, owner.Client, roomID)[0], false)
 	lobbyExpectStatus(t, lobbyKnock(t, n.Client(""), roomID, "Next"), "waiting")
 }
 
 // A display name is 1 to 255 characters, at the lobby and on room retrieval.
 func TestLobbyUsernameBounds(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
-	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
-	public := lobbyCreateRoom(t, owner.c, "public", nil)
+	owner := n.NewUserNamed("owner", "Olivia Owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "restricted"}).ID
+	public := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	long := strings.Repeat("é", 256)
 	cases := []struct {
 		name   string
@@ -118,7 +118,7 @@ func TestLobbyUsernameBounds(t *testing.T) {
 			}
 		})
 	}
-	if ids := lobbyWaitingIDs(t, owner.c, roomID); len(ids) != 1 {
+	if ids := lobbyWaitingIDs(t, owner.Client, roomID); len(ids) != 1 {
 		t.Fatalf("waiting %v, want only the valid knock", ids)
 	}
 }
@@ -128,8 +128,8 @@ func TestLobbyUsernameBounds(t *testing.T) {
 func TestCookielessRequestsAreChargedToTheAddress(t *testing.T) {
 	const allowance = 4
 	n := servicetest.StartNode(t, map[string]string{"REQUEST_ENTRY_THROTTLE_RATES": fmt.Sprintf("%d/minute", allowance)})
-	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
-	public := lobbyCreateRoom(t, owner.c, "public", nil)
+	owner := n.NewUserNamed("owner", "Olivia Owner")
+	public := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	answered := 0
 	for range 3 * allowance {
 		switch res := lobbyRequestEntry(n.Client(""), public, "No cookie"); res.Status {
@@ -151,8 +151,8 @@ func TestLobbyPlacesPerAddress(t *testing.T) {
 	n := servicetest.StartNode(t, map[string]string{
 		"LOBBY_MAX_WAITING_PER_ADDRESS": "3", "LOBBY_WAITING_TIMEOUT": "60", "TRUSTED_PROXIES": "127.0.0.0/8",
 	})
-	owner := lobbyNewUser(t, n, "owner", "Olivia Owner")
-	roomID := lobbyCreateRoom(t, owner.c, "restricted", nil)
+	owner := n.NewUserNamed("owner", "Olivia Owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "restricted"}).ID
 	from := func(addr string) []string { return []string{"X-Forwarded-For", addr} }
 	for i := range 3 {
 		res := lobbyRequestEntry(n.Client(""), roomID, fmt.Sprint("Squatter ", i), from("203.0.113.7")...)
@@ -162,7 +162,7 @@ func TestLobbyPlacesPerAddress(t *testing.T) {
 		t.Fatalf("4th waiting entry from one address: %d %s, want 429", res.Status, res.Body)
 	}
 	lobbyExpectStatus(t, lobbyKnock(t, n.Client(""), roomID, "Someone else"), "waiting") // from 127.0.0.1
-	if got := len(lobbyWaitingIDs(t, owner.c, roomID)); got != 4 {
+	if got := len(lobbyWaitingIDs(t, owner.Client, roomID)); got != 4 {
 		t.Fatalf("%d waiting, want 3 from the busy address and 1 from elsewhere", got)
 	}
 }

@@ -30,7 +30,7 @@ func measureLobbyWriteCost(tb testing.TB) lobbyWriteCost {
 		"LOBBY_WAITING_TIMEOUT": "3600", // nobody polls here: the entries must outlive the run
 	})
 	owner := n.Client(n.Token("bench-owner", "owner@example.org", "Bench Owner"))
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Knocks"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Knocks"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		tb.Fatalf("create room: %d %s", res.Status, res.Body)
 	}

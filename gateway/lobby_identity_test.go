@@ -13,10 +13,10 @@ import (
 func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 	// Waiting entries outlive a slow step on a loaded machine.
 	n := servicetest.StartNode(t, map[string]string{"LOBBY_WAITING_TIMEOUT": "60"})
-	ownerA := lobbyNewUser(t, n, "owner-a", "Owner A")
-	ownerB := lobbyNewUser(t, n, "owner-b", "Owner B") // also the attacker: admin of room B only
-	roomA := lobbyCreateRoom(t, ownerA.c, "restricted", nil)
-	roomB := lobbyCreateRoom(t, ownerB.c, "restricted", nil)
+	ownerA := n.NewUserNamed("owner-a", "Owner A")
+	ownerB := n.NewUserNamed("owner-b", "Owner B") // also the attacker: admin of room B only
+	roomA := ownerA.CreateRoom(map[string]any{"access_level": "restricted"}).ID
+	roomB := ownerB.CreateRoom(map[string]any{"access_level": "restricted"}).ID
 
 	// A guest knocks at both rooms with one browser (one cookie) and is admitted into A.
 	guest := n.Client("")
@@ -25,16 +25,16 @@ func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 	if inA.ID == inB.ID {
 		t.Fatalf("one guest has the same participant id %s in two rooms", inA.ID)
 	}
-	lobbyMustDecide(t, ownerA.c, roomA, inA.ID, true)
+	lobbyMustDecide(t, ownerA.Client, roomA, inA.ID, true)
 	admitted := lobbyKnock(t, guest, roomA, "Guest")
 	lobbyExpectStatus(t, admitted, "accepted")
 	guestIdentity := lobbyClaims(t, n, admitted.LiveKit.Token).Identity
 
 	// What the attacker can see of the guest: the id in B's waiting list and the guest's LiveKit
 	// identity in A's meeting. Neither, sent as a cookie, gets into room A or takes the identity.
-	seen := map[string]string{"the id in room B's waiting list": lobbyWaitingIDs(t, ownerB.c, roomB)[0], "the LiveKit identity in room A": guestIdentity}
+	seen := map[string]string{"the id in room B's waiting list": lobbyWaitingIDs(t, ownerB.Client, roomB)[0], "the LiveKit identity in room A": guestIdentity}
 	for what, id := range seen {
-		for _, attacker := range []*servicetest.Client{ownerB.c, n.Client("")} {
+		for _, attacker := range []*servicetest.Client{ownerB.Client, n.Client("")} {
 			res := lobbyRequestEntry(attacker, roomA, "Mallory", "Cookie", lobbyCookieName+"="+id)
 			e := lobbyDecodeEntry(t, res)
 			if e.Status != "waiting" || e.LiveKit != nil {
@@ -48,7 +48,7 @@ func TestLobbyIdsCannotBeReusedOrChosen(t *testing.T) {
 
 	// A logged-in user's sub (a UUID at Keycloak) sent as a cookie at a public room does not make
 	// the anonymous caller's LiveKit identity that sub.
-	public := lobbyCreateRoom(t, ownerA.c, "public", nil)
+	public := ownerA.CreateRoom(map[string]any{"access_level": "public"}).ID
 	victimSub := "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60"
 	res := n.Client("").Do(http.MethodGet, servicetest.Path("rooms", public), nil, "Cookie", lobbyCookieName+"="+victimSub)
 	if res.Status != http.StatusOK {

@@ -56,7 +56,7 @@ func TestLobbyEntriesOfAnOldSnapshotMoveApart(t *testing.T) {
 	redisServer := servicetest.StartRedis(t)
 	n := servicetest.StartNode(t, map[string]string{"REDIS_URL": redisServer.URL})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Old"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Old"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}

@@ -44,7 +44,7 @@ func newLoginMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 
 // authenticateBrowser starts a login: ?returnTo= (or ?next=) is where to go afterwards, on the
 // app's own origin; ?silent=true asks the provider not to show a login page.
-func (g *Gateway) authenticateBrowser(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) authenticateBrowser(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	raw := q.Get("returnTo")
 	if raw == "" {
@@ -52,46 +52,41 @@ func (g *Gateway) authenticateBrowser(w http.ResponseWriter, r *http.Request) {
 	}
 	returnTo, ok := g.returnTarget(raw, g.cfg.Browser.LoginRedirect)
 	if !ok {
-		fieldErrors{"returnTo": {"Must be a path or a URL of this application."}}.write(w)
-		return
+		return invalidField("returnTo", "Must be a path or a URL of this application.")
 	}
 	flow := oidclogin.NewFlow()
 	silent := q.Get("silent") == "true"
 	target, err := g.cfg.Login.AuthCodeURL(r.Context(), flow, silent)
 	if err != nil {
-		g.log.Warn("identity provider unavailable", "error", err)
-		writeError(w, http.StatusServiceUnavailable, "The identity provider is unavailable, try again.")
-		return
+		return errProviderUnavailable.because(err)
 	}
 	b, _ := json.Marshal(pendingLogin{Flow: flow, ReturnTo: returnTo, Silent: silent})
 	if err := g.cfg.Sessions.PutLoginFlow(r.Context(), flow.State, b, loginFlowTTL); err != nil {
-		g.storeFailed(w, "save login flow", err)
-		return
+		return storeFailure("save login flow", err)
 	}
 	http.SetCookie(w, g.cookie(loginCookie, flow.State, callbackPath, int(loginFlowTTL/time.Second), true))
 	http.Redirect(w, r, target, http.StatusFound)
+	return nil
 }
 
 // loginCallback finishes a login: it checks the state, exchanges the code (with the PKCE
-// verifier), creates or updates the user from the ID token and opens a session.
-func (g *Gateway) loginCallback(w http.ResponseWriter, r *http.Request) {
+// verifier), creates or updates the user from the ID token and opens a session. Its failures
+// are counted by outcome (handleCounting with the login metrics).
+func (g *Gateway) loginCallback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	state := q.Get("state")
 	cookie, _ := r.Cookie(loginCookie)
 	http.SetCookie(w, g.cookie(loginCookie, "", callbackPath, -1, true))
 	if state == "" || cookie == nil || !equalSecret(cookie.Value, state) {
-		g.loginFailed(w, "state_mismatch", http.StatusBadRequest, "Login failed: this browser did not start this login; log in again.")
-		return
+		return errLoginNotStartedHere
 	}
 	b, found, err := g.cfg.Sessions.TakeLoginFlow(r.Context(), state)
 	if err != nil {
-		g.storeFailed(w, "take login flow", err)
-		return
+		return storeFailure("take login flow", err)
 	}
 	var pending pendingLogin
 	if !found || json.Unmarshal(b, &pending) != nil {
-		g.loginFailed(w, "state_unknown", http.StatusBadRequest, "Login failed: the login expired or was already used; log in again.")
-		return
+		return errLoginUnknown
 	}
 	if e := q.Get("error"); e != "" {
 		if pending.Silent {
@@ -99,31 +94,24 @@ func (g *Gateway) loginCallback(w http.ResponseWriter, r *http.Request) {
 			// front end goes on as an anonymous user.
 			g.loginMetrics.WithLabelValues("silent_declined").Inc()
 			http.Redirect(w, r, pending.ReturnTo, http.StatusFound)
-			return
+			return nil
 		}
-		g.loginFailed(w, "provider_error", http.StatusBadRequest, "Login failed at the identity provider ("+e+").")
-		return
+		return loginProviderError(e)
 	}
 	code := q.Get("code")
 	if code == "" {
-		g.loginFailed(w, "no_code", http.StatusBadRequest, "Login failed: the identity provider sent no code.")
-		return
+		return errLoginNoCode
 	}
 	id, err := g.cfg.Login.Exchange(r.Context(), code, pending.Flow)
 	switch {
 	case errors.Is(err, oidclogin.ErrRefused):
-		g.log.Warn("login refused", "error", err)
-		g.loginFailed(w, "refused", http.StatusBadRequest, "Login failed: the identity provider refused it; log in again.")
-		return
+		return errLoginRefused.because(err)
 	case err != nil:
-		g.log.Warn("identity provider unavailable", "error", err)
-		g.loginFailed(w, "provider_unavailable", http.StatusServiceUnavailable, "The identity provider is unavailable, try again.")
-		return
+		return errProviderUnavailable.counted("provider_unavailable").because(err)
 	}
 	u, err := g.users.identify(r.Context(), id.Claims)
 	if err != nil {
-		g.storeFailed(w, "save user", err)
-		return
+		return storeFailure("save user", err)
 	}
 	// A fresh session id on every login (never the one the browser came with: no fixation); the
 	// session the browser had, if any, ends.
@@ -131,33 +119,26 @@ func (g *Gateway) loginCallback(w http.ResponseWriter, r *http.Request) {
 		_ = g.cfg.Sessions.DeleteSession(r.Context(), oldID)
 	}
 	if err := g.startSession(w, r, u, id.IDToken); err != nil {
-		g.storeFailed(w, "save session", err)
-		return
+		return storeFailure("save session", err)
 	}
 	g.loginMetrics.WithLabelValues("success").Inc()
 	http.Redirect(w, r, pending.ReturnTo, http.StatusFound)
-}
-
-func (g *Gateway) loginFailed(w http.ResponseWriter, outcome string, status int, detail string) {
-	g.loginMetrics.WithLabelValues(outcome).Inc()
-	writeError(w, status, detail)
+	return nil
 }
 
 // logoutBrowser ends the session here, then at the provider when it supports RP-initiated
 // logout (the browser is sent to its end_session_endpoint, which sends it back to
 // LOGOUT_REDIRECT_URL).
-func (g *Gateway) logoutBrowser(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) logoutBrowser(w http.ResponseWriter, r *http.Request) error {
 	s, id, err := g.session(r)
 	if err != nil {
-		g.storeFailed(w, "read session", err)
-		return
+		return storeFailure("read session", err)
 	}
 	if s != nil {
 		// The session must be gone before the browser is told so: a failed delete is a 503,
 		// not a logout that leaves a live session behind.
 		if err := g.cfg.Sessions.DeleteSession(r.Context(), id); err != nil {
-			g.storeFailed(w, "delete session", err)
-			return
+			return storeFailure("delete session", err)
 		}
 	}
 	g.clearSessionCookies(w)
@@ -165,10 +146,11 @@ func (g *Gateway) logoutBrowser(w http.ResponseWriter, r *http.Request) {
 	if s != nil {
 		if target, ok := g.cfg.Login.EndSessionURL(r.Context(), s.IDToken, back); ok {
 			http.Redirect(w, r, target, http.StatusFound)
-			return
+			return nil
 		}
 	}
 	http.Redirect(w, r, g.cfg.Browser.LogoutRedirect, http.StatusFound)
+	return nil
 }
 
 // returnTarget validates where to send the browser after login: a path on this origin, or an

@@ -453,10 +453,10 @@ func TestBrowserSessionCSRF(t *testing.T) {
 	}
 	// Bearer callers are not affected, even with a session cookie beside the token.
 	bearer := n.Client(p.AccessToken(gwauth.Claims{Subject: "bob-sub", Email: "bob@example.org", FullName: "Bob"}))
-	if res := bearer.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Bob's")}); res.Status != http.StatusCreated {
+	if res := bearer.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Bob's")}); res.Status != http.StatusCreated {
 		t.Errorf("bearer POST rooms/: %d %s", res.Status, res.Body)
 	}
-	if res := b.do(http.MethodPost, rooms, `{"name":"`+uniqueRoomName("Standup")+`"}`, "Authorization", "Bearer "+p.AccessToken(ada)); res.status != http.StatusCreated {
+	if res := b.do(http.MethodPost, rooms, `{"name":"`+servicetest.UniqueRoomName("Standup")+`"}`, "Authorization", "Bearer "+p.AccessToken(ada)); res.status != http.StatusCreated {
 		t.Errorf("bearer POST rooms/ with a session cookie too: %d %s", res.status, res.body)
 	}
 }

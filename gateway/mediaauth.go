@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -20,24 +21,26 @@ const mediaPrefix = "/media/"
 var recordingExtensions = []string{"mp4", "ogg"}
 
 // savedStatuses are the statuses of a recording whose file is in the bucket.
-var savedStatuses = []string{"saved", "notification_succeeded"}
+var savedStatuses = []messages.RecordingStatus{
+	messages.RecordingStatus_RECORDING_STATUS_SAVED, messages.RecordingStatus_RECORDING_STATUS_NOTIFICATION_SUCCEEDED,
+}
 
 // recordingMediaAuth answers a proxy's subrequest for a download of a recording's file (the
 // original URL in X-Original-URL): 200 with the S3 authorization headers when the caller may
 // retrieve the recording (the same rule as recordings/) and it is saved; 403 when not; 404 when
 // there is no such recording.
-func (g *Gateway) recordingMediaAuth(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) recordingMediaAuth(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	id, key, ok := g.mediaRecording(w, r.Header.Get("X-Original-URL"))
-	if !ok {
-		return
+	id, key, err := g.mediaRecording(r.Header.Get("X-Original-URL"))
+	if err != nil {
+		return err
 	}
-	entries, ok := g.userRecordings(w, r, u.ID)
-	if !ok {
-		return
+	entries, err := g.userRecordings(r, u.ID)
+	if err != nil {
+		return err
 	}
 	i := slices.IndexFunc(entries, func(e *messages.RecordingEntry) bool { return e.GetRecording().GetId() == id })
 	if i < 0 {
@@ -45,60 +48,52 @@ func (g *Gateway) recordingMediaAuth(w http.ResponseWriter, r *http.Request) {
 		_, exists, err := g.cfg.Directory.RoomOfRecording(r.Context(), id)
 		switch {
 		case err != nil:
-			g.storeFailed(w, "find the room of a recording", err)
+			return storeFailure("find the room of a recording", err)
 		case exists:
-			writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+			return errForbidden
 		default:
-			writeError(w, http.StatusNotFound, "No Recording matches the given query.")
+			return errRecordingNotFound
 		}
-		return
 	}
 	rec := entries[i].GetRecording()
 	if g.recordingKey(rec) != key {
 		// The right recording, the wrong file type (a transcript is audio only).
-		writeError(w, http.StatusNotFound, "No recording found with this extension.")
-		return
+		return errRecordingExtension
 	}
-	if !slices.Contains(savedStatuses, rec.GetStatus()) {
-		writeError(w, http.StatusForbidden, "The recording has not been saved.")
-		return
+	if !slices.Contains(savedStatuses, rec.CurrentStatus()) {
+		return errRecordingNotSaved
 	}
 	headers, err := objectGetHeaders(r.Context(), g.cfg.RecordingStorage, key, g.now())
 	if err != nil {
-		g.log.Error("cannot sign a recording download", "recording", id, "error", err)
-		writeError(w, http.StatusInternalServerError, "The recording storage is not configured.")
-		return
+		return errRecordingStorage.because(fmt.Errorf("sign the download of recording %s: %w", id, err))
 	}
 	for name, values := range headers {
 		w.Header()[name] = values
 	}
 	writeJSON(w, http.StatusOK, "authorized")
+	return nil
 }
 
 // mediaRecording reads the recording id and object key out of an original URL of the form
-// /media/<RECORDING_OUTPUT_FOLDER>/<uuid>.<mp4|ogg>; anything else is answered 400.
-func (g *Gateway) mediaRecording(w http.ResponseWriter, original string) (id, key string, ok bool) {
-	bad := func(msg string) (string, string, bool) {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"detail": msg, "X-Original-URL": []string{msg}})
-		return "", "", false
-	}
+// /media/<RECORDING_OUTPUT_FOLDER>/<uuid>.<mp4|ogg>; anything else is a 400.
+func (g *Gateway) mediaRecording(original string) (id, key string, err error) {
 	if original == "" {
-		return bad("The X-Original-URL header is required.")
+		return "", "", errNoOriginalURL
 	}
 	parsed, err := url.Parse(original)
 	if err != nil || !strings.HasPrefix(parsed.Path, mediaPrefix) {
-		return bad("Not the URL of a recording.")
+		return "", "", errNotARecordingURL
 	}
 	key = strings.TrimPrefix(parsed.Path, mediaPrefix)
 	id, ext, _ := strings.Cut(path.Base(key), ".")
 	if parsed, err := uuid.Parse(id); err != nil || parsed.String() != id {
-		return bad("Not the URL of a recording.")
+		return "", "", errNotARecordingURL
 	}
 	if !slices.Contains(recordingExtensions, ext) {
-		return bad("Unsupported extension.")
+		return "", "", errRecordingFileType
 	}
 	if key != g.cfg.RecordingStorage.Filepath(id, ext == "ogg") {
-		return bad("Not the URL of a recording.")
+		return "", "", errNotARecordingURL
 	}
-	return id, key, true
+	return id, key, nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 
@@ -14,49 +15,44 @@ import (
 // In-meeting actions (api.md): moderation by privileged users (or, for mute, by participants
 // when the room allows it) and subtitles started by a participant with their LiveKit token.
 
-// liveKitParticipant verifies a LiveKit access token from the Authorization header. ok=false with
-// isLiveKit=true means the token is LiveKit's but invalid or expired.
-func (g *Gateway) liveKitParticipant(r *http.Request) (p *messages.LiveKitParticipant, isLiveKit bool, ok bool) {
-	grants, isLiveKit, ok := g.liveKitGrants(r)
-	if !ok {
-		return nil, isLiveKit, false
-	}
-	return &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}, true, true
-}
-
 // liveKitGrants verifies a LiveKit access token from the Authorization header and returns its
-// grants (with a video grant); isLiveKit and ok as for liveKitParticipant.
-func (g *Gateway) liveKitGrants(r *http.Request) (grants *auth.ClaimGrants, isLiveKit bool, ok bool) {
+// grants (with a video grant). The error is errNotAuthenticated when the request carries no
+// LiveKit token, errInvalidLiveKitToken when the token is LiveKit's but invalid or expired.
+func (g *Gateway) liveKitGrants(r *http.Request) (*auth.ClaimGrants, error) {
 	token, present := gwauth.BearerToken(r)
 	if !present {
-		return nil, false, false
+		return nil, errNotAuthenticated
 	}
 	verifier, err := auth.ParseAPIToken(token)
 	if err != nil || verifier.APIKey() != g.cfg.LiveKitAPIKey {
-		return nil, false, false
+		return nil, errNotAuthenticated
 	}
-	_, grants, err = verifier.Verify(g.cfg.LiveKitAPISecret)
+	_, grants, err := verifier.Verify(g.cfg.LiveKitAPISecret)
 	if err != nil || grants.Video == nil {
-		return nil, true, false
+		return nil, errInvalidLiveKitToken
 	}
-	return grants, true, true
+	return grants, nil
 }
 
-// moderator is the caller of a moderation endpoint: a LiveKit participant or a user. ok=false
-// means a 401 is written.
-func (g *Gateway) moderator(w http.ResponseWriter, r *http.Request) (*messages.Caller, bool) {
-	if p, isLiveKit, ok := g.liveKitParticipant(r); isLiveKit {
-		if !ok {
-			writeError(w, http.StatusUnauthorized, "Invalid or expired LiveKit token.")
-			return nil, false
-		}
-		return &messages.Caller{LivekitParticipant: p}, true
+// liveKitCaller is the caller of a LiveKit token's grants.
+func liveKitCaller(grants *auth.ClaimGrants) *messages.Caller {
+	return &messages.Caller{LivekitParticipant: &messages.LiveKitParticipant{Identity: grants.Identity, Room: grants.Video.Room}}
+}
+
+// moderator is the caller of a moderation endpoint: a LiveKit participant or a user.
+func (g *Gateway) moderator(r *http.Request) (*messages.Caller, error) {
+	grants, err := g.liveKitGrants(r)
+	switch {
+	case err == nil:
+		return liveKitCaller(grants), nil
+	case errors.Is(err, errInvalidLiveKitToken):
+		return nil, err
 	}
-	u, ok := g.user(w, r)
-	if !ok {
-		return nil, false
+	u, err := g.user(r)
+	if err != nil {
+		return nil, err
 	}
-	return callerMessage(u), true
+	return callerMessage(u), nil
 }
 
 type identityFields struct {
@@ -68,21 +64,21 @@ func (f identityFields) required(name string) string {
 	s, present := stringField(f.fields, name, f.errs)
 	switch {
 	case !present && f.errs[name] == nil:
-		f.errs.add(name, "This field is required.")
+		f.errs.add(name, fieldRequired)
 	case present && s == "":
-		f.errs.add(name, "This field may not be blank.")
+		f.errs.add(name, fieldBlank)
 	}
 	return s
 }
 
-func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, ok := g.moderator(w, r)
-	if !ok {
-		return
+func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) error {
+	caller, err := g.moderator(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
 	msg := &messages.MuteParticipant{
@@ -90,25 +86,27 @@ func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) {
 		ParticipantIdentity: f.required("participant_identity"), TrackSid: f.required("track_sid"),
 	}
 	if len(f.errs) > 0 {
-		f.errs.write(w)
-		return
+		return f.errs.invalid()
 	}
-	if reply, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	reply, err := g.ask(r, roomID, msg)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	return nil
 }
 
 var permissionFields = []string{"can_subscribe", "can_publish", "can_publish_data", "can_publish_sources",
 	"hidden", "recorder", "can_update_metadata", "agent", "can_subscribe_metrics"}
 
-func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, ok := g.moderator(w, r)
-	if !ok {
-		return
+func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) error {
+	caller, err := g.moderator(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
 	msg := &messages.UpdateParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
@@ -130,12 +128,14 @@ func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
 		f.errs.add("non_field_errors", "At least one of metadata, attributes, permission or name must be provided.")
 	}
 	if len(f.errs) > 0 {
-		f.errs.write(w)
-		return
+		return f.errs.invalid()
 	}
-	if reply, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	reply, err := g.ask(r, roomID, msg)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	return nil
 }
 
 // permissionField validates a LiveKit permission object: known keys only, none of the
@@ -143,7 +143,7 @@ func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) permissionField(raw jsonRaw, errs fieldErrors) *messages.ParticipantPermission {
 	var fields map[string]jsonRaw
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errs.add("permission", "Must be an object.")
+		errs.add("permission", fieldNotObject)
 		return nil
 	}
 	out := &messages.ParticipantPermission{}
@@ -182,44 +182,43 @@ func (g *Gateway) permissionField(raw jsonRaw, errs fieldErrors) *messages.Parti
 	return out
 }
 
-func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) {
-	caller, ok := g.moderator(w, r)
-	if !ok {
-		return
+func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) error {
+	caller, err := g.moderator(r)
+	if err != nil {
+		return err
 	}
-	roomID, fields, ok := g.roomBody(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
 	msg := &messages.RemoveParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
 	if len(f.errs) > 0 {
-		f.errs.write(w)
-		return
+		return f.errs.invalid()
 	}
-	if reply, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	reply, err := g.ask(r, roomID, msg)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
+	return nil
 }
 
 // startSubtitle: only a participant of the room, by their LiveKit token.
-func (g *Gateway) startSubtitle(w http.ResponseWriter, r *http.Request) {
-	p, isLiveKit, ok := g.liveKitParticipant(r)
-	if !ok {
-		detail := errNotAuthenticated
-		if isLiveKit {
-			detail = "Invalid or expired LiveKit token."
-		}
-		writeError(w, http.StatusUnauthorized, detail)
-		return
+func (g *Gateway) startSubtitle(w http.ResponseWriter, r *http.Request) error {
+	grants, err := g.liveKitGrants(r)
+	if err != nil {
+		return err
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	caller := &messages.Caller{LivekitParticipant: p}
+	caller := liveKitCaller(grants)
 	msg := &messages.StartSubtitle{RequestId: scopedRequestID(r, caller), Caller: caller}
-	if _, ok := g.ask(w, r, roomID, msg); ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	if _, err := g.ask(r, roomID, msg); err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+	return nil
 }

@@ -57,23 +57,6 @@ func modStart(t *testing.T) *modEnv {
 	}
 }
 
-type modUser = testUser
-
-func (e *modEnv) user(t *testing.T, name string) modUser {
-	t.Helper()
-	return registerUser(t, e.n, name)
-}
-
-func (e *modEnv) createRoom(t *testing.T, owner modUser, level string) string {
-	t.Helper()
-	return createRoomAs(t, owner, uniqueRoomName("Moderation "+level), level)
-}
-
-func (e *modEnv) grant(t *testing.T, owner modUser, roomID string, u modUser, role string) {
-	t.Helper()
-	grantRole(t, owner, roomID, u, role)
-}
-
 // liveKitToken is the LiveKit token GET rooms/{id}/ gives a caller who may join directly.
 func (e *modEnv) liveKitToken(t *testing.T, c *servicetest.Client, roomID, username string) string {
 	t.Helper()
@@ -306,14 +289,14 @@ func modLiveKitJWT(t *testing.T, key, secret, roomID, identity string, issued, e
 // effect checked on LiveKit for the allowed callers and its absence for the refused ones.
 func TestModerationPermissions(t *testing.T) {
 	e := modStart(t)
-	owner, admin, member, stranger := e.user(t, "owner"), e.user(t, "admin"), e.user(t, "member"), e.user(t, "stranger")
-	roomID := e.createRoom(t, owner, "public")
-	e.grant(t, owner, roomID, admin, "administrator")
-	e.grant(t, owner, roomID, member, "member")
-	otherRoom := e.createRoom(t, owner, "public")
+	owner, admin, member, stranger := e.n.NewUser("owner"), e.n.NewUser("admin"), e.n.NewUser("member"), e.n.NewUser("stranger")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	owner.Grant(roomID, admin.ID, "administrator")
+	owner.Grant(roomID, member.ID, "member")
+	otherRoom := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	// Participants may mute by default (frontend.md): this room keeps muting to privileged users
 	// until everyone_can_mute is turned on below.
-	modStatus(t, owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
+	modStatus(t, owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": false}}),
 		http.StatusOK, "disable everyone_can_mute")
 
 	anonymous := e.n.Client("")
@@ -339,8 +322,8 @@ func TestModerationPermissions(t *testing.T) {
 		want   int
 	}{
 		{"anonymous", anonymous, http.StatusUnauthorized},
-		{"authenticated without role", stranger.c, http.StatusForbidden},
-		{"member", member.c, http.StatusForbidden},
+		{"authenticated without role", stranger.Client, http.StatusForbidden},
+		{"member", member.Client, http.StatusForbidden},
 		{"livekit participant of this room with everyone_can_mute false", participantHere, http.StatusForbidden},
 		{"livekit participant of another room", participantElsewhere, http.StatusForbidden},
 	}
@@ -365,21 +348,21 @@ func TestModerationPermissions(t *testing.T) {
 	}
 
 	t.Run("mute-participant/administrator", func(t *testing.T) {
-		modSuccess(t, modPost(admin.c, roomID, "mute-participant", muteBody(mutedByAdmin)), "mute by admin")
+		modSuccess(t, modPost(admin.Client, roomID, "mute-participant", muteBody(mutedByAdmin)), "mute by admin")
 		servicetest.Eventually(t, modWithin, "track muted by the administrator", func() bool {
 			return e.trackMuted(t, roomID, mutedByAdmin.identity, mutedByAdmin.trackSID)
 		})
 	})
 	t.Run("mute-participant/owner", func(t *testing.T) {
-		modSuccess(t, modPost(owner.c, roomID, "mute-participant", muteBody(mutedByOwner)), "mute by owner")
+		modSuccess(t, modPost(owner.Client, roomID, "mute-participant", muteBody(mutedByOwner)), "mute by owner")
 		servicetest.Eventually(t, modWithin, "track muted by the owner", func() bool {
 			return e.trackMuted(t, roomID, mutedByOwner.identity, mutedByOwner.trackSID)
 		})
 	})
 	for _, tc := range []struct{ name, metadata string }{{"administrator", "set-by-admin"}, {"owner", "set-by-owner"}} {
-		caller := map[string]modUser{"administrator": admin, "owner": owner}[tc.name]
+		caller := map[string]servicetest.User{"administrator": admin, "owner": owner}[tc.name]
 		t.Run("update-participant/"+tc.name, func(t *testing.T) {
-			modSuccess(t, modPost(caller.c, roomID, "update-participant", updateBody(updated, tc.metadata)), "update by "+tc.name)
+			modSuccess(t, modPost(caller.Client, roomID, "update-participant", updateBody(updated, tc.metadata)), "update by "+tc.name)
 			servicetest.Eventually(t, modWithin, "metadata set by the "+tc.name, func() bool {
 				p, ok := e.participant(t, roomID, updated.identity)
 				return ok && p.GetMetadata() == tc.metadata
@@ -387,14 +370,14 @@ func TestModerationPermissions(t *testing.T) {
 		})
 	}
 	t.Run("remove-participant/administrator", func(t *testing.T) {
-		modSuccess(t, modPost(admin.c, roomID, "remove-participant", removeBody(removedByAdmin)), "remove by admin")
+		modSuccess(t, modPost(admin.Client, roomID, "remove-participant", removeBody(removedByAdmin)), "remove by admin")
 		servicetest.Eventually(t, modWithin, "participant removed by the administrator", func() bool {
 			_, ok := e.participant(t, roomID, removedByAdmin.identity)
 			return !ok
 		})
 	})
 	t.Run("remove-participant/owner", func(t *testing.T) {
-		modSuccess(t, modPost(owner.c, roomID, "remove-participant", removeBody(removedByOwner)), "remove by owner")
+		modSuccess(t, modPost(owner.Client, roomID, "remove-participant", removeBody(removedByOwner)), "remove by owner")
 		servicetest.Eventually(t, modWithin, "participant removed by the owner", func() bool {
 			_, ok := e.participant(t, roomID, removedByOwner.identity)
 			return !ok
@@ -402,7 +385,7 @@ func TestModerationPermissions(t *testing.T) {
 	})
 
 	// everyone_can_mute lets participants of this room mute, and nothing more.
-	res := owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
+	res := owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": true}})
 	modStatus(t, res, http.StatusOK, "enable everyone_can_mute")
 
 	t.Run("mute-participant/livekit participant of this room with everyone_can_mute", func(t *testing.T) {
@@ -420,7 +403,7 @@ func TestModerationPermissions(t *testing.T) {
 		{"mute-participant/livekit participant of another room with everyone_can_mute", participantElsewhere, "mute-participant", muteBody(victim)},
 		{"update-participant/livekit participant of this room with everyone_can_mute", participantHere, "update-participant", updateBody(victim, "refused")},
 		{"remove-participant/livekit participant of this room with everyone_can_mute", participantHere, "remove-participant", removeBody(victim)},
-		{"mute-participant/member with everyone_can_mute", member.c, "mute-participant", muteBody(victim)},
+		{"mute-participant/member with everyone_can_mute", member.Client, "mute-participant", muteBody(victim)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			modStatus(t, modPost(tc.caller, roomID, tc.action, tc.body), http.StatusForbidden, tc.action)
@@ -445,8 +428,8 @@ func TestModerationPermissions(t *testing.T) {
 // unknown participant is a 404.
 func TestModerationValidation(t *testing.T) {
 	e := modStart(t)
-	owner := e.user(t, "owner")
-	roomID := e.createRoom(t, owner, "public")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	peer := e.joinAnonymous(t, roomID, true, "Target")[0]
 	id := peer.identity
 
@@ -480,7 +463,7 @@ func TestModerationValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			modFieldError(t, modPost(owner.c, roomID, tc.action, tc.body), tc.field, tc.name)
+			modFieldError(t, modPost(owner.Client, roomID, tc.action, tc.body), tc.field, tc.name)
 		})
 	}
 
@@ -507,13 +490,13 @@ func TestModerationValidation(t *testing.T) {
 		{"remove-participant", map[string]any{"participant_identity": unknown}},
 	} {
 		t.Run(tc.action+" of an unknown participant", func(t *testing.T) {
-			modStatus(t, modPost(owner.c, roomID, tc.action, tc.body), http.StatusNotFound, tc.action)
+			modStatus(t, modPost(owner.Client, roomID, tc.action, tc.body), http.StatusNotFound, tc.action)
 		})
 	}
 
 	t.Run("unknown room", func(t *testing.T) {
 		for _, action := range []string{"mute-participant", "update-participant", "remove-participant"} {
-			res := modPost(owner.c, uuid.NewString(), action, map[string]any{"participant_identity": id, "track_sid": peer.trackSID, "metadata": "m"})
+			res := modPost(owner.Client, uuid.NewString(), action, map[string]any{"participant_identity": id, "track_sid": peer.trackSID, "metadata": "m"})
 			modStatus(t, res, http.StatusNotFound, action+" in an unknown room")
 		}
 	})
@@ -523,8 +506,8 @@ func TestModerationValidation(t *testing.T) {
 // must knock again.
 func TestModerationEffects(t *testing.T) {
 	e := modStart(t)
-	owner := e.user(t, "owner")
-	roomID := e.createRoom(t, owner, "public")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	peers := e.joinAnonymous(t, roomID, true, "Muted", "Updated")
 	muted, updated := peers[0], peers[1]
 
@@ -532,7 +515,7 @@ func TestModerationEffects(t *testing.T) {
 		if e.trackMuted(t, roomID, muted.identity, muted.trackSID) {
 			t.Fatal("track muted before the call")
 		}
-		res := modPost(owner.c, roomID, "mute-participant", map[string]any{"participant_identity": muted.identity, "track_sid": muted.trackSID})
+		res := modPost(owner.Client, roomID, "mute-participant", map[string]any{"participant_identity": muted.identity, "track_sid": muted.trackSID})
 		modSuccess(t, res, "mute")
 		servicetest.Eventually(t, modWithin, "the track muted on LiveKit", func() bool {
 			return e.trackMuted(t, roomID, muted.identity, muted.trackSID)
@@ -540,7 +523,7 @@ func TestModerationEffects(t *testing.T) {
 	})
 
 	t.Run("update sets name, metadata, attributes and permission", func(t *testing.T) {
-		res := modPost(owner.c, roomID, "update-participant", map[string]any{
+		res := modPost(owner.Client, roomID, "update-participant", map[string]any{
 			"participant_identity": updated.identity,
 			"name":                 "Renamed",
 			"metadata":             `{"hand":"raised"}`,
@@ -566,10 +549,10 @@ func TestModerationEffects(t *testing.T) {
 	})
 
 	t.Run("remove disconnects the participant and clears their lobby entry", func(t *testing.T) {
-		restricted := e.createRoom(t, owner, "restricted")
+		restricted := owner.CreateRoom(map[string]any{"access_level": "restricted"}).ID
 		// The owner stays in the room throughout, so that the LiveKit room does not finish
 		// (which would clear the lobby by itself).
-		ownerPeer, err := e.join(e.liveKitToken(t, owner.c, restricted, ""), false)
+		ownerPeer, err := e.join(e.liveKitToken(t, owner.Client, restricted, ""), false)
 		if err != nil {
 			t.Fatalf("owner: %v", err)
 		}
@@ -602,7 +585,7 @@ func TestModerationEffects(t *testing.T) {
 		if status != "waiting" {
 			t.Fatalf("first knock: %q, want waiting", status)
 		}
-		res := owner.c.Do(http.MethodPost, servicetest.Path("rooms", restricted, "enter"), map[string]any{"participant_id": entryID, "allow_entry": true})
+		res := owner.Do(http.MethodPost, servicetest.Path("rooms", restricted, "enter"), map[string]any{"participant_id": entryID, "allow_entry": true})
 		modStatus(t, res, http.StatusOK, "admit the guest")
 		status, _, token := knock()
 		if status != "accepted" || token == "" {
@@ -618,7 +601,7 @@ func TestModerationEffects(t *testing.T) {
 		}
 		e.waitPublished(t, restricted, guestPeer)
 
-		modSuccess(t, modPost(owner.c, restricted, "remove-participant", map[string]any{"participant_identity": guestPeer.identity}), "remove guest")
+		modSuccess(t, modPost(owner.Client, restricted, "remove-participant", map[string]any{"participant_identity": guestPeer.identity}), "remove guest")
 		servicetest.Eventually(t, modWithin, "the guest gone from LiveKit", func() bool {
 			_, ok := e.participant(t, restricted, guestPeer.identity)
 			return !ok
@@ -637,14 +620,14 @@ func TestModerationEffects(t *testing.T) {
 // instead of LiveKit's 404 for a participant who is gone; the key is the caller's own.
 func TestModerationIdempotency(t *testing.T) {
 	e := modStart(t)
-	owner, admin := e.user(t, "owner"), e.user(t, "admin")
-	roomID := e.createRoom(t, owner, "public")
-	e.grant(t, owner, roomID, admin, "administrator")
+	owner, admin := e.n.NewUser("owner"), e.n.NewUser("admin")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	owner.Grant(roomID, admin.ID, "administrator")
 	peers := e.joinAnonymous(t, roomID, false, "Removed", "Stays")
 	removed, stays := peers[0], peers[1]
 	key := "remove-" + uuid.NewString()
 
-	first := modPost(owner.c, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity}, "Idempotency-Key", key)
+	first := modPost(owner.Client, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity}, "Idempotency-Key", key)
 	modSuccess(t, first, "first remove")
 	servicetest.Eventually(t, modWithin, "the participant gone from LiveKit", func() bool {
 		_, ok := e.participant(t, roomID, removed.identity)
@@ -652,19 +635,19 @@ func TestModerationIdempotency(t *testing.T) {
 	})
 
 	t.Run("same key repeats the first answer", func(t *testing.T) {
-		second := modPost(owner.c, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity}, "Idempotency-Key", key)
+		second := modPost(owner.Client, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity}, "Idempotency-Key", key)
 		if second.Status != first.Status || string(second.Body) != string(first.Body) {
 			t.Fatalf("retried remove: %d %s; want the first answer %d %s", second.Status, second.Body, first.Status, first.Body)
 		}
 	})
 
 	t.Run("without the key a second remove is a 404", func(t *testing.T) {
-		res := modPost(owner.c, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity})
+		res := modPost(owner.Client, roomID, "remove-participant", map[string]any{"participant_identity": removed.identity})
 		modStatus(t, res, http.StatusNotFound, "remove again")
 	})
 
 	t.Run("another caller's same key is not the first caller's request", func(t *testing.T) {
-		res := modPost(admin.c, roomID, "remove-participant", map[string]any{"participant_identity": stays.identity}, "Idempotency-Key", key)
+		res := modPost(admin.Client, roomID, "remove-participant", map[string]any{"participant_identity": stays.identity}, "Idempotency-Key", key)
 		modSuccess(t, res, "admin remove with the owner's key")
 		servicetest.Eventually(t, modWithin, "the second participant gone from LiveKit", func() bool {
 			_, ok := e.participant(t, roomID, stays.identity)
@@ -677,9 +660,9 @@ func TestModerationIdempotency(t *testing.T) {
 // transcriber once per LiveKit room session.
 func TestStartSubtitle(t *testing.T) {
 	e := modStart(t)
-	owner := e.user(t, "owner")
-	roomID := e.createRoom(t, owner, "public")
-	otherRoom := e.createRoom(t, owner, "public")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	otherRoom := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 	// One participant is connected (the LiveKit room runs); the caller need not be.
 	e.joinAnonymous(t, roomID, false, "Present")
 	firstClient := e.n.Client(e.liveKitToken(t, e.n.Client(""), roomID, "Caller"))
@@ -708,13 +691,13 @@ func TestStartSubtitle(t *testing.T) {
 	})
 
 	t.Run("start by another participant: no second dispatch", func(t *testing.T) {
-		other := e.n.Client(e.liveKitToken(t, owner.c, roomID, ""))
+		other := e.n.Client(e.liveKitToken(t, owner.Client, roomID, ""))
 		modSuccess(t, modPost(other, roomID, "start-subtitle", nil), "start by another participant")
 		e.expectOneDispatch(t, roomID)
 	})
 
 	t.Run("concurrent starts dispatch once", func(t *testing.T) {
-		fresh := e.createRoom(t, owner, "public")
+		fresh := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		e.joinAnonymous(t, fresh, false, "Present")
 		var wg sync.WaitGroup
 		statuses := make([]int, 5)
@@ -740,7 +723,7 @@ func TestStartSubtitle(t *testing.T) {
 		// Idempotency keys are the caller's own: a participant of another room must not get
 		// the answer remembered for this room's participant.
 		// The first start of a room is the one whose answer is remembered.
-		fresh := e.createRoom(t, owner, "public")
+		fresh := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		e.joinAnonymous(t, fresh, false, "Present")
 		key := "subtitle-" + uuid.NewString()
 		here := e.n.Client(e.liveKitToken(t, e.n.Client(""), fresh, "Here"))
@@ -764,7 +747,7 @@ func TestStartSubtitle(t *testing.T) {
 		{"expired token", modLiveKitJWT(t, e.lk.Key, e.lk.Secret, roomID, "late", time.Now().Add(-3*time.Hour), time.Now().Add(-2*time.Hour))},
 		{"token signed with another secret", modLiveKitJWT(t, e.lk.Key, "not-the-secret-of-this-livekit-server", roomID, "forger", time.Now(), time.Now().Add(time.Hour))},
 		{"no token", ""},
-		{"user token", owner.c.Token},
+		{"user token", owner.Token},
 		{"garbage token", "not-a-jwt"},
 	} {
 		t.Run(tc.name+" is 401", func(t *testing.T) {

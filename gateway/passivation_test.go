@@ -2,25 +2,11 @@ package gateway_test
 
 import (
 	"net/http"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
-
-// metricValue reads one unlabelled counter from /metrics.
-func metricValue(t *testing.T, n *servicetest.Node, name string) float64 {
-	t.Helper()
-	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
-	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("metric %s not found", name)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
-}
 
 // TestRoomsPassivateAndComeBack: idle rooms stop and re-activate from the store on their next
 // message, and requests that race a grain's stop are answered promptly, never lost.
@@ -35,7 +21,7 @@ func TestRoomsPassivateAndComeBack(t *testing.T) {
 		return res
 	}
 	for i := range 20 {
-		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Idle"), "access_level": "trusted"})
+		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Idle"), "access_level": "trusted"})
 		id := res.JSON()["id"].(string)
 		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
 		// some a fresh activation.
@@ -51,7 +37,7 @@ func TestRoomsPassivateAndComeBack(t *testing.T) {
 			t.Fatalf("room after delete: %d, want 404", res.Status)
 		}
 	}
-	if p := metricValue(t, n, "meetcoord_room_passivations_total"); p < 20 {
+	if p := n.Metric("meetcoord_room_passivations_total"); p < 20 {
 		t.Fatalf("%v passivations, want at least one per room", p)
 	}
 	// The request timeout is 10 s: a request lost in a stopping grain would wait for all of it.

@@ -74,7 +74,7 @@ func (g *Gateway) preferencesOf(ctx context.Context, userID string) (userPrefere
 	if lang := stored[prefLanguage]; slices.Contains(g.cfg.LanguageCodes, lang) {
 		prefs.Language = lang
 	}
-	if _, ok := accessLevels[stored[prefDefaultAccessLevel]]; ok {
+	if _, ok := messages.ParseAccessLevel(stored[prefDefaultAccessLevel]); ok {
 		prefs.DefaultAccessLevel = stored[prefDefaultAccessLevel]
 	}
 	if raw := stored[prefDefaultConfiguration]; raw != "" {
@@ -101,7 +101,7 @@ func (g *Gateway) preferenceChanges(fields map[string]json.RawMessage, put bool,
 			}
 		}
 	} else if put {
-		errs.add(prefTimezone, "This field is required.")
+		errs.add(prefTimezone, fieldRequired)
 	}
 	if raw, present := fields[prefLanguage]; present {
 		if lang, ok := notNullString(prefLanguage, raw, errs); ok {
@@ -116,10 +116,10 @@ func (g *Gateway) preferenceChanges(fields map[string]json.RawMessage, put bool,
 		// null and "" both clear it (the reference's field is nullable and may be blank).
 		var level *string
 		err := json.Unmarshal(raw, &level)
-		_, known := accessLevels[ptrValue(level)]
+		_, known := messages.ParseAccessLevel(ptrValue(level))
 		switch {
 		case err != nil:
-			errs.add(prefDefaultAccessLevel, "Not a valid string.")
+			errs.add(prefDefaultAccessLevel, fieldNotString)
 		case level == nil || *level == "" || known:
 			changes[prefDefaultAccessLevel] = ptrValue(level)
 		default:
@@ -128,7 +128,7 @@ func (g *Gateway) preferenceChanges(fields map[string]json.RawMessage, put bool,
 	}
 	if raw, present := fields[prefDefaultConfiguration]; present {
 		if string(raw) == "null" {
-			errs.add(prefDefaultConfiguration, "This field may not be null.")
+			errs.add(prefDefaultConfiguration, fieldNull)
 		} else if cfg := g.roomConfiguration(prefDefaultConfiguration, raw, errs); cfg != nil {
 			b, err := proto.Marshal(cfg)
 			if err != nil {
@@ -153,9 +153,9 @@ func notNullString(name string, raw json.RawMessage, errs fieldErrors) (string, 
 	var s *string
 	switch err := json.Unmarshal(raw, &s); {
 	case err != nil:
-		errs.add(name, "Not a valid string.")
+		errs.add(name, fieldNotString)
 	case s == nil:
-		errs.add(name, "This field may not be null.")
+		errs.add(name, fieldNull)
 	default:
 		return *s, true
 	}
@@ -174,9 +174,9 @@ func validTimezone(name string) bool {
 
 // newRoomSettings are the access level and configuration of a room created with fields: those
 // given, else the creator's defaults, else (access level) RESOURCE_DEFAULT_ACCESS_LEVEL. An
-// empty configuration counts as none, as in the reference. ok=false means a 503 is written.
-func (g *Gateway) newRoomSettings(w http.ResponseWriter, r *http.Request, u *userRecord, fields map[string]json.RawMessage, errs fieldErrors) (messages.AccessLevel, *messages.RoomConfiguration, bool) {
-	level := accessLevels[g.cfg.DefaultAccessLevel]
+// empty configuration counts as none, as in the reference.
+func (g *Gateway) newRoomSettings(r *http.Request, u *userRecord, fields map[string]json.RawMessage, errs fieldErrors) (messages.AccessLevel, *messages.RoomConfiguration, error) {
+	level, _ := messages.ParseAccessLevel(g.cfg.DefaultAccessLevel)
 	cfg := g.configurationField(fields, errs)
 	rawLevel, levelGiven := fields["access_level"]
 	levelGiven = levelGiven && string(rawLevel) != "null" // null counts as absent (accessLevelField)
@@ -184,17 +184,16 @@ func (g *Gateway) newRoomSettings(w http.ResponseWriter, r *http.Request, u *use
 	if !levelGiven || !configurationGiven {
 		prefs, err := g.preferencesOf(r.Context(), u.ID)
 		if err != nil {
-			g.storeFailed(w, "read preferences of user", err)
-			return messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED, nil, false
+			return messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED, nil, storeFailure("read preferences of user", err)
 		}
 		if prefs.DefaultAccessLevel != "" {
-			level = accessLevels[prefs.DefaultAccessLevel]
+			level, _ = messages.ParseAccessLevel(prefs.DefaultAccessLevel)
 		}
 		if !configurationGiven {
 			cfg = prefs.DefaultConfiguration
 		}
 	}
-	return g.accessLevelField(fields, errs, level), cfg, true
+	return g.accessLevelField(fields, errs, level), cfg, nil
 }
 
 // selfJSON is a user as users/me and users/{id}/ show them to themselves.
@@ -210,7 +209,7 @@ func selfView(u *userRecord, prefs userPreferences) selfJSON {
 	out := selfJSON{
 		userJSON: userJSON{ID: u.ID, Email: u.Email, FullName: u.FullName, ShortName: u.ShortName},
 		Timezone: prefs.Timezone, Language: prefs.Language,
-		DefaultRoomConfiguration: configurationView(prefs.DefaultConfiguration),
+		DefaultRoomConfiguration: messages.ConfigurationView(prefs.DefaultConfiguration),
 	}
 	if prefs.DefaultAccessLevel != "" {
 		out.DefaultRoomAccessLevel = &prefs.DefaultAccessLevel

@@ -171,17 +171,17 @@ func TestRecordingDownload(t *testing.T) {
 		"AWS_STORAGE_BUCKET_NAME": mediaBucket, "AWS_S3_ENDPOINT_URL": s3.URL, "AWS_S3_FORCE_PATH_STYLE": "true",
 		"AWS_S3_REGION_NAME": mediaRegion, "AWS_S3_ACCESS_KEY_ID": mediaKeyID, "AWS_S3_SECRET_ACCESS_KEY": mediaSecret,
 	})
-	owner := e.user(t, "owner")
-	stranger := e.user(t, "stranger")
+	owner := e.n.NewUser("owner")
+	stranger := e.n.NewUser("stranger")
 
 	// saved makes a recording of a new room of owner's and brings it to saved.
 	saved := func(t *testing.T, mode string) mediaRecording {
 		t.Helper()
-		roomID := recCreateRoom(t, owner, "public")
-		rec := e.startOK(t, owner.c, roomID, mode)
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+		rec := e.startOK(t, owner.Client, roomID, mode)
 		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
-		recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
-		res := owner.c.Do(http.MethodGet, servicetest.Path("recordings", rec.ID), nil)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
+		res := owner.Do(http.MethodGet, servicetest.Path("recordings", rec.ID), nil)
 		recExpect(t, res, http.StatusOK, "retrieve saved recording")
 		return mediaDecode(t, res, "retrieve saved recording")
 	}
@@ -196,19 +196,19 @@ func TestRecordingDownload(t *testing.T) {
 			{"false", false, false},
 			{"null", nil, nil},
 		} {
-			roomID := recCreateRoom(t, owner, "public")
-			res := recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "transcript",
+			roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+			res := recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "transcript",
 				"options": map[string]any{"language": "fr", "collect_metadata": c.value}})
 			recExpect(t, res, http.StatusCreated, "transcript with collect_metadata "+c.name)
 			rec := mediaDecode(t, res, "start")
 			if got, present := rec.Options["collect_metadata"]; got != c.want || present != (c.want != nil) {
 				t.Errorf("collect_metadata %s: options %v, want collect_metadata %v", c.name, rec.Options, c.want)
 			}
-			if stored, _ := recGet(t, owner.c, rec.ID); !maps.Equal(stored.Options, rec.Options) {
+			if stored, _ := recGet(t, owner.Client, rec.ID); !maps.Equal(stored.Options, rec.Options) {
 				t.Errorf("collect_metadata %s: retrieved options %v, started with %v", c.name, stored.Options, rec.Options)
 			}
 		}
-		res := recPost(owner.c, recCreateRoom(t, owner, "public"), "start-recording", map[string]any{"mode": "transcript",
+		res := recPost(owner.Client, owner.CreateRoom(map[string]any{"access_level": "public"}).ID, "start-recording", map[string]any{"mode": "transcript",
 			"options": map[string]any{"collect_metadata": "yes"}})
 		recExpect(t, res, http.StatusBadRequest, "collect_metadata not a boolean")
 		if !strings.Contains(string(res.Body), "collect_metadata") {
@@ -238,7 +238,7 @@ func TestRecordingDownload(t *testing.T) {
 	t.Run("media-auth lets the owner download a saved recording", func(t *testing.T) {
 		for _, mode := range []string{"screen_recording", "transcript"} {
 			rec := saved(t, mode)
-			res := mediaAuth(owner.c, "/media/"+rec.Key)
+			res := mediaAuth(owner.Client, "/media/"+rec.Key)
 			recExpect(t, res, http.StatusOK, "media-auth of "+mode)
 			req := proxiedGet(t, res, s3.URL+"/"+mediaBucket+"/"+rec.Key, "")
 			if got := res.Header.Get("X-Amz-Date"); !strings.HasPrefix(got, e.n.Clock.Now().UTC().Format("20060102T15")) {
@@ -260,8 +260,8 @@ func TestRecordingDownload(t *testing.T) {
 
 	t.Run("media-auth refusals", func(t *testing.T) {
 		rec := saved(t, "screen_recording")
-		activeRoom := recCreateRoom(t, owner, "public")
-		active := e.startOK(t, owner.c, activeRoom, "screen_recording")
+		activeRoom := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+		active := e.startOK(t, owner.Client, activeRoom, "screen_recording")
 		valid := "/media/" + rec.Key
 		for _, c := range []struct {
 			name     string
@@ -270,15 +270,15 @@ func TestRecordingDownload(t *testing.T) {
 			want     int
 		}{
 			{"anonymous", e.n.Client(""), valid, http.StatusUnauthorized},
-			{"another user", stranger.c, valid, http.StatusForbidden},
-			{"a recording not saved", owner.c, "/media/" + mediaFolder + "/" + active.ID + ".mp4", http.StatusForbidden},
-			{"an unknown recording", owner.c, "/media/" + mediaFolder + "/" + uuid.NewString() + ".mp4", http.StatusNotFound},
-			{"the wrong file type", owner.c, "/media/" + mediaFolder + "/" + rec.ID + ".ogg", http.StatusNotFound},
-			{"no header", owner.c, "", http.StatusBadRequest},
-			{"not under /media/", owner.c, "/files/" + rec.Key, http.StatusBadRequest},
-			{"another folder", owner.c, "/media/other/" + rec.ID + ".mp4", http.StatusBadRequest},
-			{"an unsupported extension", owner.c, "/media/" + mediaFolder + "/" + rec.ID + ".wav", http.StatusBadRequest},
-			{"not a uuid", owner.c, "/media/" + mediaFolder + "/recording.mp4", http.StatusBadRequest},
+			{"another user", stranger.Client, valid, http.StatusForbidden},
+			{"a recording not saved", owner.Client, "/media/" + mediaFolder + "/" + active.ID + ".mp4", http.StatusForbidden},
+			{"an unknown recording", owner.Client, "/media/" + mediaFolder + "/" + uuid.NewString() + ".mp4", http.StatusNotFound},
+			{"the wrong file type", owner.Client, "/media/" + mediaFolder + "/" + rec.ID + ".ogg", http.StatusNotFound},
+			{"no header", owner.Client, "", http.StatusBadRequest},
+			{"not under /media/", owner.Client, "/files/" + rec.Key, http.StatusBadRequest},
+			{"another folder", owner.Client, "/media/other/" + rec.ID + ".mp4", http.StatusBadRequest},
+			{"an unsupported extension", owner.Client, "/media/" + mediaFolder + "/" + rec.ID + ".wav", http.StatusBadRequest},
+			{"not a uuid", owner.Client, "/media/" + mediaFolder + "/recording.mp4", http.StatusBadRequest},
 		} {
 			res := mediaAuth(c.c, c.original)
 			if res.Status != c.want {
@@ -289,20 +289,20 @@ func TestRecordingDownload(t *testing.T) {
 			}
 		}
 		// A full URL in the header is read for its path, as the reference product does.
-		recExpect(t, mediaAuth(owner.c, "https://meet.example.org"+valid+"?download=1"), http.StatusOK, "full original URL")
+		recExpect(t, mediaAuth(owner.Client, "https://meet.example.org"+valid+"?download=1"), http.StatusOK, "full original URL")
 	})
 
 	// Runs last: it moves the node's clock 8 days on.
 	t.Run("a recording past its expiry is expired", func(t *testing.T) {
 		rec := saved(t, "transcript")
 		e.n.Clock.Advance(8 * 24 * time.Hour)
-		got, code := recGetMedia(t, owner.c, rec.ID)
+		got, code := recGetMedia(t, owner.Client, rec.ID)
 		if code != http.StatusOK || !got.IsExpired || got.ExpiredAt == nil || *got.ExpiredAt != *rec.ExpiredAt {
 			t.Fatalf("8 days later: %d %+v, want is_expired with expired_at %s", code, got, *rec.ExpiredAt)
 		}
-		if i := slices.IndexFunc(mediaList(t, owner.c), func(r mediaRecording) bool { return r.ID == rec.ID }); i < 0 {
+		if i := slices.IndexFunc(mediaList(t, owner.Client), func(r mediaRecording) bool { return r.ID == rec.ID }); i < 0 {
 			t.Fatal("the expired recording is not listed")
-		} else if !mediaList(t, owner.c)[i].IsExpired {
+		} else if !mediaList(t, owner.Client)[i].IsExpired {
 			t.Fatal("the expired recording is listed as not expired")
 		}
 	})
@@ -316,19 +316,19 @@ func TestRecordingWithoutExpiry(t *testing.T) {
 		"AWS_STORAGE_BUCKET_NAME": mediaBucket, "AWS_S3_ENDPOINT_URL": s3.URL, "AWS_S3_FORCE_PATH_STYLE": "false",
 		"AWS_S3_REGION_NAME": mediaRegion, "AWS_S3_ACCESS_KEY_ID": mediaKeyID, "AWS_S3_SECRET_ACCESS_KEY": mediaSecret,
 	})
-	owner := e.user(t, "owner")
-	roomID := recCreateRoom(t, owner, "public")
-	rec := e.startOK(t, owner.c, roomID, "screen_recording")
+	owner := e.n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	rec := e.startOK(t, owner.Client, roomID, "screen_recording")
 	e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
-	recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+	recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
 
-	res := mediaAuth(owner.c, "/media/recordings/"+rec.ID+".mp4")
+	res := mediaAuth(owner.Client, "/media/recordings/"+rec.ID+".mp4")
 	recExpect(t, res, http.StatusOK, "media-auth")
 	host := strings.TrimPrefix(s3.URL, "http://")
 	expectObject(t, proxiedGet(t, res, s3.URL+"/recordings/"+rec.ID+".mp4", mediaBucket+"."+host), "/recordings/"+rec.ID+".mp4")
 
 	e.n.Clock.Advance(10 * 365 * 24 * time.Hour)
-	got, code := recGetMedia(t, owner.c, rec.ID)
+	got, code := recGetMedia(t, owner.Client, rec.ID)
 	if code != http.StatusOK || got.ExpiredAt != nil || got.IsExpired || got.Key != "recordings/"+rec.ID+".mp4" {
 		t.Fatalf("recording %d %+v: want expired_at null, is_expired false, key recordings/%s.mp4", code, got, rec.ID)
 	}

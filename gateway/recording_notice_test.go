@@ -2,11 +2,9 @@ package gateway_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,13 +58,6 @@ func (s *noticeService) noticesOf(recordingID string) []receivedNotice {
 	return out
 }
 
-// metricLine reports whether /metrics has exactly this line.
-func metricLine(t *testing.T, n *servicetest.Node, line string) bool {
-	t.Helper()
-	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
-	return strings.Contains("\n"+body, "\n"+line+"\n")
-}
-
 // TestRecordingNotification: with RECORDING_NOTIFICATION_URL, a saved recording is announced
 // to that service (bearer token, idempotency key, recording, room and owners), and moves to
 // notification_succeeded when the service takes it; a service that fails leaves it saved.
@@ -76,15 +67,15 @@ func TestRecordingNotification(t *testing.T) {
 		"RECORDING_NOTIFICATION_URL": svc.URL + "/hooks/recordings", "RECORDING_NOTIFICATION_TOKEN": "notice-token",
 		"RECORDING_NOTIFICATION_TIMEOUT": "10", "APP_BASE_URL": "https://meet.example.org",
 	})
-	owner := e.user(t, "owner")
+	owner := e.n.NewUser("owner")
 
 	// record runs a recording of a new room of owner's to egress_ended COMPLETE.
 	record := func(t *testing.T, mode string) (string, recRecording) {
-		roomID := recCreateRoom(t, owner, "public")
-		rec := e.startOK(t, owner.c, roomID, mode)
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+		rec := e.startOK(t, owner.Client, roomID, mode)
 		egressID := e.egressOf(t, roomID)
 		e.send(t, "egress_started", egressID, livekit.EgressStatus_EGRESS_ACTIVE)
-		recExpect(t, recPost(owner.c, roomID, "stop-recording", nil), http.StatusOK, "stop")
+		recExpect(t, recPost(owner.Client, roomID, "stop-recording", nil), http.StatusOK, "stop")
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_COMPLETE)
 		return roomID, rec
 	}
@@ -92,7 +83,7 @@ func TestRecordingNotification(t *testing.T) {
 	t.Run("taken by the service", func(t *testing.T) {
 		svc.status.Store(http.StatusAccepted)
 		roomID, rec := record(t, "transcript")
-		done := recWaitStatus(t, owner.c, rec.ID, "notification_succeeded", recWithin)
+		done := recWaitStatus(t, owner.Client, rec.ID, "notification_succeeded", recWithin)
 		notices := svc.noticesOf(rec.ID)
 		if len(notices) != 1 {
 			t.Fatalf("%d notices for the recording, want 1", len(notices))
@@ -105,16 +96,16 @@ func TestRecordingNotification(t *testing.T) {
 			recording["id"] != rec.ID || recording["mode"] != "transcript" || recording["status"] != "saved" ||
 			recording["file"] != "recordings/"+rec.ID+".ogg" ||
 			room["id"] != roomID || room["slug"] != done.Room.Slug || room["url"] != "https://meet.example.org/"+done.Room.Slug ||
-			len(owners) != 1 || owners[0].(map[string]any)["email"] != owner.sub+"@example.org" {
+			len(owners) != 1 || owners[0].(map[string]any)["email"] != owner.Subject+"@example.org" {
 			t.Fatalf("notice %+v", got)
 		}
 		// A repeated egress_ended changes nothing and announces nothing again: a second recording
 		// of the same room, completed after it, is announced, and the first still only once.
 		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
-		next := e.startOK(t, owner.c, roomID, "transcript")
+		next := e.startOK(t, owner.Client, roomID, "transcript")
 		e.send(t, "egress_ended", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE)
-		recWaitStatus(t, owner.c, next.ID, "notification_succeeded", recWithin)
-		if again, _ := recGet(t, owner.c, rec.ID); again.Status != "notification_succeeded" || len(svc.noticesOf(rec.ID)) != 1 {
+		recWaitStatus(t, owner.Client, next.ID, "notification_succeeded", recWithin)
+		if again, _ := recGet(t, owner.Client, rec.ID); again.Status != "notification_succeeded" || len(svc.noticesOf(rec.ID)) != 1 {
 			t.Fatalf("after a repeated egress_ended: %s, %d notices", again.Status, len(svc.noticesOf(rec.ID)))
 		}
 	})
@@ -135,12 +126,13 @@ func TestRecordingNotification(t *testing.T) {
 			_, rec := record(t, "screen_recording")
 			// Counted means the notifier returned: every attempt it made has been received.
 			servicetest.Eventually(t, recWithin, "the failure to be counted", func() bool {
-				return metricLine(t, e.n, fmt.Sprintf(`meetcoord_recording_notifications_total{outcome="failed"} %d`, i+1))
+				failed, _ := e.n.Metrics().Value("meetcoord_recording_notifications_total", "outcome", "failed")
+				return failed == float64(i+1)
 			})
 			if n := len(svc.noticesOf(rec.ID)); n != tt.wantAttempts {
 				t.Fatalf("%d attempts at a service answering %d, want %d", n, tt.status, tt.wantAttempts)
 			}
-			if got, _ := recGet(t, owner.c, rec.ID); got.Status != "saved" {
+			if got, _ := recGet(t, owner.Client, rec.ID); got.Status != "saved" {
 				t.Fatalf("recording %s after a failed notification, want saved", got.Status)
 			}
 		})

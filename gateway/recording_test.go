@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,28 +90,6 @@ func (e *recEnv) send(t *testing.T, event, egressID string, status livekit.Egres
 	}
 }
 
-type recUser = testUser
-
-func (e *recEnv) user(t *testing.T, name string) recUser {
-	t.Helper()
-	return recRegister(t, e.n, name)
-}
-
-func recRegister(t *testing.T, n *servicetest.Node, name string) recUser {
-	t.Helper()
-	return registerUser(t, n, name)
-}
-
-func recCreateRoom(t *testing.T, owner recUser, level string) string {
-	t.Helper()
-	return createRoomAs(t, owner, uniqueRoomName("Recording "+level), level)
-}
-
-func (e *recEnv) grant(t *testing.T, owner recUser, roomID string, u recUser, role string) {
-	t.Helper()
-	grantRole(t, owner, roomID, u, role)
-}
-
 // liveKitRoom makes the LiveKit room run (its metadata can then be read) without anyone in it.
 func (e *recEnv) liveKitRoom(t *testing.T, roomID string) {
 	t.Helper()
@@ -177,13 +153,13 @@ func (e *recEnv) waitMetadata(t *testing.T, roomID, what string, cond func(m map
 // metadataBarrier changes the room's configuration (which rewrites the whole LiveKit metadata,
 // queued after every earlier metadata update of the room) and returns the metadata as that
 // update left it: whatever the room's recording status is now, not a moment ago.
-func (e *recEnv) metadataBarrier(t *testing.T, owner recUser, roomID string) map[string]any {
+func (e *recEnv) metadataBarrier(t *testing.T, owner servicetest.User, roomID string) map[string]any {
 	t.Helper()
 	e.mu.Lock()
 	value := !e.config[roomID]
 	e.config[roomID] = value
 	e.mu.Unlock()
-	res := owner.c.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": value}})
+	res := owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"configuration": map[string]any{"everyone_can_mute": value}})
 	if res.Status != http.StatusOK {
 		t.Fatalf("patch room configuration: %d %s", res.Status, res.Body)
 	}
@@ -282,18 +258,6 @@ func recWaitStatus(t *testing.T, c *servicetest.Client, id, status string, withi
 		t.Fatalf("recording %s is %q in the list, %q when retrieved", id, got, status)
 	}
 	return last
-}
-
-// recMetric reads one unlabelled counter from /metrics.
-func recMetric(t *testing.T, n *servicetest.Node, name string) float64 {
-	t.Helper()
-	body := string(n.Client("").Do(http.MethodGet, "/metrics", nil).Body)
-	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("metric %s not found", name)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
 }
 
 // recPeer is a participant in the LiveKit room, recording what reaches it.
@@ -431,13 +395,13 @@ func (e *recEnv) checkEgressRequest(t *testing.T, roomID, recordingID string, au
 // webhook-overtakes-start race, on one node.
 func TestRecording(t *testing.T) {
 	e := recStart(t, nil)
-	owner := e.user(t, "owner")
+	owner := e.n.NewUser("owner")
 
 	t.Run("screen recording lifecycle seen by a participant", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		peer := e.join(t, roomID)
 
-		rec := e.startOK(t, owner.c, roomID, "screen_recording")
+		rec := e.startOK(t, owner.Client, roomID, "screen_recording")
 		e.checkEgressRequest(t, roomID, rec.ID, false)
 		egressID := e.egressOf(t, roomID)
 		peer.waitStatus(t, "starting")
@@ -448,12 +412,12 @@ func TestRecording(t *testing.T) {
 		e.send(t, "egress_started", egressID, livekit.EgressStatus_EGRESS_ACTIVE)
 		peer.waitStatus(t, "started")
 
-		recExpect(t, recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"}),
+		recExpect(t, recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"}),
 			http.StatusConflict, "second start while active")
-		recExpect(t, recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "transcript"}),
+		recExpect(t, recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "transcript"}),
 			http.StatusConflict, "transcript while a screen recording is active")
 
-		res := recPost(owner.c, roomID, "stop-recording", nil)
+		res := recPost(owner.Client, roomID, "stop-recording", nil)
 		recExpect(t, res, http.StatusOK, "stop")
 		if stopped := recDecode(t, res, "stop"); stopped.ID != rec.ID || stopped.Status != "stopped" {
 			t.Fatalf("stop: recording %s status %q, want %s stopped", stopped.ID, stopped.Status, rec.ID)
@@ -470,23 +434,23 @@ func TestRecording(t *testing.T) {
 			t.Fatalf("participant saw recording_status %q, want %q", got, want)
 		}
 
-		saved := recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+		saved := recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
 		if saved.Mode != "screen_recording" || saved.Room.ID != roomID || saved.Room.AccessLevel != "public" || saved.Room.Name == "" {
 			t.Fatalf("saved recording %+v", saved)
 		}
-		recExpect(t, recPost(owner.c, roomID, "stop-recording", nil), http.StatusNotFound, "stop with no active recording")
+		recExpect(t, recPost(owner.Client, roomID, "stop-recording", nil), http.StatusNotFound, "stop with no active recording")
 		// Another recording can be started once the first ended.
-		e.startOK(t, owner.c, roomID, "transcript")
+		e.startOK(t, owner.Client, roomID, "transcript")
 	})
 
 	t.Run("limit reached notifies the room and saves the recording", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		peer := e.join(t, roomID)
 		for i, c := range []struct{ mode, notification string }{
 			{"transcript", "transcriptionLimitReached"},
 			{"screen_recording", "screenRecordingLimitReached"},
 		} {
-			rec := e.startOK(t, owner.c, roomID, c.mode)
+			rec := e.startOK(t, owner.Client, roomID, c.mode)
 			e.checkEgressRequest(t, roomID, rec.ID, c.mode == "transcript")
 			egressID := e.egressOf(t, roomID)
 			e.send(t, "egress_started", egressID, livekit.EgressStatus_EGRESS_ACTIVE)
@@ -504,7 +468,7 @@ func TestRecording(t *testing.T) {
 			if err := json.Unmarshal([]byte(peer.received()[i]), &msg); err != nil || msg["type"] != c.notification || len(msg) != 1 {
 				t.Fatalf("data message %q, want {\"type\":%q}", peer.received()[i], c.notification)
 			}
-			recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+			recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
 			peer.waitStatus(t, "")
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -514,21 +478,21 @@ func TestRecording(t *testing.T) {
 	})
 
 	t.Run("LiveKit failures", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		e.liveKitRoom(t, roomID)
 		startsBefore := e.eg.Starts.Load()
 		e.eg.FailStart = twirp.InternalError("boom")
-		res := recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"})
+		res := recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"})
 		e.eg.FailStart = nil
 		recExpect(t, res, http.StatusBadGateway, "start refused by LiveKit")
 		if e.eg.Starts.Load() != startsBefore {
 			t.Fatal("an egress was created by a failed start")
 		}
-		i := slices.IndexFunc(recList(t, owner.c), func(r recRecording) bool { return r.Room.ID == roomID })
+		i := slices.IndexFunc(recList(t, owner.Client), func(r recRecording) bool { return r.Room.ID == roomID })
 		if i < 0 {
 			t.Fatalf("the failed recording of room %s is not listed", roomID)
 		}
-		failed := recList(t, owner.c)[i]
+		failed := recList(t, owner.Client)[i]
 		if failed.Status != "failed_to_start" {
 			t.Fatalf("recording of a refused start is %q, want failed_to_start", failed.Status)
 		}
@@ -538,7 +502,7 @@ func TestRecording(t *testing.T) {
 		})
 
 		// A new start is possible afterwards.
-		rec := e.startOK(t, owner.c, roomID, "screen_recording")
+		rec := e.startOK(t, owner.Client, roomID, "screen_recording")
 		if rec.ID == failed.ID {
 			t.Fatal("the new start reused the failed recording")
 		}
@@ -546,19 +510,19 @@ func TestRecording(t *testing.T) {
 		e.waitMetadata(t, roomID, "recording started", func(m map[string]any) bool { return recStatusOf(t, m) == "started" })
 
 		e.eg.FailStop = twirp.InternalError("boom")
-		res = recPost(owner.c, roomID, "stop-recording", nil)
+		res = recPost(owner.Client, roomID, "stop-recording", nil)
 		e.eg.FailStop = nil
 		recExpect(t, res, http.StatusBadGateway, "stop refused by LiveKit")
-		if got, _ := recGet(t, owner.c, rec.ID); got.Status != "failed_to_stop" {
+		if got, _ := recGet(t, owner.Client, rec.ID); got.Status != "failed_to_stop" {
 			t.Fatalf("recording whose stop failed is %q, want failed_to_stop", got.Status)
 		}
 	})
 
 	t.Run("one Idempotency-Key starts one egress", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		before := e.eg.Starts.Load()
-		first := e.startOK(t, owner.c, roomID, "screen_recording", "Idempotency-Key", "rec-key-1")
-		second := e.startOK(t, owner.c, roomID, "screen_recording", "Idempotency-Key", "rec-key-1")
+		first := e.startOK(t, owner.Client, roomID, "screen_recording", "Idempotency-Key", "rec-key-1")
+		second := e.startOK(t, owner.Client, roomID, "screen_recording", "Idempotency-Key", "rec-key-1")
 		if first.ID != second.ID {
 			t.Fatalf("repeated start answered recording %s, then %s", first.ID, second.ID)
 		}
@@ -566,12 +530,12 @@ func TestRecording(t *testing.T) {
 			t.Fatalf("%d egresses started for one request, want 1", got)
 		}
 		// Another key is another request: the room already records.
-		recExpect(t, recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"}, "Idempotency-Key", "rec-key-2"),
+		recExpect(t, recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"}, "Idempotency-Key", "rec-key-2"),
 			http.StatusConflict, "start with another key")
 	})
 
 	t.Run("one Idempotency-Key sent concurrently starts one egress", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		// A slow LiveKit makes sure the repeats arrive while the first call is under way.
 		e.hook(t, func(*livekit.EgressInfo) { time.Sleep(300 * time.Millisecond) })
 		before := e.eg.Starts.Load()
@@ -580,7 +544,7 @@ func TestRecording(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range senders {
 			wg.Go(func() {
-				results[i] = recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "transcript"}, "Idempotency-Key", "rec-concurrent")
+				results[i] = recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "transcript"}, "Idempotency-Key", "rec-concurrent")
 			})
 		}
 		wg.Wait()
@@ -598,53 +562,53 @@ func TestRecording(t *testing.T) {
 	})
 
 	t.Run("permissions", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
-		member, admin, stranger := e.user(t, "member"), e.user(t, "admin"), e.user(t, "stranger")
-		e.grant(t, owner, roomID, member, "member")
-		e.grant(t, owner, roomID, admin, "administrator")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+		member, admin, stranger := e.n.NewUser("member"), e.n.NewUser("admin"), e.n.NewUser("stranger")
+		owner.Grant(roomID, member.ID, "member")
+		owner.Grant(roomID, admin.ID, "administrator")
 		body := map[string]any{"mode": "screen_recording"}
 		before := e.eg.Starts.Load()
 
 		recExpect(t, recPost(e.n.Client(""), roomID, "start-recording", body), http.StatusUnauthorized, "anonymous start")
-		recExpect(t, recPost(stranger.c, roomID, "start-recording", body), http.StatusForbidden, "start without a role")
-		recExpect(t, recPost(member.c, roomID, "start-recording", body), http.StatusForbidden, "member start")
+		recExpect(t, recPost(stranger.Client, roomID, "start-recording", body), http.StatusForbidden, "start without a role")
+		recExpect(t, recPost(member.Client, roomID, "start-recording", body), http.StatusForbidden, "member start")
 		if e.eg.Starts.Load() != before {
 			t.Fatal("a refused caller started an egress")
 		}
-		rec := e.startOK(t, admin.c, roomID, "screen_recording")
+		rec := e.startOK(t, admin.Client, roomID, "screen_recording")
 
 		recExpect(t, recPost(e.n.Client(""), roomID, "stop-recording", nil), http.StatusUnauthorized, "anonymous stop")
-		recExpect(t, recPost(stranger.c, roomID, "stop-recording", nil), http.StatusForbidden, "stop without a role")
-		recExpect(t, recPost(member.c, roomID, "stop-recording", nil), http.StatusForbidden, "member stop")
-		if got, _ := recGet(t, admin.c, rec.ID); got.Status != "active" {
+		recExpect(t, recPost(stranger.Client, roomID, "stop-recording", nil), http.StatusForbidden, "stop without a role")
+		recExpect(t, recPost(member.Client, roomID, "stop-recording", nil), http.StatusForbidden, "member stop")
+		if got, _ := recGet(t, admin.Client, rec.ID); got.Status != "active" {
 			t.Fatalf("recording is %q after refused stops, want active", got.Status)
 		}
 
 		// Visible to whoever started it and to the room's owner, to nobody else.
-		for _, u := range []recUser{admin, owner} {
-			if _, code := recGet(t, u.c, rec.ID); code != http.StatusOK {
-				t.Errorf("%s: recordings/%s answered %d, want 200", u.sub, rec.ID, code)
+		for _, u := range []servicetest.User{admin, owner} {
+			if _, code := recGet(t, u.Client, rec.ID); code != http.StatusOK {
+				t.Errorf("%s: recordings/%s answered %d, want 200", u.Subject, rec.ID, code)
 			}
-			if !slices.ContainsFunc(recList(t, u.c), func(r recRecording) bool { return r.ID == rec.ID }) {
-				t.Errorf("%s does not see the recording in recordings/", u.sub)
+			if !slices.ContainsFunc(recList(t, u.Client), func(r recRecording) bool { return r.ID == rec.ID }) {
+				t.Errorf("%s does not see the recording in recordings/", u.Subject)
 			}
 		}
-		for _, u := range []recUser{stranger, member} {
-			if _, code := recGet(t, u.c, rec.ID); code != http.StatusNotFound {
-				t.Errorf("%s: recordings/%s answered %d, want 404", u.sub, rec.ID, code)
+		for _, u := range []servicetest.User{stranger, member} {
+			if _, code := recGet(t, u.Client, rec.ID); code != http.StatusNotFound {
+				t.Errorf("%s: recordings/%s answered %d, want 404", u.Subject, rec.ID, code)
 			}
-			if slices.ContainsFunc(recList(t, u.c), func(r recRecording) bool { return r.ID == rec.ID }) {
-				t.Errorf("%s sees a recording they neither started nor own the room of", u.sub)
+			if slices.ContainsFunc(recList(t, u.Client), func(r recRecording) bool { return r.ID == rec.ID }) {
+				t.Errorf("%s sees a recording they neither started nor own the room of", u.Subject)
 			}
 		}
 		recExpect(t, e.n.Client("").Do(http.MethodGet, servicetest.Path("recordings"), nil), http.StatusUnauthorized, "anonymous list")
 		recExpect(t, e.n.Client("").Do(http.MethodGet, servicetest.Path("recordings", rec.ID), nil), http.StatusUnauthorized, "anonymous retrieve")
 
-		recExpect(t, recPost(admin.c, roomID, "stop-recording", nil), http.StatusOK, "administrator stop")
+		recExpect(t, recPost(admin.Client, roomID, "stop-recording", nil), http.StatusOK, "administrator stop")
 	})
 
 	t.Run("validation", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		before := e.eg.Starts.Load()
 		for _, c := range []struct {
 			name  string
@@ -659,7 +623,7 @@ func TestRecording(t *testing.T) {
 			{"transcribe not a bool", map[string]any{"mode": "transcript", "options": map[string]any{"transcribe": "yes"}}, "transcribe"},
 			{"options not an object", map[string]any{"mode": "transcript", "options": []any{"language"}}, "options"},
 		} {
-			res := recPost(owner.c, roomID, "start-recording", c.body)
+			res := recPost(owner.Client, roomID, "start-recording", c.body)
 			recExpect(t, res, http.StatusBadRequest, c.name)
 			if !strings.Contains(string(res.Body), c.field) {
 				t.Errorf("%s: body %s does not name %q", c.name, res.Body, c.field)
@@ -669,7 +633,7 @@ func TestRecording(t *testing.T) {
 			t.Fatal("an invalid request started an egress")
 		}
 		// Valid options are kept.
-		res := recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "transcript",
+		res := recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "transcript",
 			"options": map[string]any{"language": "fr", "transcribe": true, "original_mode": "screen_recording"}})
 		recExpect(t, res, http.StatusCreated, "start with options")
 		rec := recDecode(t, res, "start with options")
@@ -680,10 +644,10 @@ func TestRecording(t *testing.T) {
 
 	t.Run("webhooks overtaking 100 concurrent starts", func(t *testing.T) {
 		const rooms = 100
-		unknownBefore := recMetric(t, e.n, "meetcoord_webhook_unknown_egress_total")
+		unknownBefore := e.n.Metric("meetcoord_webhook_unknown_egress_total")
 		ids := make([]string, rooms)
 		for i := range ids {
-			ids[i] = recCreateRoom(t, owner, "public")
+			ids[i] = owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 			e.liveKitRoom(t, ids[i])
 		}
 		var mu sync.Mutex
@@ -698,7 +662,7 @@ func TestRecording(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range ids {
 			wg.Go(func() {
-				results[i] = recPost(owner.c, ids[i], "start-recording", map[string]any{"mode": "screen_recording"})
+				results[i] = recPost(owner.Client, ids[i], "start-recording", map[string]any{"mode": "screen_recording"})
 			})
 		}
 		wg.Wait()
@@ -714,7 +678,7 @@ func TestRecording(t *testing.T) {
 				t.Fatalf("egress_started for room %s, sent before the start returned: sent=%v status %d, want 200", ids[i], ok, status)
 			}
 		}
-		if got := recMetric(t, e.n, "meetcoord_webhook_unknown_egress_total") - unknownBefore; got != 0 {
+		if got := e.n.Metric("meetcoord_webhook_unknown_egress_total") - unknownBefore; got != 0 {
 			t.Fatalf("%v egress webhooks counted as unknown, want 0", got)
 		}
 		var missing []string
@@ -729,7 +693,7 @@ func TestRecording(t *testing.T) {
 			}
 			return len(missing) == 0
 		})
-		if got := recMetric(t, e.n, "meetcoord_webhook_unknown_egress_total") - unknownBefore; got != 0 {
+		if got := e.n.Metric("meetcoord_webhook_unknown_egress_total") - unknownBefore; got != 0 {
 			t.Fatalf("%v egress webhooks counted as unknown, want 0", got)
 		}
 	})
@@ -739,15 +703,15 @@ func TestRecording(t *testing.T) {
 // "Idempotence and missed events"), with a fast reconciliation timer.
 func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	e := recStart(t, map[string]string{"ROOM_RECONCILE_INTERVAL": "0.3"})
-	owner := e.user(t, "owner")
+	owner := e.n.NewUser("owner")
 
 	// started makes a running LiveKit room with an active recording whose egress LiveKit said
 	// is active (egress_started).
 	started := func(t *testing.T) (roomID string, rec recRecording, egressID string) {
 		t.Helper()
-		roomID = recCreateRoom(t, owner, "public")
+		roomID = owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		e.liveKitRoom(t, roomID)
-		rec = e.startOK(t, owner.c, roomID, "screen_recording")
+		rec = e.startOK(t, owner.Client, roomID, "screen_recording")
 		egressID = e.egressOf(t, roomID)
 		e.send(t, "egress_started", egressID, livekit.EgressStatus_EGRESS_ACTIVE)
 		e.waitMetadata(t, roomID, "recording started", func(m map[string]any) bool { return recStatusOf(t, m) == "started" })
@@ -757,9 +721,9 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	t.Run("a lost egress_ended is reconciled", func(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // no webhook
-		recWaitStatus(t, owner.c, rec.ID, "saved", 5*time.Second)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
-		e.startOK(t, owner.c, roomID, "transcript")
+		e.startOK(t, owner.Client, roomID, "transcript")
 	})
 
 	t.Run("egress_updated ACTIVE after ENDING does not bring started back", func(t *testing.T) {
@@ -779,18 +743,18 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 			EgressInfo: &livekit.EgressInfo{EgressId: egressID, RoomName: roomID, Status: livekit.EgressStatus_EGRESS_COMPLETE}}
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE)
 		recExpect(t, e.n.PostWebhook(ended), http.StatusOK, "egress_ended")
-		saved := recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+		saved := recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
-		next := e.startOK(t, owner.c, roomID, "transcript") // the room records again meanwhile
+		next := e.startOK(t, owner.Client, roomID, "transcript") // the room records again meanwhile
 
 		time.Sleep(10 * time.Millisecond) // a change would show in updated_at
 		recExpect(t, e.n.PostWebhook(ended), http.StatusOK, "the same egress_ended again")
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_COMPLETE)
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_ABORTED)
-		if again, _ := recGet(t, owner.c, rec.ID); again.Status != saved.Status || again.UpdatedAt != saved.UpdatedAt {
+		if again, _ := recGet(t, owner.Client, rec.ID); again.Status != saved.Status || again.UpdatedAt != saved.UpdatedAt {
 			t.Fatalf("recording after repeated egress_ended %+v, want unchanged %+v", again, saved)
 		}
-		if cur, _ := recGet(t, owner.c, next.ID); cur.Status != "active" {
+		if cur, _ := recGet(t, owner.Client, next.ID); cur.Status != "active" {
 			t.Fatalf("the room's next recording is %q after the old egress ended again, want active", cur.Status)
 		}
 		if got := recStatusOf(t, e.metadataBarrier(t, owner, roomID)); got != "starting" {
@@ -799,8 +763,8 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	})
 
 	t.Run("egress event for an unknown egress", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public")
-		before := recMetric(t, e.n, "meetcoord_webhook_unknown_egress_total")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+		before := e.n.Metric("meetcoord_webhook_unknown_egress_total")
 		for _, room := range []string{roomID, uuid.NewString()} {
 			for _, kind := range []string{"egress_started", "egress_updated", "egress_ended"} {
 				res := e.n.PostWebhook(&livekit.WebhookEvent{Event: kind, Id: "EV_" + uuid.NewString(), CreatedAt: time.Now().Unix(),
@@ -808,10 +772,10 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 				recExpect(t, res, http.StatusOK, kind+" of an unknown egress")
 			}
 		}
-		if got := recMetric(t, e.n, "meetcoord_webhook_unknown_egress_total") - before; got < 3 {
+		if got := e.n.Metric("meetcoord_webhook_unknown_egress_total") - before; got < 3 {
 			t.Errorf("unknown egress counter rose by %v, want at least 3", got)
 		}
-		e.startOK(t, owner.c, roomID, "screen_recording")
+		e.startOK(t, owner.Client, roomID, "screen_recording")
 	})
 
 	// Spec: "Events that would move a recording backwards (late or duplicated webhooks) are
@@ -819,7 +783,7 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	t.Run("egress_updated after egress_ended does not bring the recording keys back", func(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_COMPLETE)
-		recWaitStatus(t, owner.c, rec.ID, "saved", recWithin)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", recWithin)
 		e.send(t, "egress_updated", egressID, livekit.EgressStatus_EGRESS_ACTIVE)
 		if m := e.metadataBarrier(t, owner, roomID); recStatusOf(t, m) != "" {
 			t.Fatalf("metadata %v after a late egress_updated of an ended egress, want no recording keys", m)
@@ -829,20 +793,20 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	// Spec: the actor reconciles "while it holds an active recording ... on a slow timer", not
 	// only once some webhook happened to arm the timer.
 	t.Run("a lost egress_ended is reconciled when no webhook followed the start", func(t *testing.T) {
-		roomID := recCreateRoom(t, owner, "public") // no LiveKit room: no room webhooks either
-		rec := e.startOK(t, owner.c, roomID, "screen_recording")
+		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID // no LiveKit room: no room webhooks either
+		rec := e.startOK(t, owner.Client, roomID, "screen_recording")
 		e.eg.SetStatus(e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE) // egress_started and egress_ended lost
-		recWaitStatus(t, owner.c, rec.ID, "saved", 5*time.Second)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
 	})
 
 	// The usual end of a recording is stop, then egress_ended: losing that egress_ended must
 	// not leave the recording "stopped" (and the metadata "saving") for ever.
 	t.Run("a lost egress_ended after stop is reconciled", func(t *testing.T) {
 		roomID, rec, egressID := started(t)
-		recExpect(t, recPost(owner.c, roomID, "stop-recording", nil), http.StatusOK, "stop")
+		recExpect(t, recPost(owner.Client, roomID, "stop-recording", nil), http.StatusOK, "stop")
 		e.send(t, "egress_updated", egressID, livekit.EgressStatus_EGRESS_ENDING)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // no webhook
-		recWaitStatus(t, owner.c, rec.ID, "saved", 5*time.Second)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
 	})
 
@@ -852,14 +816,14 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		startsBefore := e.eg.Starts.Load()
 		e.n.Restart()
-		if res := recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"}); res.Status != http.StatusConflict {
+		if res := recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"}); res.Status != http.StatusConflict {
 			t.Errorf("start after a restart while a recording is active: %d %s, want 409", res.Status, res.Body)
 		}
 		if got := e.eg.Starts.Load() - startsBefore; got != 0 {
 			t.Errorf("%d more egresses started after the restart, want 0", got)
 		}
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_COMPLETE)
-		recWaitStatus(t, owner.c, rec.ID, "saved", 3*time.Second)
+		recWaitStatus(t, owner.Client, rec.ID, "saved", 3*time.Second)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
 	})
 
@@ -869,20 +833,20 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // egress_ended lost
 		e.n.Restart()
-		recExpect(t, owner.c.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil), http.StatusOK, "retrieve room (activates it)")
-		recWaitStatus(t, owner.c, rec.ID, "saved", 3*time.Second)
+		recExpect(t, owner.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil), http.StatusOK, "retrieve room (activates it)")
+		recWaitStatus(t, owner.Client, rec.ID, "saved", 3*time.Second)
 	})
 }
 
 // TestRecordingDisabled: with RECORDING_ENABLE false, start and stop are refused.
 func TestRecordingDisabled(t *testing.T) {
 	n := servicetest.StartNode(t, map[string]string{"RECORDING_ENABLE": "false"})
-	owner := recRegister(t, n, "owner")
-	roomID := recCreateRoom(t, owner, "public")
-	recExpect(t, recPost(owner.c, roomID, "start-recording", map[string]any{"mode": "screen_recording"}), http.StatusForbidden, "start")
-	recExpect(t, recPost(owner.c, roomID, "stop-recording", nil), http.StatusForbidden, "stop")
+	owner := n.NewUser("owner")
+	roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
+	recExpect(t, recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"}), http.StatusForbidden, "start")
+	recExpect(t, recPost(owner.Client, roomID, "stop-recording", nil), http.StatusForbidden, "stop")
 	recExpect(t, recPost(n.Client(""), roomID, "start-recording", map[string]any{"mode": "screen_recording"}), http.StatusUnauthorized, "anonymous start")
-	if got := recList(t, owner.c); len(got) != 0 {
+	if got := recList(t, owner.Client); len(got) != 0 {
 		t.Fatalf("recordings %v, want none", got)
 	}
 }
@@ -896,7 +860,7 @@ func TestRecordingOutputToS3(t *testing.T) {
 		"AWS_S3_REGION_NAME": "eu-west-3", "AWS_S3_ACCESS_KEY_ID": "AKID", "AWS_S3_SECRET_ACCESS_KEY": "s3cr3t",
 	})
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Archive"}).JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": "Archive"}).ID
 	res := owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "start-recording"), map[string]any{"mode": "screen_recording"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("start: %d %s", res.Status, res.Body)

@@ -50,10 +50,10 @@ func (g *Gateway) recordingView(rec *messages.Recording, room *messages.RoomSumm
 	created := time.UnixMilli(rec.GetCreatedUnixMs()).UTC()
 	out := recordingJSON{
 		ID:        rec.GetId(),
-		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: accessLevelNames[room.GetAccessLevel()]},
+		Room:      roomSummaryJSON{ID: room.GetId(), Name: room.GetName(), Slug: room.GetSlug(), AccessLevel: messages.AccessLevelName(room.GetAccessLevel())},
 		CreatedAt: created.Format(time.RFC3339Nano),
 		UpdatedAt: time.UnixMilli(rec.GetUpdatedUnixMs()).UTC().Format(time.RFC3339Nano),
-		Status:    rec.GetStatus(),
+		Status:    messages.RecordingStatusName(rec.CurrentStatus()),
 		Mode:      rec.GetMode(),
 		Options:   options,
 		Key:       g.recordingKey(rec),
@@ -72,29 +72,24 @@ func (g *Gateway) recordingKey(rec *messages.Recording) string {
 }
 
 // startRecording: privileged callers when recording is enabled.
-func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	if !g.cfg.RecordingEnabled {
-		writeError(w, http.StatusForbidden, "Recording is disabled.")
-		return
+		return errRecordingDisabled
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	roomID, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	msg := &messages.StartRecording{RequestId: requestID(r, u), Caller: callerMessage(u)}
 	mode, present := stringField(fields, "mode", errs)
 	switch {
 	case !present && errs["mode"] == nil:
-		errs.add("mode", "This field is required.")
+		errs.add("mode", fieldRequired)
 	case present && !slices.Contains(recordingModes, mode):
 		errs.add("mode", "\""+mode+"\" is not a valid choice.")
 	}
@@ -103,15 +98,15 @@ func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
 		msg.Options = recordingOptions(raw, errs)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, roomID, msg)
-	if !ok {
-		return
+	reply, err := g.ask(r, roomID, msg)
+	if err != nil {
+		return err
 	}
 	entry := reply.GetRecording()
 	writeJSON(w, http.StatusCreated, g.recordingView(entry.GetRecording(), entry.GetRoom()))
+	return nil
 }
 
 // recordingOptions validates `options`: language, transcribe, original_mode, collect_metadata
@@ -119,7 +114,7 @@ func (g *Gateway) startRecording(w http.ResponseWriter, r *http.Request) {
 func recordingOptions(raw jsonRaw, errs fieldErrors) *messages.RecordingOptions {
 	var fields map[string]jsonRaw
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errs.add("options", "Must be an object.")
+		errs.add("options", fieldNotObject)
 		return nil
 	}
 	out := &messages.RecordingOptions{}
@@ -145,33 +140,32 @@ func recordingOptions(raw jsonRaw, errs fieldErrors) *messages.RecordingOptions 
 }
 
 // stopRecording stops the room's active recording.
-func (g *Gateway) stopRecording(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) stopRecording(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	if !g.cfg.RecordingEnabled {
-		writeError(w, http.StatusForbidden, "Recording is disabled.")
-		return
+		return errRecordingDisabled
 	}
-	roomID, ok := g.roomID(w, r)
-	if !ok {
-		return
+	roomID, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	reply, ok := g.ask(w, r, roomID, &messages.StopRecording{RequestId: requestID(r, u), Caller: callerMessage(u)})
-	if !ok {
-		return
+	reply, err := g.ask(r, roomID, &messages.StopRecording{RequestId: requestID(r, u), Caller: callerMessage(u)})
+	if err != nil {
+		return err
 	}
 	entry := reply.GetRecording()
 	writeJSON(w, http.StatusOK, g.recordingView(entry.GetRecording(), entry.GetRoom()))
+	return nil
 }
 
 // userRecordings reads the recordings index of the caller, newest first.
-func (g *Gateway) userRecordings(w http.ResponseWriter, r *http.Request, userID string) ([]*messages.RecordingEntry, bool) {
+func (g *Gateway) userRecordings(r *http.Request, userID string) ([]*messages.RecordingEntry, error) {
 	raw, err := g.cfg.Directory.RecordingsOfUser(r.Context(), userID)
 	if err != nil {
-		g.storeFailed(w, "list recordings of user", err)
-		return nil, false
+		return nil, storeFailure("list recordings of user", err)
 	}
 	var out []*messages.RecordingEntry
 	for _, b := range raw {
@@ -184,46 +178,47 @@ func (g *Gateway) userRecordings(w http.ResponseWriter, r *http.Request, userID 
 		return cmp.Or(cmp.Compare(b.GetRecording().GetCreatedUnixMs(), a.GetRecording().GetCreatedUnixMs()),
 			cmp.Compare(a.GetRecording().GetId(), b.GetRecording().GetId()))
 	})
-	return out, true
+	return out, nil
 }
 
 // listRecordings: recordings the user started or of rooms they own.
-func (g *Gateway) listRecordings(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) listRecordings(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	entries, ok := g.userRecordings(w, r, u.ID)
-	if !ok {
-		return
+	entries, err := g.userRecordings(r, u.ID)
+	if err != nil {
+		return err
 	}
-	page, size, ok := pagination(w, r)
-	if !ok {
-		return
+	page, size, err := pagination(r)
+	if err != nil {
+		return err
 	}
 	results := []recordingJSON{}
 	for _, e := range pageOf(entries, page, size) {
 		results = append(results, g.recordingView(e.GetRecording(), e.GetRoom()))
 	}
 	writePage(w, r, len(entries), page, size, results)
+	return nil
 }
 
 // retrieveRecording: one recording of the user's.
-func (g *Gateway) retrieveRecording(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) retrieveRecording(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	entries, ok := g.userRecordings(w, r, u.ID)
-	if !ok {
-		return
+	entries, err := g.userRecordings(r, u.ID)
+	if err != nil {
+		return err
 	}
 	id := mux.Vars(r)["recording"]
 	for _, e := range entries {
 		if e.GetRecording().GetId() == id {
 			writeJSON(w, http.StatusOK, g.recordingView(e.GetRecording(), e.GetRoom()))
-			return
+			return nil
 		}
 	}
-	writeError(w, http.StatusNotFound, "No Recording matches the given query.")
+	return errRecordingNotFound
 }

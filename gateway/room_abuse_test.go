@@ -15,10 +15,10 @@ import (
 // bound; the limit is per user (others create on) and answers 429 with Retry-After.
 func TestRoomCreationIsLimitedPerUser(t *testing.T) {
 	n := servicetest.StartNode(t, map[string]string{"ROOM_CREATION_THROTTLE_RATES": "5/minute"})
-	alice := registerUser(t, n, "alice")
-	bob := registerUser(t, n, "bob")
-	create := func(u testUser) servicetest.Response {
-		return u.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "flood-" + uuid.NewString()[:8]})
+	alice := n.NewUser("alice")
+	bob := n.NewUser("bob")
+	create := func(u servicetest.User) servicetest.Response {
+		return u.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "flood-" + uuid.NewString()[:8]})
 	}
 	for i := range 5 {
 		if res := create(alice); res.Status != http.StatusCreated {
@@ -35,7 +35,7 @@ func TestRoomCreationIsLimitedPerUser(t *testing.T) {
 	if res := create(bob); res.Status != http.StatusCreated {
 		t.Fatalf("another user's creation: %d %s", res.Status, res.Body)
 	}
-	list := alice.c.Do(http.MethodGet, servicetest.Path("rooms"), nil)
+	list := alice.Do(http.MethodGet, servicetest.Path("rooms"), nil)
 	if count, _ := list.JSON()["count"].(float64); count != 5 {
 		t.Fatalf("alice holds %v rooms, want 5", count)
 	}
@@ -45,15 +45,15 @@ func TestRoomCreationIsLimitedPerUser(t *testing.T) {
 // integrations poll it anonymously), and it is bounded in length.
 func TestCreationCallbackIDIsBound(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
-	alice := registerUser(t, n, "alice")
-	mallory := registerUser(t, n, "mallory")
+	alice := n.NewUser("alice")
+	mallory := n.NewUser("mallory")
 	callback := "cal-" + uuid.NewString()
-	res := alice.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "standup-" + uuid.NewString()[:8], "callback_id": callback})
+	res := alice.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "standup-" + uuid.NewString()[:8], "callback_id": callback})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create with callback: %d %s", res.Status, res.Body)
 	}
 	roomID, _ := res.JSON()["id"].(string)
-	res = mallory.c.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "phish-" + uuid.NewString()[:8], "callback_id": callback})
+	res = mallory.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "phish-" + uuid.NewString()[:8], "callback_id": callback})
 	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Body), "callback_id") {
 		t.Fatalf("another user reusing the callback id: %d %s, want 400 on callback_id", res.Status, res.Body)
 	}
@@ -64,7 +64,7 @@ func TestCreationCallbackIDIsBound(t *testing.T) {
 	}
 	long := strings.Repeat("c", 256)
 	for _, path := range []string{servicetest.Path("rooms"), servicetest.Path("rooms", "creation-callback")} {
-		res := alice.c.Do(http.MethodPost, path, map[string]any{"name": "x-" + uuid.NewString()[:8], "callback_id": long})
+		res := alice.Do(http.MethodPost, path, map[string]any{"name": "x-" + uuid.NewString()[:8], "callback_id": long})
 		if res.Status != http.StatusBadRequest {
 			t.Fatalf("%s with a 256-byte callback id: %d %s, want 400", path, res.Status, res.Body)
 		}

@@ -28,35 +28,35 @@ const (
 )
 
 // listRooms: the rooms where the caller holds a role, from the index the room actors keep.
-func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.caller(w, r)
-	if !ok {
-		return
+func (g *Gateway) listRooms(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.caller(r)
+	if err != nil {
+		return err
 	}
-	rooms, ok := g.roomsOf(w, r, u)
-	if !ok {
-		return
+	rooms, err := g.roomsOf(r, u)
+	if err != nil {
+		return err
 	}
-	page, size, ok := pagination(w, r)
-	if !ok {
-		return
+	page, size, err := pagination(r)
+	if err != nil {
+		return err
 	}
 	results := []roomSummaryJSON{}
 	for _, s := range pageOf(rooms, page, size) {
-		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: accessLevelNames[s.GetAccessLevel()]})
+		results = append(results, roomSummaryJSON{ID: s.GetId(), Name: s.GetName(), Slug: s.GetSlug(), AccessLevel: messages.AccessLevelName(s.GetAccessLevel())})
 	}
 	writePage(w, r, len(rooms), page, size, results)
+	return nil
 }
 
 // roomsOf reads the rooms where u (nil: anonymous, no rooms) holds a role, newest first as the
-// reference product lists them. ok=false means a 503 is written.
-func (g *Gateway) roomsOf(w http.ResponseWriter, r *http.Request, u *userRecord) ([]*messages.RoomSummary, bool) {
+// reference product lists them.
+func (g *Gateway) roomsOf(r *http.Request, u *userRecord) ([]*messages.RoomSummary, error) {
 	var rooms []*messages.RoomSummary
 	if u != nil {
 		raw, err := g.cfg.Directory.RoomsOfUser(r.Context(), u.ID)
 		if err != nil {
-			g.storeFailed(w, "list rooms of user", err)
-			return nil, false
+			return nil, storeFailure("list rooms of user", err)
 		}
 		for _, b := range raw {
 			s := &messages.RoomSummary{}
@@ -68,97 +68,93 @@ func (g *Gateway) roomsOf(w http.ResponseWriter, r *http.Request, u *userRecord)
 	slices.SortFunc(rooms, func(a, b *messages.RoomSummary) int {
 		return cmp.Or(cmp.Compare(b.GetCreatedUnixMs(), a.GetCreatedUnixMs()), cmp.Compare(a.GetId(), b.GetId()))
 	})
-	return rooms, true
+	return rooms, nil
 }
 
 // createRoom makes a room owned by the caller.
-func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) createRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	if !g.allow(w, r, g.roomCreationLimit, "user:"+u.ID) {
-		return
+	if err := g.allow(r, g.roomCreationLimit, "user:"+u.ID); err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	msg := &messages.CreateRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}
 	name, present := stringField(fields, "name", errs)
 	switch {
 	case !present && errs["name"] == nil:
-		errs.add("name", "This field is required.")
+		errs.add("name", fieldRequired)
 	case present:
 		msg.Name = g.validName(name, errs)
 		msg.Slug = chosenSlug(msg.Name, errs)
 	}
 	msg.Username = queryUsername(r, errs)
-	if msg.AccessLevel, msg.Configuration, ok = g.newRoomSettings(w, r, u, fields, errs); !ok {
-		return
+	if msg.AccessLevel, msg.Configuration, err = g.newRoomSettings(r, u, fields, errs); err != nil {
+		return err
 	}
 	if cb, present := stringField(fields, "callback_id", errs); present {
 		msg.CallbackId = validCallbackID(cb, errs)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, newRoomID(r, msg.RequestId), msg)
-	if !ok {
-		return
+	reply, err := g.ask(r, newRoomID(r, msg.RequestId), msg)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusCreated, roomView(reply.GetRoom()))
+	return nil
 }
 
 // retrieveRoom shows the room as the caller may see it.
-func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.caller(w, r)
-	if !ok {
-		return
+func (g *Gateway) retrieveRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.caller(r)
+	if err != nil {
+		return err
 	}
-	id, ok := g.roomID(w, r)
-	if !ok {
-		return
+	id, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
 	// A caller who may join directly without a role (public room) joins as the participant of
 	// their lobby secret, as if admitted.
 	secret, _ := g.lobbySecret(r)
-	participant, ok := g.lobbyParticipant(w, id, secret)
-	if !ok {
-		return
+	participant, err := g.lobbyParticipant(id, secret)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	username := queryUsername(r, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, id, &messages.GetRoom{
+	reply, err := g.ask(r, id, &messages.GetRoom{
 		Caller:        callerMessage(u),
 		Username:      username,
 		ParticipantId: participant,
 	})
-	if !ok {
-		return
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, roomView(reply.GetRoom()))
+	return nil
 }
 
 // updateRoom changes a room (PUT: name required; PATCH: any subset).
-func (g *Gateway) updateRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) updateRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	id, ok := g.roomID(w, r)
-	if !ok {
-		return
-	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	id, fields, err := g.roomBody(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	msg := &messages.UpdateRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}
@@ -168,81 +164,82 @@ func (g *Gateway) updateRoom(w http.ResponseWriter, r *http.Request) {
 		n := g.validName(name, errs)
 		msg.Name = &n
 	case r.Method == http.MethodPut && errs["name"] == nil:
-		errs.add("name", "This field is required.")
+		errs.add("name", fieldRequired)
 	}
 	msg.AccessLevel = g.accessLevelField(fields, errs, messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED)
 	if _, present := fields["configuration"]; present {
 		msg.Configuration = g.configurationField(fields, errs)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	reply, ok := g.ask(w, r, id, msg)
-	if !ok {
-		return
+	reply, err := g.ask(r, id, msg)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, roomView(reply.GetRoom()))
+	return nil
 }
 
 // deleteRoom removes a room (owner only).
-func (g *Gateway) deleteRoom(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) deleteRoom(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
-	id, ok := g.roomID(w, r)
-	if !ok {
-		return
+	id, err := g.roomID(r)
+	if err != nil {
+		return err
 	}
-	if _, ok := g.ask(w, r, id, &messages.DeleteRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}); !ok {
-		return
+	if _, err := g.ask(r, id, &messages.DeleteRoom{RequestId: requestID(r, u), Caller: callerMessage(u)}); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // creationCallback returns the room created with a callback id (calendar integrations poll it).
-func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.caller(w, r)
-	if !ok {
-		return
+func (g *Gateway) creationCallback(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.caller(r)
+	if err != nil {
+		return err
 	}
-	if !g.allow(w, r, g.callbackLimit, g.clientKey(r, u, "")) {
-		return
+	if err := g.allow(r, g.callbackLimit, g.clientKey(r, u, "")); err != nil {
+		return err
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	callbackID, present := stringField(fields, "callback_id", errs)
 	if !present && errs["callback_id"] == nil {
-		errs.add("callback_id", "This field is required.")
+		errs.add("callback_id", fieldRequired)
 	} else if present {
 		callbackID = validCallbackID(callbackID, errs)
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	id, found, err := g.cfg.Directory.CallbackRoom(r.Context(), callbackID)
 	if err != nil {
-		g.storeFailed(w, "read creation callback", err)
-		return
+		return storeFailure("read creation callback", err)
 	}
 	var room any
 	if found {
-		reply, err := g.cfg.Rooms.Ask(r.Context(), id, &messages.GetRoom{Caller: callerMessage(nil)})
+		// A room deleted since its creation is no room; any other failure is the room's.
+		reply, err := g.ask(r, id, &messages.GetRoom{Caller: callerMessage(nil)})
 		switch {
+		case statusOf(err) == http.StatusNotFound:
 		case err != nil:
-			writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
-			return
-		case reply.GetRoom() != nil:
+			return err
+		default:
 			v := reply.GetRoom()
-			room = roomSummaryJSON{ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: accessLevelNames[v.GetAccessLevel()]}
+			room = roomSummaryJSON{ID: v.GetId(), Name: v.GetName(), Slug: v.GetSlug(), AccessLevel: messages.AccessLevelName(v.GetAccessLevel())}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "room": room})
+	return nil
 }
 
 // newRoomID is the id of a room to create: random, or derived from the Idempotency-Key (with
@@ -272,9 +269,9 @@ const maxCallbackIDLength = 255
 func validCallbackID(id string, errs fieldErrors) string {
 	switch {
 	case id == "":
-		errs.add("callback_id", "This field may not be blank.")
+		errs.add("callback_id", fieldBlank)
 	case len(id) > maxCallbackIDLength || !utf8.ValidString(id):
-		errs.add("callback_id", "Ensure this field has no more than 255 characters.")
+		errs.add("callback_id", fieldOver255)
 	}
 	return id
 }
@@ -282,7 +279,7 @@ func validCallbackID(id string, errs fieldErrors) string {
 func (g *Gateway) validName(name string, errs fieldErrors) string {
 	switch {
 	case name == "":
-		errs.add("name", "This field may not be blank.")
+		errs.add("name", fieldBlank)
 	case utf8.RuneCountInString(name) > maxNameLength:
 		errs.add("name", "Ensure this field has no more than 500 characters.")
 	}
@@ -313,7 +310,7 @@ func (g *Gateway) accessLevelField(fields map[string]json.RawMessage, errs field
 	if !present {
 		return def
 	}
-	level, ok := accessLevels[s]
+	level, ok := messages.ParseAccessLevel(s)
 	if !ok {
 		errs.add("access_level", "\""+s+"\" is not a valid choice.")
 	}
@@ -334,7 +331,7 @@ func (g *Gateway) configurationField(fields map[string]json.RawMessage, errs fie
 func (g *Gateway) roomConfiguration(field string, raw json.RawMessage, errs fieldErrors) *messages.RoomConfiguration {
 	var cfg map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &cfg); err != nil || cfg == nil {
-		errs.add(field, "Must be an object.")
+		errs.add(field, fieldNotObject)
 		return nil
 	}
 	out := &messages.RoomConfiguration{}
@@ -368,14 +365,13 @@ func (g *Gateway) roomConfiguration(field string, raw json.RawMessage, errs fiel
 
 // pagination reads ?page= and ?page_size=. A page that is not a number from 1 to maxPage is a
 // 400; a page past the end is an empty one.
-func pagination(w http.ResponseWriter, r *http.Request) (page, size int, ok bool) {
+func pagination(r *http.Request) (page, size int, err error) {
 	page, size = 1, defaultPageSize
 	q := r.URL.Query()
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			fieldErrors{"page": {"A whole number from 1 to 1000000 is required."}}.write(w)
-			return 0, 0, false
+			return 0, 0, invalidField("page", "A whole number from 1 to 1000000 is required.")
 		}
 		page = n
 	}
@@ -385,7 +381,7 @@ func pagination(w http.ResponseWriter, r *http.Request) (page, size int, ok bool
 			size = min(n, maxPageSize)
 		}
 	}
-	return page, size, true
+	return page, size, nil
 }
 
 func pageOf[T any](items []T, page, size int) []T {

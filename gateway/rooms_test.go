@@ -26,25 +26,11 @@ const rtNotAuthenticated = "Authentication credentials were not provided."
 // fails fast: see TestRoomRequestsRightAfterDeleteOrMiss.
 func rtShortRequests() map[string]string { return map[string]string{"ROOM_REQUEST_TIMEOUT": "3"} }
 
-// rtUser is a registered user: a client holding their token, and their id.
-type rtUser struct {
-	*servicetest.Client
-	ID    string
-	Email string
-}
-
-// rtRegister makes a user known to the node (GET users/me/) and returns them with their id.
-func rtRegister(t *testing.T, n *servicetest.Node, sub string) rtUser {
+// rtRegister registers the user with subject sub, email <sub>@example.org and full name
+// "<Sub> Tester".
+func rtRegister(t *testing.T, n *servicetest.Node, sub string) servicetest.User {
 	t.Helper()
-	email := sub + "@example.org"
-	c := n.Client(n.Token(sub, email, strings.ToUpper(sub[:1])+sub[1:]+" Tester"))
-	res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
-	rtStatus(t, res, http.StatusOK, "users/me of "+sub)
-	id, _ := res.JSON()["id"].(string)
-	if _, err := uuid.Parse(id); err != nil {
-		t.Fatalf("users/me of %s: id %q is not a UUID: %s", sub, id, res.Body)
-	}
-	return rtUser{Client: c, ID: id, Email: email}
+	return n.RegisterUser(servicetest.UserClaims(sub, sub+"@example.org", strings.ToUpper(sub[:1])+sub[1:]+" Tester"))
 }
 
 // rtStatus fails the test unless the response has the wanted status.
@@ -53,27 +39,6 @@ func rtStatus(t *testing.T, res servicetest.Response, want int, what string) {
 	if res.Status != want {
 		t.Fatalf("%s: status %d, want %d; body %s", what, res.Status, want, res.Body)
 	}
-}
-
-// rtCreateRoom creates a room and returns its JSON.
-func rtCreateRoom(t *testing.T, c *servicetest.Client, body map[string]any) map[string]any {
-	t.Helper()
-	res := c.Do(http.MethodPost, servicetest.Path("rooms"), body)
-	rtStatus(t, res, http.StatusCreated, "create room")
-	room := res.JSON()
-	if _, err := uuid.Parse(rtString(room, "id")); err != nil {
-		t.Fatalf("create room: id is not a UUID: %s", res.Body)
-	}
-	return room
-}
-
-// rtGrant gives a user a role on a room and returns the access id.
-func rtGrant(t *testing.T, by *servicetest.Client, userID, roomID, role string) string {
-	t.Helper()
-	res := by.Do(http.MethodPost, servicetest.Path("resource-accesses"),
-		map[string]any{"user": userID, "resource": roomID, "role": role})
-	rtStatus(t, res, http.StatusCreated, "grant "+role)
-	return rtString(res.JSON(), "id")
 }
 
 // rtRaw sends a body as is (for malformed JSON), with an optional bearer token.
@@ -309,7 +274,7 @@ func TestConfigEndpoint(t *testing.T) {
 		authed := n.Client(n.Token("cfg-user", "cfg@example.org", "Cfg User")).Do(http.MethodGet, "/api/v1.0/config", nil)
 		rtStatus(t, authed, http.StatusOK, "config as user without slash")
 		// A room created without access_level gets the configured default.
-		room := rtCreateRoom(t, n.Client(n.Token("cfg-user", "cfg@example.org", "Cfg User")), map[string]any{"name": "Default level"})
+		room := n.Client(n.Token("cfg-user", "cfg@example.org", "Cfg User")).CreateRoom(map[string]any{"name": "Default level"}).JSON
 		if room["access_level"] != wantLevel {
 			t.Errorf("default access_level of a new room = %v, want %q", room["access_level"], wantLevel)
 		}
@@ -339,7 +304,7 @@ func TestRoomCreate(t *testing.T) {
 	created := 0
 
 	t.Run("defaults", func(t *testing.T) {
-		room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Standup"})
+		room := alice.CreateRoom(map[string]any{"name": "Standup"}).JSON
 		created++
 		if room["slug"] != "standup" {
 			t.Errorf("slug %q, want the name slugified: standup", room["slug"])
@@ -363,10 +328,10 @@ func TestRoomCreate(t *testing.T) {
 	})
 
 	t.Run("access level and configuration", func(t *testing.T) {
-		room := rtCreateRoom(t, alice.Client, map[string]any{
+		room := alice.CreateRoom(map[string]any{
 			"name": "Board", "access_level": "restricted",
 			"configuration": map[string]any{"can_publish_sources": []string{"microphone", "camera"}, "everyone_can_mute": true},
-		})
+		}).JSON
 		created++
 		if room["access_level"] != "restricted" {
 			t.Errorf("access_level = %v", room["access_level"])
@@ -379,7 +344,7 @@ func TestRoomCreate(t *testing.T) {
 
 	t.Run("slugs are the names slugified", func(t *testing.T) {
 		for i := range 5 {
-			room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Room " + string(rune('A'+i))})
+			room := alice.CreateRoom(map[string]any{"name": "Room " + string(rune('A'+i))}).JSON
 			created++
 			if want := "room-" + string(rune('a'+i)); rtString(room, "slug") != want {
 				t.Errorf("slug %q, want %q", room["slug"], want)
@@ -440,9 +405,9 @@ func TestRoomRetrieve(t *testing.T) {
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
 	anon := n.Client("")
-	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Retro", "access_level": "restricted"})
+	room := alice.CreateRoom(map[string]any{"name": "Retro", "access_level": "restricted"}).JSON
 	id, slug := rtString(room, "id"), rtString(room, "slug")
-	public := rtCreateRoom(t, alice.Client, map[string]any{"name": "Open"})
+	public := alice.CreateRoom(map[string]any{"name": "Open"}).JSON
 
 	for _, path := range []string{
 		servicetest.Path("rooms", id),
@@ -519,12 +484,12 @@ func TestRoomUpdateDeletePermissions(t *testing.T) {
 	names := map[string]string{} // room id -> its (unique: a name is a slug) name
 	newRoom := func(t *testing.T) (id, slug string) {
 		t.Helper()
-		name := uniqueRoomName("Matrix")
-		room := rtCreateRoom(t, alice.Client, map[string]any{"name": name, "access_level": "trusted"})
+		name := servicetest.UniqueRoomName("Matrix")
+		room := alice.CreateRoom(map[string]any{"name": name, "access_level": "trusted"}).JSON
 		names[rtString(room, "id")] = name
 		id = rtString(room, "id")
-		rtGrant(t, alice.Client, carol.ID, id, "administrator")
-		rtGrant(t, alice.Client, dave.ID, id, "member")
+		alice.Grant(id, carol.ID, "administrator")
+		alice.Grant(id, dave.ID, "member")
 		return id, rtString(room, "slug")
 	}
 
@@ -642,14 +607,14 @@ func TestRoomList(t *testing.T) {
 
 	create := func(c *servicetest.Client, name string) string {
 		n.Clock.Advance(time.Second) // creation times must differ for "newest first"
-		return rtString(rtCreateRoom(t, c, map[string]any{"name": name}), "id")
+		return c.CreateRoom(map[string]any{"name": name}).ID
 	}
 	a1 := create(alice.Client, "A1")
 	a2 := create(alice.Client, "A2")
 	a3 := create(alice.Client, "A3")
 	b1 := create(bob.Client, "B1")
 	b2 := create(bob.Client, "B2")
-	rtGrant(t, bob.Client, alice.ID, b1, "member")
+	bob.Grant(b1, alice.ID, "member")
 
 	t.Run("only rooms with a role, newest first", func(t *testing.T) {
 		list := rtRoomList(t, alice.Client, "")
@@ -734,7 +699,7 @@ func TestRoomCreationCallback(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	anon := n.Client("")
-	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Calendar", "callback_id": "cb-1", "access_level": "restricted"})
+	room := alice.CreateRoom(map[string]any{"name": "Calendar", "callback_id": "cb-1", "access_level": "restricted"}).JSON
 
 	t.Run("known callback id", func(t *testing.T) {
 		for _, c := range []*servicetest.Client{anon, alice.Client} {
@@ -791,10 +756,10 @@ func TestRoomStateSurvivesRestart(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
-	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Before", "access_level": "restricted",
-		"configuration": map[string]any{"everyone_can_mute": true}})
+	room := alice.CreateRoom(map[string]any{"name": "Before", "access_level": "restricted",
+		"configuration": map[string]any{"everyone_can_mute": true}}).JSON
 	id, slug := rtString(room, "id"), rtString(room, "slug")
-	accessID := rtGrant(t, alice.Client, bob.ID, id, "member")
+	accessID := alice.Grant(id, bob.ID, "member")
 	rtStatus(t, alice.Do(http.MethodPatch, servicetest.Path("rooms", id), map[string]any{"name": "Renamed"}), http.StatusOK, "rename")
 
 	// snapshot is what a caller sees of the room, without the freshly minted LiveKit token.
@@ -844,9 +809,9 @@ func TestRoomIdempotency(t *testing.T) {
 	n := servicetest.StartNode(t, rtShortRequests())
 	alice := rtRegister(t, n, "alice")
 	carol := rtRegister(t, n, "carol")
-	room := rtCreateRoom(t, alice.Client, map[string]any{"name": "Original"})
+	room := alice.CreateRoom(map[string]any{"name": "Original"}).JSON
 	id := rtString(room, "id")
-	rtGrant(t, alice.Client, carol.ID, id, "administrator")
+	alice.Grant(id, carol.ID, "administrator")
 	path := servicetest.Path("rooms", id)
 
 	t.Run("same key answers the first reply", func(t *testing.T) {
@@ -883,7 +848,7 @@ func TestRoomIdempotency(t *testing.T) {
 	})
 
 	t.Run("retried delete gets the first answer", func(t *testing.T) {
-		other := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Doomed"}), "id")
+		other := alice.CreateRoom(map[string]any{"name": "Doomed"}).ID
 		p := servicetest.Path("rooms", other)
 		rtStatus(t, alice.Do(http.MethodDelete, p, nil, "Idempotency-Key", "del-1"), http.StatusNoContent, "delete")
 		rtStatus(t, alice.Do(http.MethodDelete, p, nil, "Idempotency-Key", "del-1"), http.StatusNoContent, "retried delete")
@@ -931,7 +896,7 @@ func TestErrorBodies(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	alice := rtRegister(t, n, "alice")
 	bob := rtRegister(t, n, "bob")
-	room := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Errors"}), "id")
+	room := alice.CreateRoom(map[string]any{"name": "Errors"}).ID
 
 	cases := []struct {
 		name         string
@@ -996,7 +961,7 @@ func TestRoomRequestsRightAfterDeleteOrMiss(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		id := rtString(rtCreateRoom(t, alice.Client, map[string]any{"name": "Short-lived"}), "id")
+		id := alice.CreateRoom(map[string]any{"name": "Short-lived"}).ID
 		rtStatus(t, alice.Do(http.MethodDelete, servicetest.Path("rooms", id), nil), http.StatusNoContent, "delete")
 		askTogether("deleted room "+string(rune('1'+i)), id)
 		askTogether("unknown room "+string(rune('1'+i)), uuid.NewString())

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -48,9 +47,6 @@ type BrowserSettings struct {
 
 // csrfHeader is where cookie-authenticated unsafe requests carry the CSRF token.
 const csrfHeader = "X-CSRFToken"
-
-// errCSRF refuses a cookie-authenticated unsafe request without the session's CSRF token.
-var errCSRF = errors.New("CSRF Failed: CSRF token missing or incorrect.")
 
 type sessionRecord struct {
 	User    userRecord `json:"user"`
@@ -97,14 +93,14 @@ func (g *Gateway) session(r *http.Request) (*sessionRecord, string, error) {
 	id := sessionStoreID(c.Value)
 	b, ok, err := g.cfg.Sessions.GetSession(r.Context(), id)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: read session: %v", errStore, err)
+		return nil, "", fmt.Errorf("%w: read session: %w", errStore, err)
 	}
 	if !ok {
 		return nil, "", nil
 	}
 	var s sessionRecord
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, "", fmt.Errorf("%w: decode session: %v", errStore, err)
+		return nil, "", fmt.Errorf("%w: decode session: %w", errStore, err)
 	}
 	return &s, id, nil
 }
@@ -115,7 +111,7 @@ func (g *Gateway) startSession(w http.ResponseWriter, r *http.Request, u userRec
 	s := sessionRecord{User: u, CSRF: rand.Text(), IDToken: idToken}
 	b, _ := json.Marshal(s)
 	if err := g.cfg.Sessions.PutSession(r.Context(), sessionStoreID(value), b, g.cfg.Browser.SessionAge); err != nil {
-		return fmt.Errorf("%w: save session: %v", errStore, err)
+		return fmt.Errorf("%w: save session: %w", errStore, err)
 	}
 	age := int(g.cfg.Browser.SessionAge / time.Second)
 	http.SetCookie(w, g.cookie(g.cfg.Browser.SessionCookie, value, "/", age, true))

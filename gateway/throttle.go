@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"meetcoord/gateway/ratelimit"
@@ -17,33 +16,23 @@ func (cfg Config) rateLimit(name string, r ratelimit.Rate) ratelimit.Limiter {
 	return ratelimit.NewLocal(r)
 }
 
-// spend takes n of key's allowance from l. ok=false means the limit could not be checked (its
-// store failed) and the 503 is written: a request is neither let through unchecked nor refused
-// as if throttled.
-func (g *Gateway) spend(w http.ResponseWriter, r *http.Request, l ratelimit.Limiter, key string, n int) (ratelimit.Decision, bool) {
+// spend takes n of key's allowance from l. Its error says the limit could not be checked (its
+// store failed, a 503): a request is neither let through unchecked nor refused as if throttled.
+func (g *Gateway) spend(r *http.Request, l ratelimit.Limiter, key string, n int) (ratelimit.Decision, error) {
 	d, err := l.AllowN(r.Context(), key, n)
 	if err != nil {
-		g.storeFailed(w, "check rate limit", err)
-		return ratelimit.Decision{}, false
+		return ratelimit.Decision{}, storeFailure("check rate limit", err)
 	}
-	return d, true
+	return d, nil
 }
 
-// allow spends one of key's allowance; ok=false means the answer (429 or 503) is written.
-func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, l ratelimit.Limiter, key string) bool {
-	d, ok := g.spend(w, r, l, key, 1)
-	if ok && !d.Allowed {
-		writeThrottled(w, d, "Request was throttled.")
+// allow spends one of key's allowance; the error is the answer (429 or 503).
+func (g *Gateway) allow(r *http.Request, l ratelimit.Limiter, key string) error {
+	d, err := g.spend(r, l, key, 1)
+	if err == nil && !d.Allowed {
+		return throttled(d, errThrottled.detail)
 	}
-	return ok && d.Allowed
-}
-
-// writeThrottled answers 429, with Retry-After when waiting would help.
-func writeThrottled(w http.ResponseWriter, d ratelimit.Decision, detail string) {
-	if d.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
-	}
-	writeError(w, http.StatusTooManyRequests, detail)
+	return err
 }
 
 // retryAfterSeconds is the decision's wait in whole seconds, rounded up (at least 1).

@@ -11,67 +11,63 @@ import (
 )
 
 // usersMe is the authenticated user, with their preferences.
-func (g *Gateway) usersMe(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) usersMe(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	prefs, err := g.preferencesOf(r.Context(), u.ID)
 	if err != nil {
-		g.storeFailed(w, "read preferences of user", err)
-		return
+		return storeFailure("read preferences of user", err)
 	}
 	writeJSON(w, http.StatusOK, selfView(u, prefs))
+	return nil
 }
 
 // updateUser changes the caller's preferences (PUT: timezone required; PATCH: any subset) and
 // returns the user. Another user's id is refused as the reference does: 403 when that user
 // exists, 404 otherwise.
-func (g *Gateway) updateUser(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) updateUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	if id := mux.Vars(r)["user"]; id != u.ID {
-		g.refuseOtherUser(w, r, id)
-		return
+		return g.refuseOtherUser(r, id)
 	}
-	fields, ok := decodeObject(w, r)
-	if !ok {
-		return
+	fields, err := decodeObject(w, r)
+	if err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	changes := g.preferenceChanges(fields, r.Method == http.MethodPut, errs)
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
 	if err := g.cfg.Users.SetUserPreferences(r.Context(), u.ID, changes); err != nil {
-		g.storeFailed(w, "set preferences of user", err)
-		return
+		return storeFailure("set preferences of user", err)
 	}
 	prefs, err := g.preferencesOf(r.Context(), u.ID)
 	if err != nil {
-		g.storeFailed(w, "read preferences of user", err)
-		return
+		return storeFailure("read preferences of user", err)
 	}
 	writeJSON(w, http.StatusOK, selfView(u, prefs))
+	return nil
 }
 
 // refuseOtherUser answers a change of someone else's user: 403 if they exist, else 404.
-func (g *Gateway) refuseOtherUser(w http.ResponseWriter, r *http.Request, id string) {
+func (g *Gateway) refuseOtherUser(r *http.Request, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
-		writeError(w, http.StatusNotFound, "Not found.")
-		return
+		return errNotFound
 	}
 	_, found, err := g.cfg.Users.GetUser(r.Context(), id)
 	switch {
 	case err != nil:
-		g.storeFailed(w, "read user", err)
+		return storeFailure("read user", err)
 	case found:
-		writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return errForbidden
 	default:
-		writeError(w, http.StatusNotFound, "Not found.")
+		return errNotFound
 	}
 }
 

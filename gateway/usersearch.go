@@ -19,10 +19,10 @@ const (
 	userSearchLimit     = 10
 )
 
-func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) {
-	u, ok := g.user(w, r)
-	if !ok {
-		return
+func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) error {
+	u, err := g.user(r)
+	if err != nil {
+		return err
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	room := strings.TrimSpace(r.URL.Query().Get("room"))
@@ -34,20 +34,18 @@ func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) {
 		errs.add("room", "This field is required: the room people are invited to.")
 	}
 	if len(errs) > 0 {
-		errs.write(w)
-		return
+		return errs.invalid()
 	}
-	roomID, ok := g.roomID(w, mux.SetURLVars(r, map[string]string{"room": room}))
-	if !ok {
-		return
+	roomID, err := g.roomID(mux.SetURLVars(r, map[string]string{"room": room}))
+	if err != nil {
+		return err
 	}
-	if _, ok := g.administeredRoom(w, r, u, roomID); !ok {
-		return
+	if _, err := g.administeredRoom(r, u, roomID); err != nil {
+		return err
 	}
 	raw, err := g.cfg.Users.SearchUsersByEmail(r.Context(), q, userSearchLimit)
 	if err != nil {
-		g.storeFailed(w, "search users", err)
-		return
+		return storeFailure("search users", err)
 	}
 	out := []userJSON{}
 	for _, b := range raw {
@@ -57,4 +55,5 @@ func (g *Gateway) searchUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

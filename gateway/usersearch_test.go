@@ -11,14 +11,9 @@ import (
 )
 
 // withEmail registers a user with a chosen email (users/me once).
-func withEmail(t *testing.T, n *servicetest.Node, sub, email string) testUser {
+func withEmail(t *testing.T, n *servicetest.Node, sub, email string) servicetest.User {
 	t.Helper()
-	c := n.Client(n.Token(sub, email, "User "+sub))
-	res := c.Do(http.MethodGet, servicetest.Path("users", "me"), nil)
-	if res.Status != http.StatusOK {
-		t.Fatalf("users/me of %s: %d %s", sub, res.Status, res.Body)
-	}
-	return testUser{c: c, id: res.JSON()["id"].(string), sub: sub}
+	return n.RegisterUser(servicetest.UserClaims(sub, email, "User "+sub))
 }
 
 func searchUsers(c *servicetest.Client, q, room string) servicetest.Response {
@@ -52,9 +47,9 @@ func TestUserSearch(t *testing.T) {
 	for i := range 12 {
 		withEmail(t, n, fmt.Sprintf("team%02d", i), fmt.Sprintf("team%02d@example.org", i))
 	}
-	room := createRoomAs(t, owner, "Planning", "restricted")
-	grantRole(t, owner, room, admin, "administrator")
-	grantRole(t, owner, room, member, "member")
+	room := owner.CreateRoom(map[string]any{"name": "Planning", "access_level": "restricted"}).ID
+	owner.Grant(room, admin.ID, "administrator")
+	owner.Grant(room, member.ID, "member")
 
 	t.Run("owner and administrator search", func(t *testing.T) {
 		tests := []struct {
@@ -66,21 +61,21 @@ func TestUserSearch(t *testing.T) {
 			{"carl", []string{"carla@example.net"}},
 			{"nobody@example.org", nil},
 		}
-		for _, who := range []testUser{owner, admin} {
+		for _, who := range []servicetest.User{owner, admin} {
 			for _, tt := range tests {
-				res := searchUsers(who.c, tt.q, room)
+				res := searchUsers(who.Client, tt.q, room)
 				if res.Status != http.StatusOK {
-					t.Fatalf("%s searches %q: %d %s", who.sub, tt.q, res.Status, res.Body)
+					t.Fatalf("%s searches %q: %d %s", who.Subject, tt.q, res.Status, res.Body)
 				}
 				if got := emailsOf(t, res); fmt.Sprint(got) != fmt.Sprint(tt.want) {
-					t.Errorf("%s searches %q: %v, want %v", who.sub, tt.q, got, tt.want)
+					t.Errorf("%s searches %q: %v, want %v", who.Subject, tt.q, got, tt.want)
 				}
 			}
 		}
 	})
 
 	t.Run("results are capped", func(t *testing.T) {
-		res := searchUsers(owner.c, "team", room)
+		res := searchUsers(owner.Client, "team", room)
 		if got := emailsOf(t, res); len(got) != 10 || got[0] != "team00@example.org" {
 			t.Errorf("search team: %d results %v, want the first 10", len(got), got)
 		}
@@ -96,13 +91,13 @@ func TestUserSearch(t *testing.T) {
 			want  int
 			field string
 		}{
-			{"short query", owner.c, "ca", room, http.StatusBadRequest, "q"},
-			{"empty query", owner.c, "", room, http.StatusBadRequest, "q"},
-			{"blank query", owner.c, "   ", room, http.StatusBadRequest, "q"},
-			{"no room", owner.c, "carol", "", http.StatusBadRequest, "room"},
-			{"unknown room", owner.c, "carol", "no-such-room", http.StatusNotFound, ""},
-			{"member", member.c, "carol", room, http.StatusForbidden, ""},
-			{"no role", stranger.c, "carol", room, http.StatusForbidden, ""},
+			{"short query", owner.Client, "ca", room, http.StatusBadRequest, "q"},
+			{"empty query", owner.Client, "", room, http.StatusBadRequest, "q"},
+			{"blank query", owner.Client, "   ", room, http.StatusBadRequest, "q"},
+			{"no room", owner.Client, "carol", "", http.StatusBadRequest, "room"},
+			{"unknown room", owner.Client, "carol", "no-such-room", http.StatusNotFound, ""},
+			{"member", member.Client, "carol", room, http.StatusForbidden, ""},
+			{"no role", stranger.Client, "carol", room, http.StatusForbidden, ""},
 			{"anonymous", anonymous, "carol", room, http.StatusUnauthorized, ""},
 		}
 		for _, tt := range tests {

@@ -6,30 +6,6 @@ import (
 
 // JSON shapes of the API, built from the rooms' protobuf replies.
 
-var accessLevelNames = map[messages.AccessLevel]string{
-	messages.AccessLevel_ACCESS_LEVEL_PUBLIC:     "public",
-	messages.AccessLevel_ACCESS_LEVEL_TRUSTED:    "trusted",
-	messages.AccessLevel_ACCESS_LEVEL_RESTRICTED: "restricted",
-}
-
-var accessLevels = map[string]messages.AccessLevel{
-	"public":     messages.AccessLevel_ACCESS_LEVEL_PUBLIC,
-	"trusted":    messages.AccessLevel_ACCESS_LEVEL_TRUSTED,
-	"restricted": messages.AccessLevel_ACCESS_LEVEL_RESTRICTED,
-}
-
-var roleNames = map[messages.Role]string{
-	messages.Role_ROLE_MEMBER:        "member",
-	messages.Role_ROLE_ADMINISTRATOR: "administrator",
-	messages.Role_ROLE_OWNER:         "owner",
-}
-
-var roles = map[string]messages.Role{
-	"member":        messages.Role_ROLE_MEMBER,
-	"administrator": messages.Role_ROLE_ADMINISTRATOR,
-	"owner":         messages.Role_ROLE_OWNER,
-}
-
 var entryStatusNames = map[messages.EntryStatus]string{
 	messages.EntryStatus_ENTRY_STATUS_WAITING:  "waiting",
 	messages.EntryStatus_ENTRY_STATUS_ACCEPTED: "accepted",
@@ -96,19 +72,8 @@ func accessView(a *messages.Access, roomID string) accessJSON {
 		ID:       a.GetId(),
 		User:     userJSON{ID: u.GetId(), Email: u.GetEmail(), FullName: u.GetFullName(), ShortName: u.GetShortName()},
 		Resource: roomID,
-		Role:     roleNames[a.GetRole()],
+		Role:     messages.RoleName(a.GetRole()),
 	}
-}
-
-func configurationView(c *messages.RoomConfiguration) map[string]any {
-	out := map[string]any{}
-	if c.GetCanPublishSources() != nil {
-		out["can_publish_sources"] = append([]string{}, c.GetCanPublishSources().GetSources()...)
-	}
-	if c != nil && c.EveryoneCanMute != nil {
-		out["everyone_can_mute"] = c.GetEveryoneCanMute()
-	}
-	return out
 }
 
 func roomView(v *messages.RoomView) roomJSON {
@@ -116,8 +81,8 @@ func roomView(v *messages.RoomView) roomJSON {
 		ID:              v.GetId(),
 		Name:            v.GetName(),
 		Slug:            v.GetSlug(),
-		AccessLevel:     accessLevelNames[v.GetAccessLevel()],
-		Configuration:   configurationView(v.GetConfiguration()),
+		AccessLevel:     messages.AccessLevelName(v.GetAccessLevel()),
+		Configuration:   messages.ConfigurationView(v.GetConfiguration()),
 		IsAdministrable: v.GetIsAdministrable(),
 		LiveKit:         liveKitView(v.GetLivekit()),
 	}

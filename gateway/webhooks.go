@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
-	"google.golang.org/protobuf/proto"
 
+	"meetcoord/actors/room/webhookevents"
 	"meetcoord/messages"
 )
 
@@ -26,24 +26,28 @@ var knownEvents = map[string]bool{
 
 // livekitWebhook verifies a LiveKit webhook and routes it to its room (webhooks.md). It answers
 // 5xx only when the event was not applied and a retry can help, so that LiveKit retries it.
-func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("Authorization") == "" {
 		g.metrics.webhooks.WithLabelValues("", "unauthenticated").Inc()
-		writeError(w, http.StatusUnauthorized, errNotAuthenticated)
-		return
+		return errNotAuthenticated
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	event, err := webhook.ReceiveWebhookEvent(r, g.cfg.WebhookKeys)
 	if err != nil {
 		g.metrics.webhooks.WithLabelValues("", "invalid").Inc()
 		g.log.Warn("webhook rejected", slog.Any("error", err))
-		writeError(w, http.StatusBadRequest, "Invalid webhook: "+err.Error())
-		return
+		return invalidWebhook(err)
 	}
 	if !knownEvents[event.GetEvent()] {
 		g.metrics.webhooks.WithLabelValues("unknown", "unknown_event").Inc()
-		writeError(w, http.StatusUnprocessableEntity, "Unknown event type \""+event.GetEvent()+"\".")
-		return
+		return unknownWebhookEvent(event.GetEvent())
+	}
+	if !webhookevents.Handled(event.GetEvent()) {
+		// A known event no room acts on (track_*, ingress_*): acknowledged here, so that it never
+		// wakes a passivated room only to be ignored there.
+		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "ignored").Inc()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return nil
 	}
 	roomName := event.GetRoom().GetName()
 	if egress := event.GetEgressInfo(); egress != nil {
@@ -52,7 +56,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.WebhookRoomFilter != nil && !g.cfg.WebhookRoomFilter.MatchString(roomName) {
 		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "filtered").Inc()
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
-		return
+		return nil
 	}
 	roomID, err := uuid.Parse(roomName)
 	if err != nil {
@@ -60,14 +64,9 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "not_a_room").Inc()
 		g.log.Info("webhook for a room name that is not a room id", slog.String("room", roomName), slog.String("event", event.GetEvent()))
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
-		return
+		return nil
 	}
-	msg, err := webhookMessage(event)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	reply, err := g.cfg.Rooms.Ask(r.Context(), roomID.String(), msg)
+	reply, err := g.askRoom(r, roomID.String(), webhookMessage(event))
 	outcome := "applied"
 	switch {
 	case err != nil:
@@ -85,7 +84,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 	case "unavailable":
 		g.log.Warn("webhook not applied, asking LiveKit to retry", slog.String("room", roomName),
 			slog.String("event", event.GetEvent()), slog.Any("error", errors.Join(err, failureError(reply))))
-		writeError(w, http.StatusServiceUnavailable, "The room is unavailable, try again.")
+		return errRoomUnavailable
 	case "unknown_room":
 		g.log.Info("webhook for an unknown room", slog.String("room", roomName), slog.String("event", event.GetEvent()))
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
@@ -96,21 +95,21 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 	}
+	return nil
 }
 
 // webhookMessage wraps a verified event for its room.
-func webhookMessage(event *livekit.WebhookEvent) (*messages.WebhookEvent, error) {
-	raw, err := proto.Marshal(event)
-	if err != nil {
-		return nil, errors.New("webhook event could not be encoded")
-	}
+func webhookMessage(event *livekit.WebhookEvent) *messages.WebhookEvent {
 	createdAt := event.GetCreatedAt()
 	if createdAt == 0 {
 		createdAt = time.Now().Unix()
 	}
 	return &messages.WebhookEvent{
-		EventId: event.GetId(), Event: event.GetEvent(), CreatedAt: createdAt, LivekitEvent: raw,
-	}, nil
+		CreatedAt: createdAt, LivekitEvent: event,
+		// For a room on a node of the previous version (rolling upgrade): its only way to know
+		// the event's name and id.
+		EventId: event.GetId(), Event: event.GetEvent(),
+	}
 }
 
 func failureError(reply *messages.RoomReply) error {

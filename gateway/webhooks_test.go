@@ -29,7 +29,7 @@ func event(kind, room string, age time.Duration) *livekit.WebhookEvent {
 // restrictedRoomWithAdmitted makes a restricted room and an anonymous participant admitted to it.
 func restrictedRoomWithAdmitted(t *testing.T, n *servicetest.Node, owner *servicetest.Client) (roomID string, guest *servicetest.Client) {
 	t.Helper()
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": uniqueRoomName("Board"), "access_level": "restricted"})
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Board"), "access_level": "restricted"})
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create room: %d %s", res.Status, res.Body)
 	}
@@ -115,6 +115,39 @@ func TestWebhookEventTypes(t *testing.T) {
 		EgressInfo: &livekit.EgressInfo{EgressId: "EG_1", RoomName: roomID}}
 	if res := n.PostWebhook(egress); res.Status != http.StatusOK {
 		t.Fatalf("egress event: %d (%s)", res.Status, res.Body)
+	}
+}
+
+// TestWebhookIgnoredEventsDoNotWakeRooms: events no room acts on (track_*, ingress_*) are
+// acknowledged as before without activating the passivated room they name.
+func TestWebhookIgnoredEventsDoNotWakeRooms(t *testing.T) {
+	n := servicetest.StartNode(t, map[string]string{"ROOM_IDLE_TIMEOUT": "0.2"})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Quiet"), "access_level": "public"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create room: %d %s", res.Status, res.Body)
+	}
+	roomID := res.JSON()["id"].(string)
+	servicetest.Eventually(t, 10*time.Second, "the room passivates", func() bool {
+		return n.Metric("meetcoord_room_passivations_total") >= 1
+	})
+	activations := n.Metric("meetcoord_room_activations_total")
+
+	for _, kind := range []string{"track_published", "track_unpublished", "ingress_started", "ingress_ended"} {
+		res := n.PostWebhook(event(kind, roomID, 0))
+		if res.Status != http.StatusOK || res.JSON()["status"] != "success" {
+			t.Fatalf("%s: %d %s, want 200 success", kind, res.Status, res.Body)
+		}
+	}
+	if got := n.Metric("meetcoord_room_activations_total"); got != activations {
+		t.Fatalf("%v room activations after ignored events, want %v (the room was woken)", got, activations)
+	}
+	// An event the room acts on does reach it, and so activates it.
+	if res := n.PostWebhook(event("room_started", roomID, 0)); res.Status != http.StatusOK {
+		t.Fatalf("room_started: %d %s", res.Status, res.Body)
+	}
+	if got := n.Metric("meetcoord_room_activations_total"); got != activations+1 {
+		t.Fatalf("%v room activations after room_started, want %v", got, activations+1)
 	}
 }
 

@@ -12,6 +12,7 @@
 package messages
 
 import (
+	livekit "github.com/livekit/protocol/livekit"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -257,6 +258,74 @@ func (x EntryStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use EntryStatus.Descriptor instead.
 func (EntryStatus) EnumDescriptor() ([]byte, []int) {
 	return file_messages_room_proto_rawDescGZIP(), []int{3}
+}
+
+// A recording's status; messages.RecordingStatusName gives the API's name of each.
+type RecordingStatus int32
+
+const (
+	RecordingStatus_RECORDING_STATUS_UNSPECIFIED            RecordingStatus = 0
+	RecordingStatus_RECORDING_STATUS_INITIATED              RecordingStatus = 1
+	RecordingStatus_RECORDING_STATUS_ACTIVE                 RecordingStatus = 2
+	RecordingStatus_RECORDING_STATUS_STOPPED                RecordingStatus = 3
+	RecordingStatus_RECORDING_STATUS_SAVED                  RecordingStatus = 4
+	RecordingStatus_RECORDING_STATUS_ABORTED                RecordingStatus = 5
+	RecordingStatus_RECORDING_STATUS_FAILED_TO_START        RecordingStatus = 6
+	RecordingStatus_RECORDING_STATUS_FAILED_TO_STOP         RecordingStatus = 7
+	RecordingStatus_RECORDING_STATUS_NOTIFICATION_SUCCEEDED RecordingStatus = 8
+)
+
+// Enum value maps for RecordingStatus.
+var (
+	RecordingStatus_name = map[int32]string{
+		0: "RECORDING_STATUS_UNSPECIFIED",
+		1: "RECORDING_STATUS_INITIATED",
+		2: "RECORDING_STATUS_ACTIVE",
+		3: "RECORDING_STATUS_STOPPED",
+		4: "RECORDING_STATUS_SAVED",
+		5: "RECORDING_STATUS_ABORTED",
+		6: "RECORDING_STATUS_FAILED_TO_START",
+		7: "RECORDING_STATUS_FAILED_TO_STOP",
+		8: "RECORDING_STATUS_NOTIFICATION_SUCCEEDED",
+	}
+	RecordingStatus_value = map[string]int32{
+		"RECORDING_STATUS_UNSPECIFIED":            0,
+		"RECORDING_STATUS_INITIATED":              1,
+		"RECORDING_STATUS_ACTIVE":                 2,
+		"RECORDING_STATUS_STOPPED":                3,
+		"RECORDING_STATUS_SAVED":                  4,
+		"RECORDING_STATUS_ABORTED":                5,
+		"RECORDING_STATUS_FAILED_TO_START":        6,
+		"RECORDING_STATUS_FAILED_TO_STOP":         7,
+		"RECORDING_STATUS_NOTIFICATION_SUCCEEDED": 8,
+	}
+)
+
+func (x RecordingStatus) Enum() *RecordingStatus {
+	p := new(RecordingStatus)
+	*p = x
+	return p
+}
+
+func (x RecordingStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecordingStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_messages_room_proto_enumTypes[4].Descriptor()
+}
+
+func (RecordingStatus) Type() protoreflect.EnumType {
+	return &file_messages_room_proto_enumTypes[4]
+}
+
+func (x RecordingStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecordingStatus.Descriptor instead.
+func (RecordingStatus) EnumDescriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{4}
 }
 
 type User struct {
@@ -1330,13 +1399,22 @@ func (x *DecideEntry) GetAllowEntry() bool {
 	return false
 }
 
-// A verified LiveKit webhook routed to its room.
+// A verified LiveKit webhook routed to its room: one of the events the room acts on
+// (actors/room/webhookevents); the gateway answers the others itself.
 type WebhookEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	Event         string                 `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`                                   // LiveKit event name, e.g. "room_finished"
-	CreatedAt     int64                  `protobuf:"varint,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`         // unix seconds, from the event
-	LivekitEvent  []byte                 `protobuf:"bytes,4,opt,name=livekit_event,json=livekitEvent,proto3" json:"livekit_event,omitempty"` // livekit.WebhookEvent, protobuf encoded
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// livekit_event's id and event, still written for one version so that a room on a node of the
+	// previous version applies the event during a rolling upgrade; read by no one.
+	//
+	// Deprecated: Marked as deprecated in messages/room.proto.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// Deprecated: Marked as deprecated in messages/room.proto.
+	Event string `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// Unix seconds: the event's own time, or the time the gateway received it when it has none.
+	CreatedAt int64 `protobuf:"varint,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Was `bytes` holding the event protobuf encoded: an embedded message is encoded the same way,
+	// so nodes of either version read each other's messages.
+	LivekitEvent  *livekit.WebhookEvent `protobuf:"bytes,4,opt,name=livekit_event,json=livekitEvent,proto3" json:"livekit_event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1371,6 +1449,7 @@ func (*WebhookEvent) Descriptor() ([]byte, []int) {
 	return file_messages_room_proto_rawDescGZIP(), []int{17}
 }
 
+// Deprecated: Marked as deprecated in messages/room.proto.
 func (x *WebhookEvent) GetEventId() string {
 	if x != nil {
 		return x.EventId
@@ -1378,6 +1457,7 @@ func (x *WebhookEvent) GetEventId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in messages/room.proto.
 func (x *WebhookEvent) GetEvent() string {
 	if x != nil {
 		return x.Event
@@ -1392,7 +1472,7 @@ func (x *WebhookEvent) GetCreatedAt() int64 {
 	return 0
 }
 
-func (x *WebhookEvent) GetLivekitEvent() []byte {
+func (x *WebhookEvent) GetLivekitEvent() *livekit.WebhookEvent {
 	if x != nil {
 		return x.LivekitEvent
 	}
@@ -3157,19 +3237,26 @@ func (x *RoomSummary) GetCreatedUnixMs() int64 {
 	return 0
 }
 
-// A recording of the room (an egress). Status and mode carry the API's names.
+// A recording of the room (an egress). Mode carries the API's name. Read the status with
+// CurrentStatus and change it with SetStatus (messages/vocabulary.go), which keep both fields.
 type Recording struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Mode          string                 `protobuf:"bytes,2,opt,name=mode,proto3" json:"mode,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	EgressId      string                 `protobuf:"bytes,4,opt,name=egress_id,json=egressId,proto3" json:"egress_id,omitempty"`
-	Options       *RecordingOptions      `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
-	CreatedUnixMs int64                  `protobuf:"varint,6,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
-	UpdatedUnixMs int64                  `protobuf:"varint,7,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
-	StartedBy     string                 `protobuf:"bytes,8,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"` // user id
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Mode  string                 `protobuf:"bytes,2,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The status by its API name: the only status of recordings stored before recording_status
+	// existed, and still written for one version so that a node of the previous version reads
+	// the newer snapshots and indexes.
+	//
+	// Deprecated: Marked as deprecated in messages/room.proto.
+	Status          string            `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	EgressId        string            `protobuf:"bytes,4,opt,name=egress_id,json=egressId,proto3" json:"egress_id,omitempty"`
+	Options         *RecordingOptions `protobuf:"bytes,5,opt,name=options,proto3" json:"options,omitempty"`
+	CreatedUnixMs   int64             `protobuf:"varint,6,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	UpdatedUnixMs   int64             `protobuf:"varint,7,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
+	StartedBy       string            `protobuf:"bytes,8,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"` // user id
+	RecordingStatus RecordingStatus   `protobuf:"varint,9,opt,name=recording_status,json=recordingStatus,proto3,enum=meetcoord.messages.RecordingStatus" json:"recording_status,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Recording) Reset() {
@@ -3216,6 +3303,7 @@ func (x *Recording) GetMode() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in messages/room.proto.
 func (x *Recording) GetStatus() string {
 	if x != nil {
 		return x.Status
@@ -3256,6 +3344,13 @@ func (x *Recording) GetStartedBy() string {
 		return x.StartedBy
 	}
 	return ""
+}
+
+func (x *Recording) GetRecordingStatus() RecordingStatus {
+	if x != nil {
+		return x.RecordingStatus
+	}
+	return RecordingStatus_RECORDING_STATUS_UNSPECIFIED
 }
 
 // What the user-recordings index holds: a recording with the room it belongs to.
@@ -3729,7 +3824,7 @@ var File_messages_room_proto protoreflect.FileDescriptor
 
 const file_messages_room_proto_rawDesc = "" +
 	"\n" +
-	"\x13messages/room.proto\x12\x12meetcoord.messages\"\x96\x01\n" +
+	"\x13messages/room.proto\x12\x12meetcoord.messages\x1a\x15livekit_webhook.proto\"\x96\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03sub\x18\x02 \x01(\tR\x03sub\x12\x14\n" +
@@ -3820,13 +3915,13 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x06caller\x18\x02 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\x12%\n" +
 	"\x0eparticipant_id\x18\x03 \x01(\tR\rparticipantId\x12\x1f\n" +
 	"\vallow_entry\x18\x04 \x01(\bR\n" +
-	"allowEntry\"\x83\x01\n" +
-	"\fWebhookEvent\x12\x19\n" +
-	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x14\n" +
-	"\x05event\x18\x02 \x01(\tR\x05event\x12\x1d\n" +
+	"allowEntry\"\xa2\x01\n" +
+	"\fWebhookEvent\x12\x1d\n" +
+	"\bevent_id\x18\x01 \x01(\tB\x02\x18\x01R\aeventId\x12\x18\n" +
+	"\x05event\x18\x02 \x01(\tB\x02\x18\x01R\x05event\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\x03R\tcreatedAt\x12#\n" +
-	"\rlivekit_event\x18\x04 \x01(\fR\flivekitEvent\"\xb4\x01\n" +
+	"created_at\x18\x03 \x01(\x03R\tcreatedAt\x12:\n" +
+	"\rlivekit_event\x18\x04 \x01(\v2\x15.livekit.WebhookEventR\flivekitEvent\"\xb4\x01\n" +
 	"\x0fMuteParticipant\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
@@ -3989,17 +4084,18 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x03 \x01(\tR\x04slug\x12B\n" +
 	"\faccess_level\x18\x04 \x01(\x0e2\x1f.meetcoord.messages.AccessLevelR\vaccessLevel\x12&\n" +
-	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"\x93\x02\n" +
+	"\x0fcreated_unix_ms\x18\x05 \x01(\x03R\rcreatedUnixMs\"\xe7\x02\n" +
 	"\tRecording\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\x12\x1b\n" +
+	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1a\n" +
+	"\x06status\x18\x03 \x01(\tB\x02\x18\x01R\x06status\x12\x1b\n" +
 	"\tegress_id\x18\x04 \x01(\tR\begressId\x12>\n" +
 	"\aoptions\x18\x05 \x01(\v2$.meetcoord.messages.RecordingOptionsR\aoptions\x12&\n" +
 	"\x0fcreated_unix_ms\x18\x06 \x01(\x03R\rcreatedUnixMs\x12&\n" +
 	"\x0fupdated_unix_ms\x18\a \x01(\x03R\rupdatedUnixMs\x12\x1d\n" +
 	"\n" +
-	"started_by\x18\b \x01(\tR\tstartedBy\"\x82\x01\n" +
+	"started_by\x18\b \x01(\tR\tstartedBy\x12N\n" +
+	"\x10recording_status\x18\t \x01(\x0e2#.meetcoord.messages.RecordingStatusR\x0frecordingStatus\"\x82\x01\n" +
 	"\x0eRecordingEntry\x12;\n" +
 	"\trecording\x18\x01 \x01(\v2\x1d.meetcoord.messages.RecordingR\trecording\x123\n" +
 	"\x04room\x18\x02 \x01(\v2\x1f.meetcoord.messages.RoomSummaryR\x04room\"p\n" +
@@ -4066,7 +4162,17 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x18ENTRY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ENTRY_STATUS_WAITING\x10\x01\x12\x19\n" +
 	"\x15ENTRY_STATUS_ACCEPTED\x10\x02\x12\x17\n" +
-	"\x13ENTRY_STATUS_DENIED\x10\x03B\x14Z\x12meetcoord/messagesb\x06proto3"
+	"\x13ENTRY_STATUS_DENIED\x10\x03*\xc0\x02\n" +
+	"\x0fRecordingStatus\x12 \n" +
+	"\x1cRECORDING_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aRECORDING_STATUS_INITIATED\x10\x01\x12\x1b\n" +
+	"\x17RECORDING_STATUS_ACTIVE\x10\x02\x12\x1c\n" +
+	"\x18RECORDING_STATUS_STOPPED\x10\x03\x12\x1a\n" +
+	"\x16RECORDING_STATUS_SAVED\x10\x04\x12\x1c\n" +
+	"\x18RECORDING_STATUS_ABORTED\x10\x05\x12$\n" +
+	" RECORDING_STATUS_FAILED_TO_START\x10\x06\x12#\n" +
+	"\x1fRECORDING_STATUS_FAILED_TO_STOP\x10\a\x12+\n" +
+	"'RECORDING_STATUS_NOTIFICATION_SUCCEEDED\x10\bB\x14Z\x12meetcoord/messagesb\x06proto3"
 
 var (
 	file_messages_room_proto_rawDescOnce sync.Once
@@ -4080,147 +4186,151 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 	return file_messages_room_proto_rawDescData
 }
 
-var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),               // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                      // 1: meetcoord.messages.Role
 	(ErrorCode)(0),                 // 2: meetcoord.messages.ErrorCode
 	(EntryStatus)(0),               // 3: meetcoord.messages.EntryStatus
-	(*User)(nil),                   // 4: meetcoord.messages.User
-	(*Caller)(nil),                 // 5: meetcoord.messages.Caller
-	(*LiveKitParticipant)(nil),     // 6: meetcoord.messages.LiveKitParticipant
-	(*RoomConfiguration)(nil),      // 7: meetcoord.messages.RoomConfiguration
-	(*SourceList)(nil),             // 8: meetcoord.messages.SourceList
-	(*Access)(nil),                 // 9: meetcoord.messages.Access
-	(*CreateRoom)(nil),             // 10: meetcoord.messages.CreateRoom
-	(*GetRoom)(nil),                // 11: meetcoord.messages.GetRoom
-	(*UpdateRoom)(nil),             // 12: meetcoord.messages.UpdateRoom
-	(*DeleteRoom)(nil),             // 13: meetcoord.messages.DeleteRoom
-	(*ListAccesses)(nil),           // 14: meetcoord.messages.ListAccesses
-	(*CreateAccess)(nil),           // 15: meetcoord.messages.CreateAccess
-	(*UpdateAccess)(nil),           // 16: meetcoord.messages.UpdateAccess
-	(*DeleteAccess)(nil),           // 17: meetcoord.messages.DeleteAccess
-	(*RequestEntry)(nil),           // 18: meetcoord.messages.RequestEntry
-	(*ListWaiting)(nil),            // 19: meetcoord.messages.ListWaiting
-	(*DecideEntry)(nil),            // 20: meetcoord.messages.DecideEntry
-	(*WebhookEvent)(nil),           // 21: meetcoord.messages.WebhookEvent
-	(*MuteParticipant)(nil),        // 22: meetcoord.messages.MuteParticipant
-	(*ParticipantPermission)(nil),  // 23: meetcoord.messages.ParticipantPermission
-	(*UpdateParticipant)(nil),      // 24: meetcoord.messages.UpdateParticipant
-	(*RemoveParticipant)(nil),      // 25: meetcoord.messages.RemoveParticipant
-	(*StartSubtitle)(nil),          // 26: meetcoord.messages.StartSubtitle
-	(*RecordingOptions)(nil),       // 27: meetcoord.messages.RecordingOptions
-	(*StartRecording)(nil),         // 28: meetcoord.messages.StartRecording
-	(*StopRecording)(nil),          // 29: meetcoord.messages.StopRecording
-	(*SetHandRaised)(nil),          // 30: meetcoord.messages.SetHandRaised
-	(*RenameParticipant)(nil),      // 31: meetcoord.messages.RenameParticipant
-	(*ChangeParticipantRole)(nil),  // 32: meetcoord.messages.ChangeParticipantRole
-	(*ParticipantRoleChanged)(nil), // 33: meetcoord.messages.ParticipantRoleChanged
-	(*FieldErrors)(nil),            // 34: meetcoord.messages.FieldErrors
-	(*Failure)(nil),                // 35: meetcoord.messages.Failure
-	(*LiveKitAccess)(nil),          // 36: meetcoord.messages.LiveKitAccess
-	(*RoomView)(nil),               // 37: meetcoord.messages.RoomView
-	(*EntryView)(nil),              // 38: meetcoord.messages.EntryView
-	(*WaitingList)(nil),            // 39: meetcoord.messages.WaitingList
-	(*AccessList)(nil),             // 40: meetcoord.messages.AccessList
-	(*Ack)(nil),                    // 41: meetcoord.messages.Ack
-	(*RoomReply)(nil),              // 42: meetcoord.messages.RoomReply
-	(*LobbyEntry)(nil),             // 43: meetcoord.messages.LobbyEntry
-	(*RoomRecord)(nil),             // 44: meetcoord.messages.RoomRecord
-	(*RoomSummary)(nil),            // 45: meetcoord.messages.RoomSummary
-	(*Recording)(nil),              // 46: meetcoord.messages.Recording
-	(*RecordingEntry)(nil),         // 47: meetcoord.messages.RecordingEntry
-	(*Presence)(nil),               // 48: meetcoord.messages.Presence
-	(*RememberedReply)(nil),        // 49: meetcoord.messages.RememberedReply
-	(*RoomState)(nil),              // 50: meetcoord.messages.RoomState
-	(*Superseded)(nil),             // 51: meetcoord.messages.Superseded
-	(*IndexAccesses)(nil),          // 52: meetcoord.messages.IndexAccesses
-	(*LobbyEntriesRecord)(nil),     // 53: meetcoord.messages.LobbyEntriesRecord
-	nil,                            // 54: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                            // 55: meetcoord.messages.Failure.FieldsEntry
+	(RecordingStatus)(0),           // 4: meetcoord.messages.RecordingStatus
+	(*User)(nil),                   // 5: meetcoord.messages.User
+	(*Caller)(nil),                 // 6: meetcoord.messages.Caller
+	(*LiveKitParticipant)(nil),     // 7: meetcoord.messages.LiveKitParticipant
+	(*RoomConfiguration)(nil),      // 8: meetcoord.messages.RoomConfiguration
+	(*SourceList)(nil),             // 9: meetcoord.messages.SourceList
+	(*Access)(nil),                 // 10: meetcoord.messages.Access
+	(*CreateRoom)(nil),             // 11: meetcoord.messages.CreateRoom
+	(*GetRoom)(nil),                // 12: meetcoord.messages.GetRoom
+	(*UpdateRoom)(nil),             // 13: meetcoord.messages.UpdateRoom
+	(*DeleteRoom)(nil),             // 14: meetcoord.messages.DeleteRoom
+	(*ListAccesses)(nil),           // 15: meetcoord.messages.ListAccesses
+	(*CreateAccess)(nil),           // 16: meetcoord.messages.CreateAccess
+	(*UpdateAccess)(nil),           // 17: meetcoord.messages.UpdateAccess
+	(*DeleteAccess)(nil),           // 18: meetcoord.messages.DeleteAccess
+	(*RequestEntry)(nil),           // 19: meetcoord.messages.RequestEntry
+	(*ListWaiting)(nil),            // 20: meetcoord.messages.ListWaiting
+	(*DecideEntry)(nil),            // 21: meetcoord.messages.DecideEntry
+	(*WebhookEvent)(nil),           // 22: meetcoord.messages.WebhookEvent
+	(*MuteParticipant)(nil),        // 23: meetcoord.messages.MuteParticipant
+	(*ParticipantPermission)(nil),  // 24: meetcoord.messages.ParticipantPermission
+	(*UpdateParticipant)(nil),      // 25: meetcoord.messages.UpdateParticipant
+	(*RemoveParticipant)(nil),      // 26: meetcoord.messages.RemoveParticipant
+	(*StartSubtitle)(nil),          // 27: meetcoord.messages.StartSubtitle
+	(*RecordingOptions)(nil),       // 28: meetcoord.messages.RecordingOptions
+	(*StartRecording)(nil),         // 29: meetcoord.messages.StartRecording
+	(*StopRecording)(nil),          // 30: meetcoord.messages.StopRecording
+	(*SetHandRaised)(nil),          // 31: meetcoord.messages.SetHandRaised
+	(*RenameParticipant)(nil),      // 32: meetcoord.messages.RenameParticipant
+	(*ChangeParticipantRole)(nil),  // 33: meetcoord.messages.ChangeParticipantRole
+	(*ParticipantRoleChanged)(nil), // 34: meetcoord.messages.ParticipantRoleChanged
+	(*FieldErrors)(nil),            // 35: meetcoord.messages.FieldErrors
+	(*Failure)(nil),                // 36: meetcoord.messages.Failure
+	(*LiveKitAccess)(nil),          // 37: meetcoord.messages.LiveKitAccess
+	(*RoomView)(nil),               // 38: meetcoord.messages.RoomView
+	(*EntryView)(nil),              // 39: meetcoord.messages.EntryView
+	(*WaitingList)(nil),            // 40: meetcoord.messages.WaitingList
+	(*AccessList)(nil),             // 41: meetcoord.messages.AccessList
+	(*Ack)(nil),                    // 42: meetcoord.messages.Ack
+	(*RoomReply)(nil),              // 43: meetcoord.messages.RoomReply
+	(*LobbyEntry)(nil),             // 44: meetcoord.messages.LobbyEntry
+	(*RoomRecord)(nil),             // 45: meetcoord.messages.RoomRecord
+	(*RoomSummary)(nil),            // 46: meetcoord.messages.RoomSummary
+	(*Recording)(nil),              // 47: meetcoord.messages.Recording
+	(*RecordingEntry)(nil),         // 48: meetcoord.messages.RecordingEntry
+	(*Presence)(nil),               // 49: meetcoord.messages.Presence
+	(*RememberedReply)(nil),        // 50: meetcoord.messages.RememberedReply
+	(*RoomState)(nil),              // 51: meetcoord.messages.RoomState
+	(*Superseded)(nil),             // 52: meetcoord.messages.Superseded
+	(*IndexAccesses)(nil),          // 53: meetcoord.messages.IndexAccesses
+	(*LobbyEntriesRecord)(nil),     // 54: meetcoord.messages.LobbyEntriesRecord
+	nil,                            // 55: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                            // 56: meetcoord.messages.Failure.FieldsEntry
+	(*livekit.WebhookEvent)(nil),   // 57: livekit.WebhookEvent
 }
 var file_messages_room_proto_depIdxs = []int32{
-	4,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
-	6,  // 1: meetcoord.messages.Caller.livekit_participant:type_name -> meetcoord.messages.LiveKitParticipant
-	8,  // 2: meetcoord.messages.RoomConfiguration.can_publish_sources:type_name -> meetcoord.messages.SourceList
-	4,  // 3: meetcoord.messages.Access.user:type_name -> meetcoord.messages.User
+	5,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
+	7,  // 1: meetcoord.messages.Caller.livekit_participant:type_name -> meetcoord.messages.LiveKitParticipant
+	9,  // 2: meetcoord.messages.RoomConfiguration.can_publish_sources:type_name -> meetcoord.messages.SourceList
+	5,  // 3: meetcoord.messages.Access.user:type_name -> meetcoord.messages.User
 	1,  // 4: meetcoord.messages.Access.role:type_name -> meetcoord.messages.Role
-	5,  // 5: meetcoord.messages.CreateRoom.caller:type_name -> meetcoord.messages.Caller
+	6,  // 5: meetcoord.messages.CreateRoom.caller:type_name -> meetcoord.messages.Caller
 	0,  // 6: meetcoord.messages.CreateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 7: meetcoord.messages.CreateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	5,  // 8: meetcoord.messages.GetRoom.caller:type_name -> meetcoord.messages.Caller
-	5,  // 9: meetcoord.messages.UpdateRoom.caller:type_name -> meetcoord.messages.Caller
+	8,  // 7: meetcoord.messages.CreateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	6,  // 8: meetcoord.messages.GetRoom.caller:type_name -> meetcoord.messages.Caller
+	6,  // 9: meetcoord.messages.UpdateRoom.caller:type_name -> meetcoord.messages.Caller
 	0,  // 10: meetcoord.messages.UpdateRoom.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 11: meetcoord.messages.UpdateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	5,  // 12: meetcoord.messages.DeleteRoom.caller:type_name -> meetcoord.messages.Caller
-	5,  // 13: meetcoord.messages.ListAccesses.caller:type_name -> meetcoord.messages.Caller
-	5,  // 14: meetcoord.messages.CreateAccess.caller:type_name -> meetcoord.messages.Caller
-	4,  // 15: meetcoord.messages.CreateAccess.user:type_name -> meetcoord.messages.User
+	8,  // 11: meetcoord.messages.UpdateRoom.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	6,  // 12: meetcoord.messages.DeleteRoom.caller:type_name -> meetcoord.messages.Caller
+	6,  // 13: meetcoord.messages.ListAccesses.caller:type_name -> meetcoord.messages.Caller
+	6,  // 14: meetcoord.messages.CreateAccess.caller:type_name -> meetcoord.messages.Caller
+	5,  // 15: meetcoord.messages.CreateAccess.user:type_name -> meetcoord.messages.User
 	1,  // 16: meetcoord.messages.CreateAccess.role:type_name -> meetcoord.messages.Role
-	5,  // 17: meetcoord.messages.UpdateAccess.caller:type_name -> meetcoord.messages.Caller
+	6,  // 17: meetcoord.messages.UpdateAccess.caller:type_name -> meetcoord.messages.Caller
 	1,  // 18: meetcoord.messages.UpdateAccess.role:type_name -> meetcoord.messages.Role
-	5,  // 19: meetcoord.messages.DeleteAccess.caller:type_name -> meetcoord.messages.Caller
-	5,  // 20: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
-	5,  // 21: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
-	5,  // 22: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
-	5,  // 23: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
-	8,  // 24: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
-	5,  // 25: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	54, // 26: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
-	23, // 27: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
-	5,  // 28: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
-	5,  // 29: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
-	5,  // 30: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
-	27, // 31: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
-	5,  // 32: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
-	5,  // 33: meetcoord.messages.SetHandRaised.caller:type_name -> meetcoord.messages.Caller
-	5,  // 34: meetcoord.messages.RenameParticipant.caller:type_name -> meetcoord.messages.Caller
-	5,  // 35: meetcoord.messages.ChangeParticipantRole.caller:type_name -> meetcoord.messages.Caller
-	4,  // 36: meetcoord.messages.ChangeParticipantRole.participant_user:type_name -> meetcoord.messages.User
-	1,  // 37: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
-	1,  // 38: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
-	2,  // 39: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	55, // 40: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
-	0,  // 41: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 42: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 43: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
-	36, // 44: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	3,  // 45: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
-	36, // 46: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
-	38, // 47: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
-	9,  // 48: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
-	35, // 49: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
-	37, // 50: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
-	38, // 51: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
-	39, // 52: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
-	40, // 53: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
-	9,  // 54: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
-	41, // 55: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
-	47, // 56: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
-	33, // 57: meetcoord.messages.RoomReply.participant_role:type_name -> meetcoord.messages.ParticipantRoleChanged
-	3,  // 58: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
-	0,  // 59: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
-	7,  // 60: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
-	9,  // 61: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
-	0,  // 62: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
-	27, // 63: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
-	46, // 64: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
-	45, // 65: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
-	42, // 66: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
-	44, // 67: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
-	43, // 68: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
-	49, // 69: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
-	48, // 70: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
-	46, // 71: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
-	5,  // 72: meetcoord.messages.IndexAccesses.caller:type_name -> meetcoord.messages.Caller
-	43, // 73: meetcoord.messages.LobbyEntriesRecord.entry:type_name -> meetcoord.messages.LobbyEntry
-	34, // 74: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	6,  // 19: meetcoord.messages.DeleteAccess.caller:type_name -> meetcoord.messages.Caller
+	6,  // 20: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
+	6,  // 21: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
+	6,  // 22: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
+	57, // 23: meetcoord.messages.WebhookEvent.livekit_event:type_name -> livekit.WebhookEvent
+	6,  // 24: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
+	9,  // 25: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
+	6,  // 26: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
+	55, // 27: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	24, // 28: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
+	6,  // 29: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
+	6,  // 30: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
+	6,  // 31: meetcoord.messages.StartRecording.caller:type_name -> meetcoord.messages.Caller
+	28, // 32: meetcoord.messages.StartRecording.options:type_name -> meetcoord.messages.RecordingOptions
+	6,  // 33: meetcoord.messages.StopRecording.caller:type_name -> meetcoord.messages.Caller
+	6,  // 34: meetcoord.messages.SetHandRaised.caller:type_name -> meetcoord.messages.Caller
+	6,  // 35: meetcoord.messages.RenameParticipant.caller:type_name -> meetcoord.messages.Caller
+	6,  // 36: meetcoord.messages.ChangeParticipantRole.caller:type_name -> meetcoord.messages.Caller
+	5,  // 37: meetcoord.messages.ChangeParticipantRole.participant_user:type_name -> meetcoord.messages.User
+	1,  // 38: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
+	1,  // 39: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
+	2,  // 40: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
+	56, // 41: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	0,  // 42: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
+	8,  // 43: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	10, // 44: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
+	37, // 45: meetcoord.messages.RoomView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	3,  // 46: meetcoord.messages.EntryView.status:type_name -> meetcoord.messages.EntryStatus
+	37, // 47: meetcoord.messages.EntryView.livekit:type_name -> meetcoord.messages.LiveKitAccess
+	39, // 48: meetcoord.messages.WaitingList.participants:type_name -> meetcoord.messages.EntryView
+	10, // 49: meetcoord.messages.AccessList.accesses:type_name -> meetcoord.messages.Access
+	36, // 50: meetcoord.messages.RoomReply.failure:type_name -> meetcoord.messages.Failure
+	38, // 51: meetcoord.messages.RoomReply.room:type_name -> meetcoord.messages.RoomView
+	39, // 52: meetcoord.messages.RoomReply.entry:type_name -> meetcoord.messages.EntryView
+	40, // 53: meetcoord.messages.RoomReply.waiting:type_name -> meetcoord.messages.WaitingList
+	41, // 54: meetcoord.messages.RoomReply.accesses:type_name -> meetcoord.messages.AccessList
+	10, // 55: meetcoord.messages.RoomReply.access:type_name -> meetcoord.messages.Access
+	42, // 56: meetcoord.messages.RoomReply.ack:type_name -> meetcoord.messages.Ack
+	48, // 57: meetcoord.messages.RoomReply.recording:type_name -> meetcoord.messages.RecordingEntry
+	34, // 58: meetcoord.messages.RoomReply.participant_role:type_name -> meetcoord.messages.ParticipantRoleChanged
+	3,  // 59: meetcoord.messages.LobbyEntry.status:type_name -> meetcoord.messages.EntryStatus
+	0,  // 60: meetcoord.messages.RoomRecord.access_level:type_name -> meetcoord.messages.AccessLevel
+	8,  // 61: meetcoord.messages.RoomRecord.configuration:type_name -> meetcoord.messages.RoomConfiguration
+	10, // 62: meetcoord.messages.RoomRecord.accesses:type_name -> meetcoord.messages.Access
+	0,  // 63: meetcoord.messages.RoomSummary.access_level:type_name -> meetcoord.messages.AccessLevel
+	28, // 64: meetcoord.messages.Recording.options:type_name -> meetcoord.messages.RecordingOptions
+	4,  // 65: meetcoord.messages.Recording.recording_status:type_name -> meetcoord.messages.RecordingStatus
+	47, // 66: meetcoord.messages.RecordingEntry.recording:type_name -> meetcoord.messages.Recording
+	46, // 67: meetcoord.messages.RecordingEntry.room:type_name -> meetcoord.messages.RoomSummary
+	43, // 68: meetcoord.messages.RememberedReply.reply:type_name -> meetcoord.messages.RoomReply
+	45, // 69: meetcoord.messages.RoomState.record:type_name -> meetcoord.messages.RoomRecord
+	44, // 70: meetcoord.messages.RoomState.lobby:type_name -> meetcoord.messages.LobbyEntry
+	50, // 71: meetcoord.messages.RoomState.replies:type_name -> meetcoord.messages.RememberedReply
+	49, // 72: meetcoord.messages.RoomState.participants:type_name -> meetcoord.messages.Presence
+	47, // 73: meetcoord.messages.RoomState.recordings:type_name -> meetcoord.messages.Recording
+	6,  // 74: meetcoord.messages.IndexAccesses.caller:type_name -> meetcoord.messages.Caller
+	44, // 75: meetcoord.messages.LobbyEntriesRecord.entry:type_name -> meetcoord.messages.LobbyEntry
+	35, // 76: meetcoord.messages.Failure.FieldsEntry.value:type_name -> meetcoord.messages.FieldErrors
+	77, // [77:77] is the sub-list for method output_type
+	77, // [77:77] is the sub-list for method input_type
+	77, // [77:77] is the sub-list for extension type_name
+	77, // [77:77] is the sub-list for extension extendee
+	0,  // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_messages_room_proto_init() }
@@ -4248,7 +4358,7 @@ func file_messages_room_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -17,6 +17,7 @@ import (
 
 	"meetcoord/actors"
 	lkclient "meetcoord/actors/livekit"
+	"meetcoord/messages"
 )
 
 // Config is the RECORDING_NOTIFICATION_* settings.
@@ -150,7 +151,7 @@ func (n *Notifier) notice(saved actors.RecordingNotice) Notice {
 	out := Notice{
 		Type: "recording.saved",
 		Recording: NoticeRecording{
-			ID: rec.GetId(), Mode: rec.GetMode(), Status: rec.GetStatus(),
+			ID: rec.GetId(), Mode: rec.GetMode(), Status: messages.RecordingStatusName(rec.CurrentStatus()),
 			File:      n.cfg.Output.Filepath(rec.GetId(), rec.GetMode() == "transcript"),
 			Language:  rec.GetOptions().GetLanguage(),
 			StartedBy: rec.GetStartedBy(),

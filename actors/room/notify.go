@@ -77,8 +77,8 @@ func (r *Room) notifyIfLive(notificationType string) {
 // read-modify-write): what clients need to know of the room's settings.
 func (r *Room) metadata() string {
 	meta := map[string]any{
-		"access_level":  accessLevelName(r.record.GetAccessLevel()),
-		"configuration": configurationJSON(r.record.GetConfiguration()),
+		"access_level":  messages.AccessLevelName(r.record.GetAccessLevel()),
+		"configuration": messages.ConfigurationView(r.record.GetConfiguration()),
 	}
 	if r.recordingMeta != "" {
 		meta["recording_mode"] = r.recordingMode
@@ -97,30 +97,6 @@ func (r *Room) updateMetadataEffect(metadata string) effect {
 			r.log.Warn("room metadata not updated", slog.Any("error", err))
 		}
 	}
-}
-
-func accessLevelName(l messages.AccessLevel) string {
-	switch l {
-	case messages.AccessLevel_ACCESS_LEVEL_PUBLIC:
-		return "public"
-	case messages.AccessLevel_ACCESS_LEVEL_TRUSTED:
-		return "trusted"
-	case messages.AccessLevel_ACCESS_LEVEL_RESTRICTED:
-		return "restricted"
-	}
-	return ""
-}
-
-// configurationJSON is the configuration as the API shows it.
-func configurationJSON(c *messages.RoomConfiguration) map[string]any {
-	out := map[string]any{}
-	if c.GetCanPublishSources() != nil {
-		out["can_publish_sources"] = append([]string{}, c.GetCanPublishSources().GetSources()...)
-	}
-	if c != nil && c.EveryoneCanMute != nil {
-		out["everyone_can_mute"] = c.GetEveryoneCanMute()
-	}
-	return out
 }
 
 // knockNoticeDue is the room's own message: a knock arrived within KnockNoticeInterval of the

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/webhook"
 	"google.golang.org/protobuf/proto"
 
 	"meetcoord/actors"
@@ -19,16 +20,19 @@ import (
 // overtakes the start call it reports on (the reference product's "recording not found") is
 // kept until the call returns and then applied.
 
+// Short names of the recording statuses (the enum is messages.RecordingStatus).
 const (
-	statusInitiated             = "initiated"
-	statusActive                = "active"
-	statusStopped               = "stopped"
-	statusSaved                 = "saved"
-	statusAborted               = "aborted"
-	statusFailedToStart         = "failed_to_start"
-	statusFailedToStop          = "failed_to_stop"
-	statusNotificationSucceeded = "notification_succeeded"
+	statusInitiated             = messages.RecordingStatus_RECORDING_STATUS_INITIATED
+	statusActive                = messages.RecordingStatus_RECORDING_STATUS_ACTIVE
+	statusStopped               = messages.RecordingStatus_RECORDING_STATUS_STOPPED
+	statusSaved                 = messages.RecordingStatus_RECORDING_STATUS_SAVED
+	statusAborted               = messages.RecordingStatus_RECORDING_STATUS_ABORTED
+	statusFailedToStart         = messages.RecordingStatus_RECORDING_STATUS_FAILED_TO_START
+	statusFailedToStop          = messages.RecordingStatus_RECORDING_STATUS_FAILED_TO_STOP
+	statusNotificationSucceeded = messages.RecordingStatus_RECORDING_STATUS_NOTIFICATION_SUCCEEDED
+)
 
+const (
 	modeScreenRecording = "screen_recording"
 	modeTranscript      = "transcript"
 
@@ -39,18 +43,26 @@ const (
 
 // statusRank orders statuses so that late or repeated events never move a recording back.
 // Statuses that end a recording outrank everything it could still receive.
-var statusRank = map[string]int{
+var statusRank = map[messages.RecordingStatus]int{
 	statusInitiated: 0, statusActive: 1, statusFailedToStop: 2, statusStopped: 2,
 	statusSaved: 3, statusNotificationSucceeded: 4, statusAborted: 5, statusFailedToStart: 5,
 }
 
+// The recording_status values of the LiveKit room metadata (the front end reads them there).
+const (
+	metadataStarting = "starting"
+	metadataStarted  = "started"
+	metadataSaving   = "saving"
+	metadataAborted  = "aborted"
+)
+
 // metadataRank orders the recording_status values of the room metadata the same way.
-var metadataRank = map[string]int{"starting": 0, "started": 1, "saving": 2, "aborted": 3}
+var metadataRank = map[string]int{metadataStarting: 0, metadataStarted: 1, metadataSaving: 2, metadataAborted: 3}
 
 // currentRecording is the room's recording that is initiated or active, if any.
 func (r *Room) currentRecording() *messages.Recording {
 	for _, rec := range r.recordings {
-		if rec.GetStatus() == statusInitiated || rec.GetStatus() == statusActive {
+		if rec.CurrentStatus() == statusInitiated || rec.CurrentStatus() == statusActive {
 			return rec
 		}
 	}
@@ -62,7 +74,7 @@ func (r *Room) currentRecording() *messages.Recording {
 func (r *Room) watchedRecording() *messages.Recording {
 	for i := len(r.recordings) - 1; i >= 0; i-- {
 		rec := r.recordings[i]
-		switch rec.GetStatus() {
+		switch rec.CurrentStatus() {
 		case statusActive, statusStopped, statusFailedToStop:
 			if rec.GetEgressId() != "" {
 				return rec
@@ -128,12 +140,12 @@ func (r *Room) recordingReply(id string) *messages.RoomReply {
 }
 
 // moveRecording changes a recording's status unless that would move it backwards.
-func (r *Room) moveRecording(rec *messages.Recording, status string, now time.Time) bool {
-	if statusRank[status] <= statusRank[rec.GetStatus()] {
+func (r *Room) moveRecording(rec *messages.Recording, status messages.RecordingStatus, now time.Time) bool {
+	if statusRank[status] <= statusRank[rec.CurrentStatus()] {
 		return false
 	}
 	next := proto.CloneOf(rec)
-	next.Status = status
+	next.SetStatus(status)
 	r.setRecording(next, now)
 	if status == statusSaved {
 		r.queueRecordingNotice(next.GetId())
@@ -147,7 +159,7 @@ func (r *Room) setRecordingMetadata(status string, now time.Time) {
 	if status == r.recordingMeta {
 		return
 	}
-	if status != "" && status != "starting" && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
+	if status != "" && status != metadataStarting && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
 		return
 	}
 	r.changing(now)
@@ -178,12 +190,13 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 	now := r.deps.Clock.Now()
 	r.resetChange()
 	rec := &messages.Recording{
-		Id: uuid.NewString(), Mode: msg.GetMode(), Status: statusInitiated, Options: msg.GetOptions(),
+		Id: uuid.NewString(), Mode: msg.GetMode(), Options: msg.GetOptions(),
 		CreatedUnixMs: now.UnixMilli(), StartedBy: msg.GetCaller().GetUser().GetId(),
 	}
+	rec.SetStatus(statusInitiated)
 	r.setRecording(rec, now)
 	r.recordingMode = rec.GetMode()
-	r.setRecordingMetadata("starting", now)
+	r.setRecordingMetadata(metadataStarting, now)
 	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
 		ctx.Respond(reply)
 		return
@@ -203,7 +216,8 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not start the recording.")
 		}
 		active := proto.CloneOf(current)
-		active.Status, active.EgressId = statusActive, egressID
+		active.SetStatus(statusActive)
+		active.EgressId = egressID
 		r.setRecording(active, now)
 		// Webhooks that overtook this call are applied now that the egress id is known.
 		pending := r.pendingEgress
@@ -273,7 +287,7 @@ func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording) {
 func (r *Room) egressEvent(event *livekit.WebhookEvent, now time.Time) {
 	info := event.GetEgressInfo()
 	if r.recordingByEgress(info.GetEgressId()) == nil {
-		if rec := r.currentRecording(); rec != nil && rec.GetStatus() == statusInitiated {
+		if rec := r.currentRecording(); rec != nil && rec.CurrentStatus() == statusInitiated {
 			// The start call has not returned yet: keep the event for when it does.
 			r.pendingEgress = append(r.pendingEgress, event)
 			return
@@ -291,25 +305,25 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 	if rec == nil {
 		return
 	}
-	ended := event.GetEvent() == "egress_ended"
-	if statusRank[rec.GetStatus()] >= statusRank[statusSaved] {
+	ended := event.GetEvent() == webhook.EventEgressEnded
+	if statusRank[rec.CurrentStatus()] >= statusRank[statusSaved] {
 		return // the recording has ended: a repeated or late event changes nothing
 	}
 	if !ended {
 		switch info.GetStatus() {
 		case livekit.EgressStatus_EGRESS_ACTIVE:
-			r.setRecordingMetadata("started", now)
+			r.setRecordingMetadata(metadataStarted, now)
 		case livekit.EgressStatus_EGRESS_ENDING:
-			r.setRecordingMetadata("saving", now)
+			r.setRecordingMetadata(metadataSaving, now)
 		case livekit.EgressStatus_EGRESS_ABORTED:
-			r.setRecordingMetadata("aborted", now)
+			r.setRecordingMetadata(metadataAborted, now)
 		}
 		return
 	}
 	r.setRecordingMetadata("", now)
 	switch info.GetStatus() {
 	case livekit.EgressStatus_EGRESS_LIMIT_REACHED:
-		if rec.GetStatus() == statusActive {
+		if rec.CurrentStatus() == statusActive {
 			r.moveRecording(rec, statusStopped, now)
 			notification := "screenRecordingLimitReached"
 			if rec.GetMode() == modeTranscript {
@@ -347,7 +361,7 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 			livekit.EgressStatus_EGRESS_FAILED, livekit.EgressStatus_EGRESS_LIMIT_REACHED:
 			now := r.deps.Clock.Now()
 			r.resetChange()
-			r.applyEgress(&livekit.WebhookEvent{Event: "egress_ended", EgressInfo: info}, now)
+			r.applyEgress(&livekit.WebhookEvent{Event: webhook.EventEgressEnded, EgressInfo: info}, now)
 			r.commit(ctx, "", nil, now)
 		}
 	})

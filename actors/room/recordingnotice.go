@@ -45,7 +45,7 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	if started, pending := r.notifying[recordingID]; !pending || started {
 		return
 	}
-	if rec == nil || rec.GetStatus() != statusSaved || r.record == nil {
+	if rec == nil || rec.CurrentStatus() != statusSaved || r.record == nil {
 		delete(r.notifying, recordingID)
 		return
 	}

@@ -25,7 +25,7 @@ func fullRoom(now time.Time) *Room {
 	r.subtitlesDispatched = true
 	r.presence["alice"] = &messages.Presence{Identity: "alice", Present: true, AtUnixMs: 1}
 	r.sipRuleID = "SDR_1"
-	r.recordings = []*messages.Recording{{Id: "rec", Status: statusActive, EgressId: "EG_1", Mode: modeTranscript}}
+	r.recordings = []*messages.Recording{{Id: "rec", RecordingStatus: statusActive, EgressId: "EG_1", Mode: modeTranscript}}
 	r.recordingMeta = "started"
 	return r
 }

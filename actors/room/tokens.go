@@ -77,13 +77,8 @@ func (r *Room) displayName(caller *messages.Caller, requested string) string {
 
 // roleName is the `room_role` attribute: the role's API name, or "none".
 func roleName(role messages.Role) string {
-	switch role {
-	case messages.Role_ROLE_OWNER:
-		return "owner"
-	case messages.Role_ROLE_ADMINISTRATOR:
-		return "administrator"
-	case messages.Role_ROLE_MEMBER:
-		return "member"
+	if name := messages.RoleName(role); name != "" {
+		return name
 	}
 	return "none"
 }

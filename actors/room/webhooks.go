@@ -6,35 +6,32 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
-	"google.golang.org/protobuf/proto"
+	"github.com/livekit/protocol/webhook"
 
 	"meetcoord/messages"
 )
 
-// applyWebhook applies a verified LiveKit event (webhooks.md). LiveKit may repeat, drop and
-// reorder deliveries: an event id already applied is acknowledged without effect, and an event
-// older than the one that last set the room's liveness does not change it.
-func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages.RoomReply {
-	if slices.Contains(r.appliedEvents, msg.GetEventId()) {
-		r.deps.Metrics.DuplicateEvents.Inc()
-		return ack("Event already applied.")
-	}
-	event := &livekit.WebhookEvent{}
-	if err := proto.Unmarshal(msg.GetLivekitEvent(), event); err != nil {
-		return failure(messages.ErrorCode_ERROR_CODE_INVALID, "Malformed LiveKit event.")
-	}
-	at := msg.GetCreatedAt() * 1000
-	switch msg.GetEvent() {
-	case "room_started":
+// webhookHandlers are how a room acts on each LiveKit event it handles: exactly the events of
+// webhookevents, which the gateway forwards (a test holds the two together). at is the event's
+// time in unix milliseconds.
+var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time){
+	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, now time.Time) {
 		r.setLive(true, at, now)
-	case "participant_joined":
+	},
+	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
 		r.setLive(true, at, now)
 		r.participantEvent(event, true, at, now)
-	case "egress_started", "egress_updated", "egress_ended":
-		r.egressEvent(event, now)
-	case "participant_left", "participant_connection_aborted":
+	},
+	webhook.EventEgressStarted: egressWebhook,
+	webhook.EventEgressUpdated: egressWebhook,
+	webhook.EventEgressEnded:   egressWebhook,
+	webhook.EventParticipantLeft: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
 		r.participantEvent(event, false, at, now)
-	case "room_finished":
+	},
+	webhook.EventParticipantConnectionAborted: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
+		r.participantEvent(event, false, at, now)
+	},
+	webhook.EventRoomFinished: func(r *Room, _ *livekit.WebhookEvent, at int64, now time.Time) {
 		if r.setLive(false, at, now) {
 			// A finished LiveKit room takes its lobby with it: admitted participants must knock
 			// again for the next session, and subtitles start afresh.
@@ -42,11 +39,35 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 			r.subtitlesDispatched = false
 			r.presence = presence{}
 		}
+	},
+}
+
+func egressWebhook(r *Room, event *livekit.WebhookEvent, _ int64, now time.Time) {
+	r.egressEvent(event, now)
+}
+
+// applyWebhook applies a verified LiveKit event (webhooks.md). LiveKit may repeat, drop and
+// reorder deliveries: an event id already applied is acknowledged without effect, and an event
+// older than the one that last set the room's liveness does not change it.
+func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages.RoomReply {
+	event := msg.GetLivekitEvent()
+	if event == nil {
+		return failure(messages.ErrorCode_ERROR_CODE_INVALID, "Malformed LiveKit event.")
 	}
+	if slices.Contains(r.appliedEvents, event.GetId()) {
+		r.deps.Metrics.DuplicateEvents.Inc()
+		return ack("Event already applied.")
+	}
+	handle, handled := webhookHandlers[event.GetEvent()]
+	if !handled {
+		// Only a gateway of the previous version forwards other events (rolling upgrade).
+		return ack("Event applied.")
+	}
+	handle(r, event, msg.GetCreatedAt()*1000, now)
 	if r.before != nil {
-		r.rememberEvent(msg.GetEventId())
+		r.rememberEvent(event.GetId())
 	}
-	r.log.Debug("webhook applied", slog.String("event", msg.GetEvent()), slog.String("event_id", msg.GetEventId()))
+	r.log.Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
 	return ack("Event applied.")
 }
 

@@ -58,11 +58,7 @@ func TestAppCommands(t *testing.T) {
 		"APPLICATION_JWT_SECRET_KEY": "cli-test-secret-of-at-least-32-bytes!!", "APP_BASE_URL": "https://meet.example.org",
 		"APPLICATION_TOKEN_THROTTLE_RATES": "100000/second",
 	})
-	sub := "alice-" + uuid.NewString()[:8]
-	email := sub + "@example.org"
-	if res := n.Client(n.Token(sub, email, "Alice Martin")).Do(http.MethodGet, servicetest.Path("users", "me"), nil); res.Status != http.StatusOK {
-		t.Fatalf("users/me: %d %s", res.Status, res.Body)
-	}
+	email := n.NewUserNamed("alice", "Alice Martin").Email
 
 	out, err := runApp(t, "create", "--name", "Calendar", "--domains", "example.org", "--scopes", "rooms:list,rooms:create")
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"meetcoord/gateway/frontend"
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/ratelimit"
+	"meetcoord/messages"
 )
 
 // Config is the service's configuration (../shared/spec/config.md).
@@ -345,9 +346,7 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 	if c.TelephonyPinLength < 4 || c.TelephonyPinLength > 20 {
 		e.fail("ROOM_TELEPHONY_PIN_LENGTH", "must be between 4 and 20 digits")
 	}
-	switch c.DefaultAccessLevel {
-	case "public", "trusted", "restricted":
-	default:
+	if _, ok := messages.ParseAccessLevel(c.DefaultAccessLevel); !ok {
 		e.fail("RESOURCE_DEFAULT_ACCESS_LEVEL", "must be public, trusted or restricted")
 	}
 	for _, s := range c.LiveKitDefaultSources {
@@ -483,9 +482,7 @@ func loadExternalAPI(e *env, appBaseURL string) ExternalAPIConfig {
 	default:
 		e.fail("APPLICATION_JWT_ALG", fmt.Sprintf("%q is not supported (HS256, HS384, HS512)", x.JWTAlgorithm))
 	}
-	switch x.DefaultAccessLevel {
-	case "public", "trusted", "restricted":
-	default:
+	if _, ok := messages.ParseAccessLevel(x.DefaultAccessLevel); !ok {
 		e.fail("EXTERNAL_API_DEFAULT_ACCESS_LEVEL", "must be public, trusted or restricted")
 	}
 	if x.AppBaseURL == "" {

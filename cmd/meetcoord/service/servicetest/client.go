@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,7 +22,7 @@ import (
 // token.
 type Client struct {
 	t     testing.TB
-	node  *Node
+	base  string // URL of the node it talks to
 	http  *http.Client
 	Token string // bearer token; empty for an anonymous caller
 }
@@ -42,24 +43,67 @@ func (r Response) JSON() map[string]any {
 
 // Client returns a new caller (own cookies) with the given bearer token ("" for anonymous).
 func (n *Node) Client(token string) *Client {
-	jar, _ := cookiejar.New(nil)
-	return &Client{t: n.t, node: n, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, Token: token}
+	return NewClient(n.t, n.URL, token)
 }
 
-// Do sends a request with a JSON body (nil for none) to a path below the node's URL.
+// NewClient returns a caller of the node at baseURL (a node started as a process, see
+// StartProcess) with a cookie jar of its own and the given bearer token ("" for anonymous).
+func NewClient(t testing.TB, baseURL, token string) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{t: t, base: baseURL, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, Token: token}
+}
+
+// Via is the same caller (token, cookies, connections) talking to the node at baseURL: another
+// node of the same cluster. Cookies do not depend on the port, so the nodes of a test cluster
+// (all on 127.0.0.1) see the same cookies.
+func (c *Client) Via(baseURL string) *Client {
+	via := *c
+	via.base = baseURL
+	return &via
+}
+
+// Fresh is a new browser of the same user: same node, token and connections, an empty cookie jar.
+func (c *Client) Fresh() *Client {
+	jar, _ := cookiejar.New(nil)
+	fresh := *c
+	fresh.http = &http.Client{Jar: jar, Timeout: c.http.Timeout, Transport: c.http.Transport}
+	return &fresh
+}
+
+// WithTransport is the same caller sending through transport, with requests that time out after
+// timeout: the callers of a load generator share one pool of connections.
+func (c *Client) WithTransport(transport http.RoundTripper, timeout time.Duration) *Client {
+	pooled := *c
+	pooled.http = &http.Client{Jar: c.http.Jar, Timeout: timeout, Transport: transport}
+	return &pooled
+}
+
+// Do sends a request with a JSON body (nil for none) to a path below the node's URL; a request
+// that gets no answer fails the test.
 func (c *Client) Do(method, path string, body any, headers ...string) Response {
 	c.t.Helper()
+	res, err := c.Request(method, path, body, headers...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res
+}
+
+// Request is Do reporting a request that gets no answer instead of failing the test, for load
+// generators (they run off the test goroutine, and some of their requests may be refused).
+// headers are name/value pairs.
+func (c *Client) Request(method, path string, body any, headers ...string) (Response, error) {
 	var reader io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			c.t.Fatal(err)
+			return Response{}, fmt.Errorf("encode the body of %s %s: %w", method, path, err)
 		}
 		reader = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.node.URL+path, reader)
+	req, err := http.NewRequest(method, c.base+path, reader)
 	if err != nil {
-		c.t.Fatal(err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -72,16 +116,16 @@ func (c *Client) Do(method, path string, body any, headers ...string) Response {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
 
 // Cookie returns the value of a cookie the node set for this client.
 func (c *Client) Cookie(name string) string {
-	req, _ := http.NewRequest(http.MethodGet, c.node.URL+"/", nil)
+	req, _ := http.NewRequest(http.MethodGet, c.base+"/", nil)
 	for _, ck := range c.http.Jar.Cookies(req.URL) {
 		if ck.Name == name {
 			return ck.Value

@@ -166,3 +166,7 @@ func (b *syncBuffer) String() string {
 
 // Log is what the process wrote to its standard error.
 func (p *Process) Log() string { return strings.TrimSpace(p.log.String()) }
+
+// Client returns a new caller of the node (own cookies) with the given bearer token ("" for
+// anonymous).
+func (p *Process) Client(t testing.TB, token string) *Client { return NewClient(t, p.URL, token) }

@@ -244,8 +244,7 @@ func (n *Node) Restart() {
 // Token mints a user's OIDC access token from the test issuer.
 func (n *Node) Token(sub, email, fullName string) string {
 	n.t.Helper()
-	token, err := n.Issuer.Mint(gwauth.Claims{Subject: sub, Email: email, FullName: fullName,
-		ShortName: strings.Fields(fullName + " x")[0]}, "", time.Hour)
+	token, err := n.Issuer.Mint(UserClaims(sub, email, fullName), "", time.Hour)
 	if err != nil {
 		n.t.Fatal(err)
 	}
