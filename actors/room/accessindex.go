@@ -6,30 +6,29 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
-// accessIndexOps keep the room accesses index (actors.IndexRoomAccesses) in step with the
+// accessIndexOps keep the room accesses index (IndexRoomAccesses) in step with the
 // record, in the same save: the accesses are written when they change (a creation included) and
 // removed with the room. The gateway answers resource-accesses/ from it without activating rooms.
-func accessIndexOps(roomID string, before, after *messages.RoomRecord) []actors.IndexOp {
+func accessIndexOps(roomID string, before, after *messages.RoomRecord) []IndexOp {
 	switch {
 	case after == nil && before == nil:
 		return nil
 	case after == nil:
-		return []actors.IndexOp{{Index: actors.IndexRoomAccesses, Key: roomID, Remove: true}}
+		return []IndexOp{{Index: IndexRoomAccesses, Key: roomID, Remove: true}}
 	case before != nil && slices.EqualFunc(before.GetAccesses(), after.GetAccesses(), sameAccess):
 		return nil
 	}
-	return []actors.IndexOp{accessIndexEntry(roomID, after)}
+	return []IndexOp{accessIndexEntry(roomID, after)}
 }
 
 // accessIndexEntry writes the record's accesses to the index.
-func accessIndexEntry(roomID string, record *messages.RoomRecord) actors.IndexOp {
+func accessIndexEntry(roomID string, record *messages.RoomRecord) IndexOp {
 	// Marshalling a message built here cannot fail; the room summary is encoded the same way.
 	list, _ := proto.Marshal(&messages.AccessList{Accesses: record.GetAccesses()})
-	return actors.IndexOp{Index: actors.IndexRoomAccesses, Key: roomID, Summary: list}
+	return IndexOp{Index: IndexRoomAccesses, Key: roomID, Summary: list}
 }
 
 func sameAccess(a, b *messages.Access) bool { return proto.Equal(a, b) }

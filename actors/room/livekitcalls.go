@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -96,7 +95,7 @@ func (r *Room) onSuccess(done func(now time.Time) *messages.RoomReply) func(time
 
 // liveKitFailure maps a failed LiveKit call to the caller's answer.
 func (r *Room) liveKitFailure(err error) *messages.RoomReply {
-	if errors.Is(err, actors.ErrLiveKitNotFound) {
+	if errors.Is(err, ErrLiveKitNotFound) {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
 	}
 	r.log.Warn("livekit call failed", slog.Any("error", err))

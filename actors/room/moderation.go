@@ -8,7 +8,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -45,7 +44,7 @@ func (r *Room) updateParticipant(ctx actor.Context, msg *messages.UpdateParticip
 		ctx.Respond(moderationDenied(msg.GetCaller()))
 		return
 	}
-	update := actors.ParticipantUpdate{Name: msg.Name, Metadata: msg.Metadata, Attributes: msg.GetAttributes()}
+	update := ParticipantUpdate{Name: msg.Name, Metadata: msg.Metadata, Attributes: msg.GetAttributes()}
 	if p := msg.GetPermission(); p != nil {
 		update.Permission = permissionOf(p)
 	}

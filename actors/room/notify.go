@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -93,7 +92,7 @@ func (r *Room) metadata() string {
 func (r *Room) updateMetadataEffect(metadata string) effect {
 	return func(ctx context.Context) {
 		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
-		if err != nil && !errors.Is(err, actors.ErrLiveKitNotFound) {
+		if err != nil && !errors.Is(err, ErrLiveKitNotFound) {
 			r.log.Warn("room metadata not updated", slog.Any("error", err))
 		}
 	}

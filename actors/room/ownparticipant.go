@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -35,7 +34,7 @@ func (r *Room) setHandRaised(ctx actor.Context, msg *messages.SetHandRaised) {
 		raisedAt, done = isoTimestamp(r.deps.Clock.Now()), "Hand raised."
 	}
 	identity := msg.GetCaller().GetLivekitParticipant().GetIdentity()
-	update := actors.ParticipantUpdate{Attributes: map[string]string{handRaisedAttribute: raisedAt}}
+	update := ParticipantUpdate{Attributes: map[string]string{handRaisedAttribute: raisedAt}}
 	// Off the actor's goroutine; a retried request joins the call in flight or gets the
 	// remembered answer.
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
@@ -59,9 +58,9 @@ func (r *Room) renameParticipant(ctx actor.Context, msg *messages.RenameParticip
 	}
 	name, identity := msg.GetName(), msg.GetCaller().GetLivekitParticipant().GetIdentity()
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
-		return r.deps.LiveKit.UpdateParticipant(c, r.id, identity, actors.ParticipantUpdate{Name: &name})
+		return r.deps.LiveKit.UpdateParticipant(c, r.id, identity, ParticipantUpdate{Name: &name})
 	}, func(now time.Time, err error) *messages.RoomReply {
-		if errors.Is(err, actors.ErrLiveKitInvalid) {
+		if errors.Is(err, ErrLiveKitInvalid) {
 			// LiveKit bounds names in bytes (configurable, 256 by default), not in characters.
 			return invalid("name", "This name is too long for the meeting.")
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -44,7 +43,7 @@ func (r *Room) changeParticipantRole(ctx actor.Context, msg *messages.ChangePart
 	var present map[string]bool
 	r.runLiveKit(ctx, func(c context.Context) error {
 		participants, err := r.deps.LiveKit.ListParticipants(c, r.id)
-		if errors.Is(err, actors.ErrLiveKitNotFound) {
+		if errors.Is(err, ErrLiveKitNotFound) {
 			err = nil // the room is not running: nobody is in it
 		}
 		present = map[string]bool{}
@@ -110,7 +109,7 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 	role := roleName(msg.GetRole())
 	r.runLiveKit(ctx, func(c context.Context) error {
 		return r.deps.LiveKit.UpdateParticipant(c, r.id, msg.GetParticipantIdentity(),
-			actors.ParticipantUpdate{Attributes: map[string]string{roomRoleAttribute: role}})
+			ParticipantUpdate{Attributes: map[string]string{roomRoleAttribute: role}})
 	}, func(err error) {
 		if err != nil {
 			r.log.Warn("participant role stored but not mirrored to livekit", slog.String("identity", msg.GetParticipantIdentity()), slog.Any("error", err))

@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -111,18 +110,18 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 	}
 	r.lobby.rollback()
 	switch {
-	case errors.Is(err, actors.ErrFenced):
+	case errors.Is(err, ErrFenced):
 		r.deps.Metrics.Fenced.Inc()
 		r.log.Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
-	case errors.Is(err, actors.ErrIndexTaken) && r.clientSlug != "" && takenIndex(err, actors.IndexSlug) == r.clientSlug:
+	case errors.Is(err, ErrIndexTaken) && r.clientSlug != "" && takenIndex(err, IndexSlug) == r.clientSlug:
 		return invalid("name", "Room with this Slug already exists.")
-	case errors.Is(err, actors.ErrIndexTaken) && takenIndex(err, actors.IndexCallback) != "":
+	case errors.Is(err, ErrIndexTaken) && takenIndex(err, IndexCallback) != "":
 		// A callback id names one creation: another room (another user's) cannot take it over.
 		return invalid("callback_id", "This callback id is already in use.")
-	case errors.Is(err, actors.ErrIndexTaken):
+	case errors.Is(err, ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
 	default:
@@ -133,8 +132,8 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 }
 
 // takenIndex is the key of index a save collided on, "" when it collided on another index.
-func takenIndex(err error, index actors.Index) string {
-	var taken *actors.IndexTakenError
+func takenIndex(err error, index Index) string {
+	var taken *IndexTakenError
 	if errors.As(err, &taken) && taken.Index == index {
 		return taken.Key
 	}
@@ -206,11 +205,11 @@ func (r *Room) save(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode state of room %s: %w", r.id, err)
 	}
-	var index []actors.IndexOp
+	var index []IndexOp
 	if r.before != nil {
 		index = indexChanges(r.id, r.before.GetRecord(), state.GetRecord())
 	}
-	snapshot := actors.Snapshot{
+	snapshot := Snapshot{
 		RoomID: r.id,
 		Epoch:  r.epoch,
 		State:  data,
@@ -317,8 +316,8 @@ func (r *Room) remember(requestID string, reply *messages.RoomReply) {
 
 // indexChanges derives the index operations that keep the user-rooms, slug and access indexes in
 // step with the room record. after is nil when the room was deleted.
-func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.IndexOp {
-	var ops []actors.IndexOp
+func indexChanges(roomID string, before, after *messages.RoomRecord) []IndexOp {
+	var ops []IndexOp
 	summaryChanged := before.GetName() != after.GetName() || before.GetAccessLevel() != after.GetAccessLevel() ||
 		before.GetSlug() != after.GetSlug()
 	var summary []byte
@@ -339,35 +338,35 @@ func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.In
 		userID := a.GetUser().GetId()
 		afterUsers[userID] = true
 		if summaryChanged || !beforeUsers[userID] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Summary: summary})
+			ops = append(ops, IndexOp{Index: IndexUserRooms, Key: userID, Summary: summary})
 		}
 		if !beforeAccesses[a.GetId()] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: a.GetId()})
+			ops = append(ops, IndexOp{Index: IndexAccess, Key: a.GetId()})
 		}
 		delete(beforeAccesses, a.GetId())
 	}
 	for userID := range beforeUsers {
 		if !afterUsers[userID] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Remove: true})
+			ops = append(ops, IndexOp{Index: IndexUserRooms, Key: userID, Remove: true})
 		}
 	}
 	for accessID := range beforeAccesses {
-		ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: accessID, Remove: true})
+		ops = append(ops, IndexOp{Index: IndexAccess, Key: accessID, Remove: true})
 	}
 	if before.GetPinCode() != after.GetPinCode() {
 		if before.GetPinCode() != "" {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: before.GetPinCode(), Remove: true})
+			ops = append(ops, IndexOp{Index: IndexPin, Key: before.GetPinCode(), Remove: true})
 		}
 		if after.GetPinCode() != "" {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: after.GetPinCode(), Exclusive: true})
+			ops = append(ops, IndexOp{Index: IndexPin, Key: after.GetPinCode(), Exclusive: true})
 		}
 	}
 	ops = append(ops, accessIndexOps(roomID, before, after)...)
 	switch {
 	case after != nil && before.GetSlug() != after.GetSlug():
-		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: after.GetSlug(), Exclusive: true})
+		ops = append(ops, IndexOp{Index: IndexSlug, Key: after.GetSlug(), Exclusive: true})
 	case after == nil && before.GetSlug() != "":
-		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: before.GetSlug(), Remove: true})
+		ops = append(ops, IndexOp{Index: IndexSlug, Key: before.GetSlug(), Remove: true})
 	}
 	return ops
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -51,7 +50,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 		r.record.PinCode = r.newPin()
 	}
 	if id := msg.GetCallbackId(); id != "" {
-		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL, Exclusive: true})
+		r.extra = append(r.extra, IndexOp{Index: IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL, Exclusive: true})
 	}
 	return r.roomReply(msg.GetCaller(), msg.GetUsername(), "")
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -95,7 +94,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 	}
 	if !replaced {
 		r.recordings = append(r.recordings, rec)
-		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexRecording, Key: rec.GetId()})
+		r.extra = append(r.extra, IndexOp{Index: IndexRecording, Key: rec.GetId()})
 		if over := len(r.recordings) - recordingsKept; over > 0 {
 			r.recordings = r.recordings[over:]
 		}
@@ -109,7 +108,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 	}
 	for user := range users {
 		if user != "" {
-			r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
+			r.extra = append(r.extra, IndexOp{Index: IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
 		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
-
-	"meetcoord/actors"
 )
 
 // External notification of saved recordings (rooms.md: `saved`, then `notification_succeeded`
@@ -55,7 +53,7 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	for i, u := range owners {
 		owners[i] = proto.CloneOf(u)
 	}
-	notice := actors.RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
+	notice := RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
 	r.notifying[recordingID] = true
 	notifier := r.deps.RecordingNotifier
 	runOffActor(ctx, r.deps.Config.RecordingNoticeTimeout, func(c context.Context) error {

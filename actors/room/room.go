@@ -8,7 +8,6 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -39,7 +38,7 @@ type Room struct {
 
 	// Per-command bookkeeping, reset by resetChange().
 	before     *messages.RoomState // state when the command started changing it; nil: unchanged
-	extra      []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
+	extra      []IndexOp           // index operations beyond those derived from the record (callback, recordings)
 	effects    []effect            // LiveKit calls to make once the change is stored
 	noticesDue []string            // recordings saved by the change, to announce once it is stored
 	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again

@@ -12,7 +12,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -158,11 +157,11 @@ func (r *Room) setSIPRule(ctx actor.Context, id string) {
 // reconcilePresence asks LiveKit who is really in the room, correcting webhooks that were lost
 // (a participant who vanished without participant_left), then fixes the dispatch rule.
 func (r *Room) reconcilePresence(ctx actor.Context) {
-	var participants []actors.Participant
+	var participants []Participant
 	r.runLiveKit(ctx, func(c context.Context) error {
 		var err error
 		participants, err = r.deps.LiveKit.ListParticipants(c, r.id)
-		if errors.Is(err, actors.ErrLiveKitNotFound) {
+		if errors.Is(err, ErrLiveKitNotFound) {
 			return nil // the LiveKit room is gone: nobody is in it
 		}
 		return err

@@ -19,7 +19,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 	"meetcoord/actors/store"
 	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/cmd/meetcoord/service"
@@ -287,10 +287,12 @@ type Clock struct {
 	now time.Time
 }
 
+var _ room.Clock = (*Clock)(nil)
+
 // NewClock starts at the current time (LiveKit tokens are checked against real time).
 func NewClock() *Clock { return &Clock{now: time.Now()} }
 
-// Now implements actors.Clock.
+// Now implements room.Clock.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -312,6 +314,8 @@ type LiveKitRecorder struct {
 	Fail     error // when set, every call fails with it
 }
 
+var _ room.LiveKit = (*LiveKitRecorder)(nil)
+
 // DataMessage is a recorded SendData call.
 type DataMessage struct {
 	Room    string
@@ -323,7 +327,7 @@ func NewLiveKitRecorder() *LiveKitRecorder {
 	return &LiveKitRecorder{metadata: map[string]string{}}
 }
 
-// SendData implements actors.LiveKit.
+// SendData implements room.LiveKit.
 func (l *LiveKitRecorder) SendData(_ context.Context, room string, payload []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -334,7 +338,7 @@ func (l *LiveKitRecorder) SendData(_ context.Context, room string, payload []byt
 	return nil
 }
 
-// UpdateRoomMetadata implements actors.LiveKit.
+// UpdateRoomMetadata implements room.LiveKit.
 func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -345,52 +349,52 @@ func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata s
 	return nil
 }
 
-// MutePublishedTrack implements actors.LiveKit (recorded as nothing: tests of moderation use a
+// MutePublishedTrack implements room.LiveKit (recorded as nothing: tests of moderation use a
 // real LiveKit).
 func (l *LiveKitRecorder) MutePublishedTrack(context.Context, string, string, string) error {
 	return l.Fail
 }
 
-// UpdateParticipant implements actors.LiveKit.
-func (l *LiveKitRecorder) UpdateParticipant(context.Context, string, string, actors.ParticipantUpdate) error {
+// UpdateParticipant implements room.LiveKit.
+func (l *LiveKitRecorder) UpdateParticipant(context.Context, string, string, room.ParticipantUpdate) error {
 	return l.Fail
 }
 
-// RemoveParticipant implements actors.LiveKit.
+// RemoveParticipant implements room.LiveKit.
 func (l *LiveKitRecorder) RemoveParticipant(context.Context, string, string) error { return l.Fail }
 
-// DispatchAgent implements actors.LiveKit.
+// DispatchAgent implements room.LiveKit.
 func (l *LiveKitRecorder) DispatchAgent(context.Context, string, string) error { return l.Fail }
 
-// ListParticipants implements actors.LiveKit: nobody is in rooms the recorder stands for.
-func (l *LiveKitRecorder) ListParticipants(context.Context, string) ([]actors.Participant, error) {
+// ListParticipants implements room.LiveKit: nobody is in rooms the recorder stands for.
+func (l *LiveKitRecorder) ListParticipants(context.Context, string) ([]room.Participant, error) {
 	return nil, l.Fail
 }
 
-// SIPDispatchRuleIDs implements actors.LiveKit.
+// SIPDispatchRuleIDs implements room.LiveKit.
 func (l *LiveKitRecorder) SIPDispatchRuleIDs(context.Context, string) ([]string, error) {
 	return nil, l.Fail
 }
 
-// CreateSIPDispatchRule implements actors.LiveKit.
+// CreateSIPDispatchRule implements room.LiveKit.
 func (l *LiveKitRecorder) CreateSIPDispatchRule(context.Context, string, string, string) (string, error) {
 	return "SDR_recorded", l.Fail
 }
 
-// DeleteSIPDispatchRule implements actors.LiveKit.
+// DeleteSIPDispatchRule implements room.LiveKit.
 func (l *LiveKitRecorder) DeleteSIPDispatchRule(context.Context, string) error { return l.Fail }
 
-// StartRoomCompositeEgress implements actors.LiveKit.
+// StartRoomCompositeEgress implements room.LiveKit.
 func (l *LiveKitRecorder) StartRoomCompositeEgress(context.Context, string, bool, string) (string, error) {
 	return "EG_recorded", l.Fail
 }
 
-// StopEgress implements actors.LiveKit.
+// StopEgress implements room.LiveKit.
 func (l *LiveKitRecorder) StopEgress(context.Context, string) (livekit.EgressStatus, error) {
 	return livekit.EgressStatus_EGRESS_ENDING, l.Fail
 }
 
-// Egress implements actors.LiveKit.
+// Egress implements room.LiveKit.
 func (l *LiveKitRecorder) Egress(context.Context, string) (*livekit.EgressInfo, error) {
 	return &livekit.EgressInfo{Status: livekit.EgressStatus_EGRESS_ACTIVE}, l.Fail
 }

@@ -1,7 +1,9 @@
-// Package actors holds the room grain and the narrow interfaces it needs from the outside world.
-// The interfaces live here, where they are used, so that the adapters (Redis, LiveKit) and the
-// test stand-ins implement them without the actor knowing which one it talks to.
-package actors
+package room
+
+// The room actor's ports: what it needs from the outside world, declared here where it is used,
+// so that the adapters (Redis or memory store, LiveKit client, recording webhook) and the test
+// stand-ins implement them without the actor knowing which one it talks to. Each adapter checks
+// that it does with a compile-time guard beside its type.
 
 import (
 	"context"
@@ -122,8 +124,8 @@ type LobbyEntryPut struct {
 	Record        []byte
 }
 
-// RoomStore persists room snapshots with fencing. It is used only by room actors.
-type RoomStore interface {
+// Store persists room snapshots with fencing. It is used only by room actors.
+type Store interface {
 	// Activate takes a new epoch for a stored room (fencing out every older activation) and
 	// returns it with the stored state. For a room never stored it returns epoch 0 and nil state
 	// without writing anything, so that looking up unknown ids leaves no trace.
