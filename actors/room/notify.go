@@ -144,8 +144,7 @@ func (r *Room) scheduleKnockNotice(ctx actor.Context) {
 		return
 	}
 	wait := r.lastKnockNotice.Add(r.deps.Config.KnockNoticeInterval).Sub(r.deps.Clock.Now())
-	system, self := ctx.ActorSystem(), ctx.Self()
-	r.knockNoticeTimer = time.AfterFunc(max(wait, 0), func() { system.Root.Send(self, knockNoticeDue{}) })
+	r.knockNoticeTimer = sendSelfAfter(ctx, r.deps.Clock, max(wait, 0), knockNoticeDue{})
 }
 
 // sendDueKnockNotice sends the pending knock notice: it changes no state, so it goes straight to

@@ -47,9 +47,23 @@ var ErrLiveKitNotFound = errors.New("not found on livekit")
 // beyond its limits, such as a participant name too long): the caller's input, not an outage.
 var ErrLiveKitInvalid = errors.New("livekit refused the request as invalid")
 
-// Clock tells the time; tests control it.
+// Clock tells the time and runs the room's timers (passivation, reconciliation, knock notices),
+// so that tests move time by hand instead of sleeping (the shape of tailscale's tstime.Clock).
 type Clock interface {
 	Now() time.Time
+	// Since is the time passed since t.
+	Since(t time.Time) time.Duration
+	// AfterFunc calls f once d has passed, on a goroutine that is not the actor's: the room's
+	// timers only send the room a message, which it handles in turn with the rest.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a timer of a Clock.
+type Timer interface {
+	// Stop prevents the timer from firing; false when it had already fired or been stopped.
+	Stop() bool
+	// Reset makes the timer fire d from now (again, when it has fired).
+	Reset(d time.Duration) bool
 }
 
 // SystemClock is the wall clock.
@@ -57,6 +71,12 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// Since returns the time passed since t.
+func (SystemClock) Since(t time.Time) time.Duration { return time.Since(t) }
+
+// AfterFunc is time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Index names a secondary index that room actors maintain beside their snapshots, so that the
 // gateway can find rooms without asking every actor.

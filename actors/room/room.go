@@ -49,11 +49,11 @@ type Room struct {
 	notifying  map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
 	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
 	indexTaken bool                    // the last save collided on an exclusive index
-	reconcile  *time.Timer
+	reconcile  Timer
 	// Knock notices (announceKnock): when the last went out, and one waiting for its turn.
 	lastKnockNotice    time.Time
 	knockNoticePending bool
-	knockNoticeTimer   *time.Timer
+	knockNoticeTimer   Timer
 	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
 	pendingEgress []*livekit.WebhookEvent
 }
@@ -61,7 +61,7 @@ type Room struct {
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, notifying: map[string]bool{}, presence: presence{}}
+		return &Room{deps: deps, idle: idleTimer{clock: deps.Clock, timeout: deps.Config.IdleTimeout}, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, notifying: map[string]bool{}, presence: presence{}}
 	})
 }
 
@@ -165,7 +165,6 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
-	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
 	r.idle.start(ctx)
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so

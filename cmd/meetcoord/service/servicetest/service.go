@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -281,10 +282,13 @@ func testWriter(t testing.TB) io.Writer {
 	return io.Discard
 }
 
-// Clock is a clock the test moves by hand.
+// Clock is a clock the test moves by hand. Its timers (the rooms' passivation, reconciliation
+// and knock notices) fire when Advance moves the time past their deadline, so a test waits for
+// a room timer by advancing the clock, never by sleeping.
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	timers []*clockTimer // armed timers
 }
 
 var _ room.Clock = (*Clock)(nil)
@@ -299,11 +303,83 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
-// Advance moves the clock forward.
+// Since implements room.Clock.
+func (c *Clock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// AfterFunc implements room.Clock: f runs when Advance reaches now+d (at once when d <= 0).
+func (c *Clock) AfterFunc(d time.Duration, f func()) room.Timer {
+	t := &clockTimer{clock: c, f: f}
+	t.Reset(d)
+	return t
+}
+
+// Advance moves the clock forward and fires the timers it passes, in the order of their
+// deadlines, before it returns: what they send is in the rooms' mailboxes ahead of the test's
+// next request.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	due := c.takeDueLocked()
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+// takeDueLocked disarms and returns the timers whose deadline has come, earliest first.
+func (c *Clock) takeDueLocked() []*clockTimer {
+	var due, armed []*clockTimer
+	for _, t := range c.timers {
+		if t.deadline.After(c.now) {
+			armed = append(armed, t)
+		} else {
+			due = append(due, t)
+		}
+	}
+	c.timers = armed
+	slices.SortStableFunc(due, func(a, b *clockTimer) int { return a.deadline.Compare(b.deadline) })
+	return due
+}
+
+// clockTimer is a timer of the manual Clock.
+type clockTimer struct {
+	clock    *Clock
+	f        func()
+	deadline time.Time
+}
+
+// Stop implements room.Timer.
+func (t *clockTimer) Stop() bool {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.disarmLocked()
+}
+
+// Reset implements room.Timer.
+func (t *clockTimer) Reset(d time.Duration) bool {
+	c := t.clock
+	c.mu.Lock()
+	armed := t.disarmLocked()
+	t.deadline = c.now.Add(d)
+	c.timers = append(c.timers, t)
+	due := c.takeDueLocked()
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+	return armed
+}
+
+func (t *clockTimer) disarmLocked() bool {
+	c := t.clock
+	for i, armed := range c.timers {
+		if armed == t {
+			c.timers = slices.Delete(c.timers, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // LiveKitRecorder stands in for the LiveKit server where none runs: it records every call.
