@@ -2,7 +2,6 @@ package room
 
 import (
 	"slices"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -36,8 +35,8 @@ func sameAccess(a, b *messages.Access) bool { return proto.Equal(a, b) }
 // indexAccesses answers as listAccesses and writes the room's accesses to the index: the gateway
 // sends it to a room stored before the index existed (no entry there), so that the room is asked
 // once and later listings read the index.
-func (r *Room) indexAccesses(msg *messages.IndexAccesses, now time.Time) *messages.RoomReply {
-	r.changing(now)
-	r.extra = append(r.extra, accessIndexEntry(r.id, r.record))
+func (r *Room) indexAccesses(msg *messages.IndexAccesses, ch *change) *messages.RoomReply {
+	r.changing(ch)
+	ch.extra = append(ch.extra, accessIndexEntry(r.id, r.record))
 	return r.listAccesses(&messages.ListAccesses{Caller: msg.GetCaller()})
 }

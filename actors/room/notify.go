@@ -57,12 +57,12 @@ func (o *outbox) close() { o.once.Do(func() { close(o.jobs) }) }
 
 // notifyIfLive queues a notification to everyone in the LiveKit room, when the room is live
 // (there is nobody to notify otherwise, and LiveKit would create the room on our behalf).
-func (r *Room) notifyIfLive(notificationType string) {
+func (r *Room) notifyIfLive(ch *change, notificationType string) {
 	if !r.live {
 		return
 	}
 	payload, _ := json.Marshal(map[string]string{"type": notificationType})
-	r.effects = append(r.effects, func(ctx context.Context) {
+	ch.effects = append(ch.effects, func(ctx context.Context) {
 		outcome := "sent"
 		if err := r.deps.LiveKit.SendData(ctx, r.id, payload); err != nil {
 			outcome = "failed"
@@ -129,10 +129,11 @@ type knockNoticeDue struct{}
 // announceKnock tells the meeting that someone waits, at most once per KnockNoticeInterval: a
 // knock inside the interval is announced once the interval has passed (one notice for all of
 // them), so a flood of knocks is not a flood of LiveKit messages.
-func (r *Room) announceKnock(now time.Time) {
+func (r *Room) announceKnock(ch *change) {
+	now := ch.now
 	if now.Sub(r.lastKnockNotice) >= r.deps.Config.KnockNoticeInterval {
 		r.lastKnockNotice = now
-		r.notifyIfLive(r.deps.Config.WaitingNotificationType)
+		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
 		return
 	}
 	r.knockNoticePending = true
@@ -147,18 +148,17 @@ func (r *Room) scheduleKnockNotice(ctx actor.Context) {
 	r.knockNoticeTimer = sendSelfAfter(ctx, r.deps.Clock, max(wait, 0), knockNoticeDue{})
 }
 
-// sendDueKnockNotice sends the pending knock notice: it changes no state, so it goes straight to
-// the outbox.
-func (r *Room) sendDueKnockNotice() {
+// sendDueKnockNotice sends the pending knock notice: a change of no state whose one LiveKit
+// call commit lets out at once.
+func (r *Room) sendDueKnockNotice(ctx actor.Context) {
 	r.knockNoticeTimer = nil
 	if !r.knockNoticePending || r.record == nil {
 		return
 	}
 	r.knockNoticePending = false
-	r.lastKnockNotice = r.deps.Clock.Now()
-	r.notifyIfLive(r.deps.Config.WaitingNotificationType)
-	for _, e := range r.effects {
-		r.outbox.push(e)
-	}
-	r.effects = nil
+	r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+		r.lastKnockNotice = ch.now
+		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
+		return nil
+	})
 }

@@ -36,13 +36,6 @@ type Room struct {
 	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
 	recordingMode       string // recording_mode in the LiveKit metadata
 
-	// Per-command bookkeeping, reset by resetChange().
-	before     *messages.RoomState // state when the command started changing it; nil: unchanged
-	extra      []IndexOp           // index operations beyond those derived from the record (callback, recordings)
-	effects    []effect            // LiveKit calls to make once the change is stored
-	noticesDue []string            // recordings saved by the change, to announce once it is stored
-	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
-
 	outbox     *outbox
 	idle       idleTimer
 	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
@@ -84,56 +77,56 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.deactivate()
 
 	case *messages.CreateRoom:
-		r.command(ctx, msg.GetRequestId(), false, func(now time.Time) *messages.RoomReply { return r.createRoom(msg, now) })
+		r.command(ctx, msg.GetRequestId(), false, func(ch *change) *messages.RoomReply { return r.createRoom(msg, ch) })
 	case *messages.GetRoom:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.getRoom(msg) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.getRoom(msg) })
 	case *messages.UpdateRoom:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateRoom(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
 	case *messages.DeleteRoom:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteRoom(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteRoom(msg, ch) })
 
 	case *messages.ListAccesses:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listAccesses(msg) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.listAccesses(msg) })
 	case *messages.IndexAccesses:
 		// Writes the index only; idempotent by nature, so it carries no request id.
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.indexAccesses(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.indexAccesses(msg, ch) })
 	case *messages.CreateAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.createAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.createAccess(msg, ch) })
 	case *messages.UpdateAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateAccess(msg, ch) })
 	case *messages.DeleteAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteAccess(msg, ch) })
 
 	case *messages.RequestEntry:
 		// A knock changes state only when it is new; a poll does not, so it carries no request id.
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.requestEntry(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.requestEntry(msg, ch) })
 		r.scheduleKnockNotice(ctx)
 	case *messages.ListWaiting:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listWaiting(msg, now) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.listWaiting(msg, ch.now) })
 	case *messages.DecideEntry:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.decideEntry(msg, now) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.decideEntry(msg, ch) })
 
 	case *messages.MuteParticipant:
-		r.muteParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.muteParticipant(ctx, msg, ch) })
 	case *messages.UpdateParticipant:
-		r.updateParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateParticipant(ctx, msg, ch) })
 	case *messages.RemoveParticipant:
-		r.removeParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.removeParticipant(ctx, msg, ch) })
 	case *messages.StartSubtitle:
-		r.startSubtitle(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.startSubtitle(ctx, msg, ch) })
 	case *messages.SetHandRaised:
-		r.setHandRaised(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.setHandRaised(ctx, msg, ch) })
 	case *messages.RenameParticipant:
-		r.renameParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.renameParticipant(ctx, msg, ch) })
 	case *messages.ChangeParticipantRole:
-		r.changeParticipantRole(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.changeParticipantRole(ctx, msg, ch) })
 	case *messages.StartRecording:
-		r.startRecording(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.startRecording(ctx, msg, ch) })
 	case *messages.StopRecording:
-		r.stopRecording(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.stopRecording(ctx, msg, ch) })
 
 	case *messages.WebhookEvent:
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.applyWebhook(msg, ch) })
 		r.reconcileSIP(ctx)
 		r.scheduleReconcile(ctx)
 	case reconcileTick:
@@ -143,7 +136,7 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.supersede(ctx, msg)
 		return
 	case knockNoticeDue:
-		r.sendDueKnockNotice()
+		r.sendDueKnockNotice(ctx)
 		return
 	case recordingSaved:
 		r.notifyRecordingSaved(ctx, msg.recordingID)
@@ -194,13 +187,14 @@ func (r *Room) deactivate() {
 	}
 }
 
-// query answers a read-only request.
-func (r *Room) query(ctx actor.Context, handle func(now time.Time) *messages.RoomReply) {
+// query answers a read-only request. Its handler has the shape of every handler; its change is
+// never committed: a query changes nothing.
+func (r *Room) query(ctx actor.Context, handle handler) {
 	if reply := r.unavailableOrMissing(ctx); reply != nil {
 		ctx.Respond(reply)
 		return
 	}
-	ctx.Respond(handle(r.deps.Clock.Now()))
+	ctx.Respond(handle(&change{now: r.deps.Clock.Now()}))
 }
 
 // unavailableOrMissing answers for a room that could not be loaded or does not exist, and stops
