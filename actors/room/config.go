@@ -5,8 +5,8 @@
 // entry.go, lobbystore.go), LiveKit tokens (tokens.go), moderation and participants
 // (moderation.go, participantrole.go, ownparticipant.go), recordings (recording.go,
 // recordingnotice.go), telephony (telephony.go), webhooks (webhooks.go), outgoing LiveKit calls
-// (notify.go, livekitcalls.go), persistence and idempotence (persist.go), passivation and
-// reconciliation (passivation.go, reconcile.go).
+// (notify.go, livekitcalls.go), a command's change (change.go), persistence and idempotence
+// (persist.go), passivation and reconciliation (passivation.go, reconcile.go).
 //
 // The package owns its ports (ports.go): the store, LiveKit, the recording notifier and the
 // clock are interfaces declared here, where they are used; the adapters (actors/store,
