@@ -23,10 +23,10 @@ func TestRoomsPassivateAndComeBack(t *testing.T) {
 	for i := range 20 {
 		res := timed(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Idle"), "access_level": "trusted"})
 		id := res.JSON()["id"].(string)
-		// Requests spaced around the idle timeout: some reach a live grain, some a stopping one,
-		// some a fresh activation.
+		// Requests spaced around the idle timeout on the node's clock: some reach a live grain,
+		// some a stopping one, some a fresh activation.
 		for j := range 5 {
-			time.Sleep(time.Duration((i+j)%6*15) * time.Millisecond)
+			n.Clock.Advance(time.Duration((i+j)%6*15) * time.Millisecond)
 			if res := timed(http.MethodGet, servicetest.Path("rooms", id), nil); res.Status != http.StatusOK || res.JSON()["access_level"] != "trusted" {
 				t.Fatalf("room after idling: %d %s", res.Status, res.Body)
 			}

@@ -244,8 +244,21 @@ func recGet(t *testing.T, c *servicetest.Client, id string) (recRecording, int) 
 // waitStatus waits until the recording shows status to c (retrieve and list agree).
 func recWaitStatus(t *testing.T, c *servicetest.Client, id, status string, within time.Duration) recRecording {
 	t.Helper()
+	return recWaitStatusTicking(t, c, id, status, within, func() {})
+}
+
+// recWaitReconciled is recWaitStatus for a change that only the room's reconciliation timer
+// brings: it moves the node's clock past ROOM_RECONCILE_INTERVAL at each look.
+func (e *recEnv) recWaitReconciled(t *testing.T, c *servicetest.Client, id, status string, within time.Duration) recRecording {
+	t.Helper()
+	return recWaitStatusTicking(t, c, id, status, within, func() { e.n.Clock.Advance(time.Second) })
+}
+
+func recWaitStatusTicking(t *testing.T, c *servicetest.Client, id, status string, within time.Duration, tick func()) recRecording {
+	t.Helper()
 	var last recRecording
 	servicetest.Eventually(t, within, "recording "+id+" to be "+status, func() bool {
+		tick()
 		r, code := recGet(t, c, id)
 		last = r
 		return code == http.StatusOK && r.Status == status
@@ -721,7 +734,7 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 	t.Run("a lost egress_ended is reconciled", func(t *testing.T) {
 		roomID, rec, egressID := started(t)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // no webhook
-		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
+		e.recWaitReconciled(t, owner.Client, rec.ID, "saved", 5*time.Second)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
 		e.startOK(t, owner.Client, roomID, "transcript")
 	})
@@ -747,7 +760,7 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
 		next := e.startOK(t, owner.Client, roomID, "transcript") // the room records again meanwhile
 
-		time.Sleep(10 * time.Millisecond) // a change would show in updated_at
+		e.n.Clock.Advance(10 * time.Millisecond) // a change would show in updated_at
 		recExpect(t, e.n.PostWebhook(ended), http.StatusOK, "the same egress_ended again")
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_COMPLETE)
 		e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_ABORTED)
@@ -796,7 +809,7 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID // no LiveKit room: no room webhooks either
 		rec := e.startOK(t, owner.Client, roomID, "screen_recording")
 		e.eg.SetStatus(e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_COMPLETE) // egress_started and egress_ended lost
-		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
+		e.recWaitReconciled(t, owner.Client, rec.ID, "saved", 5*time.Second)
 	})
 
 	// The usual end of a recording is stop, then egress_ended: losing that egress_ended must
@@ -806,7 +819,7 @@ func TestRecordingMissedAndRepeatedEvents(t *testing.T) {
 		recExpect(t, recPost(owner.Client, roomID, "stop-recording", nil), http.StatusOK, "stop")
 		e.send(t, "egress_updated", egressID, livekit.EgressStatus_EGRESS_ENDING)
 		e.eg.SetStatus(egressID, livekit.EgressStatus_EGRESS_COMPLETE) // no webhook
-		recWaitStatus(t, owner.Client, rec.ID, "saved", 5*time.Second)
+		e.recWaitReconciled(t, owner.Client, rec.ID, "saved", 5*time.Second)
 		e.waitMetadata(t, roomID, "recording keys removed", func(m map[string]any) bool { return recStatusOf(t, m) == "" })
 	})
 

@@ -177,6 +177,19 @@ func TestTelephonyOffCreatesNoRule(t *testing.T) {
 	}
 }
 
+// reconcileTicks returns a function to call at each look of an Eventually: every 20 looks it
+// moves the node's clock by the reconciliation interval, so that the rooms reconcile with LiveKit
+// at that pace rather than at every look.
+func reconcileTicks(n *servicetest.Node, interval time.Duration) func() {
+	looks := 0
+	return func() {
+		if looks%20 == 0 {
+			n.Clock.Advance(interval)
+		}
+		looks++
+	}
+}
+
 // TestTelephonyReconcilesLostLeave: a participant whose participant_left never reaches the
 // node leaves no dispatch rule behind once the room reconciles with LiveKit.
 func TestTelephonyReconcilesLostLeave(t *testing.T) {
@@ -190,7 +203,9 @@ func TestTelephonyReconcilesLostLeave(t *testing.T) {
 
 	n.DropWebhooks(func(event string) bool { return event == "participant_left" || event == "room_finished" })
 	participant.Disconnect()
+	tick := reconcileTicks(n, 500*time.Millisecond)
 	servicetest.Eventually(t, 20*time.Second, "reconciliation to remove the rule", func() bool {
+		tick()
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }
@@ -250,7 +265,9 @@ func TestTelephonyKilledParticipant(t *testing.T) {
 		t.Fatal(err)
 	}
 	// LiveKit notices the dead connection on its own schedule; reconciliation then sees it gone.
+	tick := reconcileTicks(n, time.Second)
 	servicetest.Eventually(t, 90*time.Second, "reconciliation to remove the rule of a killed participant", func() bool {
+		tick()
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }

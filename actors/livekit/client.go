@@ -1,5 +1,6 @@
-// Package livekit is the room actors' adapter to the LiveKit server API: the only place that
-// speaks LiveKit's Twirp services.
+// Package livekit is the room actors' adapter to the LiveKit server API (it implements
+// room.LiveKit): the only place that speaks LiveKit's Twirp services. It also describes where
+// egress writes recordings (RecordingOutput), which the gateway reads to serve them.
 //
 // It uses the Twirp clients and the token minting of github.com/livekit/protocol rather than
 // server-sdk-go's service clients, because those (v2.19) always use http.DefaultTransport: they
@@ -22,7 +23,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
 
-	"meetcoord/actors"
+	roomactor "meetcoord/actors/room"
 )
 
 // Config says how to reach LiveKit.
@@ -68,6 +69,8 @@ type Client struct {
 	egress   livekit.Egress
 }
 
+var _ roomactor.LiveKit = (*Client)(nil)
+
 // ErrUnavailable wraps failures to reach LiveKit or LiveKit's own errors (5xx): a retry may help.
 var ErrUnavailable = errors.New("livekit unavailable")
 
@@ -91,7 +94,7 @@ func New(cfg Config) *Client {
 	}
 }
 
-// SendData implements actors.LiveKit: a reliable data message to everyone in the room.
+// SendData implements room.LiveKit: a reliable data message to everyone in the room.
 func (c *Client) SendData(ctx context.Context, room string, payload []byte) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
@@ -105,7 +108,7 @@ func (c *Client) SendData(ctx context.Context, room string, payload []byte) erro
 	return mapError("send data", err)
 }
 
-// UpdateRoomMetadata implements actors.LiveKit.
+// UpdateRoomMetadata implements room.LiveKit.
 func (c *Client) UpdateRoomMetadata(ctx context.Context, room string, metadata string) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
@@ -116,7 +119,7 @@ func (c *Client) UpdateRoomMetadata(ctx context.Context, room string, metadata s
 	return mapError("update room metadata", err)
 }
 
-// MutePublishedTrack implements actors.LiveKit.
+// MutePublishedTrack implements room.LiveKit.
 func (c *Client) MutePublishedTrack(ctx context.Context, room, identity, trackSID string) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
@@ -134,8 +137,8 @@ func (c *Client) MutePublishedTrack(ctx context.Context, room, identity, trackSI
 	return mapError("mute published track", err)
 }
 
-// UpdateParticipant implements actors.LiveKit.
-func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u actors.ParticipantUpdate) error {
+// UpdateParticipant implements room.LiveKit.
+func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u roomactor.ParticipantUpdate) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
 		return err
@@ -152,7 +155,7 @@ func (c *Client) UpdateParticipant(ctx context.Context, room, identity string, u
 	return mapError("update participant", err)
 }
 
-// RemoveParticipant implements actors.LiveKit.
+// RemoveParticipant implements room.LiveKit.
 func (c *Client) RemoveParticipant(ctx context.Context, room, identity string) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
@@ -163,7 +166,7 @@ func (c *Client) RemoveParticipant(ctx context.Context, room, identity string) e
 	return mapError("remove participant", err)
 }
 
-// DispatchAgent implements actors.LiveKit.
+// DispatchAgent implements room.LiveKit.
 func (c *Client) DispatchAgent(ctx context.Context, room, agentName string) error {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
@@ -174,8 +177,8 @@ func (c *Client) DispatchAgent(ctx context.Context, room, agentName string) erro
 	return mapError("dispatch agent", err)
 }
 
-// ListParticipants implements actors.LiveKit.
-func (c *Client) ListParticipants(ctx context.Context, room string) ([]actors.Participant, error) {
+// ListParticipants implements room.LiveKit.
+func (c *Client) ListParticipants(ctx context.Context, room string) ([]roomactor.Participant, error) {
 	ctx, cancel, err := c.adminContext(ctx, room)
 	if err != nil {
 		return nil, err
@@ -185,14 +188,14 @@ func (c *Client) ListParticipants(ctx context.Context, room string) ([]actors.Pa
 	if err != nil {
 		return nil, mapError("list participants", err)
 	}
-	out := make([]actors.Participant, 0, len(res.GetParticipants()))
+	out := make([]roomactor.Participant, 0, len(res.GetParticipants()))
 	for _, p := range res.GetParticipants() {
-		out = append(out, actors.Participant{Identity: p.GetIdentity(), SIP: p.GetKind() == livekit.ParticipantInfo_SIP})
+		out = append(out, roomactor.Participant{Identity: p.GetIdentity(), SIP: p.GetKind() == livekit.ParticipantInfo_SIP})
 	}
 	return out, nil
 }
 
-// SIPDispatchRuleIDs implements actors.LiveKit.
+// SIPDispatchRuleIDs implements room.LiveKit.
 func (c *Client) SIPDispatchRuleIDs(ctx context.Context, name string) ([]string, error) {
 	ctx, cancel, err := c.sipContext(ctx)
 	if err != nil {
@@ -212,7 +215,7 @@ func (c *Client) SIPDispatchRuleIDs(ctx context.Context, name string) ([]string,
 	return ids, nil
 }
 
-// CreateSIPDispatchRule implements actors.LiveKit.
+// CreateSIPDispatchRule implements room.LiveKit.
 func (c *Client) CreateSIPDispatchRule(ctx context.Context, name, room, pin string) (string, error) {
 	ctx, cancel, err := c.sipContext(ctx)
 	if err != nil {
@@ -233,7 +236,7 @@ func (c *Client) CreateSIPDispatchRule(ctx context.Context, name, room, pin stri
 	return res.GetSipDispatchRuleId(), nil
 }
 
-// DeleteSIPDispatchRule implements actors.LiveKit.
+// DeleteSIPDispatchRule implements room.LiveKit.
 func (c *Client) DeleteSIPDispatchRule(ctx context.Context, id string) error {
 	ctx, cancel, err := c.sipContext(ctx)
 	if err != nil {
@@ -242,13 +245,13 @@ func (c *Client) DeleteSIPDispatchRule(ctx context.Context, id string) error {
 	defer cancel()
 	_, err = c.sip.DeleteSIPDispatchRule(ctx, &livekit.DeleteSIPDispatchRuleRequest{SipDispatchRuleId: id})
 	err = mapError("delete sip dispatch rule", err)
-	if errors.Is(err, actors.ErrLiveKitNotFound) {
+	if errors.Is(err, roomactor.ErrLiveKitNotFound) {
 		return nil
 	}
 	return err
 }
 
-// StartRoomCompositeEgress implements actors.LiveKit: a video composite (mp4, speaker-light
+// StartRoomCompositeEgress implements room.LiveKit: a video composite (mp4, speaker-light
 // layout) or an audio-only recording (ogg), written to <folder>/<recording id>.<ext>.
 func (c *Client) StartRoomCompositeEgress(ctx context.Context, room string, audioOnly bool, recordingID string) (string, error) {
 	ctx, cancel, err := c.egressContext(ctx, room)
@@ -279,7 +282,7 @@ func (c *Client) StartRoomCompositeEgress(ctx context.Context, room string, audi
 	return info.GetEgressId(), nil
 }
 
-// StopEgress implements actors.LiveKit.
+// StopEgress implements room.LiveKit.
 func (c *Client) StopEgress(ctx context.Context, egressID string) (livekit.EgressStatus, error) {
 	ctx, cancel, err := c.egressContext(ctx, "")
 	if err != nil {
@@ -293,7 +296,7 @@ func (c *Client) StopEgress(ctx context.Context, egressID string) (livekit.Egres
 	return info.GetStatus(), nil
 }
 
-// Egress implements actors.LiveKit.
+// Egress implements room.LiveKit.
 func (c *Client) Egress(ctx context.Context, egressID string) (*livekit.EgressInfo, error) {
 	ctx, cancel, err := c.egressContext(ctx, "")
 	if err != nil {
@@ -305,7 +308,7 @@ func (c *Client) Egress(ctx context.Context, egressID string) (*livekit.EgressIn
 		return nil, mapError("list egress", err)
 	}
 	if len(res.GetItems()) == 0 {
-		return nil, fmt.Errorf("egress %s: %w", egressID, actors.ErrLiveKitNotFound)
+		return nil, fmt.Errorf("egress %s: %w", egressID, roomactor.ErrLiveKitNotFound)
 	}
 	return res.GetItems()[0], nil
 }
@@ -352,9 +355,9 @@ func mapError(call string, err error) error {
 	if errors.As(err, &terr) {
 		switch terr.Code() {
 		case twirp.NotFound:
-			return fmt.Errorf("livekit %s: %w: %s", call, actors.ErrLiveKitNotFound, terr.Msg())
+			return fmt.Errorf("livekit %s: %w: %s", call, roomactor.ErrLiveKitNotFound, terr.Msg())
 		case twirp.InvalidArgument:
-			return fmt.Errorf("livekit %s: %w: %w: %s", call, ErrRefused, actors.ErrLiveKitInvalid, terr.Msg())
+			return fmt.Errorf("livekit %s: %w: %w: %s", call, ErrRefused, roomactor.ErrLiveKitInvalid, terr.Msg())
 		case twirp.PermissionDenied, twirp.Unauthenticated, twirp.FailedPrecondition,
 			twirp.AlreadyExists, twirp.OutOfRange, twirp.Malformed, twirp.BadRoute:
 			return fmt.Errorf("livekit %s: %w: %s", call, ErrRefused, terr.Msg())

@@ -15,8 +15,8 @@ import (
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"meetcoord/actors"
 	lk "meetcoord/actors/livekit"
+	"meetcoord/actors/room"
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
@@ -39,7 +39,7 @@ func TestClientAgainstLiveKit(t *testing.T) {
 
 	t.Run("metadata of a room that is not running", func(t *testing.T) {
 		err := client.UpdateRoomMetadata(ctx, "no-such-room", `{"a":1}`)
-		if !errors.Is(err, actors.ErrLiveKitNotFound) {
+		if !errors.Is(err, room.ErrLiveKitNotFound) {
 			t.Fatalf("err = %v, want ErrLiveKitNotFound", err)
 		}
 	})

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"meetcoord/actors"
 	lkclient "meetcoord/actors/livekit"
+	"meetcoord/actors/room"
 	"meetcoord/messages"
 )
 
@@ -38,7 +38,7 @@ type Notifier struct {
 	cfg Config
 }
 
-var _ actors.RecordingNotifier = (*Notifier)(nil)
+var _ room.RecordingNotifier = (*Notifier)(nil)
 
 // New returns a notifier.
 func New(cfg Config) *Notifier {
@@ -96,7 +96,7 @@ type NoticeOwner struct {
 
 // RecordingSaved POSTs the notice. The recording id goes in an Idempotency-Key header: a
 // notice may arrive twice (an attempt that timed out after the service took it is retried).
-func (n *Notifier) RecordingSaved(ctx context.Context, saved actors.RecordingNotice) error {
+func (n *Notifier) RecordingSaved(ctx context.Context, saved room.RecordingNotice) error {
 	body, err := json.Marshal(n.notice(saved))
 	if err != nil {
 		return fmt.Errorf("encode recording notice: %w", err)
@@ -146,7 +146,7 @@ func (n *Notifier) post(ctx context.Context, recordingID string, body []byte) er
 	}
 }
 
-func (n *Notifier) notice(saved actors.RecordingNotice) Notice {
+func (n *Notifier) notice(saved room.RecordingNotice) Notice {
 	rec, room := saved.Recording, saved.Room
 	out := Notice{
 		Type: "recording.saved",

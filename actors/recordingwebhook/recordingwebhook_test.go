@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/actors"
 	lkclient "meetcoord/actors/livekit"
+	"meetcoord/actors/room"
 	"meetcoord/messages"
 )
 
 func TestNoticeContent(t *testing.T) {
-	saved := actors.RecordingNotice{
+	saved := room.RecordingNotice{
 		Recording: &messages.Recording{Id: "r1", Mode: "screen_recording", Status: "saved", CreatedUnixMs: 1_700_000_000_000,
 			Options: &messages.RecordingOptions{Language: "fr"}, StartedBy: "u1"},
 		Room:   &messages.RoomRecord{Id: "room1", Name: "Weekly", Slug: "abc-defg-hij"},
@@ -49,7 +49,7 @@ func TestDeadlineEndsRetries(t *testing.T) {
 	n := New(Config{URL: srv.URL, Backoff: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err := n.RecordingSaved(ctx, actors.RecordingNotice{Recording: &messages.Recording{Id: "r1"}, Room: &messages.RoomRecord{}})
+	err := n.RecordingSaved(ctx, room.RecordingNotice{Recording: &messages.Recording{Id: "r1"}, Room: &messages.RoomRecord{}})
 	if err == nil || attempts.Load() != 1 {
 		t.Fatalf("err %v after %d attempts, want an error after 1 (the deadline came before the retry)", err, attempts.Load())
 	}
@@ -67,7 +67,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	}))
 	defer srv.Close()
 	err := New(Config{URL: srv.URL}).RecordingSaved(context.Background(),
-		actors.RecordingNotice{Recording: &messages.Recording{Id: "r1"}, Room: &messages.RoomRecord{}})
+		room.RecordingNotice{Recording: &messages.Recording{Id: "r1"}, Room: &messages.RoomRecord{}})
 	if err == nil || attempts.Load() != 1 || redirected.Load() != 0 {
 		t.Fatalf("err %v, %d attempts, %d requests at the redirect target; want an error after 1 attempt and none there",
 			err, attempts.Load(), redirected.Load())

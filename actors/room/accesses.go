@@ -21,7 +21,7 @@ func (r *Room) listAccesses(msg *messages.ListAccesses) *messages.RoomReply {
 }
 
 // createAccess gives a user a role on the room.
-func (r *Room) createAccess(msg *messages.CreateAccess) *messages.RoomReply {
+func (r *Room) createAccess(msg *messages.CreateAccess, ch *change) *messages.RoomReply {
 	callerRole := roleOf(r.record, msg.GetCaller())
 	if !canGrantRole(callerRole, msg.GetRole()) {
 		return denied(msg.GetCaller())
@@ -31,14 +31,14 @@ func (r *Room) createAccess(msg *messages.CreateAccess) *messages.RoomReply {
 			return invalid("non_field_errors", "This user already has an access to this room.")
 		}
 	}
-	r.changing(r.deps.Clock.Now())
+	r.changing(ch)
 	access := &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(msg.GetUser()), Role: msg.GetRole()}
 	r.record.Accesses = append(r.record.Accesses, access)
 	return accessReply(access)
 }
 
 // updateAccess changes the role of an access.
-func (r *Room) updateAccess(msg *messages.UpdateAccess) *messages.RoomReply {
+func (r *Room) updateAccess(msg *messages.UpdateAccess, ch *change) *messages.RoomReply {
 	i := r.accessIndex(msg.GetAccessId())
 	if i < 0 {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No ResourceAccess matches the given query.")
@@ -51,7 +51,7 @@ func (r *Room) updateAccess(msg *messages.UpdateAccess) *messages.RoomReply {
 	if current.GetRole() == messages.Role_ROLE_OWNER && msg.GetRole() != messages.Role_ROLE_OWNER && r.owners() == 1 {
 		return invalid("role", "The last owner of a room cannot be demoted.")
 	}
-	r.changing(r.deps.Clock.Now())
+	r.changing(ch)
 	updated := proto.CloneOf(current)
 	updated.Role = msg.GetRole()
 	r.record.Accesses[i] = updated
@@ -59,7 +59,7 @@ func (r *Room) updateAccess(msg *messages.UpdateAccess) *messages.RoomReply {
 }
 
 // deleteAccess takes a role away.
-func (r *Room) deleteAccess(msg *messages.DeleteAccess) *messages.RoomReply {
+func (r *Room) deleteAccess(msg *messages.DeleteAccess, ch *change) *messages.RoomReply {
 	i := r.accessIndex(msg.GetAccessId())
 	if i < 0 {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No ResourceAccess matches the given query.")
@@ -71,7 +71,7 @@ func (r *Room) deleteAccess(msg *messages.DeleteAccess) *messages.RoomReply {
 	if current.GetRole() == messages.Role_ROLE_OWNER && r.owners() == 1 {
 		return invalid("non_field_errors", "The last owner of a room cannot be removed.")
 	}
-	r.changing(r.deps.Clock.Now())
+	r.changing(ch)
 	accesses := append([]*messages.Access(nil), r.record.GetAccesses()[:i]...)
 	r.record.Accesses = append(accesses, r.record.GetAccesses()[i+1:]...)
 	return ack("Access removed.")

@@ -1,9 +1,18 @@
 // Package room is the room grain: one actor per room, the only writer of that room's state.
 //
 // Receive (room.go) is a dispatch table; each concern lives in its own file: the room record and
-// its accesses (record.go), who may do what (permissions.go), the lobby (lobby.go, entry.go),
-// LiveKit tokens (tokens.go), webhooks (webhooks.go), outgoing LiveKit calls (notify.go),
-// persistence and idempotence (persist.go).
+// its accesses (record.go, accesses.go), who may do what (permissions.go), the lobby (lobby.go,
+// entry.go, lobbystore.go), LiveKit tokens (tokens.go), moderation and participants
+// (moderation.go, participantrole.go, ownparticipant.go), recordings (recording.go,
+// recordingnotice.go), telephony (telephony.go), webhooks (webhooks.go), outgoing LiveKit calls
+// (notify.go, livekitcalls.go), a command's change (change.go), persistence and idempotence
+// (persist.go), passivation and reconciliation (passivation.go, reconcile.go).
+//
+// The package owns its ports (ports.go): the store, LiveKit, the recording notifier and the
+// clock are interfaces declared here, where they are used; the adapters (actors/store,
+// actors/livekit, actors/recordingwebhook, the test harness's stand-ins) implement them and the
+// composition root (cmd/meetcoord/service) hands them over in Deps. The package imports no
+// adapter, no gateway and no command (deps_test.go).
 package room
 
 import (
@@ -11,8 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"meetcoord/actors"
 )
 
 // Kind is the cluster kind of room grains.
@@ -53,13 +60,13 @@ type Config struct {
 // Deps are the room's collaborators, shared by every room of the node.
 type Deps struct {
 	Config  Config
-	Store   actors.RoomStore
-	LiveKit actors.LiveKit
-	Clock   actors.Clock
+	Store   Store
+	LiveKit LiveKit
+	Clock   Clock
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// RecordingNotifier is told of saved recordings; nil: nobody is (they stay saved).
-	RecordingNotifier actors.RecordingNotifier
+	RecordingNotifier RecordingNotifier
 }
 
 // Metrics are the room actors' Prometheus metrics.

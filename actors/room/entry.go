@@ -8,7 +8,8 @@ import (
 
 // requestEntry is a knock or a poll at the lobby (rooms.md "Lobby"). The bypass is checked on
 // every request, since the access level may change while someone waits.
-func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages.RoomReply {
+func (r *Room) requestEntry(msg *messages.RequestEntry, ch *change) *messages.RoomReply {
+	now := ch.now
 	caller := msg.GetCaller()
 	role := roleOf(r.record, caller)
 	participantID := msg.GetParticipantId()
@@ -34,7 +35,7 @@ func (r *Room) requestEntry(msg *messages.RequestEntry, now time.Time) *messages
 	if isNew {
 		r.lobby.setClient(participantID, msg.GetClient())
 		r.deps.Metrics.LobbyKnocks.Inc()
-		r.announceKnock(now)
+		r.announceKnock(ch)
 	}
 	if entry.status == messages.EntryStatus_ENTRY_STATUS_ACCEPTED {
 		return r.acceptedReply(caller, role, participantID, entry.username)
@@ -82,7 +83,8 @@ func (r *Room) listWaiting(msg *messages.ListWaiting, now time.Time) *messages.R
 }
 
 // decideEntry admits or denies a waiting (or already decided) participant.
-func (r *Room) decideEntry(msg *messages.DecideEntry, now time.Time) *messages.RoomReply {
+func (r *Room) decideEntry(msg *messages.DecideEntry, ch *change) *messages.RoomReply {
+	now := ch.now
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
 		return denied(msg.GetCaller())
 	}

@@ -10,13 +10,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
 // indexOpView is an IndexOp in comparable form: the summary decoded and printed.
 type indexOpView struct {
-	index     actors.Index
+	index     Index
 	key       string
 	remove    bool
 	exclusive bool
@@ -25,12 +24,12 @@ type indexOpView struct {
 	// (IndexRoomAccesses: "access id:role" of each access, in order)
 }
 
-func viewOps(t *testing.T, roomID string, ops []actors.IndexOp) []indexOpView {
+func viewOps(t *testing.T, roomID string, ops []IndexOp) []indexOpView {
 	t.Helper()
 	out := make([]indexOpView, 0, len(ops))
 	for _, op := range ops {
 		v := indexOpView{index: op.Index, key: op.Key, remove: op.Remove, exclusive: op.Exclusive, ttl: op.TTL}
-		if op.Index == actors.IndexRoomAccesses && op.Summary != nil {
+		if op.Index == IndexRoomAccesses && op.Summary != nil {
 			list := &messages.AccessList{}
 			if err := proto.Unmarshal(op.Summary, list); err != nil {
 				t.Fatalf("op %+v: access list does not decode: %v", op, err)
@@ -94,15 +93,15 @@ func TestIndexChanges(t *testing.T) {
 		return summaryString(r.GetName(), r.GetSlug(), r.GetAccessLevel(), r.GetCreatedUnixMs())
 	}
 	put := func(user string, r *messages.RoomRecord) indexOpView {
-		return indexOpView{index: actors.IndexUserRooms, key: user, summary: sum(r)}
+		return indexOpView{index: IndexUserRooms, key: user, summary: sum(r)}
 	}
 	drop := func(user string) indexOpView {
-		return indexOpView{index: actors.IndexUserRooms, key: user, remove: true}
+		return indexOpView{index: IndexUserRooms, key: user, remove: true}
 	}
-	accessPut := func(id string) indexOpView { return indexOpView{index: actors.IndexAccess, key: id} }
-	accessDrop := func(id string) indexOpView { return indexOpView{index: actors.IndexAccess, key: id, remove: true} }
+	accessPut := func(id string) indexOpView { return indexOpView{index: IndexAccess, key: id} }
+	accessDrop := func(id string) indexOpView { return indexOpView{index: IndexAccess, key: id, remove: true} }
 	roomAccesses := func(r *messages.RoomRecord) indexOpView {
-		return indexOpView{index: actors.IndexRoomAccesses, key: roomID, summary: accessesString(r.GetAccesses())}
+		return indexOpView{index: IndexRoomAccesses, key: roomID, summary: accessesString(r.GetAccesses())}
 	}
 
 	created1 := with(func(r *messages.RoomRecord) { r.Accesses = []*messages.Access{ownerAcc}; r.PinCode = "" })
@@ -127,7 +126,7 @@ func TestIndexChanges(t *testing.T) {
 			name: "creation: owner's rooms, access pointer, exclusive slug, the room's accesses", before: nil, after: created1,
 			want: []indexOpView{
 				put("u-owner", created1),
-				{index: actors.IndexSlug, key: "abc-defg-hij", exclusive: true},
+				{index: IndexSlug, key: "abc-defg-hij", exclusive: true},
 				accessPut("acc-owner"),
 				roomAccesses(created1),
 			},
@@ -152,10 +151,10 @@ func TestIndexChanges(t *testing.T) {
 			name: "deletion: everything removed, slug and PIN included", before: base, after: nil,
 			want: []indexOpView{
 				drop("u-owner"), drop("u-admin"), drop("u-member"),
-				{index: actors.IndexSlug, key: "abc-defg-hij", remove: true},
-				{index: actors.IndexPin, key: "0123456789", remove: true},
+				{index: IndexSlug, key: "abc-defg-hij", remove: true},
+				{index: IndexPin, key: "0123456789", remove: true},
 				accessDrop("acc-owner"), accessDrop("acc-admin"), accessDrop("acc-member"),
-				{index: actors.IndexRoomAccesses, key: roomID, remove: true},
+				{index: IndexRoomAccesses, key: roomID, remove: true},
 			},
 		},
 		{name: "no change", before: base, after: proto.CloneOf(base), want: []indexOpView{}},
@@ -163,8 +162,8 @@ func TestIndexChanges(t *testing.T) {
 		{
 			name: "configuration and PIN change: old PIN released, new one reserved exclusively", before: base, after: reconfigured,
 			want: []indexOpView{
-				{index: actors.IndexPin, key: "0123456789", remove: true},
-				{index: actors.IndexPin, key: "9876543210", exclusive: true},
+				{index: IndexPin, key: "0123456789", remove: true},
+				{index: IndexPin, key: "9876543210", exclusive: true},
 			},
 		},
 		{name: "no room before or after", before: nil, after: nil, want: []indexOpView{}},
@@ -204,9 +203,9 @@ func TestIndexChangesNoDuplicates(t *testing.T) {
 		}
 		seen[k] = true
 		switch {
-		case op.Index == actors.IndexUserRooms && op.Remove:
+		case op.Index == IndexUserRooms && op.Remove:
 			drops++
-		case op.Index == actors.IndexUserRooms:
+		case op.Index == IndexUserRooms:
 			puts++
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -26,7 +25,7 @@ type callResult struct{ err error }
 // changes are stored like any command's, and the reply is remembered under requestID. Every
 // caller waiting on the flight gets the same reply.
 func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, call func(context.Context) error,
-	finish func(now time.Time, err error) *messages.RoomReply) {
+	finish func(ch *change, err error) *messages.RoomReply) {
 	if flightKey != "" {
 		if waiting, ok := r.inFlight[flightKey]; ok {
 			r.inFlight[flightKey] = append(waiting, ctx.Sender())
@@ -36,15 +35,15 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 	}
 	sender := ctx.Sender()
 	r.runLiveKit(ctx, call, func(err error) {
-		now := r.deps.Clock.Now()
-		r.resetChange()
-		reply := finish(now, err)
-		if requestID != "" && reply.GetFailure() == nil {
-			// The LiveKit action happened: a retry of this request must get this answer, not act
-			// again (or answer 404 for a participant already removed), so remember it.
-			r.changing(now)
-		}
-		reply = r.commit(ctx, requestID, reply, now)
+		reply := r.apply(ctx, requestID, func(ch *change) *messages.RoomReply {
+			reply := finish(ch, err)
+			if requestID != "" && reply.GetFailure() == nil {
+				// The LiveKit action happened: a retry of this request must get this answer, not
+				// act again (or answer 404 for a participant already removed), so remember it.
+				r.changing(ch)
+			}
+			return reply
+		})
 		receivers := []*actor.PID{sender}
 		if flightKey != "" {
 			receivers = r.inFlight[flightKey]
@@ -85,18 +84,18 @@ func runOffActor(ctx actor.Context, timeout time.Duration, call func(context.Con
 }
 
 // onSuccess is a finish that answers LiveKit's failure as such and otherwise runs done.
-func (r *Room) onSuccess(done func(now time.Time) *messages.RoomReply) func(time.Time, error) *messages.RoomReply {
-	return func(now time.Time, err error) *messages.RoomReply {
+func (r *Room) onSuccess(done func(ch *change) *messages.RoomReply) func(*change, error) *messages.RoomReply {
+	return func(ch *change, err error) *messages.RoomReply {
 		if err != nil {
 			return r.liveKitFailure(err)
 		}
-		return done(now)
+		return done(ch)
 	}
 }
 
 // liveKitFailure maps a failed LiveKit call to the caller's answer.
 func (r *Room) liveKitFailure(err error) *messages.RoomReply {
-	if errors.Is(err, actors.ErrLiveKitNotFound) {
+	if errors.Is(err, ErrLiveKitNotFound) {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
 	}
 	r.log.Warn("livekit call failed", slog.Any("error", err))

@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -98,7 +97,7 @@ func (l *lobby) rollback() {
 // Polls keep waiting entries alive in memory without writing, so the stored entries may be about
 // to expire while some are still live: then every live entry is written again, which happens at
 // most once per waitingKept and keeps the store holding every live entry.
-func (l *lobby) pendingChange(now time.Time, exactAtEpoch int64) (*actors.LobbyChange, error) {
+func (l *lobby) pendingChange(now time.Time, exactAtEpoch int64) (*LobbyChange, error) {
 	l.prune(now)
 	rewrite := now.Add(rewriteMargin).After(l.store.storedUntil)
 	ids := make([]string, 0, len(l.store.unsaved))
@@ -116,10 +115,10 @@ func (l *lobby) pendingChange(now time.Time, exactAtEpoch int64) (*actors.LobbyC
 	}
 	keep := l.keep(now)
 	if keep <= 0 {
-		return &actors.LobbyChange{}, nil // no entry left
+		return &LobbyChange{}, nil // no entry left
 	}
 	sort.Strings(ids)
-	change := &actors.LobbyChange{TTL: keep}
+	change := &LobbyChange{TTL: keep}
 	for _, id := range ids {
 		e, ok := l.entries[id]
 		if !ok {
@@ -134,7 +133,7 @@ func (l *lobby) pendingChange(now time.Time, exactAtEpoch int64) (*actors.LobbyC
 		if err != nil {
 			return nil, fmt.Errorf("encode lobby entry %s: %w", id, err)
 		}
-		change.Put = append(change.Put, actors.LobbyEntryPut{ParticipantID: id, Record: data})
+		change.Put = append(change.Put, LobbyEntryPut{ParticipantID: id, Record: data})
 	}
 	return change, nil
 }
@@ -154,7 +153,7 @@ func (l *lobby) keep(now time.Time) time.Duration {
 }
 
 // saved records that the store now holds what pendingChange said (nil: nothing was written).
-func (l *lobby) saved(change *actors.LobbyChange, now time.Time) {
+func (l *lobby) saved(change *LobbyChange, now time.Time) {
 	if change == nil {
 		return
 	}

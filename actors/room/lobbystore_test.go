@@ -8,13 +8,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
 // changeView is a lobby change in a comparable form: the ids put (with their status and exact
 // epoch), the ids removed, and the TTL.
-func changeView(t *testing.T, c *actors.LobbyChange) string {
+func changeView(t *testing.T, c *LobbyChange) string {
 	t.Helper()
 	if c == nil {
 		return "none"
@@ -121,7 +120,7 @@ func TestLobbyStoreChanges(t *testing.T) {
 				if l.changedByCommand() != s.changed {
 					t.Fatalf("step %d: changed=%v, want %v", i, l.changedByCommand(), s.changed)
 				}
-				var change *actors.LobbyChange
+				var change *LobbyChange
 				if s.changed {
 					var err error
 					if change, err = l.pendingChange(now, 0); err != nil {

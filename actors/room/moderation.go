@@ -3,12 +3,10 @@ package room
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -20,83 +18,66 @@ func (r *Room) isParticipantOfThisRoom(caller *messages.Caller) bool {
 
 // muteParticipant: privileged users, or participants of this room unless the room keeps muting
 // to them (canMute).
-func (r *Room) muteParticipant(ctx actor.Context, msg *messages.MuteParticipant) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) muteParticipant(ctx actor.Context, msg *messages.MuteParticipant, ch *change) *messages.RoomReply {
 	caller := msg.GetCaller()
 	if !canMute(roleOf(r.record, caller), r.isParticipantOfThisRoom(caller), r.record.GetConfiguration()) {
-		ctx.Respond(moderationDenied(caller))
-		return
+		return moderationDenied(caller)
 	}
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.MutePublishedTrack(c, r.id, msg.GetParticipantIdentity(), msg.GetTrackSid())
-	}, r.onSuccess(func(time.Time) *messages.RoomReply { return ack("Participant muted.") }))
+	}, r.onSuccess(func(*change) *messages.RoomReply { return ack("Participant muted.") }))
+	return nil
 }
 
 // updateParticipant changes a participant's name, metadata, attributes or permission.
-func (r *Room) updateParticipant(ctx actor.Context, msg *messages.UpdateParticipant) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) updateParticipant(ctx actor.Context, msg *messages.UpdateParticipant, ch *change) *messages.RoomReply {
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
-		ctx.Respond(moderationDenied(msg.GetCaller()))
-		return
+		return moderationDenied(msg.GetCaller())
 	}
-	update := actors.ParticipantUpdate{Name: msg.Name, Metadata: msg.Metadata, Attributes: msg.GetAttributes()}
+	update := ParticipantUpdate{Name: msg.Name, Metadata: msg.Metadata, Attributes: msg.GetAttributes()}
 	if p := msg.GetPermission(); p != nil {
 		update.Permission = permissionOf(p)
 	}
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.UpdateParticipant(c, r.id, msg.GetParticipantIdentity(), update)
-	}, r.onSuccess(func(time.Time) *messages.RoomReply { return ack("Participant updated.") }))
+	}, r.onSuccess(func(*change) *messages.RoomReply { return ack("Participant updated.") }))
+	return nil
 }
 
 // removeParticipant disconnects a participant and clears their lobby entry, so that they must
 // knock again.
-func (r *Room) removeParticipant(ctx actor.Context, msg *messages.RemoveParticipant) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) removeParticipant(ctx actor.Context, msg *messages.RemoveParticipant, ch *change) *messages.RoomReply {
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
-		ctx.Respond(moderationDenied(msg.GetCaller()))
-		return
+		return moderationDenied(msg.GetCaller())
 	}
 	identity := msg.GetParticipantIdentity()
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.RemoveParticipant(c, r.id, identity)
-	}, r.onSuccess(func(now time.Time) *messages.RoomReply {
-		r.changing(now)
-		r.lobby.removeIdentity(identity, now)
+	}, r.onSuccess(func(ch *change) *messages.RoomReply {
+		r.changing(ch)
+		r.lobby.removeIdentity(identity, ch.now)
 		return ack("Participant removed.")
 	}))
+	return nil
 }
 
 // startSubtitle dispatches the transcriber agent once per LiveKit room session.
-func (r *Room) startSubtitle(ctx actor.Context, msg *messages.StartSubtitle) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) startSubtitle(ctx actor.Context, msg *messages.StartSubtitle, ch *change) *messages.RoomReply {
 	if !r.isParticipantOfThisRoom(msg.GetCaller()) {
-		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "This token is not valid for this room."))
-		return
+		return failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "This token is not valid for this room.")
 	}
 	if r.subtitlesDispatched {
-		ctx.Respond(ack("Subtitles started."))
-		return
+		return ack("Subtitles started.")
 	}
 	// One dispatch in flight per room, whatever the request ids: later starts join it.
 	r.liveKitCommand(ctx, "subtitles", msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.DispatchAgent(c, r.id, r.deps.Config.SubtitleAgentName)
-	}, r.onSuccess(func(now time.Time) *messages.RoomReply {
-		r.changing(now)
+	}, r.onSuccess(func(ch *change) *messages.RoomReply {
+		r.changing(ch)
 		r.subtitlesDispatched = true
 		return ack("Subtitles started.")
 	}))
+	return nil
 }
 
 func moderationDenied(caller *messages.Caller) *messages.RoomReply {

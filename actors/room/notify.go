@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -58,12 +57,12 @@ func (o *outbox) close() { o.once.Do(func() { close(o.jobs) }) }
 
 // notifyIfLive queues a notification to everyone in the LiveKit room, when the room is live
 // (there is nobody to notify otherwise, and LiveKit would create the room on our behalf).
-func (r *Room) notifyIfLive(notificationType string) {
+func (r *Room) notifyIfLive(ch *change, notificationType string) {
 	if !r.live {
 		return
 	}
 	payload, _ := json.Marshal(map[string]string{"type": notificationType})
-	r.effects = append(r.effects, func(ctx context.Context) {
+	ch.effects = append(ch.effects, func(ctx context.Context) {
 		outcome := "sent"
 		if err := r.deps.LiveKit.SendData(ctx, r.id, payload); err != nil {
 			outcome = "failed"
@@ -93,7 +92,7 @@ func (r *Room) metadata() string {
 func (r *Room) updateMetadataEffect(metadata string) effect {
 	return func(ctx context.Context) {
 		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
-		if err != nil && !errors.Is(err, actors.ErrLiveKitNotFound) {
+		if err != nil && !errors.Is(err, ErrLiveKitNotFound) {
 			r.log.Warn("room metadata not updated", slog.Any("error", err))
 		}
 	}
@@ -106,10 +105,11 @@ type knockNoticeDue struct{}
 // announceKnock tells the meeting that someone waits, at most once per KnockNoticeInterval: a
 // knock inside the interval is announced once the interval has passed (one notice for all of
 // them), so a flood of knocks is not a flood of LiveKit messages.
-func (r *Room) announceKnock(now time.Time) {
+func (r *Room) announceKnock(ch *change) {
+	now := ch.now
 	if now.Sub(r.lastKnockNotice) >= r.deps.Config.KnockNoticeInterval {
 		r.lastKnockNotice = now
-		r.notifyIfLive(r.deps.Config.WaitingNotificationType)
+		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
 		return
 	}
 	r.knockNoticePending = true
@@ -121,22 +121,20 @@ func (r *Room) scheduleKnockNotice(ctx actor.Context) {
 		return
 	}
 	wait := r.lastKnockNotice.Add(r.deps.Config.KnockNoticeInterval).Sub(r.deps.Clock.Now())
-	system, self := ctx.ActorSystem(), ctx.Self()
-	r.knockNoticeTimer = time.AfterFunc(max(wait, 0), func() { system.Root.Send(self, knockNoticeDue{}) })
+	r.knockNoticeTimer = sendSelfAfter(ctx, r.deps.Clock, max(wait, 0), knockNoticeDue{})
 }
 
-// sendDueKnockNotice sends the pending knock notice: it changes no state, so it goes straight to
-// the outbox.
-func (r *Room) sendDueKnockNotice() {
+// sendDueKnockNotice sends the pending knock notice: a change of no state whose one LiveKit
+// call commit lets out at once.
+func (r *Room) sendDueKnockNotice(ctx actor.Context) {
 	r.knockNoticeTimer = nil
 	if !r.knockNoticePending || r.record == nil {
 		return
 	}
 	r.knockNoticePending = false
-	r.lastKnockNotice = r.deps.Clock.Now()
-	r.notifyIfLive(r.deps.Config.WaitingNotificationType)
-	for _, e := range r.effects {
-		r.outbox.push(e)
-	}
-	r.effects = nil
+	r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+		r.lastKnockNotice = ch.now
+		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
+		return nil
+	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -21,52 +20,43 @@ import (
 const handRaisedAttribute = "handRaisedAt"
 
 // setHandRaised writes the caller's handRaisedAt attribute.
-func (r *Room) setHandRaised(ctx actor.Context, msg *messages.SetHandRaised) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) setHandRaised(ctx actor.Context, msg *messages.SetHandRaised, ch *change) *messages.RoomReply {
 	if !r.isParticipantOfThisRoom(msg.GetCaller()) {
-		ctx.Respond(wrongRoomToken())
-		return
+		return wrongRoomToken()
 	}
 	raisedAt, done := "", "Hand lowered."
 	if msg.GetRaised() {
 		raisedAt, done = isoTimestamp(r.deps.Clock.Now()), "Hand raised."
 	}
 	identity := msg.GetCaller().GetLivekitParticipant().GetIdentity()
-	update := actors.ParticipantUpdate{Attributes: map[string]string{handRaisedAttribute: raisedAt}}
+	update := ParticipantUpdate{Attributes: map[string]string{handRaisedAttribute: raisedAt}}
 	// Off the actor's goroutine; a retried request joins the call in flight or gets the
 	// remembered answer.
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		return r.deps.LiveKit.UpdateParticipant(c, r.id, identity, update)
-	}, r.onSuccess(func(time.Time) *messages.RoomReply { return ack(done) }))
+	}, r.onSuccess(func(*change) *messages.RoomReply { return ack(done) }))
+	return nil
 }
 
 // renameParticipant changes the caller's LiveKit name, when they may choose it.
-func (r *Room) renameParticipant(ctx actor.Context, msg *messages.RenameParticipant) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) renameParticipant(ctx actor.Context, msg *messages.RenameParticipant, ch *change) *messages.RoomReply {
 	if !r.isParticipantOfThisRoom(msg.GetCaller()) {
-		ctx.Respond(wrongRoomToken())
-		return
+		return wrongRoomToken()
 	}
 	if !mayChooseOwnName(msg.GetCallerAuthenticated(), r.deps.Config.CanEditDisplayName) {
-		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "Authenticated participants may not change their display name."))
-		return
+		return failure(messages.ErrorCode_ERROR_CODE_FORBIDDEN, "Authenticated participants may not change their display name.")
 	}
 	name, identity := msg.GetName(), msg.GetCaller().GetLivekitParticipant().GetIdentity()
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
-		return r.deps.LiveKit.UpdateParticipant(c, r.id, identity, actors.ParticipantUpdate{Name: &name})
-	}, func(now time.Time, err error) *messages.RoomReply {
-		if errors.Is(err, actors.ErrLiveKitInvalid) {
+		return r.deps.LiveKit.UpdateParticipant(c, r.id, identity, ParticipantUpdate{Name: &name})
+	}, func(ch *change, err error) *messages.RoomReply {
+		if errors.Is(err, ErrLiveKitInvalid) {
 			// LiveKit bounds names in bytes (configurable, 256 by default), not in characters.
 			return invalid("name", "This name is too long for the meeting.")
 		}
-		return r.onSuccess(func(time.Time) *messages.RoomReply { return ack("Participant renamed.") })(now, err)
+		return r.onSuccess(func(*change) *messages.RoomReply { return ack("Participant renamed.") })(ch, err)
 	})
+	return nil
 }
 
 func wrongRoomToken() *messages.RoomReply {

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -24,27 +23,22 @@ import (
 const roomRoleAttribute = "room_role"
 
 // changeParticipantRole checks what it can without LiveKit, then asks LiveKit who is in the room.
-func (r *Room) changeParticipantRole(ctx actor.Context, msg *messages.ChangeParticipantRole) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) changeParticipantRole(ctx actor.Context, msg *messages.ChangeParticipantRole, ch *change) *messages.RoomReply {
 	if reply := r.participantRoleRefused(msg, messages.Role_ROLE_UNSPECIFIED); reply != nil {
-		ctx.Respond(reply)
-		return
+		return reply
 	}
 	// A retry of a request still in flight waits for the same outcome.
 	flight := "participant-role:" + msg.GetRequestId()
 	if waiting, ok := r.inFlight[flight]; ok {
 		r.inFlight[flight] = append(waiting, ctx.Sender())
-		return
+		return nil
 	}
 	r.inFlight[flight] = []*actor.PID{ctx.Sender()}
 
 	var present map[string]bool
 	r.runLiveKit(ctx, func(c context.Context) error {
 		participants, err := r.deps.LiveKit.ListParticipants(c, r.id)
-		if errors.Is(err, actors.ErrLiveKitNotFound) {
+		if errors.Is(err, ErrLiveKitNotFound) {
 			err = nil // the room is not running: nobody is in it
 		}
 		present = map[string]bool{}
@@ -59,6 +53,7 @@ func (r *Room) changeParticipantRole(ctx actor.Context, msg *messages.ChangePart
 		}
 		r.storeParticipantRole(ctx, flight, msg, present)
 	})
+	return nil
 }
 
 // storeParticipantRole runs in the actor once LiveKit said who is in the room: it stores the
@@ -90,35 +85,36 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 		r.answerFlight(ctx, flight, reply)
 		return
 	}
-	now := r.deps.Clock.Now()
-	r.resetChange()
-	if current != msg.GetRole() {
-		r.changing(now)
-		if i >= 0 {
-			updated := proto.CloneOf(r.record.GetAccesses()[i])
-			updated.Role = msg.GetRole()
-			r.record.Accesses[i] = updated
-		} else {
-			r.record.Accesses = append(r.record.Accesses, &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(target), Role: msg.GetRole()})
-		}
-	}
 	// Stored before LiveKit hears of it: if the mirror fails, the role is still real.
-	if reply := r.commit(ctx, "", participantRoleChanged(msg.GetRole(), false), now); reply.GetFailure() != nil {
+	stored := r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+		if current != msg.GetRole() {
+			r.changing(ch)
+			if i >= 0 {
+				updated := proto.CloneOf(r.record.GetAccesses()[i])
+				updated.Role = msg.GetRole()
+				r.record.Accesses[i] = updated
+			} else {
+				r.record.Accesses = append(r.record.Accesses, &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(target), Role: msg.GetRole()})
+			}
+		}
+		return participantRoleChanged(msg.GetRole(), false)
+	})
+	if reply := stored; reply.GetFailure() != nil {
 		r.answerFlight(ctx, flight, reply)
 		return
 	}
 	role := roleName(msg.GetRole())
 	r.runLiveKit(ctx, func(c context.Context) error {
 		return r.deps.LiveKit.UpdateParticipant(c, r.id, msg.GetParticipantIdentity(),
-			actors.ParticipantUpdate{Attributes: map[string]string{roomRoleAttribute: role}})
+			ParticipantUpdate{Attributes: map[string]string{roomRoleAttribute: role}})
 	}, func(err error) {
 		if err != nil {
 			r.log.Warn("participant role stored but not mirrored to livekit", slog.String("identity", msg.GetParticipantIdentity()), slog.Any("error", err))
 		}
-		now := r.deps.Clock.Now()
-		r.resetChange()
-		r.changing(now) // only to remember the answer: a retry must get it, not act again
-		r.answerFlight(ctx, flight, r.commit(ctx, msg.GetRequestId(), participantRoleChanged(msg.GetRole(), err == nil), now))
+		r.answerFlight(ctx, flight, r.apply(ctx, msg.GetRequestId(), func(ch *change) *messages.RoomReply {
+			r.changing(ch) // only to remember the answer: a retry must get it, not act again
+			return participantRoleChanged(msg.GetRole(), err == nil)
+		}))
 	})
 }
 

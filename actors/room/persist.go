@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -24,12 +23,17 @@ const (
 	tombstoneTTL = 24 * time.Hour
 )
 
-// command runs a handler that may change state. The handler calls changing() before it
-// modifies anything but the lobby (whose entries record their own changes, lobbystore.go); if it
-// did, the new state (or, when only the lobby changed, the lobby entries changed) is written to
-// the store before the reply goes out, and LiveKit calls it queued are made only once the write succeeded. A failed write rolls
-// the actor back to the state it had, so nothing is half-applied.
-func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle func(now time.Time) *messages.RoomReply) {
+// handler is the one shape of the room's request handlers: the command's change in (its time in
+// ch.now), the reply out. A handler records every modification of the room's state in ch
+// (changing, then the index entries, LiveKit calls and notices that go with it); nil means the
+// reply is sent later, by the continuation of a LiveKit call (livekitcalls.go).
+type handler func(ch *change) *messages.RoomReply
+
+// command runs a handler that may change state. If it did (or, when only the lobby changed, the
+// lobby entries changed), the change is written to the store before the reply goes out, and the
+// LiveKit calls it queued are made only once the write succeeded. A failed write rolls the actor
+// back to the state it had, so nothing is half-applied.
+func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle handler) {
 	if reply := r.precheck(ctx, requestID, needsRoom); reply != nil {
 		ctx.Respond(reply)
 		return
@@ -39,13 +43,15 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 	// A collision on an exclusive index (a random slug or PIN another room holds) undoes the
 	// command; running it again draws new ones.
 	for attempt := 0; ; attempt++ {
-		r.resetChange()
-		reply = r.commit(ctx, requestID, handle(now), now)
+		ch := r.openChange(now)
+		reply = r.commit(ctx, requestID, ch, handle(ch))
 		if reply.GetFailure().GetCode() != messages.ErrorCode_ERROR_CODE_CONFLICT || !r.indexTaken || attempt >= r.deps.Config.IndexRetries {
 			break
 		}
 	}
-	ctx.Respond(reply)
+	if reply != nil {
+		ctx.Respond(reply)
+	}
 	if r.record == nil {
 		// Deleted, or a creation that failed: nothing worth keeping in memory.
 		ctx.Stop(ctx.Self())
@@ -68,61 +74,50 @@ func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool) *me
 	return nil
 }
 
-// commit stores what the command changed (if anything) and returns the reply to give.
-func (r *Room) commit(ctx actor.Context, requestID string, reply *messages.RoomReply, now time.Time) *messages.RoomReply {
+// commit stores what the change holds (if anything) and returns the reply to give. Its LiveKit
+// calls and notices go out once it is stored, or at once when it changed no state (a notice
+// alone, sendDueKnockNotice); never when the write failed and the change was undone. The change
+// is then empty: committing it again does nothing.
+func (r *Room) commit(ctx actor.Context, requestID string, ch *change, reply *messages.RoomReply) *messages.RoomReply {
 	r.indexTaken = false
-	if r.before != nil || r.lobby.changedByCommand() {
+	if ch.before != nil || r.lobby.changedByCommand() {
 		repliesBefore := r.replies
 		r.remember(requestID, reply)
-		if err := r.save(now); err != nil {
+		if err := r.save(ch); err != nil {
 			r.replies = repliesBefore
-			reply = r.saveFailed(ctx, err)
-		} else {
-			for _, e := range r.effects {
-				r.outbox.push(e)
-			}
-			r.queueNotices(ctx)
+			reply = r.saveFailed(ctx, ch, err)
+			ch.effects, ch.noticesDue = nil, nil
 		}
 	}
-	r.resetChange()
-	return reply
-}
-
-// resetChange forgets what the current command changed, before a command starts and once it is
-// committed (or undone).
-func (r *Room) resetChange() {
-	r.before, r.extra, r.effects, r.noticesDue, r.clientSlug = nil, nil, nil, nil, ""
-	r.lobby.beginCommand()
-}
-
-// changing marks the command as changing state, keeping what the state was so that a failed
-// write can be undone. Call it before the first modification.
-func (r *Room) changing(now time.Time) {
-	if r.before == nil {
-		r.before = r.state(now)
+	for _, e := range ch.effects {
+		r.outbox.push(e)
 	}
+	r.queueNotices(ctx, ch)
+	*ch = change{now: ch.now}
+	r.lobby.beginCommand()
+	return reply
 }
 
 // saveFailed undoes the command and turns the failure into a reply. A fenced activation stops:
 // a newer one owns the room and the caller's retry will reach it.
-func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
-	if r.before != nil {
-		r.load(r.before, r.deps.Clock.Now())
+func (r *Room) saveFailed(ctx actor.Context, ch *change, err error) *messages.RoomReply {
+	if ch.before != nil {
+		r.load(ch.before, r.deps.Clock.Now())
 	}
 	r.lobby.rollback()
 	switch {
-	case errors.Is(err, actors.ErrFenced):
+	case errors.Is(err, ErrFenced):
 		r.deps.Metrics.Fenced.Inc()
 		r.log.Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
-	case errors.Is(err, actors.ErrIndexTaken) && r.clientSlug != "" && takenIndex(err, actors.IndexSlug) == r.clientSlug:
+	case errors.Is(err, ErrIndexTaken) && ch.clientSlug != "" && takenIndex(err, IndexSlug) == ch.clientSlug:
 		return invalid("name", "Room with this Slug already exists.")
-	case errors.Is(err, actors.ErrIndexTaken) && takenIndex(err, actors.IndexCallback) != "":
+	case errors.Is(err, ErrIndexTaken) && takenIndex(err, IndexCallback) != "":
 		// A callback id names one creation: another room (another user's) cannot take it over.
 		return invalid("callback_id", "This callback id is already in use.")
-	case errors.Is(err, actors.ErrIndexTaken):
+	case errors.Is(err, ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
 	default:
@@ -133,8 +128,8 @@ func (r *Room) saveFailed(ctx actor.Context, err error) *messages.RoomReply {
 }
 
 // takenIndex is the key of index a save collided on, "" when it collided on another index.
-func takenIndex(err error, index actors.Index) string {
-	var taken *actors.IndexTakenError
+func takenIndex(err error, index Index) string {
+	var taken *IndexTakenError
 	if errors.As(err, &taken) && taken.Index == index {
 		return taken.Key
 	}
@@ -184,14 +179,15 @@ func (r *Room) loadFromStore() error {
 // save writes what the command changed: when only lobby entries changed, those entries alone;
 // otherwise the state, with the index changes derived from what the command changed and the
 // lobby entries not stored yet, in one atomic write.
-func (r *Room) save(now time.Time) error {
+func (r *Room) save(ch *change) error {
+	now := ch.now
 	lobbyChange, err := r.lobby.pendingChange(now, 0)
 	if err != nil {
 		return fmt.Errorf("lobby of room %s: %w", r.id, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
 	defer cancel()
-	if r.before == nil && !r.lobby.inOldSnapshot() {
+	if ch.before == nil && !r.lobby.inOldSnapshot() {
 		if lobbyChange == nil {
 			return nil
 		}
@@ -206,15 +202,15 @@ func (r *Room) save(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode state of room %s: %w", r.id, err)
 	}
-	var index []actors.IndexOp
-	if r.before != nil {
-		index = indexChanges(r.id, r.before.GetRecord(), state.GetRecord())
+	var index []IndexOp
+	if ch.before != nil {
+		index = indexChanges(r.id, ch.before.GetRecord(), state.GetRecord())
 	}
-	snapshot := actors.Snapshot{
+	snapshot := Snapshot{
 		RoomID: r.id,
 		Epoch:  r.epoch,
 		State:  data,
-		Index:  append(index, r.extra...),
+		Index:  append(index, ch.extra...),
 		Lobby:  lobbyChange,
 	}
 	if r.deleted {
@@ -317,8 +313,8 @@ func (r *Room) remember(requestID string, reply *messages.RoomReply) {
 
 // indexChanges derives the index operations that keep the user-rooms, slug and access indexes in
 // step with the room record. after is nil when the room was deleted.
-func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.IndexOp {
-	var ops []actors.IndexOp
+func indexChanges(roomID string, before, after *messages.RoomRecord) []IndexOp {
+	var ops []IndexOp
 	summaryChanged := before.GetName() != after.GetName() || before.GetAccessLevel() != after.GetAccessLevel() ||
 		before.GetSlug() != after.GetSlug()
 	var summary []byte
@@ -339,35 +335,35 @@ func indexChanges(roomID string, before, after *messages.RoomRecord) []actors.In
 		userID := a.GetUser().GetId()
 		afterUsers[userID] = true
 		if summaryChanged || !beforeUsers[userID] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Summary: summary})
+			ops = append(ops, IndexOp{Index: IndexUserRooms, Key: userID, Summary: summary})
 		}
 		if !beforeAccesses[a.GetId()] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: a.GetId()})
+			ops = append(ops, IndexOp{Index: IndexAccess, Key: a.GetId()})
 		}
 		delete(beforeAccesses, a.GetId())
 	}
 	for userID := range beforeUsers {
 		if !afterUsers[userID] {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexUserRooms, Key: userID, Remove: true})
+			ops = append(ops, IndexOp{Index: IndexUserRooms, Key: userID, Remove: true})
 		}
 	}
 	for accessID := range beforeAccesses {
-		ops = append(ops, actors.IndexOp{Index: actors.IndexAccess, Key: accessID, Remove: true})
+		ops = append(ops, IndexOp{Index: IndexAccess, Key: accessID, Remove: true})
 	}
 	if before.GetPinCode() != after.GetPinCode() {
 		if before.GetPinCode() != "" {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: before.GetPinCode(), Remove: true})
+			ops = append(ops, IndexOp{Index: IndexPin, Key: before.GetPinCode(), Remove: true})
 		}
 		if after.GetPinCode() != "" {
-			ops = append(ops, actors.IndexOp{Index: actors.IndexPin, Key: after.GetPinCode(), Exclusive: true})
+			ops = append(ops, IndexOp{Index: IndexPin, Key: after.GetPinCode(), Exclusive: true})
 		}
 	}
 	ops = append(ops, accessIndexOps(roomID, before, after)...)
 	switch {
 	case after != nil && before.GetSlug() != after.GetSlug():
-		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: after.GetSlug(), Exclusive: true})
+		ops = append(ops, IndexOp{Index: IndexSlug, Key: after.GetSlug(), Exclusive: true})
 	case after == nil && before.GetSlug() != "":
-		ops = append(ops, actors.IndexOp{Index: actors.IndexSlug, Key: before.GetSlug(), Remove: true})
+		ops = append(ops, IndexOp{Index: IndexSlug, Key: before.GetSlug(), Remove: true})
 	}
 	return ops
 }

@@ -1,8 +1,6 @@
 package room
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -39,6 +37,5 @@ func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil {
 		return
 	}
-	system, self := ctx.ActorSystem(), ctx.Self()
-	r.reconcile = time.AfterFunc(r.deps.Config.ReconcileInterval, func() { system.Root.Send(self, reconcileTick{}) })
+	r.reconcile = sendSelfAfter(ctx, r.deps.Clock, r.deps.Config.ReconcileInterval, reconcileTick{})
 }

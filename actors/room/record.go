@@ -4,17 +4,16 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
 // createRoom makes the room with the caller as owner. The gateway has validated the fields.
-func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.RoomReply {
+func (r *Room) createRoom(msg *messages.CreateRoom, ch *change) *messages.RoomReply {
+	now := ch.now
 	if r.record != nil || r.deleted {
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A room with this id already exists.")
 	}
@@ -22,7 +21,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 	if owner == nil {
 		return denied(msg.GetCaller())
 	}
-	r.changing(now)
+	r.changing(ch)
 	level := msg.GetAccessLevel()
 	if level == messages.AccessLevel_ACCESS_LEVEL_UNSPECIFIED {
 		level = messages.AccessLevel_ACCESS_LEVEL_PUBLIC
@@ -30,7 +29,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 	// The front end chooses the slug (its name slugified); the external API leaves it, and may
 	// leave the name, to the room.
 	slug := msg.GetSlug()
-	r.clientSlug = slug
+	ch.clientSlug = slug
 	if slug == "" {
 		slug = newSlug()
 	}
@@ -51,7 +50,7 @@ func (r *Room) createRoom(msg *messages.CreateRoom, now time.Time) *messages.Roo
 		r.record.PinCode = r.newPin()
 	}
 	if id := msg.GetCallbackId(); id != "" {
-		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL, Exclusive: true})
+		ch.extra = append(ch.extra, IndexOp{Index: IndexCallback, Key: id, TTL: r.deps.Config.CallbackTTL, Exclusive: true})
 	}
 	return r.roomReply(msg.GetCaller(), msg.GetUsername(), "")
 }
@@ -104,12 +103,11 @@ func (r *Room) roomReply(caller *messages.Caller, username, participantID string
 
 // updateRoom changes name, access level and configuration (privileged callers). When what
 // LiveKit clients see changed, the LiveKit room metadata follows.
-func (r *Room) updateRoom(msg *messages.UpdateRoom) *messages.RoomReply {
+func (r *Room) updateRoom(msg *messages.UpdateRoom, ch *change) *messages.RoomReply {
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
 		return denied(msg.GetCaller())
 	}
-	now := r.deps.Clock.Now()
-	r.changing(now)
+	r.changing(ch)
 	metadataBefore := r.metadata()
 	if msg.Name != nil {
 		r.record.Name = msg.GetName()
@@ -121,20 +119,20 @@ func (r *Room) updateRoom(msg *messages.UpdateRoom) *messages.RoomReply {
 		r.record.Configuration = proto.CloneOf(cfg)
 	}
 	if metadata := r.metadata(); metadata != metadataBefore {
-		r.effects = append(r.effects, r.updateMetadataEffect(metadata))
+		ch.effects = append(ch.effects, r.updateMetadataEffect(metadata))
 	}
 	return r.roomReply(msg.GetCaller(), "", "")
 }
 
 // deleteRoom removes the room (owner only): record, lobby and indexes. A tombstone stays for a
 // while so that a retried delete gets the same answer.
-func (r *Room) deleteRoom(msg *messages.DeleteRoom) *messages.RoomReply {
+func (r *Room) deleteRoom(msg *messages.DeleteRoom, ch *change) *messages.RoomReply {
 	if roleOf(r.record, msg.GetCaller()) != messages.Role_ROLE_OWNER {
 		return denied(msg.GetCaller())
 	}
-	r.changing(r.deps.Clock.Now())
+	r.changing(ch)
 	if id := r.sipRuleID; id != "" {
-		r.effects = append(r.effects, func(c context.Context) {
+		ch.effects = append(ch.effects, func(c context.Context) {
 			if err := r.deps.LiveKit.DeleteSIPDispatchRule(c, id); err != nil {
 				r.log.Warn("sip dispatch rule of a deleted room not deleted", "rule", id, "error", err)
 			}

@@ -3,7 +3,6 @@ package room
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
@@ -11,7 +10,6 @@ import (
 	"github.com/livekit/protocol/webhook"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -95,8 +93,9 @@ func (r *Room) recordingByEgress(egressID string) *messages.Recording {
 
 // setRecording replaces a recording (copy-on-write, so that an undone command restores the
 // old one) and refreshes its users' index entries.
-func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
-	r.changing(now)
+func (r *Room) setRecording(rec *messages.Recording, ch *change) {
+	now := ch.now
+	r.changing(ch)
 	rec.UpdatedUnixMs = now.UnixMilli()
 	replaced := false
 	for i, old := range r.recordings {
@@ -107,7 +106,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 	}
 	if !replaced {
 		r.recordings = append(r.recordings, rec)
-		r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexRecording, Key: rec.GetId()})
+		ch.extra = append(ch.extra, IndexOp{Index: IndexRecording, Key: rec.GetId()})
 		if over := len(r.recordings) - recordingsKept; over > 0 {
 			r.recordings = r.recordings[over:]
 		}
@@ -121,7 +120,7 @@ func (r *Room) setRecording(rec *messages.Recording, now time.Time) {
 	}
 	for user := range users {
 		if user != "" {
-			r.extra = append(r.extra, actors.IndexOp{Index: actors.IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
+			ch.extra = append(ch.extra, IndexOp{Index: IndexUserRecordings, Key: user, Field: rec.GetId(), Summary: entry})
 		}
 	}
 }
@@ -140,77 +139,69 @@ func (r *Room) recordingReply(id string) *messages.RoomReply {
 }
 
 // moveRecording changes a recording's status unless that would move it backwards.
-func (r *Room) moveRecording(rec *messages.Recording, status messages.RecordingStatus, now time.Time) bool {
+func (r *Room) moveRecording(rec *messages.Recording, status messages.RecordingStatus, ch *change) bool {
 	if statusRank[status] <= statusRank[rec.CurrentStatus()] {
 		return false
 	}
 	next := proto.CloneOf(rec)
 	next.SetStatus(status)
-	r.setRecording(next, now)
+	r.setRecording(next, ch)
 	if status == statusSaved {
-		r.queueRecordingNotice(next.GetId())
+		r.queueRecordingNotice(ch, next.GetId())
 	}
 	return true
 }
 
 // setRecordingMetadata sets (or with "" removes) the recording keys of the LiveKit room
 // metadata, never moving them backwards within one recording.
-func (r *Room) setRecordingMetadata(status string, now time.Time) {
+func (r *Room) setRecordingMetadata(status string, ch *change) {
 	if status == r.recordingMeta {
 		return
 	}
 	if status != "" && status != metadataStarting && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
 		return
 	}
-	r.changing(now)
+	r.changing(ch)
 	r.recordingMeta = status
-	r.effects = append(r.effects, r.updateMetadataEffect(r.metadata()))
+	ch.effects = append(ch.effects, r.updateMetadataEffect(r.metadata()))
 }
 
 // startRecording: privileged callers, one recording at a time.
-func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, ch *change) *messages.RoomReply {
+	now := ch.now
 	if _, retried := r.inFlight[msg.GetRequestId()]; retried {
 		r.inFlight[msg.GetRequestId()] = append(r.inFlight[msg.GetRequestId()], ctx.Sender())
-		return
+		return nil
 	}
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
-		ctx.Respond(denied(msg.GetCaller()))
-		return
+		return denied(msg.GetCaller())
 	}
 	if r.currentRecording() != nil {
-		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A recording is already in progress in this room."))
-		return
+		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "A recording is already in progress in this room.")
 	}
 	// The recording exists (initiated) before LiveKit is asked, so that a crash in between
 	// leaves a trace, and webhooks arriving during the call know a start is under way.
-	now := r.deps.Clock.Now()
-	r.resetChange()
 	rec := &messages.Recording{
 		Id: uuid.NewString(), Mode: msg.GetMode(), Options: msg.GetOptions(),
 		CreatedUnixMs: now.UnixMilli(), StartedBy: msg.GetCaller().GetUser().GetId(),
 	}
 	rec.SetStatus(statusInitiated)
-	r.setRecording(rec, now)
+	r.setRecording(rec, ch)
 	r.recordingMode = rec.GetMode()
-	r.setRecordingMetadata(metadataStarting, now)
-	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
-		ctx.Respond(reply)
-		return
+	r.setRecordingMetadata(metadataStarting, ch)
+	if reply := r.commit(ctx, "", ch, nil); reply.GetFailure() != nil {
+		return reply
 	}
 	var egressID string
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		var err error
 		egressID, err = r.deps.LiveKit.StartRoomCompositeEgress(c, r.id, rec.GetMode() == modeTranscript, rec.GetId())
 		return err
-	}, func(now time.Time, err error) *messages.RoomReply {
+	}, func(ch *change, err error) *messages.RoomReply {
 		current := r.recordingByID(rec.GetId())
 		if err != nil {
-			r.moveRecording(current, statusFailedToStart, now)
-			r.setRecordingMetadata("", now)
+			r.moveRecording(current, statusFailedToStart, ch)
+			r.setRecordingMetadata("", ch)
 			r.pendingEgress = nil
 			r.log.Warn("recording not started", slog.Any("error", err))
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not start the recording.")
@@ -218,16 +209,17 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording) {
 		active := proto.CloneOf(current)
 		active.SetStatus(statusActive)
 		active.EgressId = egressID
-		r.setRecording(active, now)
+		r.setRecording(active, ch)
 		// Webhooks that overtook this call are applied now that the egress id is known.
 		pending := r.pendingEgress
 		r.pendingEgress = nil
 		for _, e := range pending {
-			r.applyEgress(e, now)
+			r.applyEgress(e, ch)
 		}
 		r.scheduleReconcile(ctx)
 		return r.recordingReply(rec.GetId())
 	})
+	return nil
 }
 
 func (r *Room) recordingByID(id string) *messages.Recording {
@@ -240,51 +232,45 @@ func (r *Room) recordingByID(id string) *messages.Recording {
 }
 
 // stopRecording: StopEgress; ENDING means stopped, ABORTED aborted, a failure failed_to_stop.
-func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording) {
-	if reply := r.precheck(ctx, msg.GetRequestId(), true); reply != nil {
-		ctx.Respond(reply)
-		return
-	}
+func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording, ch *change) *messages.RoomReply {
 	if _, retried := r.inFlight[msg.GetRequestId()]; retried {
 		r.inFlight[msg.GetRequestId()] = append(r.inFlight[msg.GetRequestId()], ctx.Sender())
-		return
+		return nil
 	}
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
-		ctx.Respond(denied(msg.GetCaller()))
-		return
+		return denied(msg.GetCaller())
 	}
 	rec := r.currentRecording()
 	switch {
 	case rec == nil:
-		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No active recording found for this room."))
-		return
+		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "No active recording found for this room.")
 	case rec.GetEgressId() == "":
-		ctx.Respond(failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "The recording is still starting, try again."))
-		return
+		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "The recording is still starting, try again.")
 	}
 	var status livekit.EgressStatus
 	r.liveKitCommand(ctx, msg.GetRequestId(), msg.GetRequestId(), func(c context.Context) error {
 		var err error
 		status, err = r.deps.LiveKit.StopEgress(c, rec.GetEgressId())
 		return err
-	}, func(now time.Time, err error) *messages.RoomReply {
+	}, func(ch *change, err error) *messages.RoomReply {
 		current := r.recordingByID(rec.GetId())
 		switch {
 		case err != nil:
-			r.moveRecording(current, statusFailedToStop, now)
+			r.moveRecording(current, statusFailedToStop, ch)
 			r.log.Warn("recording not stopped", slog.Any("error", err))
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not stop the recording.")
 		case status == livekit.EgressStatus_EGRESS_ABORTED:
-			r.moveRecording(current, statusAborted, now)
+			r.moveRecording(current, statusAborted, ch)
 		default:
-			r.moveRecording(current, statusStopped, now)
+			r.moveRecording(current, statusStopped, ch)
 		}
 		return r.recordingReply(rec.GetId())
 	})
+	return nil
 }
 
 // egressEvent applies an egress webhook (egress_started, egress_updated, egress_ended).
-func (r *Room) egressEvent(event *livekit.WebhookEvent, now time.Time) {
+func (r *Room) egressEvent(event *livekit.WebhookEvent, ch *change) {
 	info := event.GetEgressInfo()
 	if r.recordingByEgress(info.GetEgressId()) == nil {
 		if rec := r.currentRecording(); rec != nil && rec.CurrentStatus() == statusInitiated {
@@ -296,10 +282,10 @@ func (r *Room) egressEvent(event *livekit.WebhookEvent, now time.Time) {
 		r.log.Warn("egress event for no recording of this room", slog.String("egress", info.GetEgressId()), slog.String("event", event.GetEvent()))
 		return
 	}
-	r.applyEgress(event, now)
+	r.applyEgress(event, ch)
 }
 
-func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
+func (r *Room) applyEgress(event *livekit.WebhookEvent, ch *change) {
 	info := event.GetEgressInfo()
 	rec := r.recordingByEgress(info.GetEgressId())
 	if rec == nil {
@@ -312,30 +298,30 @@ func (r *Room) applyEgress(event *livekit.WebhookEvent, now time.Time) {
 	if !ended {
 		switch info.GetStatus() {
 		case livekit.EgressStatus_EGRESS_ACTIVE:
-			r.setRecordingMetadata(metadataStarted, now)
+			r.setRecordingMetadata(metadataStarted, ch)
 		case livekit.EgressStatus_EGRESS_ENDING:
-			r.setRecordingMetadata(metadataSaving, now)
+			r.setRecordingMetadata(metadataSaving, ch)
 		case livekit.EgressStatus_EGRESS_ABORTED:
-			r.setRecordingMetadata(metadataAborted, now)
+			r.setRecordingMetadata(metadataAborted, ch)
 		}
 		return
 	}
-	r.setRecordingMetadata("", now)
+	r.setRecordingMetadata("", ch)
 	switch info.GetStatus() {
 	case livekit.EgressStatus_EGRESS_LIMIT_REACHED:
 		if rec.CurrentStatus() == statusActive {
-			r.moveRecording(rec, statusStopped, now)
+			r.moveRecording(rec, statusStopped, ch)
 			notification := "screenRecordingLimitReached"
 			if rec.GetMode() == modeTranscript {
 				notification = "transcriptionLimitReached"
 			}
-			r.notifyIfLive(notification)
+			r.notifyIfLive(ch, notification)
 		}
-		r.moveRecording(r.recordingByEgress(info.GetEgressId()), statusSaved, now)
+		r.moveRecording(r.recordingByEgress(info.GetEgressId()), statusSaved, ch)
 	case livekit.EgressStatus_EGRESS_COMPLETE:
-		r.moveRecording(rec, statusSaved, now)
+		r.moveRecording(rec, statusSaved, ch)
 	default: // EGRESS_ABORTED, EGRESS_FAILED
-		r.moveRecording(rec, statusAborted, now)
+		r.moveRecording(rec, statusAborted, ch)
 	}
 }
 
@@ -359,10 +345,10 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 		switch info.GetStatus() {
 		case livekit.EgressStatus_EGRESS_COMPLETE, livekit.EgressStatus_EGRESS_ABORTED,
 			livekit.EgressStatus_EGRESS_FAILED, livekit.EgressStatus_EGRESS_LIMIT_REACHED:
-			now := r.deps.Clock.Now()
-			r.resetChange()
-			r.applyEgress(&livekit.WebhookEvent{Event: webhook.EventEgressEnded, EgressInfo: info}, now)
-			r.commit(ctx, "", nil, now)
+			r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+				r.applyEgress(&livekit.WebhookEvent{Event: webhook.EventEgressEnded, EgressInfo: info}, ch)
+				return nil
+			})
 		}
 	})
 }

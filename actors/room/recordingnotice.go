@@ -1,13 +1,13 @@
 package room
 
 import (
+	"meetcoord/messages"
+
 	"context"
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
-
-	"meetcoord/actors"
 )
 
 // External notification of saved recordings (rooms.md: `saved`, then `notification_succeeded`
@@ -20,17 +20,17 @@ import (
 type recordingSaved struct{ recordingID string }
 
 // queueRecordingNotice notes that the change saves a recording, to announce once it is stored.
-func (r *Room) queueRecordingNotice(recordingID string) {
+func (r *Room) queueRecordingNotice(ch *change, recordingID string) {
 	if r.deps.RecordingNotifier != nil {
-		r.noticesDue = append(r.noticesDue, recordingID)
+		ch.noticesDue = append(ch.noticesDue, recordingID)
 	}
 }
 
 // queueNotices, once a change is stored, puts its notices in the actor's own mailbox (not in the
 // LiveKit outbox, where they would wait behind slow calls or be dropped when it is full), and
 // marks them pending so that the room does not passivate before they are sent.
-func (r *Room) queueNotices(ctx actor.Context) {
-	for _, id := range r.noticesDue {
+func (r *Room) queueNotices(ctx actor.Context, ch *change) {
+	for _, id := range ch.noticesDue {
 		if _, pending := r.notifying[id]; !pending {
 			r.notifying[id] = false
 			ctx.Send(ctx.Self(), recordingSaved{recordingID: id})
@@ -55,7 +55,7 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	for i, u := range owners {
 		owners[i] = proto.CloneOf(u)
 	}
-	notice := actors.RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
+	notice := RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
 	r.notifying[recordingID] = true
 	notifier := r.deps.RecordingNotifier
 	runOffActor(ctx, r.deps.Config.RecordingNoticeTimeout, func(c context.Context) error {
@@ -69,11 +69,11 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 			return
 		}
 		r.deps.Metrics.RecordingNotices.WithLabelValues("succeeded").Inc()
-		now := r.deps.Clock.Now()
-		r.resetChange()
-		if current := r.recordingByID(recordingID); current != nil {
-			r.moveRecording(current, statusNotificationSucceeded, now)
-		}
-		r.commit(ctx, "", nil, now)
+		r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+			if current := r.recordingByID(recordingID); current != nil {
+				r.moveRecording(current, statusNotificationSucceeded, ch)
+			}
+			return nil
+		})
 	})
 }

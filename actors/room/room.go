@@ -8,7 +8,6 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -37,24 +36,17 @@ type Room struct {
 	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
 	recordingMode       string // recording_mode in the LiveKit metadata
 
-	// Per-command bookkeeping, reset by resetChange().
-	before     *messages.RoomState // state when the command started changing it; nil: unchanged
-	extra      []actors.IndexOp    // index operations beyond those derived from the record (callback, recordings)
-	effects    []effect            // LiveKit calls to make once the change is stored
-	noticesDue []string            // recordings saved by the change, to announce once it is stored
-	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
-
 	outbox     *outbox
 	idle       idleTimer
 	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
 	notifying  map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
 	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
 	indexTaken bool                    // the last save collided on an exclusive index
-	reconcile  *time.Timer
+	reconcile  Timer
 	// Knock notices (announceKnock): when the last went out, and one waiting for its turn.
 	lastKnockNotice    time.Time
 	knockNoticePending bool
-	knockNoticeTimer   *time.Timer
+	knockNoticeTimer   Timer
 	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
 	pendingEgress []*livekit.WebhookEvent
 }
@@ -62,7 +54,7 @@ type Room struct {
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, notifying: map[string]bool{}, presence: presence{}}
+		return &Room{deps: deps, idle: idleTimer{clock: deps.Clock, timeout: deps.Config.IdleTimeout}, lobby: newLobby(deps.lobbyTimeouts()), inFlight: map[string][]*actor.PID{}, notifying: map[string]bool{}, presence: presence{}}
 	})
 }
 
@@ -85,56 +77,56 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.deactivate()
 
 	case *messages.CreateRoom:
-		r.command(ctx, msg.GetRequestId(), false, func(now time.Time) *messages.RoomReply { return r.createRoom(msg, now) })
+		r.command(ctx, msg.GetRequestId(), false, func(ch *change) *messages.RoomReply { return r.createRoom(msg, ch) })
 	case *messages.GetRoom:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.getRoom(msg) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.getRoom(msg) })
 	case *messages.UpdateRoom:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateRoom(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
 	case *messages.DeleteRoom:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteRoom(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteRoom(msg, ch) })
 
 	case *messages.ListAccesses:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listAccesses(msg) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.listAccesses(msg) })
 	case *messages.IndexAccesses:
 		// Writes the index only; idempotent by nature, so it carries no request id.
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.indexAccesses(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.indexAccesses(msg, ch) })
 	case *messages.CreateAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.createAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.createAccess(msg, ch) })
 	case *messages.UpdateAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.updateAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateAccess(msg, ch) })
 	case *messages.DeleteAccess:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.deleteAccess(msg) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteAccess(msg, ch) })
 
 	case *messages.RequestEntry:
 		// A knock changes state only when it is new; a poll does not, so it carries no request id.
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.requestEntry(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.requestEntry(msg, ch) })
 		r.scheduleKnockNotice(ctx)
 	case *messages.ListWaiting:
-		r.query(ctx, func(now time.Time) *messages.RoomReply { return r.listWaiting(msg, now) })
+		r.query(ctx, func(ch *change) *messages.RoomReply { return r.listWaiting(msg, ch.now) })
 	case *messages.DecideEntry:
-		r.command(ctx, msg.GetRequestId(), true, func(now time.Time) *messages.RoomReply { return r.decideEntry(msg, now) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.decideEntry(msg, ch) })
 
 	case *messages.MuteParticipant:
-		r.muteParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.muteParticipant(ctx, msg, ch) })
 	case *messages.UpdateParticipant:
-		r.updateParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateParticipant(ctx, msg, ch) })
 	case *messages.RemoveParticipant:
-		r.removeParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.removeParticipant(ctx, msg, ch) })
 	case *messages.StartSubtitle:
-		r.startSubtitle(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.startSubtitle(ctx, msg, ch) })
 	case *messages.SetHandRaised:
-		r.setHandRaised(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.setHandRaised(ctx, msg, ch) })
 	case *messages.RenameParticipant:
-		r.renameParticipant(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.renameParticipant(ctx, msg, ch) })
 	case *messages.ChangeParticipantRole:
-		r.changeParticipantRole(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.changeParticipantRole(ctx, msg, ch) })
 	case *messages.StartRecording:
-		r.startRecording(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.startRecording(ctx, msg, ch) })
 	case *messages.StopRecording:
-		r.stopRecording(ctx, msg)
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.stopRecording(ctx, msg, ch) })
 
 	case *messages.WebhookEvent:
-		r.command(ctx, "", true, func(now time.Time) *messages.RoomReply { return r.applyWebhook(msg, now) })
+		r.command(ctx, "", true, func(ch *change) *messages.RoomReply { return r.applyWebhook(msg, ch) })
 		r.reconcileSIP(ctx)
 		r.scheduleReconcile(ctx)
 	case reconcileTick:
@@ -144,7 +136,7 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.supersede(ctx, msg)
 		return
 	case knockNoticeDue:
-		r.sendDueKnockNotice()
+		r.sendDueKnockNotice(ctx)
 		return
 	case recordingSaved:
 		r.notifyRecordingSaved(ctx, msg.recordingID)
@@ -166,7 +158,6 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
-	r.idle = idleTimer{timeout: r.deps.Config.IdleTimeout}
 	r.idle.start(ctx)
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
@@ -196,13 +187,14 @@ func (r *Room) deactivate() {
 	}
 }
 
-// query answers a read-only request.
-func (r *Room) query(ctx actor.Context, handle func(now time.Time) *messages.RoomReply) {
+// query answers a read-only request. Its handler has the shape of every handler; its change is
+// never committed: a query changes nothing.
+func (r *Room) query(ctx actor.Context, handle handler) {
 	if reply := r.unavailableOrMissing(ctx); reply != nil {
 		ctx.Respond(reply)
 		return
 	}
-	ctx.Respond(handle(r.deps.Clock.Now()))
+	ctx.Respond(handle(&change{now: r.deps.Clock.Now()}))
 }
 
 // unavailableOrMissing answers for a room that could not be loaded or does not exist, and stops

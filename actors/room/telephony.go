@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"math/big"
 	"sort"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
 	"meetcoord/messages"
 )
 
@@ -68,7 +66,7 @@ func (r *Room) newPin() string {
 }
 
 // participantEvent applies a participant_joined / participant_left webhook.
-func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at int64, now time.Time) {
+func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at int64, ch *change) {
 	p := event.GetParticipant()
 	id, sip := p.GetIdentity(), p.GetKind() == livekit.ParticipantInfo_SIP
 	if id == "" {
@@ -84,7 +82,7 @@ func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at in
 	if !known && !present {
 		return
 	}
-	r.changing(now)
+	r.changing(ch)
 	r.presence[id] = &messages.Presence{Identity: id, Sip: sip, Present: present, AtUnixMs: at}
 }
 
@@ -145,11 +143,12 @@ func (r *Room) reconcileSIP(ctx actor.Context) {
 
 // setSIPRule stores the rule the room now holds.
 func (r *Room) setSIPRule(ctx actor.Context, id string) {
-	now := r.deps.Clock.Now()
-	r.resetChange()
-	r.changing(now)
-	r.sipRuleID = id
-	if reply := r.commit(ctx, "", nil, now); reply.GetFailure() != nil {
+	reply := r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+		r.changing(ch)
+		r.sipRuleID = id
+		return nil
+	})
+	if reply.GetFailure() != nil {
 		// Not stored: the rule (if created) is found by name and replaced next time.
 		r.log.Warn("sip dispatch rule id not stored", slog.String("detail", reply.GetFailure().GetDetail()))
 	}
@@ -158,11 +157,11 @@ func (r *Room) setSIPRule(ctx actor.Context, id string) {
 // reconcilePresence asks LiveKit who is really in the room, correcting webhooks that were lost
 // (a participant who vanished without participant_left), then fixes the dispatch rule.
 func (r *Room) reconcilePresence(ctx actor.Context) {
-	var participants []actors.Participant
+	var participants []Participant
 	r.runLiveKit(ctx, func(c context.Context) error {
 		var err error
 		participants, err = r.deps.LiveKit.ListParticipants(c, r.id)
-		if errors.Is(err, actors.ErrLiveKitNotFound) {
+		if errors.Is(err, ErrLiveKitNotFound) {
 			return nil // the LiveKit room is gone: nobody is in it
 		}
 		return err
@@ -177,20 +176,21 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 		for _, p := range participants {
 			seen[p.Identity] = &messages.Presence{Identity: p.Identity, Sip: p.SIP, Present: true, AtUnixMs: at}
 		}
-		r.resetChange()
-		for id, e := range r.presence {
-			if _, there := seen[id]; !there && e.GetPresent() {
-				r.changing(now)
-				r.presence[id] = &messages.Presence{Identity: id, Sip: e.GetSip(), Present: false, AtUnixMs: at}
+		r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+			for id, e := range r.presence {
+				if _, there := seen[id]; !there && e.GetPresent() {
+					r.changing(ch)
+					r.presence[id] = &messages.Presence{Identity: id, Sip: e.GetSip(), Present: false, AtUnixMs: at}
+				}
 			}
-		}
-		for id, e := range seen {
-			if cur, ok := r.presence[id]; !ok || !cur.GetPresent() {
-				r.changing(now)
-				r.presence[id] = e
+			for id, e := range seen {
+				if cur, ok := r.presence[id]; !ok || !cur.GetPresent() {
+					r.changing(ch)
+					r.presence[id] = e
+				}
 			}
-		}
-		r.commit(ctx, "", nil, now)
+			return nil
+		})
 		r.reconcileSIP(ctx)
 	})
 }

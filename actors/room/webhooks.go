@@ -3,7 +3,6 @@ package room
 import (
 	"log/slog"
 	"slices"
-	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
@@ -14,25 +13,25 @@ import (
 // webhookHandlers are how a room acts on each LiveKit event it handles: exactly the events of
 // webhookevents, which the gateway forwards (a test holds the two together). at is the event's
 // time in unix milliseconds.
-var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time){
-	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, now time.Time) {
-		r.setLive(true, at, now)
+var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, ch *change){
+	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
+		r.setLive(true, at, ch)
 	},
-	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
-		r.setLive(true, at, now)
-		r.participantEvent(event, true, at, now)
+	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
+		r.setLive(true, at, ch)
+		r.participantEvent(event, true, at, ch)
 	},
 	webhook.EventEgressStarted: egressWebhook,
 	webhook.EventEgressUpdated: egressWebhook,
 	webhook.EventEgressEnded:   egressWebhook,
-	webhook.EventParticipantLeft: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
-		r.participantEvent(event, false, at, now)
+	webhook.EventParticipantLeft: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
+		r.participantEvent(event, false, at, ch)
 	},
-	webhook.EventParticipantConnectionAborted: func(r *Room, event *livekit.WebhookEvent, at int64, now time.Time) {
-		r.participantEvent(event, false, at, now)
+	webhook.EventParticipantConnectionAborted: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
+		r.participantEvent(event, false, at, ch)
 	},
-	webhook.EventRoomFinished: func(r *Room, _ *livekit.WebhookEvent, at int64, now time.Time) {
-		if r.setLive(false, at, now) {
+	webhook.EventRoomFinished: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
+		if r.setLive(false, at, ch) {
 			// A finished LiveKit room takes its lobby with it: admitted participants must knock
 			// again for the next session, and subtitles start afresh.
 			r.lobby.clear()
@@ -42,14 +41,14 @@ var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at i
 	},
 }
 
-func egressWebhook(r *Room, event *livekit.WebhookEvent, _ int64, now time.Time) {
-	r.egressEvent(event, now)
+func egressWebhook(r *Room, event *livekit.WebhookEvent, _ int64, ch *change) {
+	r.egressEvent(event, ch)
 }
 
 // applyWebhook applies a verified LiveKit event (webhooks.md). LiveKit may repeat, drop and
 // reorder deliveries: an event id already applied is acknowledged without effect, and an event
 // older than the one that last set the room's liveness does not change it.
-func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages.RoomReply {
+func (r *Room) applyWebhook(msg *messages.WebhookEvent, ch *change) *messages.RoomReply {
 	event := msg.GetLivekitEvent()
 	if event == nil {
 		return failure(messages.ErrorCode_ERROR_CODE_INVALID, "Malformed LiveKit event.")
@@ -63,8 +62,8 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 		// Only a gateway of the previous version forwards other events (rolling upgrade).
 		return ack("Event applied.")
 	}
-	handle(r, event, msg.GetCreatedAt()*1000, now)
-	if r.before != nil {
+	handle(r, event, msg.GetCreatedAt()*1000, ch)
+	if ch.before != nil {
 		r.rememberEvent(event.GetId())
 	}
 	r.log.Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
@@ -72,14 +71,14 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, now time.Time) *messages
 }
 
 // setLive records the room's liveness as of an event time; reports whether it applied.
-func (r *Room) setLive(live bool, at int64, now time.Time) bool {
+func (r *Room) setLive(live bool, at int64, ch *change) bool {
 	if at < r.liveUpdatedAt {
 		return false
 	}
 	if r.live == live && r.liveUpdatedAt == at {
 		return false
 	}
-	r.changing(now)
+	r.changing(ch)
 	r.live = live
 	r.liveUpdatedAt = at
 	return true

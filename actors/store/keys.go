@@ -1,6 +1,9 @@
-// Package store keeps room snapshots and the indexes built from them: in Redis for real
-// deployments, in process memory for development and unit tests. Both implement the same
-// interfaces with the same semantics (fenced writes, atomic slug reservation).
+// Package store is the persistence adapter. It keeps room snapshots, their lobby entries and the
+// indexes built from them (the room actor's Store port, actors/room/ports.go), and the records
+// the gateway keeps beside the rooms: users and their preferences, sessions and applications
+// (the gateway's ports). In Redis for real deployments, in process memory for development and
+// unit tests; both implement the same interfaces with the same semantics (fenced writes, atomic
+// slug reservation).
 package store
 
 const prefix = "meetcoord:"

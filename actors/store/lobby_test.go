@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/actors"
+	roomactor "meetcoord/actors/room"
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // lobbyPut is a stored lobby entry whose record is its own text, enough for the store (which
 // keeps records as opaque bytes).
-func lobbyPut(id string) actors.LobbyEntryPut {
-	return actors.LobbyEntryPut{ParticipantID: id, Record: []byte("record-of-" + id)}
+func lobbyPut(id string) roomactor.LobbyEntryPut {
+	return roomactor.LobbyEntryPut{ParticipantID: id, Record: []byte("record-of-" + id)}
 }
 
 // storedLobby is the room's stored lobby records, sorted.
@@ -52,14 +52,14 @@ func TestLobbyEntriesWrittenOneByOne(t *testing.T) {
 		wantLobby(t, f, "r1")
 		steps := []struct {
 			name   string
-			change actors.LobbyChange
+			change roomactor.LobbyChange
 			want   []string
 		}{
-			{"a knock puts one entry", actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}, []string{"a"}},
-			{"another knock adds one", actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("b")}, TTL: time.Hour}, []string{"a", "b"}},
-			{"a removal with a put", actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("c")}, Remove: []string{"a"}, TTL: time.Hour}, []string{"b", "c"}},
-			{"removing an unknown entry is no error", actors.LobbyChange{Remove: []string{"zz"}, TTL: time.Hour}, []string{"b", "c"}},
-			{"TTL 0: nothing is left", actors.LobbyChange{Remove: []string{"b"}}, nil},
+			{"a knock puts one entry", roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}, []string{"a"}},
+			{"another knock adds one", roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("b")}, TTL: time.Hour}, []string{"a", "b"}},
+			{"a removal with a put", roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("c")}, Remove: []string{"a"}, TTL: time.Hour}, []string{"b", "c"}},
+			{"removing an unknown entry is no error", roomactor.LobbyChange{Remove: []string{"zz"}, TTL: time.Hour}, []string{"b", "c"}},
+			{"TTL 0: nothing is left", roomactor.LobbyChange{Remove: []string{"b"}}, nil},
 		}
 		for _, s := range steps {
 			if err := f.s.SaveLobbyEntries(ctx, "r1", epoch, s.change); err != nil {
@@ -84,20 +84,20 @@ func TestLobbyEntriesFencing(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
 		create(t, f.s, "r1")
-		if err := f.s.SaveLobbyEntries(ctx, "r1", 1, actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}); err != nil {
+		if err := f.s.SaveLobbyEntries(ctx, "r1", 1, roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
 		if epoch, _, err := f.s.Activate(ctx, "r1"); err != nil || epoch != 2 {
 			t.Fatalf("Activate = %d, %v; want 2", epoch, err)
 		}
-		stale := actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("stale")}, Remove: []string{"a"}, TTL: time.Hour}
-		if err := f.s.SaveLobbyEntries(ctx, "r1", 1, stale); !errors.Is(err, actors.ErrFenced) {
+		stale := roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("stale")}, Remove: []string{"a"}, TTL: time.Hour}
+		if err := f.s.SaveLobbyEntries(ctx, "r1", 1, stale); !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("lobby write from epoch 1 after activation 2 = %v, want ErrFenced", err)
 		}
-		if _, err := f.s.Save(ctx, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("stale"), Lobby: &stale}); !errors.Is(err, actors.ErrFenced) {
+		if _, err := f.s.Save(ctx, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("stale"), Lobby: &stale}); !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("snapshot with lobby from epoch 1 = %v, want ErrFenced", err)
 		}
-		if err := f.s.SaveLobbyEntries(ctx, "r1", 3, stale); !errors.Is(err, actors.ErrFenced) {
+		if err := f.s.SaveLobbyEntries(ctx, "r1", 3, stale); !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("lobby write from epoch 3 = %v, want ErrFenced", err)
 		}
 		if err := f.s.SaveLobbyEntries(ctx, "never-stored", 0, stale); err == nil {
@@ -106,8 +106,8 @@ func TestLobbyEntriesFencing(t *testing.T) {
 		wantLobby(t, f, "r1", "a")
 		wantLobby(t, f, "never-stored")
 		// The current activation writes, with its snapshot too.
-		current := actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("b")}, TTL: time.Hour}
-		if e := mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 2, State: []byte("v2"), Lobby: &current}); e != 2 {
+		current := roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("b")}, TTL: time.Hour}
+		if e := mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 2, State: []byte("v2"), Lobby: &current}); e != 2 {
 			t.Fatalf("save at epoch 2 returned %d", e)
 		}
 		wantLobby(t, f, "r1", "a", "b")
@@ -121,23 +121,23 @@ func TestLobbyEntriesGoWithTheRoom(t *testing.T) {
 		ctx := ctxT(t)
 		for _, room := range []string{"finished", "deleted"} {
 			create(t, f.s, room)
-			if err := f.s.SaveLobbyEntries(ctx, room, 1, actors.LobbyChange{
-				Put: []actors.LobbyEntryPut{lobbyPut("a"), lobbyPut("b")}, TTL: time.Hour}); err != nil {
+			if err := f.s.SaveLobbyEntries(ctx, room, 1, roomactor.LobbyChange{
+				Put: []roomactor.LobbyEntryPut{lobbyPut("a"), lobbyPut("b")}, TTL: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// The LiveKit room finished: the snapshot says so and the lobby is cleared (TTL 0).
-		mustSave(t, f.s, actors.Snapshot{RoomID: "finished", Epoch: 1, State: []byte("not live"), Lobby: &actors.LobbyChange{}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "finished", Epoch: 1, State: []byte("not live"), Lobby: &roomactor.LobbyChange{}})
 		wantLobby(t, f, "finished")
 		// A tombstone takes the lobby with it even when the change does not say so.
-		mustSave(t, f.s, actors.Snapshot{RoomID: "deleted", Epoch: 1, State: []byte("tombstone"), TTL: time.Hour})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "deleted", Epoch: 1, State: []byte("tombstone"), TTL: time.Hour})
 		wantLobby(t, f, "deleted")
 		// A snapshot without a lobby change leaves the entries alone.
 		create(t, f.s, "kept")
-		if err := f.s.SaveLobbyEntries(ctx, "kept", 1, actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}); err != nil {
+		if err := f.s.SaveLobbyEntries(ctx, "kept", 1, roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
-		mustSave(t, f.s, actors.Snapshot{RoomID: "kept", Epoch: 1, State: []byte("v2")})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "kept", Epoch: 1, State: []byte("v2")})
 		wantLobby(t, f, "kept", "a")
 		if f.rdb != nil {
 			keys, _ := f.rdb.Keys(ctx, "meetcoord:room:*:lobby").Result()
@@ -158,7 +158,7 @@ func TestLobbyEntriesExpire(t *testing.T) {
 		create(t, f.s, "r1")
 		put := func(id string, ttl time.Duration) {
 			t.Helper()
-			if err := f.s.SaveLobbyEntries(ctx, "r1", 1, actors.LobbyChange{Put: []actors.LobbyEntryPut{lobbyPut(id)}, TTL: ttl}); err != nil {
+			if err := f.s.SaveLobbyEntries(ctx, "r1", 1, roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut(id)}, TTL: ttl}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 )
 
 // Memory is an in-process store with the same semantics as Redis. It serves single-node
@@ -33,6 +33,8 @@ type Memory struct {
 	preferences map[string]map[string]string
 }
 
+var _ room.Store = (*Memory)(nil)
+
 type expiring struct {
 	value   []byte
 	expires time.Time // zero: never
@@ -58,7 +60,7 @@ func NewMemory() *Memory {
 // Ping always succeeds.
 func (m *Memory) Ping(context.Context) error { return nil }
 
-// Activate implements actors.RoomStore.
+// Activate implements room.Store.
 func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -87,18 +89,18 @@ func (m *Memory) WatchActivations(_ context.Context, announce func(roomID string
 	m.watchers = append(m.watchers, announce)
 }
 
-// Save implements actors.RoomStore.
-func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
+// Save implements room.Store.
+func (m *Memory) Save(_ context.Context, s room.Snapshot) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	current := m.epochs[s.RoomID]
 	if current != s.Epoch {
-		return 0, fmt.Errorf("save room %s at epoch %d (current %d): %w", s.RoomID, s.Epoch, current, actors.ErrFenced)
+		return 0, fmt.Errorf("save room %s at epoch %d (current %d): %w", s.RoomID, s.Epoch, current, room.ErrFenced)
 	}
 	for _, op := range s.Index {
 		if op.Exclusive && !op.Remove {
 			if holder, ok := m.pointer(indexKey(op)); ok && holder != s.RoomID {
-				return 0, fmt.Errorf("save room %s: %w", s.RoomID, &actors.IndexTakenError{Index: op.Index, Key: op.Key})
+				return 0, fmt.Errorf("save room %s: %w", s.RoomID, &room.IndexTakenError{Index: op.Index, Key: op.Key})
 			}
 		}
 	}
@@ -114,21 +116,21 @@ func (m *Memory) Save(_ context.Context, s actors.Snapshot) (int64, error) {
 	m.applyLobby(s.RoomID, s.Lobby, now)
 	for _, op := range s.Index {
 		switch {
-		case op.Index == actors.IndexUserRecordings:
+		case op.Index == room.IndexUserRecordings:
 			if m.userRecs[op.Key] == nil {
 				m.userRecs[op.Key] = map[string][]byte{}
 			}
 			m.userRecs[op.Key][op.Field] = clone(op.Summary)
-		case op.Index == actors.IndexUserRooms && op.Remove:
+		case op.Index == room.IndexUserRooms && op.Remove:
 			delete(m.userRooms[op.Key], s.RoomID)
-		case op.Index == actors.IndexUserRooms:
+		case op.Index == room.IndexUserRooms:
 			if m.userRooms[op.Key] == nil {
 				m.userRooms[op.Key] = map[string][]byte{}
 			}
 			m.userRooms[op.Key][s.RoomID] = clone(op.Summary)
-		case op.Index == actors.IndexRoomAccesses && op.Remove:
+		case op.Index == room.IndexRoomAccesses && op.Remove:
 			delete(m.accesses, s.RoomID)
-		case op.Index == actors.IndexRoomAccesses:
+		case op.Index == room.IndexRoomAccesses:
 			m.accesses[s.RoomID] = clone(op.Summary)
 		case op.Remove:
 			key := indexKey(op)

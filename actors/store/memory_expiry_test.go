@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"meetcoord/actors"
+	roomactor "meetcoord/actors/room"
 )
 
 // Expiry can only be driven in Memory, whose clock is a field; Redis TTLs are checked with PTTL
@@ -17,17 +17,17 @@ func TestMemoryExpiry(t *testing.T) {
 	m := NewMemory()
 	m.now = func() time.Time { return now }
 
-	save := func(s actors.Snapshot) (int64, error) { return m.Save(ctx, s) }
+	save := func(s roomactor.Snapshot) (int64, error) { return m.Save(ctx, s) }
 	const minute = time.Minute
-	if _, err := save(actors.Snapshot{RoomID: "r1", State: []byte("r1"), Index: []actors.IndexOp{
-		{Index: actors.IndexCallback, Key: "cb1", TTL: minute},
-		{Index: actors.IndexSlug, Key: "short-lived", TTL: minute, Exclusive: true},
-		{Index: actors.IndexAccess, Key: "acc1"}, // no TTL: never expires
+	if _, err := save(roomactor.Snapshot{RoomID: "r1", State: []byte("r1"), Index: []roomactor.IndexOp{
+		{Index: roomactor.IndexCallback, Key: "cb1", TTL: minute},
+		{Index: roomactor.IndexSlug, Key: "short-lived", TTL: minute, Exclusive: true},
+		{Index: roomactor.IndexAccess, Key: "acc1"}, // no TTL: never expires
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	// Tombstone of a deleted room.
-	if _, err := save(actors.Snapshot{RoomID: "r2", State: []byte("tombstone"), TTL: 2 * minute}); err != nil {
+	if _, err := save(roomactor.Snapshot{RoomID: "r2", State: []byte("tombstone"), TTL: 2 * minute}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -65,15 +65,15 @@ func TestMemoryExpiry(t *testing.T) {
 	}
 
 	// An expired exclusive pointer no longer blocks another room.
-	if _, err := save(actors.Snapshot{RoomID: "r3", State: []byte("r3"), Index: []actors.IndexOp{
-		{Index: actors.IndexSlug, Key: "short-lived", Exclusive: true},
+	if _, err := save(roomactor.Snapshot{RoomID: "r3", State: []byte("r3"), Index: []roomactor.IndexOp{
+		{Index: roomactor.IndexSlug, Key: "short-lived", Exclusive: true},
 	}}); err != nil {
 		t.Fatalf("taking an expired slug: %v", err)
 	}
 	// ...while a live one does.
-	if _, err := save(actors.Snapshot{RoomID: "r4", State: []byte("r4"), Index: []actors.IndexOp{
-		{Index: actors.IndexSlug, Key: "short-lived", Exclusive: true},
-	}}); !errors.Is(err, actors.ErrIndexTaken) {
+	if _, err := save(roomactor.Snapshot{RoomID: "r4", State: []byte("r4"), Index: []roomactor.IndexOp{
+		{Index: roomactor.IndexSlug, Key: "short-lived", Exclusive: true},
+	}}); !errors.Is(err, roomactor.ErrIndexTaken) {
 		t.Fatalf("taking a live slug: %v, want ErrIndexTaken", err)
 	}
 
@@ -92,12 +92,12 @@ func TestMemoryLobbyExpiry(t *testing.T) {
 	now := time.UnixMilli(1_760_000_000_000)
 	m := NewMemory()
 	m.now = func() time.Time { return now }
-	if _, err := m.Save(ctx, actors.Snapshot{RoomID: "r1", State: []byte("r1")}); err != nil {
+	if _, err := m.Save(ctx, roomactor.Snapshot{RoomID: "r1", State: []byte("r1")}); err != nil {
 		t.Fatal(err)
 	}
 	put := func(id string, ttl time.Duration) {
 		t.Helper()
-		change := actors.LobbyChange{Put: []actors.LobbyEntryPut{{ParticipantID: id, Record: []byte(id)}}, TTL: ttl}
+		change := roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{{ParticipantID: id, Record: []byte(id)}}, TTL: ttl}
 		if err := m.SaveLobbyEntries(ctx, "r1", 1, change); err != nil {
 			t.Fatal(err)
 		}

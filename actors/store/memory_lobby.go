@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 )
 
 // memoryLobby is a room's stored lobby entries (encoded LobbyEntriesRecord by participant id),
@@ -15,21 +15,21 @@ type memoryLobby struct {
 	expires time.Time
 }
 
-// SaveLobbyEntries implements actors.RoomStore.
-func (m *Memory) SaveLobbyEntries(_ context.Context, roomID string, epoch int64, change actors.LobbyChange) error {
+// SaveLobbyEntries implements room.Store.
+func (m *Memory) SaveLobbyEntries(_ context.Context, roomID string, epoch int64, change room.LobbyChange) error {
 	if epoch == 0 {
 		return fmt.Errorf("save lobby of room %s: the room was never saved", roomID)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if current := m.epochs[roomID]; current != epoch {
-		return fmt.Errorf("save lobby of room %s at epoch %d (current %d): %w", roomID, epoch, current, actors.ErrFenced)
+		return fmt.Errorf("save lobby of room %s at epoch %d (current %d): %w", roomID, epoch, current, room.ErrFenced)
 	}
 	m.applyLobby(roomID, &change, m.now())
 	return nil
 }
 
-// LobbyEntries implements actors.RoomStore.
+// LobbyEntries implements room.Store.
 func (m *Memory) LobbyEntries(_ context.Context, roomID string) ([][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -44,8 +44,8 @@ func (m *Memory) LobbyEntries(_ context.Context, roomID string) ([][]byte, error
 	return out, nil
 }
 
-// applyLobby applies a change under m.mu (nil: none); see actors.LobbyChange.
-func (m *Memory) applyLobby(roomID string, change *actors.LobbyChange, now time.Time) {
+// applyLobby applies a change under m.mu (nil: none); see room.LobbyChange.
+func (m *Memory) applyLobby(roomID string, change *room.LobbyChange, now time.Time) {
 	if change == nil {
 		return
 	}

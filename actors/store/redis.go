@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 )
 
 // Redis is the production store. Every multi-key change is one Lua script, so a snapshot and
@@ -20,6 +20,8 @@ import (
 type Redis struct {
 	client *redis.Client
 }
+
+var _ room.Store = (*Redis)(nil)
 
 // NewRedis connects to the Redis server at url (redis://host:port/db).
 func NewRedis(url string) (*Redis, error) {
@@ -41,7 +43,7 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Activate implements actors.RoomStore.
+// Activate implements room.Store.
 func (r *Redis) Activate(ctx context.Context, roomID string) (int64, []byte, error) {
 	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID)}, roomID).Slice()
 	if err != nil {
@@ -88,8 +90,8 @@ func (r *Redis) WatchActivations(ctx context.Context, announce func(roomID strin
 	}()
 }
 
-// Save implements actors.RoomStore.
-func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
+// Save implements room.Store.
+func (r *Redis) Save(ctx context.Context, s room.Snapshot) (int64, error) {
 	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID), lobbyKey(s.RoomID)}
 	args := []any{strconv.FormatInt(s.Epoch, 10), s.State, ttlMillis(s.TTL), s.RoomID}
 	for _, op := range s.Index {
@@ -99,7 +101,7 @@ func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
 	args = append(args, lobbyArgs(s.Lobby)...)
 	epoch, err := saveScript.Run(ctx, r.client, keys, args...).Int64()
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
-		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, actors.ErrFenced, err)
+		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, room.ErrFenced, err)
 	}
 	if err != nil && strings.HasPrefix(err.Error(), "TAKEN") {
 		return 0, fmt.Errorf("save room %s: %w", s.RoomID, takenEntry(s.Index, err))
@@ -110,15 +112,15 @@ func (r *Redis) Save(ctx context.Context, s actors.Snapshot) (int64, error) {
 	return epoch, nil
 }
 
-// SaveLobbyEntries implements actors.RoomStore.
-func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64, change actors.LobbyChange) error {
+// SaveLobbyEntries implements room.Store.
+func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64, change room.LobbyChange) error {
 	if epoch == 0 {
 		return fmt.Errorf("save lobby of room %s: the room was never saved", roomID)
 	}
 	args := append([]any{strconv.FormatInt(epoch, 10)}, lobbyArgs(&change)...)
 	err := saveLobbyScript.Run(ctx, r.client, []string{epochKey(roomID), lobbyKey(roomID)}, args...).Err()
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
-		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, actors.ErrFenced, err)
+		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, room.ErrFenced, err)
 	}
 	if err != nil {
 		return fmt.Errorf("save lobby of room %s: %w", roomID, err)
@@ -126,7 +128,7 @@ func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64
 	return nil
 }
 
-// LobbyEntries implements actors.RoomStore.
+// LobbyEntries implements room.Store.
 func (r *Redis) LobbyEntries(ctx context.Context, roomID string) ([][]byte, error) {
 	vals, err := r.client.HVals(ctx, lobbyKey(roomID)).Result()
 	if err != nil {
@@ -140,14 +142,14 @@ func (r *Redis) LobbyEntries(ctx context.Context, roomID string) ([][]byte, erro
 }
 
 // takenEntry names the exclusive index entry the save script refused ("TAKEN <key>").
-func takenEntry(ops []actors.IndexOp, err error) error {
+func takenEntry(ops []room.IndexOp, err error) error {
 	key := strings.TrimSpace(strings.TrimPrefix(err.Error(), "TAKEN"))
 	for _, op := range ops {
 		if op.Exclusive && !op.Remove && indexKey(op) == key {
-			return &actors.IndexTakenError{Index: op.Index, Key: op.Key}
+			return &room.IndexTakenError{Index: op.Index, Key: op.Key}
 		}
 	}
-	return fmt.Errorf("%w (%s)", actors.ErrIndexTaken, err)
+	return fmt.Errorf("%w (%s)", room.ErrIndexTaken, err)
 }
 
 // RoomIDBySlug resolves a slug to its room id; ok=false when no room has it.

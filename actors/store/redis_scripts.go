@@ -5,7 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 )
 
 // activateScript takes a new epoch only for rooms that exist: a lookup of an unknown id must not
@@ -136,36 +136,36 @@ return epoch
 `)
 
 // indexKey is the Redis key an index operation touches.
-func indexKey(op actors.IndexOp) string {
+func indexKey(op room.IndexOp) string {
 	switch op.Index {
-	case actors.IndexUserRooms:
+	case room.IndexUserRooms:
 		return userRoomsKey(op.Key)
-	case actors.IndexSlug:
+	case room.IndexSlug:
 		return slugKey(op.Key)
-	case actors.IndexCallback:
+	case room.IndexCallback:
 		return callbackKey(op.Key)
-	case actors.IndexAccess:
+	case room.IndexAccess:
 		return accessKey(op.Key)
-	case actors.IndexPin:
+	case room.IndexPin:
 		return pinKey(op.Key)
-	case actors.IndexUserRecordings:
+	case room.IndexUserRecordings:
 		return userRecordingsKey(op.Key)
-	case actors.IndexRecording:
+	case room.IndexRecording:
 		return recordingKey(op.Key)
-	case actors.IndexRoomAccesses:
+	case room.IndexRoomAccesses:
 		return roomAccessesKey()
 	}
 	return ""
 }
 
 // indexArgs are the script arguments of an index operation.
-func indexArgs(op actors.IndexOp) []any {
+func indexArgs(op room.IndexOp) []any {
 	switch {
-	case op.Index == actors.IndexUserRecordings:
+	case op.Index == room.IndexUserRecordings:
 		return []any{"hf", op.Field, op.Summary}
-	case (op.Index == actors.IndexUserRooms || op.Index == actors.IndexRoomAccesses) && op.Remove:
+	case (op.Index == room.IndexUserRooms || op.Index == room.IndexRoomAccesses) && op.Remove:
 		return []any{"hd"}
-	case op.Index == actors.IndexUserRooms || op.Index == actors.IndexRoomAccesses:
+	case op.Index == room.IndexUserRooms || op.Index == room.IndexRoomAccesses:
 		return []any{"h", op.Summary}
 	case op.Remove:
 		return []any{"pd"}
@@ -177,7 +177,7 @@ func indexArgs(op actors.IndexOp) []any {
 }
 
 // lobbyArgs are the script arguments of a lobby change (see applyLobbyLua); nil: no change.
-func lobbyArgs(change *actors.LobbyChange) []any {
+func lobbyArgs(change *room.LobbyChange) []any {
 	if change == nil {
 		return []any{-1}
 	}

@@ -12,14 +12,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"meetcoord/actors"
+	roomactor "meetcoord/actors/room"
 	"meetcoord/actors/store"
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
 
 // contractStore is what both stores offer; the suite below holds them to the same contract.
 type contractStore interface {
-	actors.RoomStore
+	roomactor.Store
 	Ping(ctx context.Context) error
 	RoomIDBySlug(ctx context.Context, slug string) (string, bool, error)
 	RoomIDByAccess(ctx context.Context, accessID string) (string, bool, error)
@@ -68,7 +68,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 // mustSave saves and fails the test on error; it returns the epoch.
-func mustSave(t *testing.T, s contractStore, snap actors.Snapshot) int64 {
+func mustSave(t *testing.T, s contractStore, snap roomactor.Snapshot) int64 {
 	t.Helper()
 	epoch, err := s.Save(ctxT(t), snap)
 	if err != nil {
@@ -78,9 +78,9 @@ func mustSave(t *testing.T, s contractStore, snap actors.Snapshot) int64 {
 }
 
 // create stores a room for the first time and returns its epoch (1).
-func create(t *testing.T, s contractStore, roomID string, index ...actors.IndexOp) int64 {
+func create(t *testing.T, s contractStore, roomID string, index ...roomactor.IndexOp) int64 {
 	t.Helper()
-	epoch := mustSave(t, s, actors.Snapshot{RoomID: roomID, Epoch: 0, State: []byte("state-of-" + roomID), Index: index})
+	epoch := mustSave(t, s, roomactor.Snapshot{RoomID: roomID, Epoch: 0, State: []byte("state-of-" + roomID), Index: index})
 	if epoch != 1 {
 		t.Fatalf("first save of %s returned epoch %d, want 1", roomID, epoch)
 	}
@@ -127,16 +127,16 @@ func TestFencing(t *testing.T) {
 		ctx := ctxT(t)
 		const room = "r1"
 		// Two activations both found nothing (epoch 0); the first to save wins epoch 1.
-		first, err := f.s.Save(ctx, actors.Snapshot{RoomID: room, Epoch: 0, State: []byte("v1")})
+		first, err := f.s.Save(ctx, roomactor.Snapshot{RoomID: room, Epoch: 0, State: []byte("v1")})
 		if err != nil || first != 1 {
 			t.Fatalf("first save = %d, %v; want 1, nil", first, err)
 		}
-		_, err = f.s.Save(ctx, actors.Snapshot{RoomID: room, Epoch: 0, State: []byte("other creator")})
-		if !errors.Is(err, actors.ErrFenced) {
+		_, err = f.s.Save(ctx, roomactor.Snapshot{RoomID: room, Epoch: 0, State: []byte("other creator")})
+		if !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("second first-save = %v, want ErrFenced", err)
 		}
 		// The holder of epoch 1 may go on saving.
-		if e := mustSave(t, f.s, actors.Snapshot{RoomID: room, Epoch: 1, State: []byte("v2")}); e != 1 {
+		if e := mustSave(t, f.s, roomactor.Snapshot{RoomID: room, Epoch: 1, State: []byte("v2")}); e != 1 {
 			t.Fatalf("save at epoch 1 returned %d, want 1", e)
 		}
 		// A new activation fences epoch 1 out.
@@ -144,19 +144,19 @@ func TestFencing(t *testing.T) {
 		if err != nil || epoch != 2 || string(state) != "v2" {
 			t.Fatalf("Activate = %d, %q, %v; want 2, v2, nil", epoch, state, err)
 		}
-		_, err = f.s.Save(ctx, actors.Snapshot{RoomID: room, Epoch: 1, State: []byte("stale"),
-			Index: []actors.IndexOp{{Index: actors.IndexSlug, Key: "stale-slug"}}})
-		if !errors.Is(err, actors.ErrFenced) {
+		_, err = f.s.Save(ctx, roomactor.Snapshot{RoomID: room, Epoch: 1, State: []byte("stale"),
+			Index: []roomactor.IndexOp{{Index: roomactor.IndexSlug, Key: "stale-slug"}}})
+		if !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("save from epoch 1 after activation 2 = %v, want ErrFenced", err)
 		}
 		if _, ok, _ := f.s.RoomIDBySlug(ctx, "stale-slug"); ok {
 			t.Error("a fenced save applied its index op")
 		}
 		// Epochs from the future are refused too.
-		if _, err := f.s.Save(ctx, actors.Snapshot{RoomID: room, Epoch: 3, State: []byte("future")}); !errors.Is(err, actors.ErrFenced) {
+		if _, err := f.s.Save(ctx, roomactor.Snapshot{RoomID: room, Epoch: 3, State: []byte("future")}); !errors.Is(err, roomactor.ErrFenced) {
 			t.Fatalf("save from epoch 3 = %v, want ErrFenced", err)
 		}
-		if e := mustSave(t, f.s, actors.Snapshot{RoomID: room, Epoch: 2, State: []byte("v3")}); e != 2 {
+		if e := mustSave(t, f.s, roomactor.Snapshot{RoomID: room, Epoch: 2, State: []byte("v3")}); e != 2 {
 			t.Fatalf("save at epoch 2 returned %d, want 2", e)
 		}
 		epoch, state, err = f.s.Activate(ctx, room)
@@ -178,9 +178,9 @@ func TestConcurrentFirstSave(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				epochs[i], errs[i] = f.s.Save(context.Background(), actors.Snapshot{
+				epochs[i], errs[i] = f.s.Save(context.Background(), roomactor.Snapshot{
 					RoomID: "r", Epoch: 0, State: fmt.Appendf(nil, "creator %d", i),
-					Index: []actors.IndexOp{{Index: actors.IndexCallback, Key: fmt.Sprintf("cb-%d", i)}},
+					Index: []roomactor.IndexOp{{Index: roomactor.IndexCallback, Key: fmt.Sprintf("cb-%d", i)}},
 				})
 			})
 		}
@@ -196,7 +196,7 @@ func TestConcurrentFirstSave(t *testing.T) {
 				if epochs[i] != 1 {
 					t.Errorf("winner got epoch %d, want 1", epochs[i])
 				}
-			case !errors.Is(err, actors.ErrFenced):
+			case !errors.Is(err, roomactor.ErrFenced):
 				t.Errorf("creator %d: %v, want ErrFenced", i, err)
 			}
 		}
@@ -247,7 +247,7 @@ func TestConcurrentActivations(t *testing.T) {
 					return
 				}
 				results[i].activated = epoch
-				results[i].saved, results[i].err = f.s.Save(ctx, actors.Snapshot{
+				results[i].saved, results[i].err = f.s.Save(ctx, roomactor.Snapshot{
 					RoomID: "r", Epoch: epoch, State: fmt.Appendf(nil, "epoch %d", epoch),
 				})
 			})
@@ -267,7 +267,7 @@ func TestConcurrentActivations(t *testing.T) {
 				if r.saved != r.activated {
 					t.Errorf("goroutine %d: save returned epoch %d, activated %d", i, r.saved, r.activated)
 				}
-			case !errors.Is(r.err, actors.ErrFenced):
+			case !errors.Is(r.err, roomactor.ErrFenced):
 				t.Errorf("goroutine %d: save failed with %v, want ErrFenced", i, r.err)
 			}
 		}
@@ -297,16 +297,16 @@ func TestConcurrentActivations(t *testing.T) {
 func TestUserRoomsIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
-		put := func(user, summary string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexUserRooms, Key: user, Summary: []byte(summary)}
+		put := func(user, summary string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexUserRooms, Key: user, Summary: []byte(summary)}
 		}
-		drop := func(user string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexUserRooms, Key: user, Remove: true}
+		drop := func(user string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexUserRooms, Key: user, Remove: true}
 		}
 		create(t, f.s, "r1", put("alice", "r1 v1"), put("bob", "r1 v1"))
 		create(t, f.s, "r2", put("alice", "r2 v1"))
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"),
-			Index: []actors.IndexOp{put("alice", "r1 v2"), drop("bob"), drop("carol")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"),
+			Index: []roomactor.IndexOp{put("alice", "r1 v2"), drop("bob"), drop("carol")}})
 		tests := []struct {
 			user string
 			want []string
@@ -336,11 +336,11 @@ func TestUserRoomsIndex(t *testing.T) {
 func TestSlugIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
-		slug := func(s string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexSlug, Key: s, Exclusive: true}
+		slug := func(s string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexSlug, Key: s, Exclusive: true}
 		}
-		dropSlug := func(s string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexSlug, Key: s, Remove: true}
+		dropSlug := func(s string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexSlug, Key: s, Remove: true}
 		}
 		create(t, f.s, "r1", slug("aaa-bbbb-ccc"))
 		if id, ok, err := f.s.RoomIDBySlug(ctx, "aaa-bbbb-ccc"); err != nil || !ok || id != "r1" {
@@ -350,7 +350,7 @@ func TestSlugIndex(t *testing.T) {
 			t.Fatalf("RoomIDBySlug(unknown) ok=%v err=%v", ok, err)
 		}
 		// The holder may put its own slug again.
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("r1 v2"), Index: []actors.IndexOp{slug("aaa-bbbb-ccc")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("r1 v2"), Index: []roomactor.IndexOp{slug("aaa-bbbb-ccc")}})
 
 		// A second room creating the same slug: the whole save fails and writes nothing, not
 		// even its epoch.
@@ -358,18 +358,18 @@ func TestSlugIndex(t *testing.T) {
 		if f.rdb != nil {
 			keysBefore = f.dbSize(t)
 		}
-		_, err := f.s.Save(ctx, actors.Snapshot{RoomID: "r2", Epoch: 0, State: []byte("r2"), Index: []actors.IndexOp{
-			{Index: actors.IndexUserRooms, Key: "alice", Summary: []byte("r2")},
-			{Index: actors.IndexAccess, Key: "acc-r2"},
-			{Index: actors.IndexCallback, Key: "cb-r2", TTL: time.Minute},
+		_, err := f.s.Save(ctx, roomactor.Snapshot{RoomID: "r2", Epoch: 0, State: []byte("r2"), Index: []roomactor.IndexOp{
+			{Index: roomactor.IndexUserRooms, Key: "alice", Summary: []byte("r2")},
+			{Index: roomactor.IndexAccess, Key: "acc-r2"},
+			{Index: roomactor.IndexCallback, Key: "cb-r2", TTL: time.Minute},
 			slug("aaa-bbbb-ccc"),
 		}})
-		if !errors.Is(err, actors.ErrIndexTaken) {
+		if !errors.Is(err, roomactor.ErrIndexTaken) {
 			t.Fatalf("save with a taken slug = %v, want ErrIndexTaken", err)
 		}
 		// The error names the entry, so that the room can tell a client's slug from a random one.
-		var taken *actors.IndexTakenError
-		if !errors.As(err, &taken) || taken.Index != actors.IndexSlug || taken.Key != "aaa-bbbb-ccc" {
+		var taken *roomactor.IndexTakenError
+		if !errors.As(err, &taken) || taken.Index != roomactor.IndexSlug || taken.Key != "aaa-bbbb-ccc" {
 			t.Errorf("save with a taken slug = %v, want an IndexTakenError on slug aaa-bbbb-ccc", err)
 		}
 		if epoch, state, err := f.s.Activate(ctx, "r2"); err != nil || epoch != 0 || state != nil {
@@ -391,10 +391,10 @@ func TestSlugIndex(t *testing.T) {
 		}
 		// Same for a stored room's later save: its state stays as it was.
 		create(t, f.s, "r3", slug("r3-slug"))
-		_, err = f.s.Save(ctx, actors.Snapshot{RoomID: "r3", Epoch: 1, State: []byte("r3 v2"), Index: []actors.IndexOp{
+		_, err = f.s.Save(ctx, roomactor.Snapshot{RoomID: "r3", Epoch: 1, State: []byte("r3 v2"), Index: []roomactor.IndexOp{
 			dropSlug("r3-slug"), slug("aaa-bbbb-ccc"),
 		}})
-		if !errors.Is(err, actors.ErrIndexTaken) {
+		if !errors.Is(err, roomactor.ErrIndexTaken) {
 			t.Fatalf("save with a taken slug = %v, want ErrIndexTaken", err)
 		}
 		if id, ok, _ := f.s.RoomIDBySlug(ctx, "r3-slug"); !ok || id != "r3" {
@@ -408,11 +408,11 @@ func TestSlugIndex(t *testing.T) {
 		}
 
 		// Removing a slug only deletes it when it points to the saving room.
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r3", Epoch: 2, State: []byte("r3 v3"), Index: []actors.IndexOp{dropSlug("aaa-bbbb-ccc")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r3", Epoch: 2, State: []byte("r3 v3"), Index: []roomactor.IndexOp{dropSlug("aaa-bbbb-ccc")}})
 		if id, ok, _ := f.s.RoomIDBySlug(ctx, "aaa-bbbb-ccc"); !ok || id != "r1" {
 			t.Errorf("r3 removed r1's slug (%q, %v)", id, ok)
 		}
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("r1 deleted"), Index: []actors.IndexOp{dropSlug("aaa-bbbb-ccc")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("r1 deleted"), Index: []roomactor.IndexOp{dropSlug("aaa-bbbb-ccc")}})
 		if _, ok, _ := f.s.RoomIDBySlug(ctx, "aaa-bbbb-ccc"); ok {
 			t.Error("r1's slug still there after r1 removed it")
 		}
@@ -427,12 +427,12 @@ func TestSlugIndex(t *testing.T) {
 func TestAccessIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
-		acc := func(id string, remove bool) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexAccess, Key: id, Remove: remove}
+		acc := func(id string, remove bool) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexAccess, Key: id, Remove: remove}
 		}
 		create(t, f.s, "r1", acc("a1", false), acc("a2", false))
 		create(t, f.s, "r2", acc("b1", false))
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"), Index: []actors.IndexOp{acc("a2", true), acc("b1", true)}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"), Index: []roomactor.IndexOp{acc("a2", true), acc("b1", true)}})
 		tests := []struct {
 			access string
 			room   string // "" = absent
@@ -457,18 +457,18 @@ func TestAccessIndex(t *testing.T) {
 func TestRoomAccessesIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
-		put := func(room, list string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexRoomAccesses, Key: room, Summary: []byte(list)}
+		put := func(room, list string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexRoomAccesses, Key: room, Summary: []byte(list)}
 		}
-		drop := func(room string) actors.IndexOp {
-			return actors.IndexOp{Index: actors.IndexRoomAccesses, Key: room, Remove: true}
+		drop := func(room string) roomactor.IndexOp {
+			return roomactor.IndexOp{Index: roomactor.IndexRoomAccesses, Key: room, Remove: true}
 		}
 		create(t, f.s, "r1", put("r1", "r1 v1"))
 		create(t, f.s, "r2", put("r2", "r2 v1"))
 		create(t, f.s, "r3", put("r3", "r3 v1"))
 		create(t, f.s, "old") // stored before the index: no entry
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"), Index: []actors.IndexOp{put("r1", "r1 v2")}})
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r3", Epoch: 1, State: []byte("x"), TTL: time.Hour, Index: []actors.IndexOp{drop("r3")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("x"), Index: []roomactor.IndexOp{put("r1", "r1 v2")}})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r3", Epoch: 1, State: []byte("x"), TTL: time.Hour, Index: []roomactor.IndexOp{drop("r3")}})
 		tests := []struct {
 			rooms []string
 			want  []string // "" = no entry
@@ -504,7 +504,7 @@ func TestCallbackIndex(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		ctx := ctxT(t)
 		const ttl = 10 * time.Minute
-		create(t, f.s, "r1", actors.IndexOp{Index: actors.IndexCallback, Key: "cb1", TTL: ttl})
+		create(t, f.s, "r1", roomactor.IndexOp{Index: roomactor.IndexCallback, Key: "cb1", TTL: ttl})
 		if id, ok, err := f.s.CallbackRoom(ctx, "cb1"); err != nil || !ok || id != "r1" {
 			t.Fatalf("CallbackRoom = %q, %v, %v; want r1", id, ok, err)
 		}
@@ -530,7 +530,7 @@ func TestSnapshotTTL(t *testing.T) {
 			}
 		}
 		const ttl = 24 * time.Hour
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("tombstone"), TTL: ttl})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("tombstone"), TTL: ttl})
 		// Until it expires, the tombstone is the room's state.
 		if epoch, state, err := f.s.Activate(ctx, "r1"); err != nil || epoch != 2 || string(state) != "tombstone" {
 			t.Errorf("Activate = %d, %q, %v; want 2, tombstone", epoch, state, err)
@@ -545,7 +545,7 @@ func TestSnapshotTTL(t *testing.T) {
 			}
 		}
 		// A later save without TTL makes the state permanent again.
-		mustSave(t, f.s, actors.Snapshot{RoomID: "r1", Epoch: 2, State: []byte("revived")})
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 2, State: []byte("revived")})
 		if f.rdb != nil {
 			if d := f.pttl(t, "meetcoord:room:r1:state"); d != -1 {
 				t.Errorf("state PTTL after a save without TTL %v, want none", d)
@@ -598,8 +598,8 @@ func TestStoredBytesAreCopied(t *testing.T) {
 		ctx := ctxT(t)
 		state := []byte("state")
 		summary := []byte("summary")
-		create0 := actors.Snapshot{RoomID: "r", State: state,
-			Index: []actors.IndexOp{{Index: actors.IndexUserRooms, Key: "u", Summary: summary}}}
+		create0 := roomactor.Snapshot{RoomID: "r", State: state,
+			Index: []roomactor.IndexOp{{Index: roomactor.IndexUserRooms, Key: "u", Summary: summary}}}
 		if _, err := f.s.Save(ctx, create0); err != nil {
 			t.Fatal(err)
 		}

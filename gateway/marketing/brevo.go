@@ -22,6 +22,8 @@ type Brevo struct {
 	client     *http.Client
 }
 
+var _ Service = (*Brevo)(nil)
+
 // BrevoConfig is the account and what each contact gets.
 type BrevoConfig struct {
 	BaseURL    string         // empty: BrevoURL

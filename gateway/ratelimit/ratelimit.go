@@ -86,6 +86,8 @@ type Local struct {
 	swept time.Time
 }
 
+var _ Limiter = (*Local)(nil)
+
 type bucket struct {
 	limiter *rate.Limiter
 	seen    time.Time

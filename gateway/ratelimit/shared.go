@@ -19,6 +19,8 @@ type Shared struct {
 	rate    Rate
 }
 
+var _ Limiter = (*Shared)(nil)
+
 // NewShared returns a limiter allowing r per key in Redis; name keeps limiters apart.
 func NewShared(client *redis.Client, name string, r Rate) *Shared {
 	return &Shared{

@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"meetcoord/actors"
 	"meetcoord/actors/livekit"
 	"meetcoord/actors/recordingwebhook"
 	"meetcoord/actors/room"
@@ -44,8 +43,8 @@ const DevIssuerPath = "/dev-oidc"
 
 // Options replace parts of a service, for tests: nil fields get the real thing.
 type Options struct {
-	LiveKit actors.LiveKit
-	Clock   actors.Clock
+	LiveKit room.LiveKit
+	Clock   room.Clock
 }
 
 // Service is one meetcoord node: store, cluster member with room grains, and HTTP gateway.
@@ -69,7 +68,7 @@ type Service struct {
 
 // serviceStore is what the node needs of its store, beyond the rooms' port.
 type serviceStore interface {
-	actors.RoomStore
+	room.Store
 	gateway.Directory
 	gateway.Users
 	gateway.Sessions
@@ -81,7 +80,7 @@ type serviceStore interface {
 }
 
 // recordingNotifier announces saved recordings at RECORDING_NOTIFICATION_URL; nil when unset.
-func recordingNotifier(cfg config.Config) actors.RecordingNotifier {
+func recordingNotifier(cfg config.Config) room.RecordingNotifier {
 	if cfg.RecordingNotificationURL == "" {
 		return nil
 	}
@@ -114,7 +113,7 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 	}
 	clock := opts.Clock
 	if clock == nil {
-		clock = actors.SystemClock{}
+		clock = room.SystemClock{}
 	}
 
 	registry := prometheus.NewRegistry()

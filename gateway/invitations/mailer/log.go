@@ -13,6 +13,8 @@ type Log struct {
 	Logger *slog.Logger
 }
 
+var _ invitations.Mailer = Log{}
+
 // Send implements invitations.Mailer.
 func (l Log) Send(ctx context.Context, e invitations.Email) error {
 	l.Logger.InfoContext(ctx, "invitation email (dev mode: logged, not sent)",

@@ -49,6 +49,8 @@ type SMTP struct {
 	cfg Config
 }
 
+var _ invitations.Mailer = (*SMTP)(nil)
+
 // NewSMTP checks the configuration.
 func NewSMTP(cfg Config) (*SMTP, error) {
 	if cfg.Host == "" {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"meetcoord/actors"
+	"meetcoord/actors/room"
 	"meetcoord/actors/store"
 	"meetcoord/cmd/meetcoord/config"
 	"meetcoord/cmd/meetcoord/service"
@@ -280,27 +281,104 @@ func testWriter(t testing.TB) io.Writer {
 	return io.Discard
 }
 
-// Clock is a clock the test moves by hand.
+// Clock is a clock the test moves by hand. Its timers (the rooms' passivation, reconciliation
+// and knock notices) fire when Advance moves the time past their deadline, so a test waits for
+// a room timer by advancing the clock, never by sleeping.
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	timers []*clockTimer // armed timers
 }
+
+var _ room.Clock = (*Clock)(nil)
 
 // NewClock starts at the current time (LiveKit tokens are checked against real time).
 func NewClock() *Clock { return &Clock{now: time.Now()} }
 
-// Now implements actors.Clock.
+// Now implements room.Clock.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-// Advance moves the clock forward.
+// Since implements room.Clock.
+func (c *Clock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// AfterFunc implements room.Clock: f runs when Advance reaches now+d (at once when d <= 0).
+func (c *Clock) AfterFunc(d time.Duration, f func()) room.Timer {
+	t := &clockTimer{clock: c, f: f}
+	t.Reset(d)
+	return t
+}
+
+// Advance moves the clock forward and fires the timers it passes, in the order of their
+// deadlines, before it returns: what they send is in the rooms' mailboxes ahead of the test's
+// next request.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	due := c.takeDueLocked()
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+// takeDueLocked disarms and returns the timers whose deadline has come, earliest first.
+func (c *Clock) takeDueLocked() []*clockTimer {
+	var due, armed []*clockTimer
+	for _, t := range c.timers {
+		if t.deadline.After(c.now) {
+			armed = append(armed, t)
+		} else {
+			due = append(due, t)
+		}
+	}
+	c.timers = armed
+	slices.SortStableFunc(due, func(a, b *clockTimer) int { return a.deadline.Compare(b.deadline) })
+	return due
+}
+
+// clockTimer is a timer of the manual Clock.
+type clockTimer struct {
+	clock    *Clock
+	f        func()
+	deadline time.Time
+}
+
+// Stop implements room.Timer.
+func (t *clockTimer) Stop() bool {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.disarmLocked()
+}
+
+// Reset implements room.Timer.
+func (t *clockTimer) Reset(d time.Duration) bool {
+	c := t.clock
+	c.mu.Lock()
+	armed := t.disarmLocked()
+	t.deadline = c.now.Add(d)
+	c.timers = append(c.timers, t)
+	due := c.takeDueLocked()
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+	return armed
+}
+
+func (t *clockTimer) disarmLocked() bool {
+	c := t.clock
+	for i, armed := range c.timers {
+		if armed == t {
+			c.timers = slices.Delete(c.timers, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // LiveKitRecorder stands in for the LiveKit server where none runs: it records every call.
@@ -310,6 +388,8 @@ type LiveKitRecorder struct {
 	metadata map[string]string
 	Fail     error // when set, every call fails with it
 }
+
+var _ room.LiveKit = (*LiveKitRecorder)(nil)
 
 // DataMessage is a recorded SendData call.
 type DataMessage struct {
@@ -322,7 +402,7 @@ func NewLiveKitRecorder() *LiveKitRecorder {
 	return &LiveKitRecorder{metadata: map[string]string{}}
 }
 
-// SendData implements actors.LiveKit.
+// SendData implements room.LiveKit.
 func (l *LiveKitRecorder) SendData(_ context.Context, room string, payload []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -333,7 +413,7 @@ func (l *LiveKitRecorder) SendData(_ context.Context, room string, payload []byt
 	return nil
 }
 
-// UpdateRoomMetadata implements actors.LiveKit.
+// UpdateRoomMetadata implements room.LiveKit.
 func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -344,52 +424,52 @@ func (l *LiveKitRecorder) UpdateRoomMetadata(_ context.Context, room, metadata s
 	return nil
 }
 
-// MutePublishedTrack implements actors.LiveKit (recorded as nothing: tests of moderation use a
+// MutePublishedTrack implements room.LiveKit (recorded as nothing: tests of moderation use a
 // real LiveKit).
 func (l *LiveKitRecorder) MutePublishedTrack(context.Context, string, string, string) error {
 	return l.Fail
 }
 
-// UpdateParticipant implements actors.LiveKit.
-func (l *LiveKitRecorder) UpdateParticipant(context.Context, string, string, actors.ParticipantUpdate) error {
+// UpdateParticipant implements room.LiveKit.
+func (l *LiveKitRecorder) UpdateParticipant(context.Context, string, string, room.ParticipantUpdate) error {
 	return l.Fail
 }
 
-// RemoveParticipant implements actors.LiveKit.
+// RemoveParticipant implements room.LiveKit.
 func (l *LiveKitRecorder) RemoveParticipant(context.Context, string, string) error { return l.Fail }
 
-// DispatchAgent implements actors.LiveKit.
+// DispatchAgent implements room.LiveKit.
 func (l *LiveKitRecorder) DispatchAgent(context.Context, string, string) error { return l.Fail }
 
-// ListParticipants implements actors.LiveKit: nobody is in rooms the recorder stands for.
-func (l *LiveKitRecorder) ListParticipants(context.Context, string) ([]actors.Participant, error) {
+// ListParticipants implements room.LiveKit: nobody is in rooms the recorder stands for.
+func (l *LiveKitRecorder) ListParticipants(context.Context, string) ([]room.Participant, error) {
 	return nil, l.Fail
 }
 
-// SIPDispatchRuleIDs implements actors.LiveKit.
+// SIPDispatchRuleIDs implements room.LiveKit.
 func (l *LiveKitRecorder) SIPDispatchRuleIDs(context.Context, string) ([]string, error) {
 	return nil, l.Fail
 }
 
-// CreateSIPDispatchRule implements actors.LiveKit.
+// CreateSIPDispatchRule implements room.LiveKit.
 func (l *LiveKitRecorder) CreateSIPDispatchRule(context.Context, string, string, string) (string, error) {
 	return "SDR_recorded", l.Fail
 }
 
-// DeleteSIPDispatchRule implements actors.LiveKit.
+// DeleteSIPDispatchRule implements room.LiveKit.
 func (l *LiveKitRecorder) DeleteSIPDispatchRule(context.Context, string) error { return l.Fail }
 
-// StartRoomCompositeEgress implements actors.LiveKit.
+// StartRoomCompositeEgress implements room.LiveKit.
 func (l *LiveKitRecorder) StartRoomCompositeEgress(context.Context, string, bool, string) (string, error) {
 	return "EG_recorded", l.Fail
 }
 
-// StopEgress implements actors.LiveKit.
+// StopEgress implements room.LiveKit.
 func (l *LiveKitRecorder) StopEgress(context.Context, string) (livekit.EgressStatus, error) {
 	return livekit.EgressStatus_EGRESS_ENDING, l.Fail
 }
 
-// Egress implements actors.LiveKit.
+// Egress implements room.LiveKit.
 func (l *LiveKitRecorder) Egress(context.Context, string) (*livekit.EgressInfo, error) {
 	return &livekit.EgressInfo{Status: livekit.EgressStatus_EGRESS_ACTIVE}, l.Fail
 }

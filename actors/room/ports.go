@@ -1,7 +1,9 @@
-// Package actors holds the room grain and the narrow interfaces it needs from the outside world.
-// The interfaces live here, where they are used, so that the adapters (Redis, LiveKit) and the
-// test stand-ins implement them without the actor knowing which one it talks to.
-package actors
+package room
+
+// The room actor's ports: what it needs from the outside world, declared here where it is used,
+// so that the adapters (Redis or memory store, LiveKit client, recording webhook) and the test
+// stand-ins implement them without the actor knowing which one it talks to. Each adapter checks
+// that it does with a compile-time guard beside its type.
 
 import (
 	"context"
@@ -45,9 +47,23 @@ var ErrLiveKitNotFound = errors.New("not found on livekit")
 // beyond its limits, such as a participant name too long): the caller's input, not an outage.
 var ErrLiveKitInvalid = errors.New("livekit refused the request as invalid")
 
-// Clock tells the time; tests control it.
+// Clock tells the time and runs the room's timers (passivation, reconciliation, knock notices),
+// so that tests move time by hand instead of sleeping (the shape of tailscale's tstime.Clock).
 type Clock interface {
 	Now() time.Time
+	// Since is the time passed since t.
+	Since(t time.Time) time.Duration
+	// AfterFunc calls f once d has passed, on a goroutine that is not the actor's: the room's
+	// timers only send the room a message, which it handles in turn with the rest.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a timer of a Clock.
+type Timer interface {
+	// Stop prevents the timer from firing; false when it had already fired or been stopped.
+	Stop() bool
+	// Reset makes the timer fire d from now (again, when it has fired).
+	Reset(d time.Duration) bool
 }
 
 // SystemClock is the wall clock.
@@ -55,6 +71,12 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// Since returns the time passed since t.
+func (SystemClock) Since(t time.Time) time.Duration { return time.Since(t) }
+
+// AfterFunc is time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Index names a secondary index that room actors maintain beside their snapshots, so that the
 // gateway can find rooms without asking every actor.
@@ -122,8 +144,8 @@ type LobbyEntryPut struct {
 	Record        []byte
 }
 
-// RoomStore persists room snapshots with fencing. It is used only by room actors.
-type RoomStore interface {
+// Store persists room snapshots with fencing. It is used only by room actors.
+type Store interface {
 	// Activate takes a new epoch for a stored room (fencing out every older activation) and
 	// returns it with the stored state. For a room never stored it returns epoch 0 and nil state
 	// without writing anything, so that looking up unknown ids leaves no trace.

@@ -1,0 +1,44 @@
+package room
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"time"
+
+	"meetcoord/messages"
+)
+
+// change is what one command changes, handed to its handler explicitly: the handler records in
+// it the state before its first modification (changing), the index entries and LiveKit calls that
+// go with the change, and the recording notices it makes due. commit stores it (with the lobby
+// entries the command changed, which the lobby tracks itself, lobbystore.go) and only then lets
+// its LiveKit calls and notices out; a failed write undoes it whole.
+type change struct {
+	now        time.Time           // the command's time: every deadline and timestamp it sets
+	before     *messages.RoomState // state before the first modification; nil: state unchanged
+	extra      []IndexOp           // index operations beyond those derived from the record (callback, recordings)
+	effects    []effect            // LiveKit calls to make once the change is stored
+	noticesDue []string            // recordings saved by the change, to announce once it is stored
+	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
+}
+
+// openChange starts the change of a command running at now.
+func (r *Room) openChange(now time.Time) *change {
+	r.lobby.beginCommand()
+	return &change{now: now}
+}
+
+// changing marks the change as modifying the room's state, keeping what the state was so that a
+// failed write can be undone. Call it before the first modification.
+func (r *Room) changing(ch *change) {
+	if ch.before == nil {
+		ch.before = r.state(ch.now)
+	}
+}
+
+// apply runs fn as one change of its own, at the clock's time, and commits it: the
+// continuations of LiveKit calls and timers change state this way.
+func (r *Room) apply(ctx actor.Context, requestID string, fn func(ch *change) *messages.RoomReply) *messages.RoomReply {
+	ch := r.openChange(r.deps.Clock.Now())
+	return r.commit(ctx, requestID, ch, fn(ch))
+}
