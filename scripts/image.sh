@@ -6,7 +6,16 @@
 #   scripts/image.sh [name:tag]        (default meetcoord:dev; needs buildah: apt-get install buildah)
 set -euo pipefail
 image=${1:-meetcoord:dev}
-command -v buildah >/dev/null || { echo "buildah missing: apt-get install buildah" >&2; exit 1; }
+if ! command -v buildah >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing buildah (apt)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah; } >&2
+  else
+    echo "buildah missing: apt-get install buildah" >&2; exit 1
+  fi
+fi
+# vfs: no kernel overlay support needed (a container or an old kernel); the image is one layer.
+export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
 ca=/etc/ssl/certs/ca-certificates.crt
 [ -r "$ca" ] || { echo "$ca missing: apt-get install ca-certificates" >&2; exit 1; }
 
@@ -24,4 +33,7 @@ buildah config --user 65532:65532 --env LISTEN_ADDR=:8080 --port 8080 \
   --label org.opencontainers.image.title=meetcoord "$container"
 buildah commit --quiet --rm "$container" "$image" >&2
 trap - EXIT
+# What the chart relies on: a non-root user and `meetcoord serve` as the entry point.
+config=$(buildah inspect --type image --format '{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}' "$image")
+[ "$config" = '65532:65532 [/meetcoord serve]' ] || { echo "image $image: unexpected config: $config" >&2; exit 1; }
 echo "$image"
