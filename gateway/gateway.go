@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
-	"meetcoord/actors/livekit"
+	"meetcoord/actors/livekit/recordingoutput"
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/gateway/marketing"
@@ -109,7 +109,7 @@ type Config struct {
 	RecordingEnabled bool
 	// RecordingStorage is the bucket egress writes recordings to: it names their keys and
 	// signs the downloads that recordings/media-auth/ lets through.
-	RecordingStorage livekit.RecordingOutput
+	RecordingStorage recordingoutput.RecordingOutput
 	// RecordingExpirationDays (RECORDING_EXPIRATION_DAYS, 0: never) dates a recording's expiry.
 	RecordingExpirationDays int
 	// Now is the gateway's clock (expiry, download signatures); nil: the system clock.

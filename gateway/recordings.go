@@ -29,7 +29,7 @@ type recordingJSON struct {
 }
 
 // recordingView is a recording as the API shows it. Its key is the one egress was given
-// (livekit.RecordingOutput.Filepath); its expiry is counted from its creation, as the reference
+// (recordingoutput.RecordingOutput.Filepath); its expiry is counted from its creation, as the reference
 // product does (the bucket's own lifecycle rule is what removes the file).
 func (g *Gateway) recordingView(rec *messages.Recording, room *messages.RoomSummary) recordingJSON {
 	options := map[string]any{}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"meetcoord/actors/livekit"
+	"meetcoord/actors/livekit/recordingoutput"
 )
 
 // Downloads of recordings are not presigned URLs: a proxy in front of the bucket asks
@@ -28,7 +28,7 @@ const defaultS3Region = "us-east-1"
 
 // objectURL is where an object of the recordings bucket is fetched: under the configured
 // endpoint (AWS's when none), the bucket in the path (AWS_S3_FORCE_PATH_STYLE) or in the host.
-func objectURL(storage livekit.RecordingOutput, key string) (*url.URL, error) {
+func objectURL(storage recordingoutput.RecordingOutput, key string) (*url.URL, error) {
 	endpoint := storage.Endpoint
 	if endpoint == "" {
 		endpoint = "https://s3.amazonaws.com"
@@ -57,7 +57,7 @@ func objectURL(storage livekit.RecordingOutput, key string) (*url.URL, error) {
 // objectGetHeaders signs a GET of one object of the recordings bucket at the given time and
 // returns the headers that carry the signature: Authorization, X-Amz-Date and
 // X-Amz-Content-Sha256 (the signed headers are these two and Host, the bucket's host).
-func objectGetHeaders(ctx context.Context, storage livekit.RecordingOutput, key string, at time.Time) (http.Header, error) {
+func objectGetHeaders(ctx context.Context, storage recordingoutput.RecordingOutput, key string, at time.Time) (http.Header, error) {
 	u, err := objectURL(storage, key)
 	if err != nil {
 		return nil, err

@@ -129,6 +129,7 @@ func TestWebhookIgnoredEventsDoNotWakeRooms(t *testing.T) {
 	}
 	roomID := res.JSON()["id"].(string)
 	servicetest.Eventually(t, 10*time.Second, "the room passivates", func() bool {
+		n.Clock.Advance(time.Second) // past ROOM_IDLE_TIMEOUT: the room's idle timer fires
 		return n.Metric("meetcoord_room_passivations_total") >= 1
 	})
 	activations := n.Metric("meetcoord_room_activations_total")

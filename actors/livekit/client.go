@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +22,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
 
+	"meetcoord/actors/livekit/recordingoutput"
 	roomactor "meetcoord/actors/room"
 )
 
@@ -36,29 +36,9 @@ type Config struct {
 	Recording RecordingOutput
 }
 
-// RecordingOutput is where egress writes recordings: S3-compatible storage.
-type RecordingOutput struct {
-	Folder         string // RECORDING_OUTPUT_FOLDER
-	Bucket         string
-	Endpoint       string
-	Region         string
-	AccessKey      string
-	Secret         string
-	ForcePathStyle bool
-}
-
-// Filepath is where a recording's file is written in the bucket: named after the recording id,
-// mp4 for video, ogg for audio only.
-func (o RecordingOutput) Filepath(recordingID string, audioOnly bool) string {
-	path := recordingID + ".mp4"
-	if audioOnly {
-		path = recordingID + ".ogg"
-	}
-	if o.Folder != "" {
-		path = strings.TrimSuffix(o.Folder, "/") + "/" + path
-	}
-	return path
-}
+// RecordingOutput is where egress writes recordings (package recordingoutput, which the gateway
+// imports without this client).
+type RecordingOutput = recordingoutput.RecordingOutput
 
 // Client calls LiveKit's RoomService.
 type Client struct {
