@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/livekit/protocol/auth"
+	"google.golang.org/protobuf/proto"
 
 	gwauth "meetcoord/gateway/auth"
 	"meetcoord/messages"
@@ -71,7 +72,9 @@ func (f identityFields) required(name string) string {
 	return s
 }
 
-func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) error {
+// moderate is the path of a moderator's action on a participant: the caller, the room and the
+// body, the command build makes of them (its field errors in f), the room's answer, the ack.
+func (g *Gateway) moderate(w http.ResponseWriter, r *http.Request, build func(caller *messages.Caller, f identityFields) proto.Message) error {
 	caller, err := g.moderator(r)
 	if err != nil {
 		return err
@@ -81,10 +84,7 @@ func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	f := identityFields{fields: fields, errs: fieldErrors{}}
-	msg := &messages.MuteParticipant{
-		RequestId: scopedRequestID(r, caller), Caller: caller,
-		ParticipantIdentity: f.required("participant_identity"), TrackSid: f.required("track_sid"),
-	}
+	msg := build(caller, f)
 	if len(f.errs) > 0 {
 		return f.errs.invalid()
 	}
@@ -96,46 +96,40 @@ func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+func (g *Gateway) muteParticipant(w http.ResponseWriter, r *http.Request) error {
+	return g.moderate(w, r, func(caller *messages.Caller, f identityFields) proto.Message {
+		return &messages.MuteParticipant{
+			RequestId: scopedRequestID(r, caller), Caller: caller,
+			ParticipantIdentity: f.required("participant_identity"), TrackSid: f.required("track_sid"),
+		}
+	})
+}
+
 var permissionFields = []string{"can_subscribe", "can_publish", "can_publish_data", "can_publish_sources",
 	"hidden", "recorder", "can_update_metadata", "agent", "can_subscribe_metrics"}
 
 func (g *Gateway) updateParticipant(w http.ResponseWriter, r *http.Request) error {
-	caller, err := g.moderator(r)
-	if err != nil {
-		return err
-	}
-	roomID, fields, err := g.roomBody(w, r)
-	if err != nil {
-		return err
-	}
-	f := identityFields{fields: fields, errs: fieldErrors{}}
-	msg := &messages.UpdateParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
-	if s, present := stringField(fields, "metadata", f.errs); present {
-		msg.Metadata = &s
-	}
-	if s, present := stringField(fields, "name", f.errs); present {
-		msg.Name = &s
-	}
-	if raw, present := fields["attributes"]; present && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &msg.Attributes); err != nil {
-			f.errs.add("attributes", "Must be an object of strings.")
+	return g.moderate(w, r, func(caller *messages.Caller, f identityFields) proto.Message {
+		msg := &messages.UpdateParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+		if s, present := stringField(f.fields, "metadata", f.errs); present {
+			msg.Metadata = &s
 		}
-	}
-	if raw, present := fields["permission"]; present && string(raw) != "null" {
-		msg.Permission = g.permissionField(raw, f.errs)
-	}
-	if msg.Metadata == nil && msg.Name == nil && msg.Attributes == nil && msg.Permission == nil && len(f.errs) == 0 {
-		f.errs.add("non_field_errors", "At least one of metadata, attributes, permission or name must be provided.")
-	}
-	if len(f.errs) > 0 {
-		return f.errs.invalid()
-	}
-	reply, err := g.ask(r, roomID, msg)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
-	return nil
+		if s, present := stringField(f.fields, "name", f.errs); present {
+			msg.Name = &s
+		}
+		if raw, present := f.fields["attributes"]; present && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &msg.Attributes); err != nil {
+				f.errs.add("attributes", "Must be an object of strings.")
+			}
+		}
+		if raw, present := f.fields["permission"]; present && string(raw) != "null" {
+			msg.Permission = g.permissionField(raw, f.errs)
+		}
+		if msg.Metadata == nil && msg.Name == nil && msg.Attributes == nil && msg.Permission == nil && len(f.errs) == 0 {
+			f.errs.add("non_field_errors", "At least one of metadata, attributes, permission or name must be provided.")
+		}
+		return msg
+	})
 }
 
 // permissionField validates a LiveKit permission object: known keys only, none of the
@@ -183,25 +177,9 @@ func (g *Gateway) permissionField(raw jsonRaw, errs fieldErrors) *messages.Parti
 }
 
 func (g *Gateway) removeParticipant(w http.ResponseWriter, r *http.Request) error {
-	caller, err := g.moderator(r)
-	if err != nil {
-		return err
-	}
-	roomID, fields, err := g.roomBody(w, r)
-	if err != nil {
-		return err
-	}
-	f := identityFields{fields: fields, errs: fieldErrors{}}
-	msg := &messages.RemoveParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
-	if len(f.errs) > 0 {
-		return f.errs.invalid()
-	}
-	reply, err := g.ask(r, roomID, msg)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": reply.GetAck().GetMessage()})
-	return nil
+	return g.moderate(w, r, func(caller *messages.Caller, f identityFields) proto.Message {
+		return &messages.RemoveParticipant{RequestId: scopedRequestID(r, caller), Caller: caller, ParticipantIdentity: f.required("participant_identity")}
+	})
 }
 
 // startSubtitle: only a participant of the room, by their LiveKit token.
