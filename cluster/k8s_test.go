@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -240,29 +239,5 @@ func TestK8sDeletedPodMakesNodeUnready(t *testing.T) {
 	kube, nodes, issuer := startK8sCluster(t, map[string]string{"CLUSTER_REJOIN_TIMEOUT": "3"})
 	dropped := nodes[2]
 	kube.DeletePod(t, k8sNamespace, podName(2))
-	servicetest.Eventually(t, 20*time.Second, "the node whose pod was deleted to report not ready", func() bool {
-		res, err := http.Get(dropped.URL + "/readyz")
-		if err != nil {
-			return true // already exited
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusServiceUnavailable
-	})
-	servicetest.Eventually(t, 30*time.Second, "the node whose pod was deleted to exit", func() bool {
-		exited, _ := dropped.Exited()
-		return exited
-	})
-	if _, code := dropped.Exited(); code == 0 {
-		t.Fatalf("the node exited with 0, want a failure for its supervisor:\n%s", dropped.Log())
-	}
-	if !strings.Contains(dropped.Log(), "CLUSTER_REJOIN_TIMEOUT") {
-		t.Fatalf("the node's log does not say why it exits:\n%s", dropped.Log())
-	}
-	waitForMembers(t, nodes[:2], 2)
-	owner := mintOwner(t, issuer)
-	for _, room := range createRooms(t, owner, nodes[:2], 6) {
-		if res := owner.Via(nodes[1].URL).Do(http.MethodGet, "/api/v1.0/rooms/"+room+"/", nil); res.Status != http.StatusOK {
-			t.Fatalf("room %s after the pod's deletion: %d %s", room, res.Status, res.Body)
-		}
-	}
+	expectExitOutsideMembership(t, dropped, nodes[:2], issuer, 20*time.Second, 30*time.Second)
 }
