@@ -17,7 +17,8 @@ run:
 
 # Installs what the tests need when missing (redis-server, etcd-server and chromium with apt;
 # livekit-server, kube-apiserver and helm built once into .cache), starts a throwaway Redis and
-# etcd on free loopback ports, runs every test with the race detector against them (tests start
+# etcd on free loopback ports, runs every test with the race detector against them (but the
+# browser suite: docs/decisions.md; tests start
 # their own livekit-server and kube-apiserver processes and meetcoord nodes), and stops Redis and
 # etcd.
 test:
@@ -33,8 +34,8 @@ test:
 	export MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_TEST_LIVEKIT_BIN=$$livekit \
 		MEETCOORD_TEST_CHROMIUM=$$chromium MEETCOORD_TEST_KUBE_APISERVER=$$kubeapiserver MEETCOORD_HELM_BIN=$$helm; \
 	$(GO) test -race -count=1 -timeout 25m $$($(GO) list ./... | grep -v -e /gateway/frontendtest -e /deploy/chartcheck); \
-	echo "browser suite (alone: Chromium takes both cores while a page loads)"; \
-	$(GO) test -race -count=1 -timeout 15m ./gateway/frontendtest/
+	echo "browser suite (alone: Chromium takes both cores while a page loads; no race detector: docs/decisions.md)"; \
+	$(GO) test -count=1 -timeout 15m ./gateway/frontendtest/
 
 # The browser suite alone (gateway/frontendtest): the reference front end in headless Chromium
 # against a node; FRONTEND_DIR=<dist> overrides ../shared/meet-frontend/dist.

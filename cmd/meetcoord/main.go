@@ -82,7 +82,7 @@ func serve(args []string, stderr io.Writer) error {
 			svc.Close()
 			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
-		metricsServer := service.NewHTTPServer(cfg.HTTP, svc.MetricsHandler())
+		metricsServer := service.NewMetricsServer(cfg.HTTP, svc.MetricsHandler())
 		defer metricsServer.Close()
 		go func() { served <- metricsServer.Serve(metricsListener) }()
 	}

@@ -23,6 +23,14 @@ func NewHTTPServer(limits config.HTTPLimits, handler http.Handler) *http.Server 
 	}
 }
 
+// NewMetricsServer is the server of METRICS_ADDR: the same limits, except that a write may take
+// as long as the longest profile an operator asks for (/debug/pprof/profile?seconds=60).
+func NewMetricsServer(limits config.HTTPLimits, handler http.Handler) *http.Server {
+	server := NewHTTPServer(limits, handler)
+	server.WriteTimeout = max(limits.WriteTimeout, 2*time.Minute)
+	return server
+}
+
 // LimitListener accepts at most limits.MaxConnections connections at once.
 func LimitListener(l net.Listener, limits config.HTTPLimits) net.Listener {
 	return netutil.LimitListener(l, limits.MaxConnections)

@@ -113,7 +113,7 @@ func TestConnectionsAreBounded(t *testing.T) {
 	}
 }
 
-// With METRICS_ADDR, /metrics is served there only, not on the public listener.
+// With METRICS_ADDR, /metrics and the profiler are served there only, not on the public listener.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	metricsAddr := servicetest.FreeAddr(t)
 	node := startBoundedNode(t, map[string]string{"METRICS_ADDR": metricsAddr})
@@ -126,12 +126,23 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "meetcoord_http_request_duration_seconds") {
 		t.Fatalf("METRICS_ADDR /metrics: %d, meetcoord metrics present: %v", res.StatusCode, strings.Contains(string(body), "meetcoord_"))
 	}
-	res, err = http.Get(node.URL + "/metrics")
+	res, err = http.Get("http://" + metricsAddr + "/debug/pprof/heap?debug=1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ = io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
-		t.Fatalf("public /metrics with METRICS_ADDR set: %d, want 404", res.StatusCode)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("METRICS_ADDR /debug/pprof/heap: %d %.80q", res.StatusCode, body)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
+		res, err = http.Get(node.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Fatalf("public %s with METRICS_ADDR set: %d, want 404", path, res.StatusCode)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -246,8 +247,19 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 	return s, nil
 }
 
-// MetricsHandler serves /metrics, for a listener of its own (METRICS_ADDR).
-func (s *Service) MetricsHandler() http.Handler { return s.metrics }
+// MetricsHandler serves /metrics and the Go profiler (/debug/pprof/), for a listener of its own
+// (METRICS_ADDR) that the public does not reach: a profile shows what the node is doing, and
+// taking one costs CPU, so neither belongs on the API's listener.
+func (s *Service) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
 
 // browserLogin turns on OIDC browser login and sessions when a client id is configured. Sessions
 // live in the node's store: Redis when REDIS_URL is set, so that every node accepts them.
