@@ -215,6 +215,12 @@ func (g *Gateway) routes() {
 	// API routes are registered on the root router with full paths: inside a gorilla/mux
 	// subrouter a method mismatch ends as a 404 instead of a 405.
 	api := prefixed{router: r, prefix: "/api/v1.0"}
+	// The busiest routes first: gorilla/mux tries routes in order, a regular expression each,
+	// and lobby polls (every waiting guest, every few seconds) and LiveKit's webhooks (every
+	// participant's comings and goings) are most of the traffic. No route registered later
+	// matches their paths, so the order changes only the cost.
+	api.HandleFunc("/rooms/{room}/request-entry/", g.handle(g.requestEntry)).Methods(http.MethodPost)
+	api.HandleFunc("/rooms/webhooks-livekit/", g.handle(g.livekitWebhook)).Methods(http.MethodPost)
 	// The API description; ServeHTTP has added the slash that API paths end with.
 	api.HandleFunc("/openapi.json/", openapi.Handler().ServeHTTP).Methods(http.MethodGet)
 	api.HandleFunc("/users/me/", g.handle(g.usersMe)).Methods(http.MethodGet)
@@ -230,11 +236,9 @@ func (g *Gateway) routes() {
 	api.HandleFunc("/rooms/", g.handle(g.listRooms)).Methods(http.MethodGet)
 	api.HandleFunc("/rooms/", g.handle(g.createRoom)).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/creation-callback/", g.handle(g.creationCallback)).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/webhooks-livekit/", g.handle(g.livekitWebhook)).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/", g.handle(g.retrieveRoom)).Methods(http.MethodGet)
 	api.HandleFunc("/rooms/{room}/", g.handle(g.updateRoom)).Methods(http.MethodPut, http.MethodPatch)
 	api.HandleFunc("/rooms/{room}/", g.handle(g.deleteRoom)).Methods(http.MethodDelete)
-	api.HandleFunc("/rooms/{room}/request-entry/", g.handle(g.requestEntry)).Methods(http.MethodPost)
 	api.HandleFunc("/rooms/{room}/waiting-participants/", g.handle(g.waitingParticipants)).Methods(http.MethodGet)
 	api.HandleFunc("/rooms/{room}/enter/", g.handle(g.enter)).Methods(http.MethodPost)
 

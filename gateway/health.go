@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -51,8 +52,10 @@ func (e *NotReadyError) Unwrap() error { return e.Cause }
 
 type metrics struct {
 	requests *prometheus.HistogramVec
-	webhooks *prometheus.CounterVec
-	panics   prometheus.Counter
+	// requestObservers: requestSeries -> prometheus.Observer of requests.
+	requestObservers sync.Map
+	webhooks         *prometheus.CounterVec
+	panics           prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -86,14 +89,41 @@ func (g *Gateway) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if t, err := cur.GetPathTemplate(); err == nil {
-				route = t
+		g.metrics.observeRequest(mux.CurrentRoute(r), r.Method, sw.status, time.Since(start))
+	})
+}
+
+// requestSeries names one series of the request histogram: label look-ups hash three strings
+// and format the status, so each series' observer is resolved once and kept.
+type requestSeries struct {
+	route  *mux.Route // nil: no route matched
+	method string
+	status int
+}
+
+func (m *metrics) observeRequest(route *mux.Route, method string, status int, took time.Duration) {
+	key := requestSeries{route: route, method: method, status: status}
+	observer, ok := m.requestObservers.Load(key)
+	if !ok {
+		template := "unmatched"
+		if route != nil {
+			if t, err := route.GetPathTemplate(); err == nil {
+				template = t
 			}
 		}
-		g.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
-	})
+		if !knownMethods[method] {
+			// Methods are the caller's choice: an unknown one is one series, not one each.
+			method = "other"
+		}
+		observer, _ = m.requestObservers.LoadOrStore(key, m.requests.WithLabelValues(template, method, strconv.Itoa(status)))
+	}
+	observer.(prometheus.Observer).Observe(took.Seconds())
+}
+
+// knownMethods are the methods that get a series of their own.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
 }
 
 type statusWriter struct {

@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/livekit/protocol/livekit"
 
 	"meetcoord/cmd/meetcoord/service/servicetest"
@@ -73,6 +76,10 @@ func TestWebhookVerification(t *testing.T) {
 		{"wrong secret", body, servicetest.SignWebhook(t, body, key, "another-secret-of-at-least-32-characters", time.Minute), http.StatusBadRequest},
 		{"tampered body", tampered, servicetest.SignWebhook(t, body, key, secret, time.Minute), http.StatusBadRequest},
 		{"expired token", body, servicetest.SignWebhook(t, body, key, secret, -10*time.Minute), http.StatusBadRequest}, // beyond the library's leeway
+		{"expired within the leeway", body, servicetest.SignWebhook(t, body, key, secret, -30*time.Second), http.StatusOK},
+		{"no expiry", body, signWebhookClaims(t, jwt.SigningMethodHS256, secret, webhookClaims(key, body, nil)), http.StatusBadRequest},
+		{"HS384", body, signWebhookClaims(t, jwt.SigningMethodHS384, secret, webhookClaims(key, body, time.Now().Add(time.Minute))), http.StatusBadRequest},
+		{"alg none", body, signWebhookClaims(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, webhookClaims(key, body, time.Now().Add(time.Minute))), http.StatusBadRequest},
 		{"not a token", body, "Bearer nonsense", http.StatusBadRequest},
 		{"body not an event", []byte("{not json"), servicetest.SignWebhook(t, []byte("{not json"), key, secret, time.Minute), http.StatusBadRequest},
 		{"valid", body, servicetest.SignWebhook(t, body, key, secret, time.Minute), http.StatusOK},
@@ -88,6 +95,29 @@ func TestWebhookVerification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// webhookClaims are the claims of a webhook token for body, with an expiry unless exp is nil.
+func webhookClaims(key string, body []byte, exp any) jwt.MapClaims {
+	sum := sha256.Sum256(body)
+	claims := jwt.MapClaims{"iss": key, "nbf": time.Now().Unix(), "sha256": base64.StdEncoding.EncodeToString(sum[:])}
+	if t, ok := exp.(time.Time); ok {
+		claims["exp"] = t.Unix()
+	}
+	return claims
+}
+
+// signWebhookClaims signs claims as a forger might: any method, any key.
+func signWebhookClaims(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	if s, ok := key.(string); ok {
+		key = []byte(s)
+	}
+	token, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 func TestWebhookEventTypes(t *testing.T) {

@@ -31,7 +31,7 @@ func (r *Room) liveKitCommand(ctx actor.Context, flightKey, requestID string, ca
 			r.inFlight[flightKey] = append(waiting, ctx.Sender())
 			return
 		}
-		r.inFlight[flightKey] = []*actor.PID{ctx.Sender()}
+		r.awaitFlight(flightKey, ctx.Sender())
 	}
 	sender := ctx.Sender()
 	r.runLiveKit(ctx, call, func(err error) {
@@ -100,4 +100,12 @@ func (r *Room) liveKitFailure(err error) *messages.RoomReply {
 	}
 	r.log.Warn("livekit call failed", slog.Any("error", err))
 	return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit did not carry out the request.")
+}
+
+// awaitFlight records the first caller awaiting a LiveKit call under flightKey.
+func (r *Room) awaitFlight(flightKey string, caller *actor.PID) {
+	if r.inFlight == nil {
+		r.inFlight = map[string][]*actor.PID{}
+	}
+	r.inFlight[flightKey] = []*actor.PID{caller}
 }

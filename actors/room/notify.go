@@ -16,14 +16,21 @@ import (
 // effect is a LiveKit call a command makes once its state change is stored.
 type effect func(ctx context.Context)
 
-// outbox runs a room's LiveKit calls in order on a goroutine of its own, so that a slow or
-// unreachable LiveKit never blocks the actor (and with it the room's lobby). A call's failure
-// is logged and counted by the effect itself; it never fails the request that caused it.
+// outbox runs a room's LiveKit calls in order, off the actor, so that a slow or unreachable
+// LiveKit never blocks the actor (and with it the room's lobby). A call's failure is logged and
+// counted by the effect itself; it never fails the request that caused it.
+//
+// It holds no goroutine and no buffer while it is empty, which is most of a room's life: a
+// drainer starts with the first call queued and ends when the queue is empty. A goroutine and a
+// buffered channel per room cost several kilobytes each of the 100,000 rooms a node may hold.
 type outbox struct {
 	log     *slog.Logger
 	timeout time.Duration
-	jobs    chan effect
-	once    sync.Once
+
+	mu       sync.Mutex
+	queue    []effect
+	draining bool // a goroutine runs the queue
+	closed   bool
 }
 
 // outboxCapacity bounds what a room may queue while LiveKit is slow; beyond it calls are dropped
@@ -31,29 +38,53 @@ type outbox struct {
 const outboxCapacity = 256
 
 func newOutbox(log *slog.Logger, timeout time.Duration) *outbox {
-	o := &outbox{log: log, timeout: timeout, jobs: make(chan effect, outboxCapacity)}
-	go o.run()
-	return o
+	return &outbox{log: log, timeout: timeout}
 }
 
-func (o *outbox) run() {
-	for job := range o.jobs {
+func (o *outbox) push(e effect) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.closed:
+		o.log.Warn("livekit call dropped: the room has stopped")
+		return
+	case len(o.queue) >= outboxCapacity:
+		o.log.Warn("livekit call dropped: outbox full")
+		return
+	}
+	o.queue = append(o.queue, e)
+	if !o.draining {
+		o.draining = true
+		go o.drain()
+	}
+}
+
+// drain runs the queued calls one at a time, in order, until none is left.
+func (o *outbox) drain() {
+	for {
+		o.mu.Lock()
+		if len(o.queue) == 0 {
+			o.draining = false
+			o.queue = nil // an idle room keeps no buffer
+			o.mu.Unlock()
+			return
+		}
+		job := o.queue[0]
+		o.queue[0] = nil
+		o.queue = o.queue[1:]
+		o.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		job(ctx)
 		cancel()
 	}
 }
 
-func (o *outbox) push(e effect) {
-	select {
-	case o.jobs <- e:
-	default:
-		o.log.Warn("livekit call dropped: outbox full")
-	}
+// close refuses new calls; those queued still run, in the background.
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
 }
-
-// close lets queued calls finish in the background and ends the goroutine.
-func (o *outbox) close() { o.once.Do(func() { close(o.jobs) }) }
 
 // notifyIfLive queues a notification to everyone in the LiveKit room, when the room is live
 // (there is nobody to notify otherwise, and LiveKit would create the room on our behalf).

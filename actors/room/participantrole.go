@@ -33,7 +33,7 @@ func (r *Room) changeParticipantRole(ctx actor.Context, msg *messages.ChangePart
 		r.inFlight[flight] = append(waiting, ctx.Sender())
 		return nil
 	}
-	r.inFlight[flight] = []*actor.PID{ctx.Sender()}
+	r.awaitFlight(flight, ctx.Sender())
 
 	var present map[string]bool
 	r.runLiveKit(ctx, func(c context.Context) error {

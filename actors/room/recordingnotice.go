@@ -32,6 +32,9 @@ func (r *Room) queueRecordingNotice(ch *change, recordingID string) {
 func (r *Room) queueNotices(ctx actor.Context, ch *change) {
 	for _, id := range ch.noticesDue {
 		if _, pending := r.notifying[id]; !pending {
+			if r.notifying == nil {
+				r.notifying = map[string]bool{}
+			}
 			r.notifying[id] = false
 			ctx.Send(ctx.Self(), recordingSaved{recordingID: id})
 		}

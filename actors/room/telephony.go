@@ -44,8 +44,20 @@ func (p presence) snapshot() []*messages.Presence {
 	return out
 }
 
+// set records e, making the map on first use (a room nobody joined holds none).
+func (p presence) set(e *messages.Presence) presence {
+	if p == nil {
+		p = presence{}
+	}
+	p[e.GetIdentity()] = e
+	return p
+}
+
 func restorePresence(list []*messages.Presence) presence {
-	p := presence{}
+	if len(list) == 0 {
+		return nil
+	}
+	p := make(presence, len(list))
 	for _, e := range list {
 		p[e.GetIdentity()] = e
 	}
@@ -83,7 +95,7 @@ func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at in
 		return
 	}
 	r.changing(ch)
-	r.presence[id] = &messages.Presence{Identity: id, Sip: sip, Present: present, AtUnixMs: at}
+	r.presence = r.presence.set(&messages.Presence{Identity: id, Sip: sip, Present: present, AtUnixMs: at})
 }
 
 // reconcileSIP moves the dispatch rule towards what the room needs: one rule while a WebRTC
@@ -186,7 +198,7 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 			for id, e := range seen {
 				if cur, ok := r.presence[id]; !ok || !cur.GetPresent() {
 					r.changing(ch)
-					r.presence[id] = e
+					r.presence = r.presence.set(e)
 				}
 			}
 			return nil

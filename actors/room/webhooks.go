@@ -36,7 +36,7 @@ var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at i
 			// again for the next session, and subtitles start afresh.
 			r.lobby.clear()
 			r.subtitlesDispatched = false
-			r.presence = presence{}
+			r.presence = nil
 		}
 	},
 }
