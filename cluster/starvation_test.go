@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,9 +24,17 @@ import (
 // cpuBurnerEnv set makes this test binary a CPU burner instead of running tests (see TestMain).
 const cpuBurnerEnv = "MEETCOORD_TEST_CPU_BURNER"
 
-// burnersPerCore: the starvation the issue saw came from a fuzzer with the load average between
-// 6 and 12 on two cores; four busy threads per core (plus the nodes and the test) is that.
-const burnersPerCore = 4
+// burnersPerCore: two busy threads per core keep every core saturated (the nodes and the test
+// come on top). More does not starve the nodes more: the kernel's scheduler still runs a thread
+// that wakes (a lease renewal) within milliseconds; 16 threads on 2 cores (load average 21) kept
+// even the old 3 s lease. What drops a member is a stretch with no CPU at all: see frozenFor.
+const burnersPerCore = 2
+
+// frozenFor: under the burner, each node in turn gets no CPU at all for this long (SIGSTOP,
+// SIGCONT), as a node does whose machine is saturated for a few seconds (steal time, swap, a
+// long GC): longer than the old 3 s lease, well within the 10 s one (renewed every 3.3 s, so 6.7
+// s of silence at worst).
+const frozenFor = 4 * time.Second
 
 // TestMain lets the test binary double as the CPU burner when stress-ng is not installed: with
 // cpuBurnerEnv set, it spins its workers until its standard input closes (its parent ended).
@@ -149,10 +158,11 @@ func roomCounters(t *testing.T, nodes []*servicetest.Process) map[string]float64
 }
 
 // TestStarvedMembersStayMembers: three nodes on etcd while a CPU burner saturates both cores
-// for 60 s (the machine of a CI run next to a fuzzer, a production node at 100 %): no node
-// leaves anyone's view of the membership and no room moves (no activation, passivation or
-// fencing; every room answers its state through every node). Then, the burner still running,
-// kill -9 of a node: a room it hosted answers through a survivor within 3 s of the kill.
+// for 60 s (the machine of a CI run next to a fuzzer, a production node at 100 %), during which
+// each node in turn also gets no CPU at all for frozenFor: no node leaves anyone's view of the
+// membership and no room moves (no activation, passivation or fencing; every room answers its
+// state through every node). Then, the burner still running, kill -9 of a node: a room it
+// hosted answers through a survivor within 3 s of the kill.
 func TestStarvedMembersStayMembers(t *testing.T) {
 	const starvation = 60 * time.Second
 	env := map[string]string{"ROOM_IDLE_TIMEOUT": "600"} // no room passivates while the test runs
@@ -201,6 +211,23 @@ func TestStarvedMembersStayMembers(t *testing.T) {
 			}
 		}
 	}()
+	// Each node in turn, 10 s apart: frozen for frozenFor, then running again.
+	frozenDone := make(chan struct{})
+	go func() {
+		defer close(frozenDone)
+		for _, n := range nodes {
+			<-time.After(10 * time.Second)
+			n.Signal(syscall.SIGSTOP)
+			<-time.After(frozenFor)
+			n.Signal(syscall.SIGCONT)
+		}
+	}()
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			n.Signal(syscall.SIGCONT)
+		}
+	})
+	<-frozenDone
 	<-pollerDone
 	close(stop)
 
@@ -217,9 +244,8 @@ func TestStarvedMembersStayMembers(t *testing.T) {
 			}
 		}
 	}
-	after := roomCounters(t, nodes)
-	t.Logf("under the burner for %v: %d membership samples off (not ready or not 3 members), %d /readyz unanswered within 5 s; %d polls, %d failed; room counters before %v, after %v",
-		starvation, changes, unanswered, polls.Load(), pollFailures.Load(), before, after)
+	t.Logf("under the burner for %v, each node frozen %v in turn: %d membership samples off (not ready or not 3 members), %d /readyz unanswered within 5 s; %d polls, %d failed",
+		starvation, frozenFor, changes, unanswered, polls.Load(), pollFailures.Load())
 	if firstChange != nil {
 		t.Errorf("membership changed under the burner: first at %v, node %d answered %d with %d members", firstChange.at.Round(time.Millisecond), firstChange.node+1, firstChange.status, firstChange.members)
 	}
@@ -228,6 +254,8 @@ func TestStarvedMembersStayMembers(t *testing.T) {
 			t.Errorf("node %d found itself outside the membership under the burner:\n%s", i+1, n.Log())
 		}
 	}
+	after := roomCounters(t, nodes)
+	t.Logf("room counters before %v, after %v", before, after)
 	for name, v := range before {
 		if after[name] != v {
 			t.Errorf("%s went from %v to %v under the burner: rooms moved", name, v, after[name])
