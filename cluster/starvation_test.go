@@ -85,8 +85,15 @@ func startCPUBurner(t *testing.T) string {
 		t.Fatalf("start the CPU burner %s: %v", cmd.Path, err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = cmd.Process.Signal(syscall.SIGTERM) // stress-ng stops its workers on SIGTERM
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 	})
 	return fmt.Sprintf("%s with %d busy threads on %d cores", cmd.Path, workers, runtime.NumCPU())
 }
