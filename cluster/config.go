@@ -31,6 +31,14 @@ type Config struct {
 	// RejoinTimeout: how long a member may find itself outside the membership before it gives
 	// up (Node.Lost) so that its supervisor restarts it.
 	RejoinTimeout time.Duration
+	// LeaseTTL (etcd provider): how long this member's registration outlives its last renewal
+	// (renewed every third of it). A member starved of CPU for less stays a member; a member
+	// that hangs without closing its connections is dropped after it. A crashed member is
+	// dropped sooner: its peers see its connections break (cluster/placement).
+	LeaseTTL time.Duration
+	// HeartbeatExpiration: how long a member's gossip heartbeat may go unseen before the
+	// others block it for good (every provider). Above LeaseTTL, so that the lease decides.
+	HeartbeatExpiration time.Duration
 	// RequestTimeout bounds one request to a room grain.
 	RequestTimeout time.Duration
 }

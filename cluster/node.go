@@ -53,10 +53,14 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	}
 	lookup := placement.New(cfg.ActivationTimeout, logger)
 	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port)
-	clusterConfig := protocluster.Configure(cfg.Name, provider, lookup, remoteConfig,
+	options := []protocluster.ConfigOption{
 		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps.Clone(actor.WithMailbox(bounceAfterStop(system))))),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
-	)
+	}
+	if cfg.HeartbeatExpiration > 0 { // else protoactor's default (20 s)
+		options = append(options, protocluster.WithHeartbeatExpiration(cfg.HeartbeatExpiration))
+	}
+	clusterConfig := protocluster.Configure(cfg.Name, provider, lookup, remoteConfig, options...)
 	c := protocluster.New(system, clusterConfig)
 	c.StartMember()
 	n := &Node{system: system, cluster: c, provider: provider, lookup: lookup, cfg: cfg, log: logger,

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"k8s.io/klog/v2"
 
 	"meetcoord/actors/room"
@@ -31,7 +32,10 @@ func newProvider(cfg Config, system *actor.ActorSystem, logger *slog.Logger) (pr
 		// The etcd client logs through zap straight to stderr, in its own format: silenced. What
 		// matters reaches the service's log through protoactor (warnings) and the node
 		// (membership lost, not ready).
-		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		// The lease that holds this member's registration lasts CLUSTER_LEASE_TTL rather than the
+		// provider's own 3 s (withLeaseTTL says why).
+		p, err := etcd.NewWithConfig("/meetcoord", clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+			DialOptions: []grpc.DialOption{withLeaseTTL(cfg.LeaseTTL)}})
 		if err != nil {
 			return nil, fmt.Errorf("etcd cluster provider (ETCD_ENDPOINTS %v): %w", cfg.EtcdEndpoints, err)
 		}

@@ -61,6 +61,12 @@ type Config struct {
 	// How long a member may find itself outside the membership before it exits so that its
 	// supervisor restarts it (it is not ready meanwhile).
 	ClusterRejoinTimeout time.Duration
+	// CLUSTER_LEASE_TTL (etcd): how long a member's registration outlives its last renewal; a
+	// member starved of CPU for less stays in, one that hangs is dropped after it.
+	ClusterLeaseTTL time.Duration
+	// CLUSTER_HEARTBEAT_EXPIRATION: how long a member's gossip heartbeat may go unseen before
+	// the others block it for good (above the lease, which then decides).
+	ClusterHeartbeatExpiration time.Duration
 
 	LiveKitAPIURL         string
 	LiveKitPublicURL      string
@@ -323,6 +329,7 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 	if !dev {
 		e.require("OIDC_ISSUER", c.OIDCIssuer)
 	}
+	c.membershipTimings(&e)
 	switch c.ClusterProvider {
 	case "none", "etcd":
 	case "k8s":
@@ -387,6 +394,21 @@ func (c *Config) checkSecretKey(e *env) {
 		e.fail("SECRET_KEY", fmt.Sprintf("required: at least %d bytes of secret, the same on every node (or SECRET_KEY_FILE)", lobbyid.MinKeyBytes))
 	} else if len(c.SecretKey) < lobbyid.MinKeyBytes {
 		e.fail("SECRET_KEY", fmt.Sprintf("must be at least %d bytes, got %d", lobbyid.MinKeyBytes, len(c.SecretKey)))
+	}
+}
+
+// membershipTimings reads how long a member may go unheard before the others drop it
+// (docs/decisions.md: why 10 s and 20 s). etcd grants leases of 2 s at least (it raises shorter
+// ones), and a heartbeat expiration at or below the lease would block a starved member that the
+// lease keeps.
+func (c *Config) membershipTimings(e *env) {
+	c.ClusterLeaseTTL = time.Duration(e.integer("CLUSTER_LEASE_TTL", 10)) * time.Second
+	c.ClusterHeartbeatExpiration = e.seconds("CLUSTER_HEARTBEAT_EXPIRATION", 20)
+	if c.ClusterLeaseTTL < 2*time.Second {
+		e.fail("CLUSTER_LEASE_TTL", "must be a whole number of seconds, 2 or more (etcd's shortest lease)")
+	}
+	if c.ClusterHeartbeatExpiration > 0 && c.ClusterHeartbeatExpiration <= c.ClusterLeaseTTL {
+		e.fail("CLUSTER_HEARTBEAT_EXPIRATION", fmt.Sprintf("must be more than CLUSTER_LEASE_TTL (%v)", c.ClusterLeaseTTL))
 	}
 }
 
@@ -526,20 +548,22 @@ func (c *Config) browserLogin(e *env) {
 // Cluster is the membership part of the configuration, what cluster.StartNode needs.
 func (c Config) Cluster() cluster.Config {
 	return cluster.Config{
-		Provider:          c.ClusterProvider,
-		Name:              c.ClusterName,
-		AdvertiseAddr:     c.ClusterAdvertiseAddr,
-		Port:              c.ClusterPort,
-		EtcdEndpoints:     c.EtcdEndpoints,
-		Seeds:             c.ClusterSeeds,
-		AutomanagedPort:   c.ClusterAutomanagedPort,
-		PodName:           c.PodName,
-		PodNamespace:      c.PodNamespace,
-		Kubeconfig:        c.Kubeconfig,
-		ActivationTimeout: c.ClusterActivationTimeout,
-		LeaveGrace:        c.ClusterLeaveGrace,
-		RejoinTimeout:     c.ClusterRejoinTimeout,
-		RequestTimeout:    c.RequestTimeout,
+		Provider:            c.ClusterProvider,
+		Name:                c.ClusterName,
+		AdvertiseAddr:       c.ClusterAdvertiseAddr,
+		Port:                c.ClusterPort,
+		EtcdEndpoints:       c.EtcdEndpoints,
+		Seeds:               c.ClusterSeeds,
+		AutomanagedPort:     c.ClusterAutomanagedPort,
+		PodName:             c.PodName,
+		PodNamespace:        c.PodNamespace,
+		Kubeconfig:          c.Kubeconfig,
+		ActivationTimeout:   c.ClusterActivationTimeout,
+		LeaveGrace:          c.ClusterLeaveGrace,
+		RejoinTimeout:       c.ClusterRejoinTimeout,
+		RequestTimeout:      c.RequestTimeout,
+		LeaseTTL:            c.ClusterLeaseTTL,
+		HeartbeatExpiration: c.ClusterHeartbeatExpiration,
 	}
 }
 

@@ -37,6 +37,10 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"unknown provider", map[string]string{"CLUSTER_PROVIDER": "carrier-pigeon"}, true, []string{"CLUSTER_PROVIDER"}},
 		{"automanaged without seeds", map[string]string{"CLUSTER_PROVIDER": "automanaged"}, true, []string{"CLUSTER_SEEDS"}},
 		{"k8s without its pod", map[string]string{"CLUSTER_PROVIDER": "k8s"}, true, []string{"POD_NAME", "POD_NAMESPACE"}},
+		{"lease shorter than etcd grants", map[string]string{"CLUSTER_LEASE_TTL": "1"}, true, []string{"CLUSTER_LEASE_TTL"}},
+		{"lease in fractions", map[string]string{"CLUSTER_LEASE_TTL": "2.5"}, true, []string{"CLUSTER_LEASE_TTL"}},
+		{"heartbeat expiring before the lease", map[string]string{"CLUSTER_LEASE_TTL": "10", "CLUSTER_HEARTBEAT_EXPIRATION": "8"}, true,
+			[]string{"CLUSTER_HEARTBEAT_EXPIRATION", "CLUSTER_LEASE_TTL"}},
 		{"negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1"}, true, []string{"SHUTDOWN_DELAY"}},
 		{"bad access level", map[string]string{"RESOURCE_DEFAULT_ACCESS_LEVEL": "secret"}, true, []string{"RESOURCE_DEFAULT_ACCESS_LEVEL"}},
 		{"recording notification: relative URL and bad timeout", map[string]string{"RECORDING_NOTIFICATION_URL": "hooks/recordings", "RECORDING_NOTIFICATION_TIMEOUT": "0"}, true,
@@ -272,6 +276,7 @@ func TestClusterSettings(t *testing.T) {
 		"CLUSTER_PROVIDER": "automanaged", "CLUSTER_NAME": "meet", "CLUSTER_ADVERTISE_ADDR": "10.0.0.7", "CLUSTER_PORT": "6000",
 		"ETCD_ENDPOINTS": "etcd-1:2379, etcd-2:2379", "CLUSTER_SEEDS": "10.0.0.7:6330,10.0.0.8:6330", "CLUSTER_AUTOMANAGED_PORT": "6331",
 		"CLUSTER_ACTIVATION_TIMEOUT": "2", "CLUSTER_LEAVE_GRACE": "0.5", "CLUSTER_REJOIN_TIMEOUT": "45", "ROOM_REQUEST_TIMEOUT": "7",
+		"CLUSTER_LEASE_TTL": "12", "CLUSTER_HEARTBEAT_EXPIRATION": "30",
 	}), true)
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +285,7 @@ func TestClusterSettings(t *testing.T) {
 		Provider: "automanaged", Name: "meet", AdvertiseAddr: "10.0.0.7", Port: 6000,
 		EtcdEndpoints: []string{"etcd-1:2379", "etcd-2:2379"}, Seeds: []string{"10.0.0.7:6330", "10.0.0.8:6330"}, AutomanagedPort: 6331,
 		ActivationTimeout: 2 * time.Second, LeaveGrace: 500 * time.Millisecond, RejoinTimeout: 45 * time.Second, RequestTimeout: 7 * time.Second,
+		LeaseTTL: 12 * time.Second, HeartbeatExpiration: 30 * time.Second,
 	}
 	if got := cfg.Cluster(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("cluster settings:\n got %+v\nwant %+v", got, want)
