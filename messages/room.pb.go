@@ -3477,9 +3477,13 @@ func (x *Presence) GetAtUnixMs() int64 {
 
 // A reply remembered for a request id, so a retried command is answered without acting twice.
 type RememberedReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Reply         *RoomReply             `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Reply     *RoomReply             `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"` // unset when room_view is
+	// The reply was the room as its caller saw it (a creation, an update): a repeat is answered
+	// with the room as that caller sees it now, its LiveKit token minted afresh, rather than from
+	// a kept copy (a token is most of a reply, and this is kept for every room).
+	RoomView      bool `protobuf:"varint,3,opt,name=room_view,json=roomView,proto3" json:"room_view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3526,6 +3530,13 @@ func (x *RememberedReply) GetReply() *RoomReply {
 		return x.Reply
 	}
 	return nil
+}
+
+func (x *RememberedReply) GetRoomView() bool {
+	if x != nil {
+		return x.RoomView
+	}
+	return false
 }
 
 type RoomState struct {
@@ -4104,11 +4115,12 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x03sip\x18\x02 \x01(\bR\x03sip\x12\x18\n" +
 	"\apresent\x18\x03 \x01(\bR\apresent\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\"e\n" +
+	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\"\x82\x01\n" +
 	"\x0fRememberedReply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x123\n" +
-	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\"\x8d\x05\n" +
+	"\x05reply\x18\x02 \x01(\v2\x1d.meetcoord.messages.RoomReplyR\x05reply\x12\x1b\n" +
+	"\troom_view\x18\x03 \x01(\bR\broomView\"\x8d\x05\n" +
 	"\tRoomState\x126\n" +
 	"\x06record\x18\x01 \x01(\v2\x1e.meetcoord.messages.RoomRecordR\x06record\x124\n" +
 	"\x05lobby\x18\x02 \x03(\v2\x1e.meetcoord.messages.LobbyEntryR\x05lobby\x12\x12\n" +

@@ -39,7 +39,18 @@ type lobby struct {
 }
 
 func newLobby(t lobbyTimeouts) *lobby {
-	return &lobby{timeouts: t, entries: map[string]*lobbyEntry{}, store: newLobbyStoreState()}
+	return &lobby{timeouts: t}
+}
+
+// The lobby's maps are made on first write: most rooms never have a lobby, and empty maps
+// cost a few hundred bytes in each of the 100,000 rooms a node may hold.
+
+// setEntry records the entry of a participant.
+func (l *lobby) setEntry(participantID string, e *lobbyEntry) {
+	if l.entries == nil {
+		l.entries = map[string]*lobbyEntry{}
+	}
+	l.entries[participantID] = e
 }
 
 // get returns the live entry of a participant, dropping it when expired.
@@ -73,7 +84,7 @@ func (l *lobby) knock(participantID, identity, username string, now time.Time) (
 		status:        messages.EntryStatus_ENTRY_STATUS_WAITING,
 		deadline:      now.Add(l.timeouts.waiting),
 	}
-	l.entries[participantID] = e
+	l.setEntry(participantID, e)
 	return *e, true
 }
 
@@ -153,7 +164,7 @@ func (l *lobby) clear() bool {
 	for id := range l.entries {
 		l.touch(id)
 	}
-	l.entries = map[string]*lobbyEntry{}
+	l.entries = nil
 	return had
 }
 
@@ -183,7 +194,7 @@ func (l *lobby) snapshot(now time.Time) []*messages.LobbyEntry {
 // period, a knock whose author stopped polling just before the crash. Accepted and denied
 // deadlines are always exact.
 func (l *lobby) restore(entries []*messages.LobbyEntry, exact bool, now time.Time) {
-	l.entries = make(map[string]*lobbyEntry, len(entries))
+	l.entries = nil
 	l.store = newLobbyStoreState()
 	for _, e := range entries {
 		l.restoreEntry(e, exact, now)
@@ -201,14 +212,14 @@ func (l *lobby) restoreEntry(e *messages.LobbyEntry, exact bool, now time.Time) 
 	if !now.Before(deadline) {
 		return false
 	}
-	l.entries[e.GetParticipantId()] = &lobbyEntry{
+	l.setEntry(e.GetParticipantId(), &lobbyEntry{
 		participantID: e.GetParticipantId(),
 		identity:      e.GetIdentity(),
 		client:        e.GetClient(),
 		username:      e.GetUsername(),
 		status:        e.GetStatus(),
 		deadline:      deadline,
-	}
+	})
 	return true
 }
 

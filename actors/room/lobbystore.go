@@ -45,7 +45,15 @@ type lobbyStoreState struct {
 }
 
 func newLobbyStoreState() lobbyStoreState {
-	return lobbyStoreState{unsaved: map[string]bool{}, undo: map[string]*lobbyEntry{}}
+	return lobbyStoreState{}
+}
+
+// markUnsaved records that an entry differs from what the store holds.
+func (l *lobby) markUnsaved(participantID string) {
+	if l.store.unsaved == nil {
+		l.store.unsaved = map[string]bool{}
+	}
+	l.store.unsaved[participantID] = true
 }
 
 // touch records that the current command is about to change (or remove) an entry.
@@ -56,9 +64,12 @@ func (l *lobby) touch(participantID string) {
 			copied := *e
 			before = &copied
 		}
+		if l.store.undo == nil {
+			l.store.undo = map[string]*lobbyEntry{}
+		}
 		l.store.undo[participantID] = before
 	}
-	l.store.unsaved[participantID] = true
+	l.markUnsaved(participantID)
 	l.store.changed = true
 }
 
@@ -66,7 +77,7 @@ func (l *lobby) touch(participantID string) {
 // store loses it with the next write (or when the whole lobby expires there).
 func (l *lobby) expire(participantID string) {
 	delete(l.entries, participantID)
-	l.store.unsaved[participantID] = true
+	l.markUnsaved(participantID)
 }
 
 // beginCommand forgets the previous command's undo information.
@@ -85,7 +96,7 @@ func (l *lobby) rollback() {
 		if before == nil {
 			delete(l.entries, id)
 		} else {
-			l.entries[id] = before
+			l.setEntry(id, before)
 		}
 	}
 	l.beginCommand()
@@ -178,7 +189,7 @@ func (l *lobby) snapshotSaved() { l.store.legacy = false }
 func (l *lobby) restoreStored(legacy []*messages.LobbyEntry, legacyExact bool, records [][]byte, epoch int64, now time.Time) error {
 	l.restore(legacy, legacyExact, now)
 	for id := range l.entries {
-		l.store.unsaved[id] = true
+		l.markUnsaved(id)
 	}
 	l.store.legacy = len(legacy) > 0
 	for _, data := range records {
@@ -201,7 +212,7 @@ func (l *lobby) restoreStored(legacy []*messages.LobbyEntry, legacyExact bool, r
 		if l.restoreEntry(record.GetEntry(), exact, now) {
 			delete(l.store.unsaved, id)
 		} else {
-			l.store.unsaved[id] = true // past its deadline: removed with the next write
+			l.markUnsaved(id) // past its deadline: removed with the next write
 		}
 	}
 	return nil

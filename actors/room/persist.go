@@ -34,7 +34,13 @@ type handler func(ch *change) *messages.RoomReply
 // LiveKit calls it queued are made only once the write succeeded. A failed write rolls the actor
 // back to the state it had, so nothing is half-applied.
 func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, handle handler) {
-	if reply := r.precheck(ctx, requestID, needsRoom); reply != nil {
+	r.commandShowing(ctx, requestID, needsRoom, nil, handle)
+}
+
+// commandShowing is command for a handler whose reply is the room as the caller sees it: view
+// answers a repeat of the request (see RememberedReply.room_view).
+func (r *Room) commandShowing(ctx actor.Context, requestID string, needsRoom bool, view func() *messages.RoomReply, handle handler) {
+	if reply := r.precheck(ctx, requestID, needsRoom, view); reply != nil {
 		ctx.Respond(reply)
 		return
 	}
@@ -60,13 +66,19 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 
 // precheck answers a command that must not run: room not loaded, a repeated request id (with
 // the first reply), or a room that does not exist. nil means go ahead.
-func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool) *messages.RoomReply {
+func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool, view func() *messages.RoomReply) *messages.RoomReply {
 	if !r.loaded {
 		return r.unavailableOrMissing(ctx)
 	}
-	if reply := r.rememberedReply(requestID); reply != nil {
+	if remembered := r.rememberedReply(requestID); remembered != nil {
 		r.deps.Metrics.DuplicateCommands.Inc()
-		return reply
+		switch {
+		case !remembered.GetRoomView():
+			return remembered.GetReply()
+		case r.record == nil || view == nil:
+			return r.unavailableOrMissing(ctx)
+		}
+		return view()
 	}
 	if needsRoom && r.record == nil {
 		return r.unavailableOrMissing(ctx)
@@ -288,24 +300,31 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	}
 }
 
-// rememberedReply is the first reply given to a request id, if it is still remembered.
-func (r *Room) rememberedReply(requestID string) *messages.RoomReply {
+// rememberedReply is what was kept of the first reply given to a request id, if it is still
+// remembered.
+func (r *Room) rememberedReply(requestID string) *messages.RememberedReply {
 	if requestID == "" {
 		return nil
 	}
 	for _, rr := range r.replies {
 		if rr.GetRequestId() == requestID {
-			return rr.GetReply()
+			return rr
 		}
 	}
 	return nil
 }
 
+// remember keeps the reply given to a request id, for its repeats. A room view is not kept, only
+// that it was one: a repeat is shown the room again (precheck).
 func (r *Room) remember(requestID string, reply *messages.RoomReply) {
 	if requestID == "" {
 		return
 	}
-	r.replies = append(r.replies, &messages.RememberedReply{RequestId: requestID, Reply: reply})
+	kept := &messages.RememberedReply{RequestId: requestID, Reply: reply}
+	if reply.GetRoom() != nil {
+		kept = &messages.RememberedReply{RequestId: requestID, RoomView: true}
+	}
+	r.replies = append(r.replies, kept)
 	if over := len(r.replies) - rememberedReplies; over > 0 {
 		r.replies = r.replies[over:]
 	}

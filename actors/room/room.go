@@ -14,7 +14,7 @@ import (
 // Room is the actor of one room. protoactor delivers its messages one at a time, so nothing in
 // it is guarded: the actor is the only reader and writer of its room's state.
 type Room struct {
-	deps Deps
+	deps *Deps // shared by every room of the node
 	log  *slog.Logger
 
 	id     string
@@ -55,8 +55,9 @@ type Room struct {
 
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
+	shared := &deps
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: deps, idle: idleTimer{clock: deps.Clock, timeout: deps.Config.IdleTimeout}, lobby: newLobby(deps.lobbyTimeouts())}
+		return &Room{deps: shared, idle: idleTimer{clock: deps.Clock, timeout: deps.Config.IdleTimeout}, lobby: newLobby(deps.lobbyTimeouts())}
 	})
 }
 
@@ -79,11 +80,13 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.deactivate()
 
 	case *messages.CreateRoom:
-		r.command(ctx, msg.GetRequestId(), false, func(ch *change) *messages.RoomReply { return r.createRoom(msg, ch) })
+		r.commandShowing(ctx, msg.GetRequestId(), false, func() *messages.RoomReply { return r.roomReply(msg.GetCaller(), msg.GetUsername(), "") },
+			func(ch *change) *messages.RoomReply { return r.createRoom(msg, ch) })
 	case *messages.GetRoom:
 		r.query(ctx, func(ch *change) *messages.RoomReply { return r.getRoom(msg) })
 	case *messages.UpdateRoom:
-		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
+		r.commandShowing(ctx, msg.GetRequestId(), true, func() *messages.RoomReply { return r.roomReply(msg.GetCaller(), "", "") },
+			func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
 	case *messages.DeleteRoom:
 		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteRoom(msg, ch) })
 

@@ -19,6 +19,7 @@ import (
 // be separated by another activation's write.
 type Redis struct {
 	client *redis.Client
+	writes *batcher // room saves, grouped (batch.go)
 }
 
 var _ room.Store = (*Redis)(nil)
@@ -29,11 +30,15 @@ func NewRedis(url string) (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
-	return &Redis{client: redis.NewClient(opts)}, nil
+	client := redis.NewClient(opts)
+	return &Redis{client: client, writes: newBatcher(client)}, nil
 }
 
 // Close releases the connections.
-func (r *Redis) Close() error { return r.client.Close() }
+func (r *Redis) Close() error {
+	r.writes.close()
+	return r.client.Close()
+}
 
 // Ping reports whether Redis answers.
 func (r *Redis) Ping(ctx context.Context) error {
@@ -99,7 +104,7 @@ func (r *Redis) Save(ctx context.Context, s room.Snapshot) (int64, error) {
 		args = append(args, indexArgs(op)...)
 	}
 	args = append(args, lobbyArgs(s.Lobby)...)
-	epoch, err := saveScript.Run(ctx, r.client, keys, args...).Int64()
+	epoch, err := asInt64(r.writes.runScript(ctx, saveScript, keys, args...))
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
 		return 0, fmt.Errorf("save room %s at epoch %d: %w (%s)", s.RoomID, s.Epoch, room.ErrFenced, err)
 	}
@@ -118,7 +123,7 @@ func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64
 		return fmt.Errorf("save lobby of room %s: the room was never saved", roomID)
 	}
 	args := append([]any{strconv.FormatInt(epoch, 10)}, lobbyArgs(&change)...)
-	err := saveLobbyScript.Run(ctx, r.client, []string{epochKey(roomID), lobbyKey(roomID)}, args...).Err()
+	_, err := r.writes.runScript(ctx, saveLobbyScript, []string{epochKey(roomID), lobbyKey(roomID)}, args...)
 	if err != nil && strings.HasPrefix(err.Error(), "FENCED") {
 		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, room.ErrFenced, err)
 	}
@@ -263,4 +268,16 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...interface{}) {
 	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), slog.String("component", "go-redis"))
+}
+
+// asInt64 is the integer reply of a script, as redis.Cmd.Int64 reads it.
+func asInt64(val any, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, ok := val.(int64)
+	if !ok {
+		return 0, fmt.Errorf("unexpected reply %T, want an integer", val)
+	}
+	return n, nil
 }
