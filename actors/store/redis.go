@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -23,13 +25,32 @@ type Redis struct {
 
 var _ room.Store = (*Redis)(nil)
 
-// NewRedis connects to the Redis server at url (redis://host:port/db).
-func NewRedis(url string) (*Redis, error) {
+// NewRedis connects to the Redis server at url (redis://host:port/db). timeout (REDIS_TIMEOUT)
+// bounds the wait for one command's answer; 0 keeps the client's default (3 s).
+func NewRedis(url string, timeout time.Duration) (*Redis, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	// A stalled Redis (connections open, no answer) costs each command the timeout, not more:
+	// the callers' deadlines (a room's REDIS_TIMEOUT, a request's) bound it too, and a request
+	// that needs the store is answered 503 in time, whatever path reads it (rate limits, users).
+	if timeout > 0 {
+		opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	}
+	opts.ContextTimeoutEnabled = true
 	return &Redis{client: redis.NewClient(opts)}, nil
+}
+
+// markUnreached marks a write's failure room.ErrStoreUnreached when the write never left this
+// process: no connection to Redis could be made (refused, or the client's dial back-off after
+// refusals) or none was free in time. Any other failure may have reached Redis.
+func markUnreached(err error) error {
+	var op *net.OpError
+	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("%w: %w", room.ErrStoreUnreached, err)
+	}
+	return err
 }
 
 // Close releases the connections.
@@ -107,7 +128,7 @@ func (r *Redis) Save(ctx context.Context, s room.Snapshot) (int64, error) {
 		return 0, fmt.Errorf("save room %s: %w", s.RoomID, takenEntry(s.Index, err))
 	}
 	if err != nil {
-		return 0, fmt.Errorf("save room %s: %w", s.RoomID, err)
+		return 0, fmt.Errorf("save room %s: %w", s.RoomID, markUnreached(err))
 	}
 	return epoch, nil
 }
@@ -123,7 +144,7 @@ func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64
 		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, room.ErrFenced, err)
 	}
 	if err != nil {
-		return fmt.Errorf("save lobby of room %s: %w", roomID, err)
+		return fmt.Errorf("save lobby of room %s: %w", roomID, markUnreached(err))
 	}
 	return nil
 }
