@@ -120,19 +120,9 @@ func (r *Room) saveFailed(ctx actor.Context, ch *change, err error) *messages.Ro
 	case errors.Is(err, ErrIndexTaken):
 		r.indexTaken = true
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
-	case errors.Is(err, ErrStoreUnreached):
+	default:
 		r.deps.Metrics.StoreErrors.Inc()
 		r.log.Error("room state could not be saved", slog.Any("error", err))
-		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state could not be saved, try again.")
-	default:
-		// The write may have been applied, or may still be (a stalled Redis runs it when it
-		// wakes, possibly after a later write of this activation): this activation no longer
-		// knows what is stored. It stops; the next request activates the room afresh at a new
-		// epoch, which fences the write if it lands late and reads it if it landed.
-		r.deps.Metrics.StoreErrors.Inc()
-		r.log.Error("room state may not have been saved, reloading it on the next request", slog.Any("error", err))
-		r.loaded = false
-		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state could not be saved, try again.")
 	}
 }

@@ -20,12 +20,6 @@ import (
 // activation of the same room has started since, and this one must stop writing.
 var ErrFenced = errors.New("room activation is stale (fenced by a newer epoch)")
 
-// ErrStoreUnreached marks a failed store write that certainly never reached the store (no
-// connection could be made): what is stored is as it was. A write that fails otherwise (a
-// timeout, a connection lost with the write sent) has an unknown outcome: it may have been
-// applied, or may still be, when a stalled store wakes up.
-var ErrStoreUnreached = errors.New("store not reached")
-
 // ErrIndexTaken is returned by a save whose exclusive index entry (a slug) already points to
 // another room. Nothing of that save was written.
 var ErrIndexTaken = errors.New("index entry already taken by another room")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,17 +39,6 @@ func NewRedis(url string, timeout time.Duration) (*Redis, error) {
 	}
 	opts.ContextTimeoutEnabled = true
 	return &Redis{client: redis.NewClient(opts)}, nil
-}
-
-// markUnreached marks a write's failure room.ErrStoreUnreached when the write never left this
-// process: no connection to Redis could be made (refused, or the client's dial back-off after
-// refusals) or none was free in time. Any other failure may have reached Redis.
-func markUnreached(err error) error {
-	var op *net.OpError
-	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
-		return fmt.Errorf("%w: %w", room.ErrStoreUnreached, err)
-	}
-	return err
 }
 
 // Close releases the connections.
@@ -128,7 +116,7 @@ func (r *Redis) Save(ctx context.Context, s room.Snapshot) (int64, error) {
 		return 0, fmt.Errorf("save room %s: %w", s.RoomID, takenEntry(s.Index, err))
 	}
 	if err != nil {
-		return 0, fmt.Errorf("save room %s: %w", s.RoomID, markUnreached(err))
+		return 0, fmt.Errorf("save room %s: %w", s.RoomID, err)
 	}
 	return epoch, nil
 }
@@ -144,7 +132,7 @@ func (r *Redis) SaveLobbyEntries(ctx context.Context, roomID string, epoch int64
 		return fmt.Errorf("save lobby of room %s at epoch %d: %w (%s)", roomID, epoch, room.ErrFenced, err)
 	}
 	if err != nil {
-		return fmt.Errorf("save lobby of room %s: %w", roomID, markUnreached(err))
+		return fmt.Errorf("save lobby of room %s: %w", roomID, err)
 	}
 	return nil
 }
