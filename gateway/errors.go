@@ -109,11 +109,11 @@ var (
 	errThrottled           = &apiError{status: http.StatusTooManyRequests, detail: "Request was throttled."}
 	errInternal            = &apiError{status: http.StatusInternalServerError, detail: "Internal server error.", logLevel: slog.LevelError}
 
-	// Dependencies that failed: the client may retry.
-	errRoomUnavailable     = &apiError{status: http.StatusServiceUnavailable, detail: "The room is unavailable, try again.", logLevel: slog.LevelWarn}
-	errStoreUnavailable    = &apiError{status: http.StatusServiceUnavailable, detail: "Storage is unavailable, try again.", logLevel: slog.LevelError}
-	errProviderUnavailable = &apiError{status: http.StatusServiceUnavailable, detail: "The identity provider is unavailable, try again.", logLevel: slog.LevelWarn}
-	errAuthUnavailable     = &apiError{status: http.StatusServiceUnavailable, detail: "Authentication is unavailable, try again.", logLevel: slog.LevelError}
+	// Dependencies that failed: the client may retry, after Retry-After.
+	errRoomUnavailable     = &apiError{status: http.StatusServiceUnavailable, detail: "The room is unavailable, try again.", retryAfter: unavailableRetryAfter, logLevel: slog.LevelWarn}
+	errStoreUnavailable    = &apiError{status: http.StatusServiceUnavailable, detail: "Storage is unavailable, try again.", retryAfter: unavailableRetryAfter, logLevel: slog.LevelError}
+	errProviderUnavailable = &apiError{status: http.StatusServiceUnavailable, detail: "The identity provider is unavailable, try again.", retryAfter: unavailableRetryAfter, logLevel: slog.LevelWarn}
+	errAuthUnavailable     = &apiError{status: http.StatusServiceUnavailable, detail: "Authentication is unavailable, try again.", retryAfter: unavailableRetryAfter, logLevel: slog.LevelError}
 
 	// Recordings.
 	errRecordingDisabled  = &apiError{status: http.StatusForbidden, detail: "Recording is disabled."}
@@ -152,6 +152,11 @@ var (
 	errLoginNoCode         = &apiError{status: http.StatusBadRequest, detail: "Login failed: the identity provider sent no code.", outcome: "no_code"}
 	errLoginRefused        = &apiError{status: http.StatusBadRequest, detail: "Login failed: the identity provider refused it; log in again.", outcome: "refused", logLevel: slog.LevelWarn}
 )
+
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503 for a dependency that failed
+// (the store, a room, the identity provider): a node serves again within about a second of its
+// store coming back, and a moved room within three (README, "Failure model").
+const unavailableRetryAfter = 1
 
 // userNotFound is the detail of two answers: an application asking a token for an unknown
 // user (404), and a token whose user is gone (401).
@@ -330,7 +335,11 @@ func roomFailure(f *messages.Failure) error {
 	if !known {
 		status = http.StatusInternalServerError
 	}
-	return &apiError{status: status, detail: f.GetDetail()}
+	e := &apiError{status: status, detail: f.GetDetail()}
+	if status == http.StatusServiceUnavailable {
+		e.retryAfter = unavailableRetryAfter // the room's store failed, or the room moved
+	}
+	return e
 }
 
 // errStore marks failures of the store behind the directory or users.

@@ -58,7 +58,7 @@ func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 	id := owner.CreateRoom(map[string]any{"name": "Announced", "access_level": "restricted"}).ID
 	owner.Do(http.MethodGet, servicetest.Path("rooms", id), nil) // active here
 
-	other, err := store.NewRedis(n.Env["REDIS_URL"])
+	other, err := store.NewRedis(n.Env["REDIS_URL"], 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,15 +118,29 @@ func (r *Room) metadata() string {
 	return string(b)
 }
 
+// metadataNotPushed is the room's own message: a metadata push failed, LiveKit may hold
+// older metadata than the room's.
+type metadataNotPushed struct{}
+
 // updateMetadataEffect pushes the metadata; a LiveKit room that is not running has none to
-// update, which is not an error.
+// update, which is not an error (it gets the metadata when it starts, pushMetadataOnStart). A
+// push that failed otherwise (LiveKit down) is made again by reconciliation, with the room's
+// metadata of then.
 func (r *Room) updateMetadataEffect(metadata string) effect {
+	system, self := r.system, r.self
 	return func(ctx context.Context) {
 		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
 		if err != nil && !errors.Is(err, ErrLiveKitNotFound) {
-			r.log.Warn("room metadata not updated", slog.Any("error", err))
+			r.log.Warn("room metadata not updated; retrying at the next reconciliation", slog.Any("error", err))
+			system.Root.Send(self, metadataNotPushed{})
 		}
 	}
+}
+
+// pushMetadataOnStart gives a LiveKit room that starts (again: LiveKit may have restarted) the
+// room's metadata, which a push made while it was not running could not set.
+func (r *Room) pushMetadataOnStart(ch *change) {
+	ch.effects = append(ch.effects, r.updateMetadataEffect(r.metadata()))
 }
 
 // knockNoticeDue is the room's own message: a knock arrived within KnockNoticeInterval of the

@@ -25,16 +25,21 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	if r.deps.Config.TelephonyEnabled && (r.sipRuleID != "" || r.presence.occupied()) {
 		r.reconcilePresence(ctx)
 	}
+	if r.metadataStale {
+		// Pushed again as it is now; a failure sends metadataNotPushed again.
+		r.metadataStale = false
+		r.outbox.push(r.updateMetadataEffect(r.metadata()))
+	}
 	r.scheduleReconcile(ctx)
 }
 
 // scheduleReconcile arms the reconciliation timer while the room holds a rule, has
-// participants or records.
+// participants, records or has metadata LiveKit may lack.
 func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
 		return
 	}
-	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil {
+	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil && !r.metadataStale {
 		return
 	}
 	r.reconcile = sendSelfAfter(ctx, r.deps.Clock, r.deps.Config.ReconcileInterval, reconcileTick{})

@@ -40,11 +40,15 @@ type Room struct {
 	idle   idleTimer
 	// The maps below are nil until first written: most rooms never need them, and an empty map
 	// costs a few hundred bytes in each of the 100,000 rooms a node may hold.
-	inFlight   map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
-	notifying  map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
-	sipBusy    bool                    // a SIP dispatch rule is being created or deleted
-	indexTaken bool                    // the last save collided on an exclusive index
-	reconcile  Timer
+	inFlight  map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
+	notifying map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
+	sipBusy   bool                    // a SIP dispatch rule is being created or deleted
+	// metadataStale: a metadata push failed (LiveKit unreachable); reconciliation pushes again.
+	metadataStale bool
+	system        *actor.ActorSystem // to send the room its own messages from the outbox
+	self          *actor.PID
+	indexTaken    bool // the last save collided on an exclusive index
+	reconcile     Timer
 	// Knock notices (announceKnock): when the last went out, and one waiting for its turn.
 	lastKnockNotice    time.Time
 	knockNoticePending bool
@@ -137,6 +141,10 @@ func (r *Room) Receive(ctx actor.Context) {
 	case reconcileTick:
 		r.reconcileWithLiveKit(ctx)
 		return
+	case metadataNotPushed:
+		r.metadataStale = true
+		r.scheduleReconcile(ctx)
+		return
 	case *messages.Superseded:
 		r.supersede(ctx, msg)
 		return
@@ -154,12 +162,13 @@ func (r *Room) Receive(ctx actor.Context) {
 // flight (its continuation must run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
 // LiveKit on a timer).
 func (r *Room) mayPassivate() bool {
-	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.knockNoticePending && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil
+	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.knockNoticePending && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil && !r.metadataStale
 }
 
 // activate loads the room's state when the grain starts on this node.
 func (r *Room) activate(ctx actor.Context, id string) {
 	r.id = id
+	r.system, r.self = ctx.ActorSystem(), ctx.Self()
 	r.log = r.deps.Logger.With(slog.String("room", id))
 	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()

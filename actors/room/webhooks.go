@@ -15,10 +15,14 @@ import (
 // time in unix milliseconds.
 var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, ch *change){
 	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
-		r.setLive(true, at, ch)
+		if r.setLive(true, at, ch) {
+			r.pushMetadataOnStart(ch)
+		}
 	},
 	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
-		r.setLive(true, at, ch)
+		if wasLive := r.live; r.setLive(true, at, ch) && !wasLive {
+			r.pushMetadataOnStart(ch) // room_started may be lost, or come later
+		}
 		r.participantEvent(event, true, at, ch)
 	},
 	webhook.EventEgressStarted: egressWebhook,

@@ -58,7 +58,7 @@ func TestConcurrentSavesKeepTheirOwnOutcome(t *testing.T) {
 // After Redis forgets its scripts (SCRIPT FLUSH, as after a restart), batched saves load them
 // again instead of failing.
 func TestSaveAfterScriptsFlushed(t *testing.T) {
-	r, err := store.NewRedis(servicetest.RedisURL(t))
+	r, err := store.NewRedis(servicetest.RedisURL(t), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

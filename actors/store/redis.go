@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,12 +25,20 @@ type Redis struct {
 
 var _ room.Store = (*Redis)(nil)
 
-// NewRedis connects to the Redis server at url (redis://host:port/db).
-func NewRedis(url string) (*Redis, error) {
+// NewRedis connects to the Redis server at url (redis://host:port/db). timeout (REDIS_TIMEOUT)
+// bounds the wait for one command's answer; 0 keeps the client's default (3 s).
+func NewRedis(url string, timeout time.Duration) (*Redis, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	// A stalled Redis (connections open, no answer) costs each command the timeout, not more:
+	// the callers' deadlines (a room's REDIS_TIMEOUT, a request's) bound it too, and a request
+	// that needs the store is answered 503 in time, whatever path reads it (rate limits, users).
+	if timeout > 0 {
+		opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	}
+	opts.ContextTimeoutEnabled = true
 	client := redis.NewClient(opts)
 	return &Redis{client: client, writes: newBatcher(client)}, nil
 }

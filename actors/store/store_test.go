@@ -49,7 +49,7 @@ func eachStore(t *testing.T, test func(t *testing.T, f fixture)) {
 		test(t, fixture{s: store.NewMemory()})
 	})
 	t.Run("redis", func(t *testing.T) {
-		r, err := store.NewRedis(servicetest.RedisURL(t))
+		r, err := store.NewRedis(servicetest.RedisURL(t), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

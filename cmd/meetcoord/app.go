@@ -40,7 +40,7 @@ func app(args []string, stdout io.Writer) error {
 		return errors.New("app: REDIS_URL is required: applications live in Redis, which the server reads " +
 			"(a server without REDIS_URL keeps its state in its own process, out of reach)")
 	}
-	redisStore, err := store.NewRedis(cfg.RedisURL)
+	redisStore, err := store.NewRedis(cfg.RedisURL, cfg.StoreTimeout)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 		s.store = store.NewMemory()
 	} else {
 		store.SetRedisLogger(logger)
-		redisStore, err := store.NewRedis(cfg.RedisURL)
+		redisStore, err := store.NewRedis(cfg.RedisURL, cfg.StoreTimeout)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,8 @@ type LiveKitServer struct {
 	WSURL  string // ws URL for participants
 	Key    string
 	Secret string
+	t      testing.TB
+	args   []string // the command line, kept for Restart
 	cmd    *exec.Cmd
 	done   chan struct{}
 	log    *bytes.Buffer
@@ -46,7 +48,7 @@ func StartLiveKit(t testing.TB, opts LiveKitOptions) *LiveKitServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &LiveKitServer{Key: "testkey", Secret: "test-secret-of-at-least-32-characters", done: make(chan struct{}), log: &bytes.Buffer{}}
+	s := &LiveKitServer{Key: "testkey", Secret: "test-secret-of-at-least-32-characters", log: &bytes.Buffer{}}
 	port, rtcTCP, rtcUDP := ReservePort(t), ReservePort(t), ReservePort(t)
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	s.WSURL = fmt.Sprintf("ws://127.0.0.1:%d", port)
@@ -79,17 +81,27 @@ logging:
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, "--config", path)
+	s.t, s.args = t, []string{bin, "--config", path}
+	s.run()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// run starts the process and waits until it answers.
+func (s *LiveKitServer) run() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start livekit-server: %v", err)
+		s.t.Fatalf("start livekit-server: %v", err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	Eventually(t, 20*time.Second, "livekit-server to answer", func() bool {
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	s.done = done
+	Eventually(s.t, 20*time.Second, "livekit-server to answer", func() bool {
 		select {
-		case <-s.done:
-			t.Fatalf("livekit-server exited:\n%s", s.log.String())
+		case <-done:
+			s.t.Fatalf("livekit-server exited:\n%s", s.log.String())
 		default:
 		}
 		res, err := http.Get(s.URL)
@@ -99,7 +111,6 @@ logging:
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	})
-	return s
 }
 
 // Stop kills the server and waits for it.
@@ -111,4 +122,12 @@ func (s *LiveKitServer) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.done
+}
+
+// Restart starts the server again, after a Stop, with the same configuration: the same ports,
+// keys, webhooks and Redis database (where it keeps its SIP dispatch rules and rooms).
+func (s *LiveKitServer) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.run()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,14 +16,30 @@ import (
 // commands it processed (which the shared test Redis cannot give).
 type RedisServer struct {
 	URL   string
+	t     testing.TB
+	args  []string // the command line, kept for Restart: same port, same directory
 	cmd   *exec.Cmd
 	done  chan struct{}
 	admin *redis.Client // one connection, so that reading counters adds no handshakes
 }
 
 // StartRedis starts a private redis-server on a free loopback port; it is stopped at the end of
-// the test. It fails, saying what to install, when redis-server is missing.
+// the test. It keeps nothing on disk: a Restart comes back empty. It fails, saying what to
+// install, when redis-server is missing.
 func StartRedis(t testing.TB) *RedisServer {
+	t.Helper()
+	return startRedis(t, "--save", "", "--appendonly", "no")
+}
+
+// StartDurableRedis is StartRedis with every write on disk before it is acknowledged (an
+// append-only file fsynced at each write): a Stop (kill -9) and Restart loses no acknowledged
+// write, as a production Redis configured for durability.
+func StartDurableRedis(t testing.TB) *RedisServer {
+	t.Helper()
+	return startRedis(t, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
+}
+
+func startRedis(t testing.TB, persistence ...string) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -30,22 +47,41 @@ func StartRedis(t testing.TB) *RedisServer {
 	}
 	port := ReservePort(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	s := &RedisServer{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
+	args := append([]string{bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(port)}, persistence...)
+	args = append(args, "--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
+	s := &RedisServer{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), t: t, args: args}
+	s.run()
 	t.Cleanup(s.Stop)
 	opts, _ := redis.ParseURL(s.URL)
 	opts.PoolSize, opts.MinIdleConns, opts.MaxRetries = 1, 1, -1
 	s.admin = redis.NewClient(opts)
 	t.Cleanup(func() { s.admin.Close() })
-	Eventually(t, 5*time.Second, "private redis-server to answer", func() bool {
-		return s.admin.Ping(context.Background()).Err() == nil
-	})
 	return s
+}
+
+// run starts the process and waits until it answers.
+func (s *RedisServer) run() {
+	s.t.Helper()
+	cmd := exec.Command(s.args[0], s.args[1:]...)
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.cmd, s.done = cmd, done
+	opts, _ := redis.ParseURL(s.URL)
+	opts.MaxRetries = -1
+	Eventually(s.t, 10*time.Second, "private redis-server to answer", func() bool {
+		select {
+		case <-done:
+			s.t.Fatalf("redis-server exited; its log is in %s", s.args[len(s.args)-1])
+		default:
+		}
+		// A fresh client at each look: a pooled one would wait out its own redial back-off.
+		probe := redis.NewClient(opts)
+		defer probe.Close()
+		return probe.Ping(context.Background()).Err() == nil
+	})
 }
 
 // Stop kills the server (as a crash would) and waits for it to exit.
@@ -57,6 +93,31 @@ func (s *RedisServer) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.done
+}
+
+// Restart starts the server again, after a Stop, on the same port and directory (a durable one
+// comes back with every write it acknowledged); it returns once the server answers.
+func (s *RedisServer) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.run()
+}
+
+// Pause freezes the server (SIGSTOP): connections stay open and nothing answers, as a Redis
+// stalled by its host. Resume thaws it.
+func (s *RedisServer) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("pause redis-server: %v", err)
+	}
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *RedisServer) Resume() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("resume redis-server: %v", err)
+	}
 }
 
 // CommandsProcessed is the server's total_commands_processed counter. Each call is itself one

@@ -91,7 +91,7 @@ func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiv
 	_ = issuerServer
 	n.listenAt(listenAddr)
 	if merged["REDIS_URL"] != "" {
-		r, err := store.NewRedis(merged["REDIS_URL"])
+		r, err := store.NewRedis(merged["REDIS_URL"], 0)
 		if err != nil {
 			t.Fatal(err)
 		}
