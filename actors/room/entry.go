@@ -58,7 +58,7 @@ func (r *Room) acceptedReply(caller *messages.Caller, role messages.Role, partic
 		authenticated: caller.GetUser() != nil,
 	})
 	if err != nil {
-		r.log.Error("livekit token not minted", "error", err)
+		r.logger().Error("livekit token not minted", "error", err)
 		return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit token could not be issued.")
 	}
 	return entryReply(lobbyEntry{

@@ -98,7 +98,7 @@ func (r *Room) liveKitFailure(err error) *messages.RoomReply {
 	if errors.Is(err, ErrLiveKitNotFound) {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
 	}
-	r.log.Warn("livekit call failed", slog.Any("error", err))
+	r.logger().Warn("livekit call failed", slog.Any("error", err))
 	return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit did not carry out the request.")
 }
 

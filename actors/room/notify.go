@@ -25,6 +25,7 @@ type effect func(ctx context.Context)
 // buffered channel per room cost several kilobytes each of the 100,000 rooms a node may hold.
 type outbox struct {
 	log     *slog.Logger
+	roomID  string
 	timeout time.Duration
 
 	mu       sync.Mutex
@@ -37,8 +38,8 @@ type outbox struct {
 // (and logged) rather than blocking the actor or growing without bound.
 const outboxCapacity = 256
 
-func newOutbox(log *slog.Logger, timeout time.Duration) *outbox {
-	return &outbox{log: log, timeout: timeout}
+func newOutbox(log *slog.Logger, roomID string, timeout time.Duration) *outbox {
+	return &outbox{log: log, roomID: roomID, timeout: timeout}
 }
 
 func (o *outbox) push(e effect) {
@@ -46,10 +47,10 @@ func (o *outbox) push(e effect) {
 	defer o.mu.Unlock()
 	switch {
 	case o.closed:
-		o.log.Warn("livekit call dropped: the room has stopped")
+		o.log.Warn("livekit call dropped: the room has stopped", slog.String("room", o.roomID))
 		return
 	case len(o.queue) >= outboxCapacity:
-		o.log.Warn("livekit call dropped: outbox full")
+		o.log.Warn("livekit call dropped: outbox full", slog.String("room", o.roomID))
 		return
 	}
 	o.queue = append(o.queue, e)
@@ -97,7 +98,7 @@ func (r *Room) notifyIfLive(ch *change, notificationType string) {
 		outcome := "sent"
 		if err := r.deps.LiveKit.SendData(ctx, r.id, payload); err != nil {
 			outcome = "failed"
-			r.log.Warn("notification not sent", slog.String("type", notificationType), slog.Any("error", err))
+			r.logger().Warn("notification not sent", slog.String("type", notificationType), slog.Any("error", err))
 		}
 		r.deps.Metrics.Notifications.WithLabelValues(notificationType, outcome).Inc()
 	})
@@ -131,7 +132,7 @@ func (r *Room) updateMetadataEffect(metadata string) effect {
 	return func(ctx context.Context) {
 		err := r.deps.LiveKit.UpdateRoomMetadata(ctx, r.id, metadata)
 		if err != nil && !errors.Is(err, ErrLiveKitNotFound) {
-			r.log.Warn("room metadata not updated; retrying at the next reconciliation", slog.Any("error", err))
+			r.logger().Warn("room metadata not updated; retrying at the next reconciliation", slog.Any("error", err))
 			system.Root.Send(self, metadataNotPushed{})
 		}
 	}

@@ -109,7 +109,7 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 			ParticipantUpdate{Attributes: map[string]string{roomRoleAttribute: role}})
 	}, func(err error) {
 		if err != nil {
-			r.log.Warn("participant role stored but not mirrored to livekit", slog.String("identity", msg.GetParticipantIdentity()), slog.Any("error", err))
+			r.logger().Warn("participant role stored but not mirrored to livekit", slog.String("identity", msg.GetParticipantIdentity()), slog.Any("error", err))
 		}
 		r.answerFlight(ctx, flight, r.apply(ctx, msg.GetRequestId(), func(ch *change) *messages.RoomReply {
 			r.changing(ch) // only to remember the answer: a retry must get it, not act again

@@ -120,7 +120,7 @@ func (r *Room) saveFailed(ctx actor.Context, ch *change, err error) *messages.Ro
 	switch {
 	case errors.Is(err, ErrFenced):
 		r.deps.Metrics.Fenced.Inc()
-		r.log.Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
+		r.logger().Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
 		r.loaded = false // never write again from this activation
 		ctx.Stop(ctx.Self())
 		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
@@ -134,7 +134,7 @@ func (r *Room) saveFailed(ctx actor.Context, ch *change, err error) *messages.Ro
 		return failure(messages.ErrorCode_ERROR_CODE_CONFLICT, "Could not reserve a unique slug or PIN, try again.")
 	default:
 		r.deps.Metrics.StoreErrors.Inc()
-		r.log.Error("room state could not be saved", slog.Any("error", err))
+		r.logger().Error("room state could not be saved", slog.Any("error", err))
 		return failure(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "Room state could not be saved, try again.")
 	}
 }
@@ -155,7 +155,7 @@ func (r *Room) supersede(ctx actor.Context, msg *messages.Superseded) {
 		return // this activation is the announced one, or newer
 	}
 	r.deps.Metrics.Superseded.Inc()
-	r.log.Info("room activated elsewhere at a newer epoch, stopping", slog.Int64("epoch", r.epoch), slog.Int64("newer", msg.GetEpoch()))
+	r.logger().Info("room activated elsewhere at a newer epoch, stopping", slog.Int64("epoch", r.epoch), slog.Int64("newer", msg.GetEpoch()))
 	r.loaded = false // never write again from this activation
 	ctx.Stop(ctx.Self())
 }
@@ -257,7 +257,7 @@ func (r *Room) saveExactDeadlines() {
 		err = r.deps.Store.SaveLobbyEntries(ctx, r.id, r.epoch, *change)
 	}
 	if err != nil {
-		r.log.Warn("lobby deadlines not saved on stop", slog.Any("error", err))
+		r.logger().Warn("lobby deadlines not saved on stop", slog.Any("error", err))
 	}
 }
 

@@ -93,7 +93,7 @@ func (r *Room) roomReply(caller *messages.Caller, username, participantID string
 			authenticated: caller.GetUser() != nil,
 		})
 		if err != nil {
-			r.log.Error("livekit token not minted", "error", err)
+			r.logger().Error("livekit token not minted", "error", err)
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit token could not be issued.")
 		}
 		view.Livekit = access
@@ -134,7 +134,7 @@ func (r *Room) deleteRoom(msg *messages.DeleteRoom, ch *change) *messages.RoomRe
 	if id := r.sipRuleID; id != "" {
 		ch.effects = append(ch.effects, func(c context.Context) {
 			if err := r.deps.LiveKit.DeleteSIPDispatchRule(c, id); err != nil {
-				r.log.Warn("sip dispatch rule of a deleted room not deleted", "rule", id, "error", err)
+				r.logger().Warn("sip dispatch rule of a deleted room not deleted", "rule", id, "error", err)
 			}
 		})
 	}

@@ -203,7 +203,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, c
 			r.moveRecording(current, statusFailedToStart, ch)
 			r.setRecordingMetadata("", ch)
 			r.pendingEgress = nil
-			r.log.Warn("recording not started", slog.Any("error", err))
+			r.logger().Warn("recording not started", slog.Any("error", err))
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not start the recording.")
 		}
 		active := proto.CloneOf(current)
@@ -257,7 +257,7 @@ func (r *Room) stopRecording(ctx actor.Context, msg *messages.StopRecording, ch 
 		switch {
 		case err != nil:
 			r.moveRecording(current, statusFailedToStop, ch)
-			r.log.Warn("recording not stopped", slog.Any("error", err))
+			r.logger().Warn("recording not stopped", slog.Any("error", err))
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not stop the recording.")
 		case status == livekit.EgressStatus_EGRESS_ABORTED:
 			r.moveRecording(current, statusAborted, ch)
@@ -279,7 +279,7 @@ func (r *Room) egressEvent(event *livekit.WebhookEvent, ch *change) {
 			return
 		}
 		r.deps.Metrics.UnknownEgress.Inc()
-		r.log.Warn("egress event for no recording of this room", slog.String("egress", info.GetEgressId()), slog.String("event", event.GetEvent()))
+		r.logger().Warn("egress event for no recording of this room", slog.String("egress", info.GetEgressId()), slog.String("event", event.GetEvent()))
 		return
 	}
 	r.applyEgress(event, ch)
@@ -339,7 +339,7 @@ func (r *Room) reconcileRecording(ctx actor.Context) {
 		return err
 	}, func(err error) {
 		if err != nil {
-			r.log.Warn("recording reconciliation failed", slog.Any("error", err))
+			r.logger().Warn("recording reconciliation failed", slog.Any("error", err))
 			return
 		}
 		switch info.GetStatus() {

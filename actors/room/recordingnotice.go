@@ -67,7 +67,7 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 		delete(r.notifying, recordingID)
 		if err != nil {
 			r.deps.Metrics.RecordingNotices.WithLabelValues("failed").Inc()
-			r.log.Warn("recording notification failed; the recording stays saved",
+			r.logger().Warn("recording notification failed; the recording stays saved",
 				slog.String("recording", recordingID), slog.Any("error", err))
 			return
 		}

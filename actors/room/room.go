@@ -14,8 +14,8 @@ import (
 // Room is the actor of one room. protoactor delivers its messages one at a time, so nothing in
 // it is guarded: the actor is the only reader and writer of its room's state.
 type Room struct {
-	deps *Deps // shared by every room of the node
-	log  *slog.Logger
+	deps *Deps        // shared by every room of the node
+	log  *slog.Logger // made on first use: see logger
 
 	id     string
 	epoch  int64 // fencing epoch of this activation (0 until the room is first stored)
@@ -169,15 +169,14 @@ func (r *Room) mayPassivate() bool {
 func (r *Room) activate(ctx actor.Context, id string) {
 	r.id = id
 	r.system, r.self = ctx.ActorSystem(), ctx.Self()
-	r.log = r.deps.Logger.With(slog.String("room", id))
-	r.outbox = newOutbox(r.log, r.deps.Config.LiveKitTimeout)
+	r.outbox = newOutbox(r.deps.Logger, id, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
 	r.idle.start(ctx)
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
 		r.deps.Metrics.StoreErrors.Inc()
-		r.log.Error("room state could not be loaded", slog.Any("error", err))
+		r.logger().Error("room state could not be loaded", slog.Any("error", err))
 		return
 	}
 	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil {
@@ -244,4 +243,13 @@ func invalid(field, message string) *messages.RoomReply {
 
 func ack(message string) *messages.RoomReply {
 	return &messages.RoomReply{Body: &messages.RoomReply_Ack{Ack: &messages.Ack{Message: message}}}
+}
+
+// logger is the room's logger, made on first use: most rooms never log, and a logger carrying
+// the room's id costs a hundred bytes or so in each of the 100,000 rooms a node may hold.
+func (r *Room) logger() *slog.Logger {
+	if r.log == nil {
+		r.log = r.deps.Logger.With(slog.String("room", r.id))
+	}
+	return r.log
 }

@@ -128,7 +128,7 @@ func (r *Room) reconcileSIP(ctx actor.Context) {
 		}, func(err error) {
 			r.sipBusy = false
 			if err != nil {
-				r.log.Warn("sip dispatch rule not created; retrying at the next reconciliation", slog.Any("error", err))
+				r.logger().Warn("sip dispatch rule not created; retrying at the next reconciliation", slog.Any("error", err))
 				r.scheduleReconcile(ctx)
 				return
 			}
@@ -143,7 +143,7 @@ func (r *Room) reconcileSIP(ctx actor.Context) {
 		}, func(err error) {
 			r.sipBusy = false
 			if err != nil {
-				r.log.Warn("sip dispatch rule not deleted; retrying at the next reconciliation", slog.Any("error", err))
+				r.logger().Warn("sip dispatch rule not deleted; retrying at the next reconciliation", slog.Any("error", err))
 				r.scheduleReconcile(ctx)
 				return
 			}
@@ -162,7 +162,7 @@ func (r *Room) setSIPRule(ctx actor.Context, id string) {
 	})
 	if reply.GetFailure() != nil {
 		// Not stored: the rule (if created) is found by name and replaced next time.
-		r.log.Warn("sip dispatch rule id not stored", slog.String("detail", reply.GetFailure().GetDetail()))
+		r.logger().Warn("sip dispatch rule id not stored", slog.String("detail", reply.GetFailure().GetDetail()))
 	}
 }
 
@@ -179,7 +179,7 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 		return err
 	}, func(err error) {
 		if err != nil {
-			r.log.Warn("reconciliation of participants with livekit failed", slog.Any("error", err))
+			r.logger().Warn("reconciliation of participants with livekit failed", slog.Any("error", err))
 			return
 		}
 		now := r.deps.Clock.Now()

@@ -70,7 +70,7 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, ch *change) *messages.Ro
 	if ch.before != nil {
 		r.rememberEvent(event.GetId())
 	}
-	r.log.Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
+	r.logger().Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
 	return ack("Event applied.")
 }
 
