@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/anishathalye/porcupine"
@@ -62,8 +63,12 @@ func TestJepsenModelRejectsWhatTheSpecForbids(t *testing.T) {
 				}
 				history = append(history, porcupine.Operation{ClientId: i, Input: o.in, Output: o.out, Call: o.call, Return: ret})
 			}
-			if got := porcupine.CheckOperations(roomModel, history); got != tc.legal {
+			result, info := porcupine.CheckOperationsVerbose(roomModel, history, 0)
+			if got := result == porcupine.Ok; got != tc.legal {
 				t.Fatalf("linearizable = %v, want %v", got, tc.legal)
+			}
+			if !tc.legal && !strings.Contains(explainViolation(history, info), "cannot place:") {
+				t.Fatalf("the explanation names no operation:\n%s", explainViolation(history, info))
 			}
 		})
 	}

@@ -54,6 +54,7 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 		}
 		duration = d
 	}
+	began := time.Now()
 	redis := startDurableRedis(t)
 	nodes, issuer := startCluster(t, map[string]string{
 		"REDIS_URL": redis.URL,
@@ -66,6 +67,7 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 		// A node that a long pause dropped from the membership exits soon, and is restarted.
 		"CLUSTER_REJOIN_TIMEOUT": "5",
 	}, nil)
+	t.Logf("cluster up after %v", time.Since(began).Round(time.Millisecond))
 	owner := mintOwner(t, issuer)
 	rooms := createRooms(t, owner, nodes, jepsenRooms)
 	key, err := lobbyid.NewKey([]byte(jepsenServerKey))
@@ -100,6 +102,7 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 	stopClients()
 
 	ran := time.Since(run.start)
+	t.Logf("clients stopped after %v", ran.Round(time.Millisecond))
 	history, indeterminate := run.history()
 	checking := time.Now()
 	checked, violations, undecided := run.check(t, history, nemesis.annotations)
@@ -295,7 +298,11 @@ func (j *jepsenRun) perform(node string, room *jepsenRoom, in roomInput) (roomOu
 		}
 		return out, outcomeIndeterminate, nodeName + ": " + err.Error()
 	}
-	detail := fmt.Sprintf("%s: %d %s", nodeName, res.Status, strings.TrimSpace(string(res.Body)))
+	answer := strings.TrimSpace(string(res.Body))
+	if len(answer) > 160 {
+		answer = answer[:160] + "..."
+	}
+	detail := fmt.Sprintf("%s: %d %s", nodeName, res.Status, answer)
 	if res.Status >= 500 {
 		return out, outcomeIndeterminate, detail
 	}
@@ -421,7 +428,7 @@ func (j *jepsenRun) check(t *testing.T, history []porcupine.Operation, faults []
 		if err := porcupine.VisualizePath(roomModel, info, path); err != nil {
 			t.Fatalf("write the visualization of room %s: %v", room, err)
 		}
-		violations = append(violations, fmt.Sprintf("room %s (%d operations): %s", room, len(roomOps), path))
+		violations = append(violations, fmt.Sprintf("room %s (%d operations): %s\n%s", room, len(roomOps), path, explainViolation(roomOps, info)))
 	}
 	return checked, violations, undecided
 }
@@ -553,4 +560,59 @@ func (n *jepsenNemesis) summary() string {
 		parts = append(parts, fmt.Sprintf("%d %s", c, faultNames[i]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// explainViolation says where a room's history stops being linearizable: the state after the
+// longest linearizable prefix porcupine found, the operation that cannot be placed after it
+// (the earliest to return of those left out), and the operations that overlap it.
+func explainViolation(ops []porcupine.Operation, info porcupine.LinearizationInfo) string {
+	var longest []porcupine.Operation
+	for _, partition := range info.PartialLinearizationsOperations() {
+		for _, l := range partition {
+			if len(l) > len(longest) {
+				longest = l
+			}
+		}
+	}
+	state := roomState{access: accessRestricted}
+	placed := map[int64]bool{} // by call time and client: unique enough to tell operations apart
+	for _, op := range longest {
+		_, state = stepRoom(state, op.Input.(roomInput), op.Output.(roomOutput))
+		placed[op.Call*1000+int64(op.ClientId)] = true
+	}
+	var stuck *porcupine.Operation
+	for i, op := range ops {
+		if !placed[op.Call*1000+int64(op.ClientId)] && (stuck == nil || op.Return < stuck.Return) {
+			stuck = &ops[i]
+		}
+	}
+	if stuck == nil {
+		return "  (no operation left out)"
+	}
+	describe := func(op porcupine.Operation) string {
+		return fmt.Sprintf("    [%v, %v] %s (%v)", time.Duration(op.Call).Round(time.Millisecond), time.Duration(op.Return).Round(time.Millisecond),
+			describeOperation(op.Input.(roomInput), op.Output.(roomOutput)), op.Metadata)
+	}
+	lines := []string{
+		fmt.Sprintf("  longest linearizable prefix: %d operations, ending in state: %s", len(longest), describeState(state)),
+		"  cannot place:", describe(*stuck), "  overlapping it:",
+	}
+	overlapping := 0
+	for _, op := range ops {
+		if op.Call <= stuck.Return && op.Return >= stuck.Call && op != *stuck {
+			if overlapping++; overlapping <= 20 {
+				lines = append(lines, describe(op))
+			}
+		}
+	}
+	if overlapping > 20 {
+		lines = append(lines, fmt.Sprintf("    ... and %d more", overlapping-20))
+	}
+	if len(longest) > 0 {
+		lines = append(lines, "  last placed:")
+		for _, op := range longest[max(0, len(longest)-5):] {
+			lines = append(lines, describe(op))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
