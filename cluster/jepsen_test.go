@@ -478,9 +478,13 @@ func (n *jepsenNemesis) inject(fault int) string {
 		node.Restart(n.t)
 		return fmt.Sprintf("kill -9 node %d, restarted after %v", i+1, hold)
 	case 1:
-		// Up to twice the etcd lease (3 s): long pauses drop the node from the membership, its
-		// rooms move, and it comes back with stale activations.
-		pause := time.Duration(1000+n.rng.IntN(5000)) * time.Millisecond
+		// A long pause (beyond the etcd lease, 3 s; every other one, the first included) drops
+		// the node from the membership: its rooms move, and it comes back with stale
+		// activations. A short one only makes it slow.
+		pause := time.Duration(1000+n.rng.IntN(1000)) * time.Millisecond
+		if n.counts[fault]%2 == 0 {
+			pause = time.Duration(4000+n.rng.IntN(2000)) * time.Millisecond
+		}
 		node.Signal(syscall.SIGSTOP)
 		n.quiet(pause)
 		node.Signal(syscall.SIGCONT)
