@@ -51,7 +51,11 @@ func TestJepsenModelRejectsWhatTheSpecForbids(t *testing.T) {
 		{"a public room asked to wait", []op{
 			{set(accessPublic), roomOutput{level: accessPublic}, 1, 2}, {knock(0), entry(entryWaiting), 3, 4}}, false},
 		{"the waiting list misses an acknowledged knock", []op{
-			{knock(0), entry(entryWaiting), 1, 2}, {knock(1), entry(entryWaiting), 1, 2}, {list, roomOutput{waiting: 1 << 1}, 3, 4}}, false},
+			{knock(0), entry(entryWaiting), 1, 2}, {knock(1), entry(entryWaiting), 1, 2}, {list, roomOutput{waiting: guestSet{}.with(1)}, 3, 4}}, false},
+		{"a guest beyond the first 64 is listed", []op{
+			{knock(100), entry(entryWaiting), 1, 2}, {list, roomOutput{waiting: guestSet{}.with(100)}, 3, 4}}, true},
+		{"a guest beyond the first 64 is not listed", []op{
+			{knock(100), entry(entryWaiting), 1, 2}, {list, roomOutput{waiting: guestSet{}.with(36)}, 3, 4}}, false},
 		{"the waiting list holds an unknown id", []op{{list, roomOutput{foreign: true}, 1, 2}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

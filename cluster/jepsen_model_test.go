@@ -14,7 +14,7 @@ import (
 // entry expires.
 
 // maxGuests bounds the guests of one room: the state is a fixed array, comparable with ==.
-const maxGuests = 64
+const maxGuests = 128
 
 type accessLevel uint8
 
@@ -71,7 +71,7 @@ type roomOutput struct {
 	unknown bool
 	status  entryStatus // opRequestEntry
 	found   bool        // opDecide: 200 (true) or 404 (false)
-	waiting uint64      // opListWaiting: bit g set when guest g is listed
+	waiting guestSet    // opListWaiting: the guests listed
 	foreign bool        // opListWaiting: the list held an id of no guest of the test
 	level   accessLevel // opGetRoom, opSetAccess
 }
@@ -109,11 +109,11 @@ func stepRoom(s roomState, in roomInput, out roomOutput) (bool, roomState) {
 		return out.unknown || out.found == found, next
 	case opListWaiting:
 		// Public room: an empty list. Otherwise exactly the waiting entries.
-		var waiting uint64
+		var waiting guestSet
 		if s.access != accessPublic {
 			for g, e := range s.entries {
 				if e == entryWaiting {
-					waiting |= 1 << g
+					waiting = waiting.with(g)
 				}
 			}
 		}
@@ -205,10 +205,18 @@ func describeState(s roomState) string {
 	return strings.Join(parts, " ")
 }
 
-func guestNames(set uint64) []string {
+// guestSet is a set of guests of a room, comparable with ==.
+type guestSet [maxGuests / 64]uint64
+
+func (s guestSet) with(g int) guestSet {
+	s[g/64] |= 1 << (g % 64)
+	return s
+}
+
+func guestNames(set guestSet) []string {
 	var names []string
 	for g := range maxGuests {
-		if set&(1<<g) != 0 {
+		if set[g/64]&(1<<(g%64)) != 0 {
 			names = append(names, fmt.Sprintf("g%d", g))
 		}
 	}

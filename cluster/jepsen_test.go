@@ -248,7 +248,7 @@ func (j *jepsenRun) choose(rng *rand.Rand, room *jepsenRoom) (roomInput, bool) {
 	in := roomInput{room: room.id}
 	guests := room.guests()
 	switch p := rng.IntN(100); {
-	case p < 8 || (p < 58 && guests == 0):
+	case p < 6 || (p < 58 && guests == 0):
 		g, err := room.newGuest(j.key)
 		if err != nil || g < 0 {
 			return in, false
@@ -336,7 +336,7 @@ func (j *jepsenRun) perform(node string, room *jepsenRoom, in roomInput) (roomOu
 		for _, p := range list {
 			id, _ := p.(map[string]any)["id"].(string)
 			if g, known := room.guestOf(id); known {
-				out.waiting |= 1 << g
+				out.waiting = out.waiting.with(g)
 			} else {
 				out.foreign = true
 			}
