@@ -107,9 +107,9 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 	checking := time.Now()
 	checked, violations, undecided := run.check(t, history, nemesis.annotations)
 	t.Logf("checked history: %d operations checked (%d indeterminate) in %d rooms over %v (checked in %v); "+
-		"%d failed reads and %d refused connections not checked; faults injected: %d (%s); violations found: %d; "+
-		"rooms the checker could not decide in time: %d",
-		checked, indeterminate, len(rooms), ran.Round(time.Second), time.Since(checking).Round(time.Millisecond),
+		"%d sent through a paused node; %d failed reads and %d refused connections not checked; faults injected: %d (%s); "+
+		"violations found: %d; rooms the checker could not decide in time: %d",
+		checked, indeterminate, len(rooms), ran.Round(time.Second), time.Since(checking).Round(time.Millisecond), run.probes.Load(),
 		run.failedReads.Load(), run.refused.Load(), nemesis.total(), nemesis.summary(), len(violations), undecided)
 	if n := run.unexpected.Load(); n > 0 {
 		t.Errorf("%d answers outside the API's contract, first ones:\n%s", n, strings.Join(run.unexpectedSample(), "\n"))
@@ -140,6 +140,8 @@ type jepsenRun struct {
 	nextID     int   // next porcupine client id (a worker takes a new one after an indeterminate operation, as Jepsen does)
 	sample     []string
 
+	paused      atomic.Int32 // index+1 of the node the nemesis paused (0: none)
+	probes      atomic.Int64 // operations sent through a paused node
 	failedReads atomic.Int64 // reads that got no answer: they changed nothing, left out
 	refused     atomic.Int64 // connections refused: the request never reached a node, left out
 	unexpected  atomic.Int64
@@ -211,26 +213,18 @@ func (j *jepsenRun) worker(w int) {
 		default:
 		}
 		room := j.rooms[j.roomIDs[rng.IntN(len(j.roomIDs))]]
-		node := j.nodes[rng.IntN(len(j.nodes))].URL
+		// Like a load balancer whose readiness probe timed out, the workers send nothing to a
+		// paused node (the nemesis's probes do).
+		node := rng.IntN(len(j.nodes))
+		if paused := int(j.paused.Load()) - 1; node == paused {
+			node = (node + 1 + rng.IntN(len(j.nodes)-1)) % len(j.nodes)
+		}
 		in, ok := j.choose(rng, room)
 		if !ok {
 			continue
 		}
-		call := j.now()
-		out, result, detail := j.perform(node, room, in)
-		ret := j.now()
-		switch {
-		case result == outcomeRefused:
-			j.refused.Add(1)
-		case result != outcomeOK && (in.kind == opListWaiting || in.kind == opGetRoom):
-			j.failedReads.Add(1) // a read that got no answer changed nothing
-		default:
-			out.unknown = result != outcomeOK
-			j.record(porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret, Metadata: detail}, out.unknown)
-			if out.unknown {
-				client = j.newClientID()
-			}
-		}
+		var result outcome
+		client, result = j.once(client, j.nodes[node].URL, room, in)
 		if result != outcomeOK {
 			// Back off a little: a node or Redis is down, and the machine is shared.
 			select {
@@ -238,6 +232,48 @@ func (j *jepsenRun) worker(w int) {
 				return
 			case <-time.After(time.Duration(50+rng.IntN(200)) * time.Millisecond):
 			}
+		}
+	}
+}
+
+// once performs one operation as porcupine client `client` and records it; it returns the
+// client id to use next (a new one after an indeterminate operation, as Jepsen does).
+func (j *jepsenRun) once(client int, node string, room *jepsenRoom, in roomInput) (int, outcome) {
+	call := j.now()
+	out, result, detail := j.perform(node, room, in)
+	ret := j.now()
+	switch {
+	case result == outcomeRefused:
+		j.refused.Add(1)
+	case result != outcomeOK && (in.kind == opListWaiting || in.kind == opGetRoom):
+		j.failedReads.Add(1) // a read that got no answer changed nothing
+	default:
+		out.unknown = result != outcomeOK
+		j.record(porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret, Metadata: detail}, out.unknown)
+		if out.unknown {
+			client = j.newClientID()
+		}
+	}
+	return client, result
+}
+
+// probe sends reads of every room through a paused node, each from a client of its own: they
+// wait in the node's sockets and are answered once it resumes, possibly by activations that the
+// cluster replaced meanwhile (those must not answer stale state).
+func (j *jepsenRun) probe(node string, rng *rand.Rand) {
+	for _, id := range j.roomIDs {
+		room := j.rooms[id]
+		ins := []roomInput{{room: id, kind: opGetRoom}, {room: id, kind: opListWaiting}}
+		if guests := room.guests(); guests > 0 {
+			ins = append(ins, roomInput{room: id, kind: opRequestEntry, guest: rng.IntN(guests)})
+		}
+		for _, in := range ins {
+			j.probes.Add(1)
+			j.wg.Add(1)
+			go func() {
+				defer j.wg.Done()
+				j.once(j.newClientID(), node, room, in)
+			}()
 		}
 	}
 }
@@ -481,13 +517,23 @@ func (n *jepsenNemesis) inject(fault int) string {
 		// A long pause (beyond the etcd lease, 3 s; every other one, the first included) drops
 		// the node from the membership: its rooms move, and it comes back with stale
 		// activations. A short one only makes it slow.
+		// Through the paused node go a few probes (reads of every room), 3 s into the pause and
+		// then every half second: in a long pause, they are sent after the rooms moved, and
+		// after writes the new activations acknowledged.
 		pause := time.Duration(1000+n.rng.IntN(1000)) * time.Millisecond
 		if n.counts[fault]%2 == 0 {
 			pause = time.Duration(4000+n.rng.IntN(2000)) * time.Millisecond
 		}
+		n.run.paused.Store(int32(i + 1))
 		node.Signal(syscall.SIGSTOP)
-		n.quiet(pause)
+		resume := time.Now().Add(pause)
+		for at := time.Now().Add(3 * time.Second); at.Before(resume); at = at.Add(500 * time.Millisecond) {
+			n.quiet(time.Until(at))
+			n.run.probe(node.URL, n.rng)
+		}
+		n.quiet(time.Until(resume))
 		node.Signal(syscall.SIGCONT)
+		n.run.paused.Store(0)
 		return fmt.Sprintf("SIGSTOP node %d for %v", i+1, pause)
 	case 2:
 		node.Signal(syscall.SIGTERM)
