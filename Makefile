@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test test-browser fuzz generate lint chart-check image bench bench-cluster cluster clean
+.PHONY: run build test test-browser fuzz generate lint chart-check image bench bench-cluster cluster jepsen clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -149,6 +149,20 @@ bench-cluster:
 		$(GO) test -run '^$$' -bench BenchmarkLobbyPollLatency -benchtime 3000x ./cluster/; \
 	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd \
 		$(GO) test -run '^$$' -bench BenchmarkNodeLoss -benchtime 1x -timeout 20m ./cluster/
+
+# The checked history (cluster/jepsen_test.go) in its long form: five runs of 60 s, each of random
+# lobby and room clients against three node processes while a nemesis kills -9, pauses and
+# restarts nodes and crashes Redis, each run's history checked for linearizability per room
+# (porcupine). `make test` runs it once for 15 s. JEPSEN_DURATION and JEPSEN_COUNT override.
+JEPSEN_DURATION ?= 60s
+JEPSEN_COUNT ?= 5
+jepsen:
+	@set -euo pipefail; \
+	url=$$(scripts/test-redis.sh start $(CACHE)/test-redis); \
+	trap 'scripts/test-redis.sh stop $(CACHE)/test-redis; scripts/test-etcd.sh stop $(CACHE)/test-etcd' EXIT; \
+	etcd=$$(scripts/test-etcd.sh start $(CACHE)/test-etcd); \
+	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_JEPSEN_DURATION=$(JEPSEN_DURATION) \
+		$(GO) test -race -count=$(JEPSEN_COUNT) -timeout 60m -v -run '^TestJepsen' ./cluster/
 
 clean:
 	rm -rf $(CACHE) meetcoord
