@@ -4,7 +4,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 BIN := $(CACHE)/bin
 
-.PHONY: run build test test-browser fuzz generate lint chart-check image bench bench-cluster cluster jepsen clean
+.PHONY: run build test test-stress test-browser fuzz generate lint chart-check image bench bench-cluster cluster jepsen clean
 
 build:
 	$(GO) build -o meetcoord ./cmd/meetcoord
@@ -163,6 +163,20 @@ jepsen:
 	etcd=$$(scripts/test-etcd.sh start $(CACHE)/test-etcd); \
 	MEETCOORD_TEST_REDIS_URL=$$url MEETCOORD_TEST_ETCD_ENDPOINTS=$$etcd MEETCOORD_JEPSEN_DURATION=$(JEPSEN_DURATION) \
 		$(GO) test -race -count=$(JEPSEN_COUNT) -timeout 60m -v -run '^TestJepsen' ./cluster/
+
+# The whole suite with both cores busy (stress-ng, installed with apt when missing, one CPU
+# burner per core for as long as the suite runs), then the checked history's long form: what
+# production's busy nodes see, and what CI's loaded machines see. Each run prints its time.
+test-stress:
+	@set -euo pipefail; \
+	command -v stress-ng >/dev/null || { echo "stress-ng missing: installing it with apt-get" >&2; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq stress-ng; }; \
+	stress-ng --cpu $$(nproc) --cpu-load 100 --quiet & burner=$$!; \
+	trap 'kill $$burner 2>/dev/null || true' EXIT; \
+	started=$$(date +%s); \
+	$(MAKE) --no-print-directory test; \
+	$(MAKE) --no-print-directory jepsen; \
+	echo "test-stress passed in $$(( $$(date +%s) - started )) s with $$(nproc) CPU burners"
 
 clean:
 	rm -rf $(CACHE) meetcoord
