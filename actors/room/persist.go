@@ -102,7 +102,7 @@ func (r *Room) commit(ctx actor.Context, requestID string, ch *change, reply *me
 		}
 	}
 	for _, e := range ch.effects {
-		r.outbox.push(e)
+		r.liveKitOutbox().push(e)
 	}
 	r.queueNotices(ctx, ch)
 	*ch = change{now: ch.now}

@@ -28,7 +28,7 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	if r.metadataStale {
 		// Pushed again as it is now; a failure sends metadataNotPushed again.
 		r.metadataStale = false
-		r.outbox.push(r.updateMetadataEffect(r.metadata()))
+		r.liveKitOutbox().push(r.updateMetadataEffect(r.metadata()))
 	}
 	r.scheduleReconcile(ctx)
 }

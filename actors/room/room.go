@@ -36,7 +36,7 @@ type Room struct {
 	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
 	recordingMode       string // recording_mode in the LiveKit metadata
 
-	outbox *outbox
+	outbox *outbox // made with the first LiveKit call: see liveKitOutbox
 	idle   idleTimer
 	// The maps below are nil until first written: most rooms never need them, and an empty map
 	// costs a few hundred bytes in each of the 100,000 rooms a node may hold.
@@ -169,7 +169,6 @@ func (r *Room) mayPassivate() bool {
 func (r *Room) activate(ctx actor.Context, id string) {
 	r.id = id
 	r.system, r.self = ctx.ActorSystem(), ctx.Self()
-	r.outbox = newOutbox(r.deps.Logger, id, r.deps.Config.LiveKitTimeout)
 	r.deps.Metrics.Activations.Inc()
 	r.idle.start(ctx)
 	if err := r.loadFromStore(); err != nil {
@@ -252,4 +251,13 @@ func (r *Room) logger() *slog.Logger {
 		r.log = r.deps.Logger.With(slog.String("room", r.id))
 	}
 	return r.log
+}
+
+// liveKitOutbox is the room's outbox, made with the room's first LiveKit call: most rooms never
+// make one.
+func (r *Room) liveKitOutbox() *outbox {
+	if r.outbox == nil {
+		r.outbox = newOutbox(r.deps.Logger, r.id, r.deps.Config.LiveKitTimeout)
+	}
+	return r.outbox
 }
