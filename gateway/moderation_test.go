@@ -88,7 +88,7 @@ type modPeer struct {
 
 // join connects a participant with a token; withMic publishes an audio track too.
 func (e *modEnv) join(token string, withMic bool) (*modPeer, error) {
-	room, err := lksdk.ConnectToRoomWithToken(e.lk.WSURL, token, &lksdk.RoomCallback{})
+	room, err := servicetest.JoinLiveKit(e.lk.WSURL, token, &lksdk.RoomCallback{})
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}

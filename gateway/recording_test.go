@@ -305,7 +305,7 @@ func (e *recEnv) join(t *testing.T, roomID string) *recPeer {
 			p.data = append(p.data, string(u.Payload))
 		}
 	}
-	room, err := lksdk.ConnectToRoomWithToken(e.lk.WSURL, token, cb, lksdk.WithAutoSubscribe(false))
+	room, err := servicetest.JoinLiveKit(e.lk.WSURL, token, cb, lksdk.WithAutoSubscribe(false))
 	if err != nil {
 		t.Fatalf("participant could not join: %v", err)
 	}

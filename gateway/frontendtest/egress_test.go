@@ -42,7 +42,7 @@ func (s *suite) startEgressWorker(t *testing.T, roomID string) *egressWorker {
 	if err != nil {
 		t.Fatalf("egress worker token: %v", err)
 	}
-	w.room, err = lksdk.ConnectToRoomWithToken(s.lk.WSURL, token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false))
+	w.room, err = servicetest.JoinLiveKit(s.lk.WSURL, token, &lksdk.RoomCallback{}, lksdk.WithAutoSubscribe(false))
 	if err != nil {
 		t.Fatalf("egress worker joining room %s: %v", roomID, err)
 	}
