@@ -60,8 +60,9 @@ type Room struct {
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
 	shared := &deps
+	sweeper := newIdleSweeper(deps.Clock, deps.Config.IdleTimeout)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: shared, idle: idleTimer{clock: deps.Clock, timeout: deps.Config.IdleTimeout}, lobby: newLobby(deps.lobbyTimeouts())}
+		return &Room{deps: shared, idle: idleTimer{sweeper: sweeper}, lobby: newLobby(deps.lobbyTimeouts())}
 	})
 }
 
