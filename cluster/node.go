@@ -51,10 +51,11 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	if err != nil {
 		return nil, err
 	}
-	lookup := placement.New(cfg.ActivationTimeout, logger)
+	grainProps := roomProps.Clone(actor.WithMailbox(bounceAfterStop(system)))
+	lookup := placement.New(cfg.ActivationTimeout, logger, map[string]*actor.Props{room.Kind: grainProps})
 	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port)
 	options := []protocluster.ConfigOption{
-		protocluster.WithKinds(protocluster.NewKind(room.Kind, roomProps.Clone(actor.WithMailbox(bounceAfterStop(system))))),
+		protocluster.WithKinds(protocluster.NewKind(room.Kind, grainProps)),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
 	}
 	if cfg.HeartbeatExpiration > 0 { // else protoactor's default (20 s)

@@ -40,6 +40,11 @@ const DefaultActivationTimeout = time.Second
 type Lookup struct {
 	activationTimeout time.Duration
 	log               *slog.Logger
+	// grainProps are the props of each kind's grains as spawned here: protoactor's kind props
+	// carry a middleware that stores each grain's identity in a context extension (a props clone
+	// and an extension map per grain, half a kilobyte each of 100,000 rooms); the grains get
+	// their identity in the ClusterInit the placement actor sends them instead.
+	grainProps map[string]*actor.Props
 
 	cluster *protocluster.Cluster
 	self    string
@@ -57,13 +62,16 @@ type Lookup struct {
 
 var _ protocluster.IdentityLookup = (*Lookup)(nil)
 
-// New returns a lookup whose activation requests wait at most activationTimeout.
-func New(activationTimeout time.Duration, logger *slog.Logger) *Lookup {
+// New returns a lookup whose activation requests wait at most activationTimeout. grainProps: the
+// props of each kind's grains, without protoactor's cluster middleware (a kind absent from it is
+// spawned with the cluster's kind props).
+func New(activationTimeout time.Duration, logger *slog.Logger, grainProps map[string]*actor.Props) *Lookup {
 	if activationTimeout <= 0 {
 		activationTimeout = DefaultActivationTimeout
 	}
 	return &Lookup{
 		activationTimeout: activationTimeout,
+		grainProps:        grainProps,
 		log:               logger.With(slog.String("component", "placement")),
 		members:           map[string]bool{},
 		suspects:          map[string]time.Time{},

@@ -70,7 +70,14 @@ func (p *placementActor) activate(ctx actor.Context, req *protocluster.Activatio
 		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
 		return
 	}
-	pid := ctx.SpawnPrefix(protocluster.WithClusterIdentity(kind.Props, req.ClusterIdentity), req.ClusterIdentity.Identity)
+	var pid *actor.PID
+	if props, ok := p.lookup.grainProps[req.ClusterIdentity.Kind]; ok {
+		// The grain learns its identity from its first message, sent before anyone has its PID.
+		pid = ctx.SpawnPrefix(props, req.ClusterIdentity.Identity)
+		ctx.Send(pid, &protocluster.ClusterInit{Identity: req.ClusterIdentity, Cluster: p.lookup.cluster})
+	} else {
+		pid = ctx.SpawnPrefix(protocluster.WithClusterIdentity(kind.Props, req.ClusterIdentity), req.ClusterIdentity.Identity)
+	}
 	kind.Inc()
 	p.grains[key] = grain{identity: req.ClusterIdentity, pid: pid}
 	p.byPID[pid.Id] = key
