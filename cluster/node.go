@@ -143,6 +143,13 @@ func (n *Node) pid(roomID string) *actor.PID {
 // member is seen gone (then the request is abandoned: the caller retries elsewhere).
 func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg proto.Message, timeout time.Duration) (*messages.RoomReply, error) {
 	future := n.system.Root.RequestFuture(pid, msg, timeout)
+	if pid.Address == n.system.Address() {
+		// A grain of this member answers within the timeout or not at all (its member cannot be
+		// gone while this code runs, and the timeout is within the caller's deadline), so the
+		// wait needs no goroutine watching the member and the caller: most requests take this
+		// path, and that goroutine was a visible part of a lobby poll's CPU.
+		return n.reply(roomID, pid, future)
+	}
 	type result struct {
 		res any
 		err error
@@ -154,22 +161,33 @@ func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg p
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			// Timeout, or a dead letter (the grain stopped): ask the lookup again next time.
-			n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
-			return nil, r.err
-		}
-		reply, ok := r.res.(*messages.RoomReply)
-		if !ok {
-			return nil, fmt.Errorf("unexpected reply %T", r.res)
-		}
-		return reply, nil
+		return n.replyOf(roomID, pid, r.res, r.err)
 	case <-n.lookup.Down(pid.Address):
 		n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
 		return nil, fmt.Errorf("member %s is gone", pid.Address)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// reply waits for a local grain's answer to future.
+func (n *Node) reply(roomID string, pid *actor.PID, future *actor.Future) (*messages.RoomReply, error) {
+	res, err := future.Result()
+	return n.replyOf(roomID, pid, res, err)
+}
+
+// replyOf is a grain's answer as a room reply.
+func (n *Node) replyOf(roomID string, pid *actor.PID, res any, err error) (*messages.RoomReply, error) {
+	if err != nil {
+		// Timeout, or a dead letter (the grain stopped): ask the lookup again next time.
+		n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
+		return nil, err
+	}
+	reply, ok := res.(*messages.RoomReply)
+	if !ok {
+		return nil, fmt.Errorf("unexpected reply %T", res)
+	}
+	return reply, nil
 }
 
 // RoomActivated is told by the store whenever a room is activated somewhere in the cluster: an
