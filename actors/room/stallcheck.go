@@ -19,6 +19,9 @@ import (
 // so the answer is "unavailable", never stale state. nil means go ahead. Without a stall it costs
 // a clock reading: no store call.
 func (r *Room) verifyCurrent(ctx actor.Context) *messages.RoomReply {
+	if !r.loaded {
+		return nil // answered "unavailable" by the caller, from no state
+	}
 	generation := r.deps.Stalls.Check()
 	if generation == r.stallsSeen {
 		return nil
