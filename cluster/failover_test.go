@@ -313,11 +313,13 @@ func TestStaleActivationIsFenced(t *testing.T) {
 		waitingAfter[room] = body["id"].(string)
 	}
 	// The paused node's stale activations ended: refused at their first write (fenced), or
-	// stopped before it by the announcement of the newer activation (superseded).
+	// stopped before it by the announcement of the newer activation (superseded) or by the epoch
+	// check that follows a stall of the node (stale after stall), whichever came first.
 	fenced := paused.Client(t, "").Metric("meetcoord_room_fenced_total")
 	superseded := paused.Client(t, "").Metric("meetcoord_room_superseded_total")
-	if fenced+superseded == 0 {
-		t.Fatalf("no stale activation of the paused node was fenced or superseded:\n%s", paused.Log())
+	staleAfterStall := paused.Client(t, "").Metric("meetcoord_room_stale_after_stall_total")
+	if fenced+superseded+staleAfterStall == 0 {
+		t.Fatalf("no stale activation of the paused node was fenced, superseded or found stale after the stall:\n%s", paused.Log())
 	}
 	// Every room has the newest state, the three participants, whichever node answers (once the
 	// members agree again on who owns what: an activation that is about to be superseded may
@@ -339,7 +341,7 @@ func TestStaleActivationIsFenced(t *testing.T) {
 			})
 		}
 	}
-	t.Logf("stale activations on the resumed node: %v fenced, %v superseded", fenced, superseded)
+	t.Logf("stale activations on the resumed node: %v fenced, %v superseded, %v found stale after the stall", fenced, superseded, staleAfterStall)
 }
 
 // TestRestartedNodeRejoins: a node killed and started again with the same addresses rejoins the

@@ -63,6 +63,8 @@ type Deps struct {
 	Store   Store
 	LiveKit LiveKit
 	Clock   Clock
+	// Stalls tells when the node stood still (its rooms may have moved meanwhile); nil: never.
+	Stalls  Stalls
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// RecordingNotifier is told of saved recordings; nil: nobody is (they stay saved).
@@ -75,6 +77,7 @@ type Metrics struct {
 	Passivations      prometheus.Counter
 	Fenced            prometheus.Counter
 	Superseded        prometheus.Counter
+	StaleAfterStall   prometheus.Counter
 	StoreErrors       prometheus.Counter
 	Notifications     *prometheus.CounterVec // by type and outcome
 	LobbyKnocks       prometheus.Counter
@@ -96,6 +99,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_room_fenced_total", Help: "Room activations stopped because a newer activation took over."}),
 		Superseded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_superseded_total", Help: "Room activations stopped when a newer activation elsewhere was announced."}),
+		StaleAfterStall: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_stale_after_stall_total", Help: "Room activations stopped after a stall of the node, found replaced by a newer activation."}),
 		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_store_errors_total", Help: "Failed loads and saves of room state."}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -115,7 +120,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_recording_notifications_total", Help: "Notifications of saved recordings to the outside service, by outcome."},
 			[]string{"outcome"}),
 	}
-	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.StoreErrors, m.Notifications,
+	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.StaleAfterStall, m.StoreErrors, m.Notifications,
 		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress, m.RecordingNotices)
 	return m
 }

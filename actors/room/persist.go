@@ -64,11 +64,15 @@ func (r *Room) commandShowing(ctx actor.Context, requestID string, needsRoom boo
 	}
 }
 
-// precheck answers a command that must not run: room not loaded, a repeated request id (with
-// the first reply), or a room that does not exist. nil means go ahead.
+// precheck answers a command that must not run: room not loaded, an activation that a stall of
+// the node may have left stale (verifyCurrent), a repeated request id (with the first reply), or
+// a room that does not exist. nil means go ahead.
 func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool, view func() *messages.RoomReply) *messages.RoomReply {
 	if !r.loaded {
 		return r.unavailableOrMissing(ctx)
+	}
+	if reply := r.verifyCurrent(ctx); reply != nil {
+		return reply
 	}
 	if remembered := r.rememberedReply(requestID); remembered != nil {
 		r.deps.Metrics.DuplicateCommands.Inc()

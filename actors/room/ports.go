@@ -161,6 +161,9 @@ type Store interface {
 	// LobbyEntries returns the room's stored lobby entries (encoded messages.LobbyEntriesRecord),
 	// read once on activation.
 	LobbyEntries(ctx context.Context, roomID string) ([][]byte, error)
+	// Epoch returns the room's newest epoch, without taking a new one: 0 for a room never stored
+	// (or whose tombstone expired). An activation whose node stood still compares it with its own.
+	Epoch(ctx context.Context, roomID string) (int64, error)
 }
 
 // LiveKit is what a room actor asks of the LiveKit server.

@@ -20,6 +20,9 @@ type Room struct {
 	id     string
 	epoch  int64 // fencing epoch of this activation (0 until the room is first stored)
 	loaded bool  // state was read from the store
+	// stallsSeen is the node's stall generation (Deps.Stalls) when this activation last knew it
+	// was the room's newest: at activation, then after each check that a stall called for.
+	stallsSeen uint64
 
 	// The room's state; see state() and load() for its persisted form.
 	record              *messages.RoomRecord // nil: no such room
@@ -59,6 +62,9 @@ type Room struct {
 
 // NewProps returns the props of room grains.
 func NewProps(deps Deps) *actor.Props {
+	if deps.Stalls == nil {
+		deps.Stalls = NoStalls{}
+	}
 	shared := &deps
 	sweeper := newIdleSweeper(deps.Clock, deps.Config.IdleTimeout)
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -172,6 +178,8 @@ func (r *Room) activate(ctx actor.Context, id string) {
 	r.system, r.self = ctx.ActorSystem(), ctx.Self()
 	r.deps.Metrics.Activations.Inc()
 	r.idle.start(ctx)
+	// Before the store is read: a stall from here on is one this activation has not seen past.
+	r.stallsSeen = r.deps.Stalls.Check()
 	if err := r.loadFromStore(); err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
@@ -203,6 +211,10 @@ func (r *Room) deactivate() {
 // query answers a read-only request. Its handler has the shape of every handler; its change is
 // never committed: a query changes nothing.
 func (r *Room) query(ctx actor.Context, handle handler) {
+	if reply := r.verifyCurrent(ctx); reply != nil {
+		ctx.Respond(reply)
+		return
+	}
 	if reply := r.unavailableOrMissing(ctx); reply != nil {
 		ctx.Respond(reply)
 		return

@@ -81,6 +81,16 @@ func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, erro
 	return m.epochs[roomID], clone(s.value), nil
 }
 
+// Epoch implements room.Store.
+func (m *Memory) Epoch(_ context.Context, roomID string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.states[roomID]; ok && !s.alive(m.now()) {
+		return 0, nil // an expired tombstone took its epoch with it, as in Redis
+	}
+	return m.epochs[roomID], nil
+}
+
 // WatchActivations calls announce for every activation, as the Redis store does across nodes
 // (announce must not call back into the store).
 func (m *Memory) WatchActivations(_ context.Context, announce func(roomID string, epoch int64)) {

@@ -62,6 +62,10 @@ func TestMemoryExpiry(t *testing.T) {
 		if alive != tt.tombstoneSet {
 			t.Errorf("+%v: tombstone alive=%v, want %v", tt.at, alive, tt.tombstoneSet)
 		}
+		// The epoch goes with the tombstone, as the Redis key's TTL takes it.
+		if epoch, err := m.Epoch(ctx, "r2"); err != nil || (epoch == 1) != tt.tombstoneSet || (epoch != 0 && epoch != 1) {
+			t.Errorf("+%v: tombstoned room's epoch %d, %v; want 1 while the tombstone lasts, then 0", tt.at, epoch, err)
+		}
 	}
 
 	// An expired exclusive pointer no longer blocks another room.

@@ -290,3 +290,15 @@ func asInt64(val any, err error) (int64, error) {
 	}
 	return n, nil
 }
+
+// Epoch implements room.Store.
+func (r *Redis) Epoch(ctx context.Context, roomID string) (int64, error) {
+	epoch, err := r.client.Get(ctx, epochKey(roomID)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read epoch of room %s: %w", roomID, err)
+	}
+	return epoch, nil
+}

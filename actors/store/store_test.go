@@ -170,6 +170,30 @@ func TestFencing(t *testing.T) {
 	})
 }
 
+// TestEpochReadsWithoutTakingOne: Epoch is the room's newest epoch as Activate and Save leave
+// it (0 for a room never stored), and reading it takes no new epoch.
+func TestEpochReadsWithoutTakingOne(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		ctx := ctxT(t)
+		epochIs := func(want int64, when string) {
+			t.Helper()
+			if got, err := f.s.Epoch(ctx, "r"); err != nil || got != want {
+				t.Fatalf("Epoch %s = %d, %v; want %d", when, got, err, want)
+			}
+		}
+		epochIs(0, "of a room never stored")
+		create(t, f.s, "r")
+		epochIs(1, "after the first save")
+		epochIs(1, "read again")
+		if epoch, _, err := f.s.Activate(ctx, "r"); err != nil || epoch != 2 {
+			t.Fatalf("Activate = %d, %v; want 2", epoch, err)
+		}
+		epochIs(2, "after an activation")
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r", Epoch: 2, State: []byte("v2")})
+		epochIs(2, "after a save")
+	})
+}
+
 func TestConcurrentFirstSave(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		const n = 20

@@ -46,6 +46,8 @@ const DevIssuerPath = "/dev-oidc"
 type Options struct {
 	LiveKit room.LiveKit
 	Clock   room.Clock
+	// Stalls replaces the node's stall detector (a test says by hand when the node stood still).
+	Stalls room.Stalls
 }
 
 // Service is one meetcoord node: store, cluster member with room grains, and HTTP gateway.
@@ -58,7 +60,8 @@ type Service struct {
 	handler      http.Handler
 	metrics      http.Handler // /metrics, for METRICS_ADDR
 	shuttingDown atomic.Bool
-	// stopWatching ends the subscription to room activations announced by other nodes.
+	// stopWatching ends the subscription to room activations announced by other nodes, and the
+	// stall detector's ticks.
 	stopWatching context.CancelFunc
 	signups      *marketing.Signups // nil when SIGNUP_NEW_USER_TO_MARKETING_EMAIL is off
 	// The development issuer and the node's client secret with it, when it logs browsers in
@@ -116,6 +119,14 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 	if clock == nil {
 		clock = room.SystemClock{}
 	}
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	s.stopWatching = stopWatching
+	stalls := opts.Stalls
+	if stalls == nil {
+		detector := room.NewStallDetector(stallThreshold)
+		go detector.Run(watchCtx, stallTick)
+		stalls = detector
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -148,17 +159,17 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 		Store:             s.store,
 		LiveKit:           lk,
 		Clock:             clock,
+		Stalls:            stalls,
 		Logger:            logger,
 		Metrics:           room.NewMetrics(registry),
 		RecordingNotifier: recordingNotifier(cfg),
 	})
 	node, err := cluster.StartNode(cfg.Cluster(), roomProps, logger)
 	if err != nil {
+		stopWatching()
 		return nil, err
 	}
 	s.node = node
-	watchCtx, stopWatching := context.WithCancel(context.Background())
-	s.stopWatching = stopWatching
 	s.store.WatchActivations(watchCtx, node.RoomActivated)
 
 	abort := func(err error) (*Service, error) {
@@ -429,6 +440,15 @@ func (s *Service) Close() {
 		_ = c.Close()
 	}
 }
+
+// A stall of the node is a gap of more than stallThreshold between the stall detector's ticks,
+// stallTick apart: well under the shortest membership lease (CLUSTER_LEASE_TTL, 2 s), so that a
+// node that stood still long enough to lose its rooms always finds it, and well above the
+// scheduling delays of a busy node, so that the rooms seldom check their epoch for nothing.
+const (
+	stallThreshold = time.Second
+	stallTick      = 200 * time.Millisecond
+)
 
 // knockNoticeInterval: admins are told of new knocks at most once a second per room
 // (rooms.md "Abuse limits").

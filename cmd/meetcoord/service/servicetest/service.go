@@ -35,6 +35,7 @@ type Node struct {
 	URL     string // base URL of the HTTP server, e.g. http://127.0.0.1:port
 	Env     map[string]string
 	Clock   *Clock
+	Stalls  *Stalls // when the node "stood still": the test says so by hand
 	LiveKit *LiveKitRecorder
 	Issuer  *gwauth.DevIssuer
 	Redis   *store.Redis // direct access for assertions (nil with the in-process store)
@@ -87,7 +88,7 @@ func startNodeAt(t testing.TB, env map[string]string, listenAddr string, realLiv
 	for k, v := range env {
 		merged[k] = v
 	}
-	n := &Node{t: t, Env: merged, Clock: NewClock(), LiveKit: NewLiveKitRecorder(), Issuer: issuer, realLK: realLiveKit}
+	n := &Node{t: t, Env: merged, Clock: NewClock(), Stalls: &Stalls{}, LiveKit: NewLiveKitRecorder(), Issuer: issuer, realLK: realLiveKit}
 	_ = issuerServer
 	n.listenAt(listenAddr)
 	if merged["REDIS_URL"] != "" {
@@ -165,7 +166,7 @@ func (n *Node) start() {
 	if n.Env["LOG_LEVEL"] == "error" {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts := service.Options{LiveKit: n.LiveKit, Clock: n.Clock}
+	opts := service.Options{LiveKit: n.LiveKit, Clock: n.Clock, Stalls: n.Stalls}
 	if n.realLK {
 		opts.LiveKit = nil
 	}
@@ -280,6 +281,20 @@ func testWriter(t testing.TB) io.Writer {
 	}
 	return io.Discard
 }
+
+// Stalls is the node's stall detector, moved by hand: Stall makes every room act as after a
+// pause of the whole process (SIGSTOP), which an in-process node cannot take.
+type Stalls struct {
+	generation atomic.Uint64
+}
+
+var _ room.Stalls = (*Stalls)(nil)
+
+// Check implements room.Stalls.
+func (s *Stalls) Check() uint64 { return s.generation.Load() }
+
+// Stall tells the rooms that the node just stood still.
+func (s *Stalls) Stall() { s.generation.Add(1) }
 
 // Clock is a clock the test moves by hand. Its timers (the rooms' passivation, reconciliation
 // and knock notices) fire when Advance moves the time past their deadline, so a test waits for
