@@ -827,6 +827,17 @@ func TestRoomIdempotency(t *testing.T) {
 		}
 	})
 
+	t.Run("a repeat answers the first reply after another change", func(t *testing.T) {
+		first := alice.Do(http.MethodPatch, path, map[string]any{"access_level": "restricted"}, "Idempotency-Key", "key-2")
+		rtStatus(t, first, http.StatusOK, "first PATCH")
+		rtStatus(t, alice.Do(http.MethodPatch, path, map[string]any{"access_level": "trusted"}), http.StatusOK, "another PATCH")
+		repeat := alice.Do(http.MethodPatch, path, map[string]any{"access_level": "restricted"}, "Idempotency-Key", "key-2")
+		rtStatus(t, repeat, http.StatusOK, "repeated PATCH")
+		if repeat.JSON()["access_level"] != "restricted" {
+			t.Errorf("repeated PATCH answered %s, want the first reply (restricted), not the room as it is now", repeat.Body)
+		}
+	})
+
 	t.Run("without the header both apply", func(t *testing.T) {
 		rtStatus(t, alice.Do(http.MethodPatch, path, map[string]any{"name": "Third"}), http.StatusOK, "PATCH 3")
 		res := alice.Do(http.MethodPatch, path, map[string]any{"name": "Fourth"})

@@ -3480,9 +3480,9 @@ type RememberedReply struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Reply     *RoomReply             `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"` // unset when room_view is
-	// The reply was the room as its caller saw it (a creation, an update): a repeat is answered
-	// with the room as that caller sees it now, its LiveKit token minted afresh, rather than from
-	// a kept copy (a token is most of a reply, and this is kept for every room).
+	// The reply was the room as its creator saw it (a creation): a repeat is answered with the room
+	// as that caller sees it now (nobody else knew the room in between), its LiveKit token minted
+	// afresh, rather than from a kept copy (a token is most of a reply, kept for every room).
 	RoomView      bool `protobuf:"varint,3,opt,name=room_view,json=roomView,proto3" json:"room_view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -20,6 +20,9 @@ type change struct {
 	effects    []effect            // LiveKit calls to make once the change is stored
 	noticesDue []string            // recordings saved by the change, to announce once it is stored
 	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
+	// repeatShowsRoom: a repeat of the request is answered with the room as its caller sees it
+	// then, not with a kept copy of this reply (RememberedReply.room_view; commandShowing).
+	repeatShowsRoom bool
 }
 
 // openChange starts the change of a command running at now.

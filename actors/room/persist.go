@@ -37,8 +37,11 @@ func (r *Room) command(ctx actor.Context, requestID string, needsRoom bool, hand
 	r.commandShowing(ctx, requestID, needsRoom, nil, handle)
 }
 
-// commandShowing is command for a handler whose reply is the room as the caller sees it: view
-// answers a repeat of the request (see RememberedReply.room_view).
+// commandShowing is command for a room's creation, whose reply is the room as its creator sees
+// it: view answers a repeat of the request (see RememberedReply.room_view). Nobody else knows
+// the room before that reply, so the room a repeat shows is the one the first reply showed, with
+// a LiveKit token minted afresh. Other commands keep their first reply whole: a repeat must not
+// show a change another request made in between (the checked history rejects it).
 func (r *Room) commandShowing(ctx actor.Context, requestID string, needsRoom bool, view func() *messages.RoomReply, handle handler) {
 	if reply := r.precheck(ctx, requestID, needsRoom, view); reply != nil {
 		ctx.Respond(reply)
@@ -50,6 +53,7 @@ func (r *Room) commandShowing(ctx actor.Context, requestID string, needsRoom boo
 	// command; running it again draws new ones.
 	for attempt := 0; ; attempt++ {
 		ch := r.openChange(now)
+		ch.repeatShowsRoom = view != nil
 		reply = r.commit(ctx, requestID, ch, handle(ch))
 		if reply.GetFailure().GetCode() != messages.ErrorCode_ERROR_CODE_CONFLICT || !r.indexTaken || attempt >= r.deps.Config.IndexRetries {
 			break
@@ -98,7 +102,7 @@ func (r *Room) commit(ctx actor.Context, requestID string, ch *change, reply *me
 	r.indexTaken = false
 	if ch.before != nil || r.lobby.changedByCommand() {
 		repliesBefore := r.replies
-		r.remember(requestID, reply)
+		r.remember(requestID, reply, ch.repeatShowsRoom)
 		if err := r.save(ch); err != nil {
 			r.replies = repliesBefore
 			reply = r.saveFailed(ctx, ch, err)
@@ -328,14 +332,14 @@ func (r *Room) rememberedReply(requestID string) *messages.RememberedReply {
 	return nil
 }
 
-// remember keeps the reply given to a request id, for its repeats. A room view is not kept, only
-// that it was one: a repeat is shown the room again (precheck).
-func (r *Room) remember(requestID string, reply *messages.RoomReply) {
+// remember keeps the reply given to a request id, for its repeats. With asView, the reply (a room
+// view) is not kept, only that it was one: a repeat is shown the room again (precheck).
+func (r *Room) remember(requestID string, reply *messages.RoomReply, asView bool) {
 	if requestID == "" {
 		return
 	}
 	kept := &messages.RememberedReply{RequestId: requestID, Reply: reply}
-	if reply.GetRoom() != nil {
+	if asView && reply.GetRoom() != nil {
 		kept = &messages.RememberedReply{RequestId: requestID, RoomView: true}
 	}
 	r.replies = append(r.replies, kept)

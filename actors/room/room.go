@@ -96,8 +96,7 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.GetRoom:
 		r.query(ctx, func(ch *change) *messages.RoomReply { return r.getRoom(msg) })
 	case *messages.UpdateRoom:
-		r.commandShowing(ctx, msg.GetRequestId(), true, func() *messages.RoomReply { return r.roomReply(msg.GetCaller(), "", "") },
-			func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
+		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.updateRoom(msg, ch) })
 	case *messages.DeleteRoom:
 		r.command(ctx, msg.GetRequestId(), true, func(ch *change) *messages.RoomReply { return r.deleteRoom(msg, ch) })
 
