@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -22,9 +21,9 @@ func (g *Gateway) ask(r *http.Request, roomID string, msg proto.Message) (*messa
 
 // askRoom sends msg to a room grain within the request timeout.
 func (g *Gateway) askRoom(r *http.Request, roomID string, msg proto.Message) (*messages.RoomReply, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
-	defer cancel()
-	return g.cfg.Rooms.Ask(ctx, roomID, msg)
+	// Rooms.Ask bounds the request by the room request timeout itself; the request's context
+	// only ends it early (the client went away).
+	return g.cfg.Rooms.Ask(r.Context(), roomID, msg)
 }
 
 // replyError is the failure of a room's answer (or of asking it); nil means the reply is a

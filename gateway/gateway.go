@@ -27,7 +27,8 @@ import (
 	"meetcoord/messages"
 )
 
-// Rooms delivers messages to room grains, wherever they live in the cluster.
+// Rooms delivers messages to room grains, wherever they live in the cluster. Ask waits at most
+// the room request timeout (ROOM_REQUEST_TIMEOUT), less when ctx ends first.
 type Rooms interface {
 	Ask(ctx context.Context, roomID string, msg proto.Message) (*messages.RoomReply, error)
 }
@@ -128,9 +129,8 @@ type Config struct {
 	// FrontendConfig is served as is by GET config/.
 	FrontendConfig map[string]any
 
-	RequestTimeout time.Duration
-	Logger         *slog.Logger
-	Registry       *prometheus.Registry
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
 	// MetricsElsewhere: /metrics is served on its own listener (METRICS_ADDR), not the API's.
 	MetricsElsewhere bool
 	// Extra routes mounted beside the API (the development OIDC issuer).

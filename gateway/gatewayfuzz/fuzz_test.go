@@ -75,7 +75,7 @@ func fuzzGateway(t testing.TB) (g *gateway.Gateway, panics func() float64) {
 		WebhookKeys:   auth.NewSimpleKeyProvider(fuzzWebhookKey, fuzzWebhookSecret),
 		LiveKitAPIKey: fuzzWebhookKey, LiveKitAPISecret: fuzzWebhookSecret,
 		RecordingEnabled: true, LanguageCode: "en-us", LanguageCodes: []string{"en-us", "fr-fr"},
-		RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Registry: registry,
+		Logger: slog.New(slog.DiscardHandler), Registry: registry,
 	})
 	return g, func() float64 {
 		families, err := registry.Gather()

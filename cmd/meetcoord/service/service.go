@@ -224,7 +224,6 @@ func New(cfg config.Config, logger *slog.Logger, opts Options) (*Service, error)
 		InvitationsRate:      cfg.InvitationsRate,
 		FrontendConfig:       frontendConfig(cfg),
 		CORSAllowedOrigins:   cfg.CORSAllowedOrigins,
-		RequestTimeout:       cfg.RequestTimeout,
 		Logger:               logger,
 		Registry:             registry,
 		MetricsElsewhere:     cfg.MetricsAddr != "",
