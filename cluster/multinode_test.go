@@ -150,11 +150,11 @@ func TestNodeCrashLosesNothing(t *testing.T) {
 	egress, lk, liveKitURL := servicetest.StartEgressStandIn(t)
 	var mu sync.Mutex
 	egressOf := map[string]string{} // room id -> egress id
-	egress.BeforeStartReturns = func(info *livekit.EgressInfo) {
+	egress.SetBeforeStartReturns(func(info *livekit.EgressInfo) {
 		mu.Lock()
 		egressOf[info.GetRoomName()] = info.GetEgressId()
 		mu.Unlock()
-	}
+	})
 	nodes, issuer := startCluster(t, map[string]string{
 		"RECORDING_ENABLE": "true", "LIVEKIT_API_URL": liveKitURL, "LIVEKIT_API_KEY": lk.Key, "LIVEKIT_API_SECRET": lk.Secret,
 		"LOBBY_WAITING_TIMEOUT": "60",

@@ -25,12 +25,12 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 	// The egress stand-in holds the start call for 3 s, beyond our 1 s call timeout.
 	n, lk, egress := servicetest.StartNodeWithEgress(t, map[string]string{"RECORDING_ENABLE": "true", "LIVEKIT_API_TIMEOUT": "1"})
 	release := make(chan struct{})
-	egress.BeforeStartReturns = func(*livekit.EgressInfo) {
+	egress.SetBeforeStartReturns(func(*livekit.EgressInfo) {
 		select {
 		case <-release:
 		case <-time.After(3 * time.Second):
 		}
-	}
+	})
 	defer close(release)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
 	roomID := owner.CreateRoom(map[string]any{"name": "Fragile", "access_level": "restricted"}).ID
@@ -84,8 +84,8 @@ func TestLiveKitSlowOrDown(t *testing.T) {
 
 	// LiveKit stops altogether.
 	lk.Stop()
-	egress.BeforeStartReturns = nil
-	egress.FailStart = twirp.NewError(twirp.Unavailable, "livekit is down")
+	egress.SetBeforeStartReturns(nil)
+	egress.SetFailStart(twirp.NewError(twirp.Unavailable, "livekit is down"))
 	res, took := startRecording()
 	if res.Status != http.StatusBadGateway || took > 5*time.Second {
 		t.Fatalf("start with LiveKit down: %d after %v, want 502 within the call timeout", res.Status, took)

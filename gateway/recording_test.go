@@ -54,14 +54,14 @@ func recStart(t *testing.T, env map[string]string) *recEnv {
 		egress: map[string]string{}, config: map[string]bool{}}
 	// Set once, before any request: remembers each room's egress id (the API does not show it)
 	// and runs the hook the current case installed, if any.
-	eg.BeforeStartReturns = func(info *livekit.EgressInfo) {
+	eg.SetBeforeStartReturns(func(info *livekit.EgressInfo) {
 		e.mu.Lock()
 		e.egress[info.GetRoomName()] = info.GetEgressId()
 		e.mu.Unlock()
 		if hook := e.onStart.Load(); hook != nil {
 			(*hook)(info)
 		}
-	}
+	})
 	return e
 }
 
@@ -494,9 +494,9 @@ func TestRecording(t *testing.T) {
 		roomID := owner.CreateRoom(map[string]any{"access_level": "public"}).ID
 		e.liveKitRoom(t, roomID)
 		startsBefore := e.eg.Starts.Load()
-		e.eg.FailStart = twirp.InternalError("boom")
+		e.eg.SetFailStart(twirp.InternalError("boom"))
 		res := recPost(owner.Client, roomID, "start-recording", map[string]any{"mode": "screen_recording"})
-		e.eg.FailStart = nil
+		e.eg.SetFailStart(nil)
 		recExpect(t, res, http.StatusBadGateway, "start refused by LiveKit")
 		if e.eg.Starts.Load() != startsBefore {
 			t.Fatal("an egress was created by a failed start")
@@ -522,9 +522,9 @@ func TestRecording(t *testing.T) {
 		e.send(t, "egress_started", e.egressOf(t, roomID), livekit.EgressStatus_EGRESS_ACTIVE)
 		e.waitMetadata(t, roomID, "recording started", func(m map[string]any) bool { return recStatusOf(t, m) == "started" })
 
-		e.eg.FailStop = twirp.InternalError("boom")
+		e.eg.SetFailStop(twirp.InternalError("boom"))
 		res = recPost(owner.Client, roomID, "stop-recording", nil)
-		e.eg.FailStop = nil
+		e.eg.SetFailStop(nil)
 		recExpect(t, res, http.StatusBadGateway, "stop refused by LiveKit")
 		if got, _ := recGet(t, owner.Client, rec.ID); got.Status != "failed_to_stop" {
 			t.Fatalf("recording whose stop failed is %q, want failed_to_stop", got.Status)

@@ -33,11 +33,14 @@ type EgressStandIn struct {
 	info map[string]*livekit.EgressInfo
 	seq  atomic.Int64
 
-	// BeforeStartReturns, when set, runs inside StartRoomCompositeEgress once the egress exists
+	// Set with their setters: a test may change them while an earlier call is still being
+	// answered (a start held past the node's timeout), so they are read under mu.
+	//
+	// beforeStartReturns, when set, runs inside StartRoomCompositeEgress once the egress exists
 	// and before the call answers.
-	BeforeStartReturns func(info *livekit.EgressInfo)
-	// FailStart / FailStop, when set, are returned by those calls.
-	FailStart, FailStop error
+	beforeStartReturns func(info *livekit.EgressInfo)
+	// failStart / failStop, when set, are returned by those calls.
+	failStart, failStop error
 	// StopStatus is the status StopEgress answers with (default EGRESS_ENDING).
 	StopStatus livekit.EgressStatus
 
@@ -45,10 +48,35 @@ type EgressStandIn struct {
 	Last   atomic.Value // *livekit.RoomCompositeEgressRequest of the last start
 }
 
+// SetBeforeStartReturns makes f run inside each later start, once the egress exists and before
+// the call answers (nil: none).
+func (e *EgressStandIn) SetBeforeStartReturns(f func(info *livekit.EgressInfo)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.beforeStartReturns = f
+}
+
+// SetFailStart makes later starts fail with err (nil: succeed).
+func (e *EgressStandIn) SetFailStart(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failStart = err
+}
+
+// SetFailStop makes later stops fail with err (nil: succeed).
+func (e *EgressStandIn) SetFailStop(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failStop = err
+}
+
 // StartRoomCompositeEgress implements livekit.Egress.
 func (e *EgressStandIn) StartRoomCompositeEgress(_ context.Context, req *livekit.RoomCompositeEgressRequest) (*livekit.EgressInfo, error) {
-	if e.FailStart != nil {
-		return nil, e.FailStart
+	e.mu.Lock()
+	failStart, beforeStartReturns := e.failStart, e.beforeStartReturns
+	e.mu.Unlock()
+	if failStart != nil {
+		return nil, failStart
 	}
 	e.Last.Store(req)
 	info := &livekit.EgressInfo{
@@ -59,16 +87,19 @@ func (e *EgressStandIn) StartRoomCompositeEgress(_ context.Context, req *livekit
 	e.info[info.EgressId] = info
 	e.mu.Unlock()
 	e.Starts.Add(1)
-	if e.BeforeStartReturns != nil {
-		e.BeforeStartReturns(proto.CloneOf(info))
+	if beforeStartReturns != nil {
+		beforeStartReturns(proto.CloneOf(info))
 	}
 	return e.snapshot(info.EgressId), nil
 }
 
 // StopEgress implements livekit.Egress.
 func (e *EgressStandIn) StopEgress(_ context.Context, req *livekit.StopEgressRequest) (*livekit.EgressInfo, error) {
-	if e.FailStop != nil {
-		return nil, e.FailStop
+	e.mu.Lock()
+	failStop := e.failStop
+	e.mu.Unlock()
+	if failStop != nil {
+		return nil, failStop
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
