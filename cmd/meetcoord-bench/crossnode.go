@@ -67,23 +67,12 @@ func measureCrossNode(ctx context.Context, s settings) ([]row, error) {
 	for i, n := range nodes {
 		addrs[i] = n.clusterAddr
 	}
-	type poll struct{ path, cookie string }
-	var local, remote []poll
+	var local, remote []lobbyPoll
 	guest := newClient(entry.url, "")
 	for _, id := range rooms {
-		path := "/api/v1.0/rooms/" + id + "/request-entry/"
-		status, out, res, err := guest.do(http.MethodPost, path, map[string]any{"username": "guest"})
+		p, err := knock(guest, id)
 		if err != nil {
 			return nil, err
-		}
-		if status != http.StatusOK || out["status"] != "waiting" {
-			return nil, fmt.Errorf("knock: %d %v", status, out)
-		}
-		p := poll{path: path}
-		for _, c := range res.Cookies() {
-			if c.Name == "lobbyParticipantId" {
-				p.cookie = c.Name + "=" + c.Value
-			}
 		}
 		if placement.OwnerAmong(addrs, id) == entry.clusterAddr {
 			local = append(local, p)
@@ -92,7 +81,7 @@ func measureCrossNode(ctx context.Context, s settings) ([]row, error) {
 		}
 	}
 	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-	latencies := func(polls []poll) ([]time.Duration, error) {
+	latencies := func(polls []lobbyPoll) ([]time.Duration, error) {
 		out := make([]time.Duration, 0, crossNodePolls)
 		for i := range crossNodePolls + 200 { // the first 200: warm-up
 			p := polls[i%len(polls)]

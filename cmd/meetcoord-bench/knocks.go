@@ -13,27 +13,19 @@ import (
 // measureKnocks: bytes sent to Redis per lobby knock while 1,000 guests wait, against the same
 // while 10 wait (a knock should write its own entry, not the whole lobby).
 func measureKnocks(ctx context.Context, s settings) ([]row, error) {
-	if err := flushRedis(ctx, s); err != nil {
-		return nil, err
-	}
-	n, err := startNode(ctx, s, "knocks", nodeEnv(s, nil))
+	n, owner, err := startFreshNode(ctx, s, "knocks")
 	if err != nil {
 		return nil, err
 	}
 	defer n.stop()
-	token, err := n.token(s, "bench-owner")
+	rooms, err := owner.createRooms(1, 1)
 	if err != nil {
 		return nil, err
 	}
-	rooms, err := newClient(n.url, token).createRooms(1, 1)
+	rdb, err := redisClient(s)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := redis.ParseURL(s.redisURL)
-	if err != nil {
-		return nil, err
-	}
-	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	path := "/api/v1.0/rooms/" + rooms[0] + "/request-entry/"
 	waiting := 0

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 )
 
 // Credentials the benchmark's nodes share (dev mode; nothing leaves this machine).
@@ -320,4 +321,66 @@ func (n *node) saveProfile(s settings, name, path string) {
 	}
 	defer f.Close()
 	_, _ = io.Copy(f, res.Body)
+}
+
+// startFreshNode empties the benchmark's Redis and starts a single node, named name, with the
+// client of the rooms' owner: the start of every single-node figure.
+func startFreshNode(ctx context.Context, s settings, name string) (*node, *client, error) {
+	if err := flushRedis(ctx, s); err != nil {
+		return nil, nil, err
+	}
+	n, err := startNode(ctx, s, name, nodeEnv(s, nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	token, err := n.token(s, "bench-owner")
+	if err != nil {
+		n.stop()
+		return nil, nil, err
+	}
+	return n, newClient(n.url, token), nil
+}
+
+// lobbyPoll is a waiting guest's request-entry: its path and its lobby cookie.
+type lobbyPoll struct{ path, cookie string }
+
+// knock makes guest (a client without a cookie jar) wait in the lobby of a restricted room and
+// returns the poll that keeps it there.
+func knock(guest *client, roomID string) (lobbyPoll, error) {
+	p := lobbyPoll{path: "/api/v1.0/rooms/" + roomID + "/request-entry/"}
+	status, out, res, err := guest.do(http.MethodPost, p.path, map[string]any{"username": "guest"})
+	if err != nil {
+		return p, err
+	}
+	if status != http.StatusOK || out["status"] != "waiting" {
+		return p, fmt.Errorf("knock on %s: %d %v", roomID, status, out)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == "lobbyParticipantId" {
+			p.cookie = c.Name + "=" + c.Value
+		}
+	}
+	if p.cookie == "" {
+		return p, fmt.Errorf("knock on %s set no lobby cookie", roomID)
+	}
+	return p, nil
+}
+
+// redisClient is a client of the benchmark's Redis.
+func redisClient(s settings) (*redis.Client, error) {
+	opts, err := redis.ParseURL(s.redisURL)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opts), nil
+}
+
+// flushRedis empties the benchmark's Redis (its own: see the Makefile).
+func flushRedis(ctx context.Context, s settings) error {
+	c, err := redisClient(s)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.FlushAll(ctx).Err()
 }

@@ -23,19 +23,11 @@ const (
 // grain that does nothing on the same cluster wiring (the floor protoactor and placement set);
 // and the resident set size of a node with 100,000 active rooms.
 func measureRooms(ctx context.Context, s settings) ([]row, error) {
-	if err := flushRedis(ctx, s); err != nil {
-		return nil, err
-	}
-	n, err := startNode(ctx, s, "rooms", nodeEnv(s, nil))
+	n, owner, err := startFreshNode(ctx, s, "rooms")
 	if err != nil {
 		return nil, err
 	}
 	defer n.stop()
-	token, err := n.token(s, "bench-owner")
-	if err != nil {
-		return nil, err
-	}
-	owner := newClient(n.url, token)
 	if _, err := owner.createRooms(warmRooms, 16); err != nil {
 		return nil, err
 	}

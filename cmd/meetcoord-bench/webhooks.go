@@ -26,19 +26,12 @@ const (
 // measureWebhooks: signed participant_joined/left webhooks with distinct event ids over 10,000
 // rooms, against a bare handler reading the same bodies.
 func measureWebhooks(ctx context.Context, s settings) ([]row, error) {
-	if err := flushRedis(ctx, s); err != nil {
-		return nil, err
-	}
-	n, err := startNode(ctx, s, "webhooks", nodeEnv(s, nil))
+	n, owner, err := startFreshNode(ctx, s, "webhooks")
 	if err != nil {
 		return nil, err
 	}
 	defer n.stop()
-	token, err := n.token(s, "bench-owner")
-	if err != nil {
-		return nil, err
-	}
-	rooms, err := newClient(n.url, token).createRooms(webhookRooms, 16)
+	rooms, err := owner.createRooms(webhookRooms, 16)
 	if err != nil {
 		return nil, err
 	}
@@ -50,32 +43,16 @@ func measureWebhooks(ctx context.Context, s settings) ([]row, error) {
 	if err := writeWebhooks(measured, rooms, webhookEvents); err != nil {
 		return nil, err
 	}
-	const contentType = "application/webhook+json"
-	if _, err := runWrk(ctx, s, n.url, warmUp, contentType, 2*time.Second); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
-	}
-	profiled := n.profileCPU(s, "webhooks.cpu.pprof", s.duration-time.Second)
-	nodeRun, err := runWrk(ctx, s, n.url, measured, contentType, s.duration)
-	profiled()
-	if err != nil {
-		return nil, err
-	}
-	if nodeRun.requests > webhookEvents {
-		return nil, fmt.Errorf("the node took %d webhooks, more than the %d distinct events made: raise webhookEvents", nodeRun.requests, webhookEvents)
-	}
-	applied, err := n.metric(`meetcoord_webhooks_total{event="participant_joined",outcome="applied"}`)
-	if err != nil || applied == 0 {
-		return nil, fmt.Errorf("no participant_joined webhook applied (%v): the run measured rejections", err)
-	}
-	bare, err := startBare(ctx, s, "webhooks")
-	if err != nil {
-		return nil, err
-	}
-	defer bare.stop()
-	if _, err := runWrk(ctx, s, bare.url, warmUp, contentType, 2*time.Second); err != nil {
-		return nil, fmt.Errorf("bare warm-up: %w", err)
-	}
-	bareRun, err := runWrk(ctx, s, bare.url, measured, contentType, s.duration)
+	nodeRun, bareRun, err := compareWithBare(ctx, s, n, "webhooks", warmUp, measured, "application/webhook+json", func(run wrkResult) error {
+		if run.requests > webhookEvents {
+			return fmt.Errorf("the node took %d webhooks, more than the %d distinct events made: raise webhookEvents", run.requests, webhookEvents)
+		}
+		applied, err := n.metric(`meetcoord_webhooks_total{event="participant_joined",outcome="applied"}`)
+		if err != nil || applied == 0 {
+			return fmt.Errorf("no participant_joined webhook applied (%v): the run measured rejections", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
