@@ -217,7 +217,7 @@ func (r *Room) save(ch *change) error {
 		r.lobby.saved(lobbyChange, now)
 		return nil
 	}
-	state := r.stateSharing(now)
+	state := r.stateSharing()
 	data, err := proto.Marshal(state)
 	if err != nil {
 		return fmt.Errorf("encode state of room %s: %w", r.id, err)
@@ -272,7 +272,7 @@ func (r *Room) saveExactDeadlines() {
 // state is the persisted form of the room, a copy the room's later changes do not touch (the
 // before-image of a change, to roll back to).
 func (r *Room) state(now time.Time) *messages.RoomState {
-	s := r.stateSharing(now)
+	s := r.stateSharing()
 	s.Record = proto.CloneOf(r.record)
 	return s
 }
@@ -280,7 +280,7 @@ func (r *Room) state(now time.Time) *messages.RoomState {
 // stateSharing is the persisted form of the room sharing the room's record: for a write, which
 // encodes it at once on the room's goroutine. Cloning the record for it was most of what a
 // webhook cost the room (docs/performance.md).
-func (r *Room) stateSharing(now time.Time) *messages.RoomState {
+func (r *Room) stateSharing() *messages.RoomState {
 	return &messages.RoomState{
 		Record:                  r.record,
 		Live:                    r.live,
