@@ -1,10 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
+	"unicode/utf8"
 )
 
 // jsonRaw is a field of a decoded request body, kept raw until validated.
@@ -21,7 +22,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMe
 		return nil, errBodyTooLarge
 	}
 	fields := map[string]json.RawMessage{}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return fields, nil
 	}
 	if err := json.Unmarshal(body, &fields); err != nil {
@@ -39,11 +40,29 @@ func stringField(fields map[string]json.RawMessage, name string, errs fieldError
 	if !ok || string(raw) == "null" {
 		return "", false
 	}
+	if s, ok := plainString(raw); ok {
+		return s, true
+	}
 	if err := json.Unmarshal(raw, &value); err != nil {
 		errs.add(name, fieldNotString)
 		return "", false
 	}
 	return value, true
+}
+
+// plainString reads a JSON string without escapes, as most are (a name, an id), without
+// encoding/json's reflection. raw is a value decodeObject took from a valid document, so its
+// quotes are its ends and it holds no control characters; anything else (escapes, invalid
+// UTF-8, which encoding/json replaces) is left to encoding/json.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // boolField reads an optional boolean field.

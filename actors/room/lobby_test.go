@@ -387,6 +387,12 @@ func TestParticipantColor(t *testing.T) {
 		hues[h] = true
 		minS, maxS, minL, maxL = min(minS, s), max(maxS, s), min(minL, l), max(maxL, l)
 	}
+	// A participant keeps their colour across versions (clients show it beside their name).
+	for id, want := range map[string]string{"11111111-1111-4111-8111-111111111111": "hsl(24, 53%, 33%)", "x": "hsl(26, 63%, 37%)"} {
+		if got := participantColor(id); got != want {
+			t.Errorf("participantColor(%q) = %q, want %q as before", id, got, want)
+		}
+	}
 	// A constant or nearly constant colour would pass the range checks: ask for spread.
 	if len(hues) < 300 {
 		t.Errorf("only %d distinct hues over %d ids", len(hues), len(ids))

@@ -14,6 +14,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"strconv"
+	"sync"
 
 	"github.com/google/uuid"
 )
@@ -21,15 +24,32 @@ import (
 // MinKeyBytes is the shortest SECRET_KEY accepted: the key is all that keeps ids unforgeable.
 const MinKeyBytes = 32
 
-// Key derives participant ids.
-type Key struct{ secret []byte }
+// Key derives participant ids. The zero Key derives none.
+type Key struct{ k *key }
+
+type key struct {
+	// macs holds HMACs keyed with the secret, reset before each use: every lobby poll derives an
+	// id, and a new HMAC costs allocations and two hash blocks for the padded key.
+	macs sync.Pool
+}
 
 // NewKey makes a key from SECRET_KEY.
 func NewKey(secret []byte) (Key, error) {
 	if len(secret) < MinKeyBytes {
 		return Key{}, fmt.Errorf("the key must be at least %d bytes, got %d", MinKeyBytes, len(secret))
 	}
-	return Key{secret: append([]byte(nil), secret...)}, nil
+	secret = append([]byte(nil), secret...)
+	return Key{k: &key{macs: sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}}, nil
+}
+
+// sum appends HMAC-SHA256(key, msg) to dst.
+func (k *key) sum(dst, msg []byte) []byte {
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(msg)
+	dst = mac.Sum(dst)
+	k.macs.Put(mac)
+	return dst
 }
 
 // ErrNoKey is returned by ParticipantID on a zero Key.
@@ -38,14 +58,20 @@ var ErrNoKey = errors.New("lobby participant key not configured")
 // ParticipantID is the participant id of the holder of secret in room roomID: a UUID (version 8,
 // RFC 9562's custom form) made of the first 16 bytes of HMAC-SHA256(key, room, secret).
 func (k Key) ParticipantID(roomID, secret string) (string, error) {
-	if len(k.secret) == 0 {
+	if k.k == nil {
 		return "", ErrNoKey
 	}
-	mac := hmac.New(sha256.New, k.secret)
-	// Length-prefixed fields: no (room, secret) pair can be re-cut into another.
-	fmt.Fprintf(mac, "lobby-participant:%d:%s:%d:%s", len(roomID), roomID, len(secret), secret)
+	// "lobby-participant:<len>:<room>:<len>:<secret>": length-prefixed fields, so that no
+	// (room, secret) pair can be re-cut into another.
+	msg := make([]byte, 0, 128)
+	msg = append(msg, "lobby-participant:"...)
+	msg = strconv.AppendInt(msg, int64(len(roomID)), 10)
+	msg = append(append(append(msg, ':'), roomID...), ':')
+	msg = strconv.AppendInt(msg, int64(len(secret)), 10)
+	msg = append(append(msg, ':'), secret...)
+	var sum [sha256.Size]byte
 	var id uuid.UUID
-	copy(id[:], mac.Sum(nil))
+	copy(id[:], k.k.sum(sum[:0], msg))
 	id[6] = id[6]&0x0f | 0x80 // version 8
 	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
 	return id.String(), nil
@@ -54,9 +80,11 @@ func (k Key) ParticipantID(roomID, secret string) (string, error) {
 // Client is what a room keeps of the address that paid for a lobby entry: a keyed hash, so that
 // stored lobby entries hold no addresses and yet one address's entries can be counted.
 func (k Key) Client(address string) string {
-	mac := hmac.New(sha256.New, k.secret)
-	fmt.Fprintf(mac, "lobby-client:%s", address)
-	return hex.EncodeToString(mac.Sum(nil)[:12])
+	if k.k == nil {
+		return "" // no key, no entries: ParticipantID refuses first
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(k.k.sum(sum[:0], append([]byte("lobby-client:"), address...))[:12])
 }
 
 // NewSecret is a fresh cookie secret: a random (version 4) UUID, 122 random bits.

@@ -52,6 +52,22 @@ func TestParticipantIDs(t *testing.T) {
 	}
 }
 
+// TestDerivationIsStable: ids are stored (lobby entries, LiveKit identities) and derived again on
+// every poll, by every node and every version: the derivation must never change.
+func TestDerivationIsStable(t *testing.T) {
+	key, err := NewKey([]byte(strings.Repeat("k", MinKeyBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := key.ParticipantID("0b1d6f6e-3c1a-4a7e-9a57-2f3c8f1d2e4b", "6f1c7a8e-2b1d-4c3e-9f0a-1b2c3d4e5f60")
+	if want := "99b424e0-65d4-8e05-8955-ae42618554f5"; err != nil || id != want {
+		t.Errorf("participant id %q, %v; want %q", id, err, want)
+	}
+	if got, want := key.Client("192.0.2.7"), "67faa319bc39d89cfbb90ea6"; got != want {
+		t.Errorf("client %q, want %q", got, want)
+	}
+}
+
 func TestParseSecret(t *testing.T) {
 	for _, tc := range []struct {
 		value string
