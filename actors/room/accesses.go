@@ -31,7 +31,7 @@ func (r *Room) createAccess(msg *messages.CreateAccess, ch *change) *messages.Ro
 			return invalid("non_field_errors", "This user already has an access to this room.")
 		}
 	}
-	r.changing(ch)
+	r.changingRecord(ch)
 	access := &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(msg.GetUser()), Role: msg.GetRole()}
 	r.record.Accesses = append(r.record.Accesses, access)
 	return accessReply(access)
@@ -51,7 +51,7 @@ func (r *Room) updateAccess(msg *messages.UpdateAccess, ch *change) *messages.Ro
 	if current.GetRole() == messages.Role_ROLE_OWNER && msg.GetRole() != messages.Role_ROLE_OWNER && r.owners() == 1 {
 		return invalid("role", "The last owner of a room cannot be demoted.")
 	}
-	r.changing(ch)
+	r.changingRecord(ch)
 	updated := proto.CloneOf(current)
 	updated.Role = msg.GetRole()
 	r.record.Accesses[i] = updated
@@ -71,7 +71,7 @@ func (r *Room) deleteAccess(msg *messages.DeleteAccess, ch *change) *messages.Ro
 	if current.GetRole() == messages.Role_ROLE_OWNER && r.owners() == 1 {
 		return invalid("non_field_errors", "The last owner of a room cannot be removed.")
 	}
-	r.changing(ch)
+	r.changingRecord(ch)
 	accesses := append([]*messages.Access(nil), r.record.GetAccesses()[:i]...)
 	r.record.Accesses = append(accesses, r.record.GetAccesses()[i+1:]...)
 	return ack("Access removed.")

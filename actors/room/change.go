@@ -1,9 +1,10 @@
 package room
 
 import (
-	"github.com/asynkron/protoactor-go/actor"
-
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"meetcoord/messages"
 )
@@ -14,12 +15,15 @@ import (
 // entries the command changed, which the lobby tracks itself, lobbystore.go) and only then lets
 // its LiveKit calls and notices out; a failed write undoes it whole.
 type change struct {
-	now        time.Time           // the command's time: every deadline and timestamp it sets
-	before     *messages.RoomState // state before the first modification; nil: state unchanged
-	extra      []IndexOp           // index operations beyond those derived from the record (callback, recordings)
-	effects    []effect            // LiveKit calls to make once the change is stored
-	noticesDue []string            // recordings saved by the change, to announce once it is stored
-	clientSlug string              // the slug a creation was asked for: taken, it is the client's error, not drawn again
+	now    time.Time           // the command's time: every deadline and timestamp it sets
+	before *messages.RoomState // state before the first modification; nil: state unchanged
+	// recordCopied: the room's record is a copy made for this change (changingRecord), so
+	// before's record is the one the room had; until then the two share it.
+	recordCopied bool
+	extra        []IndexOp // index operations beyond those derived from the record (callback, recordings)
+	effects      []effect  // LiveKit calls to make once the change is stored
+	noticesDue   []string  // recordings saved by the change, to announce once it is stored
+	clientSlug   string    // the slug a creation was asked for: taken, it is the client's error, not drawn again
 	// repeatShowsRoom: a repeat of the request is answered with the room as its caller sees it
 	// then, not with a kept copy of this reply (RememberedReply.room_view; commandShowing).
 	repeatShowsRoom bool
@@ -32,10 +36,24 @@ func (r *Room) openChange(now time.Time) *change {
 }
 
 // changing marks the change as modifying the room's state, keeping what the state was so that a
-// failed write can be undone. Call it before the first modification.
+// failed write can be undone. Call it before the first modification; before modifying the
+// record in place, call changingRecord instead.
+//
+// The kept state shares the room's record: most changes (webhooks, recordings, presence) leave
+// it alone, and cloning it for each was a visible part of what a webhook cost.
 func (r *Room) changing(ch *change) {
 	if ch.before == nil {
-		ch.before = r.state(ch.now)
+		ch.before = r.stateSharing()
+	}
+}
+
+// changingRecord is changing for a change that modifies the record in place: the room goes on
+// with a copy of its record, the kept state keeps the record as it was.
+func (r *Room) changingRecord(ch *change) {
+	r.changing(ch)
+	if !ch.recordCopied && r.record != nil {
+		r.record = proto.CloneOf(r.record)
+		ch.recordCopied = true
 	}
 }
 

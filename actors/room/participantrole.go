@@ -88,7 +88,7 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 	// Stored before LiveKit hears of it: if the mirror fails, the role is still real.
 	stored := r.apply(ctx, "", func(ch *change) *messages.RoomReply {
 		if current != msg.GetRole() {
-			r.changing(ch)
+			r.changingRecord(ch)
 			if i >= 0 {
 				updated := proto.CloneOf(r.record.GetAccesses()[i])
 				updated.Role = msg.GetRole()

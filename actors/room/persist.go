@@ -269,17 +269,10 @@ func (r *Room) saveExactDeadlines() {
 	}
 }
 
-// state is the persisted form of the room, a copy the room's later changes do not touch (the
-// before-image of a change, to roll back to).
-func (r *Room) state(now time.Time) *messages.RoomState {
-	s := r.stateSharing()
-	s.Record = proto.CloneOf(r.record)
-	return s
-}
-
 // stateSharing is the persisted form of the room sharing the room's record: for a write, which
-// encodes it at once on the room's goroutine. Cloning the record for it was most of what a
-// webhook cost the room (docs/performance.md).
+// encodes it at once on the room's goroutine, and for a change's before-image, whose record the
+// room no longer modifies once it is kept (changingRecord). Cloning the record for them was most
+// of what a webhook cost the room (docs/performance.md).
 func (r *Room) stateSharing() *messages.RoomState {
 	return &messages.RoomState{
 		Record:                  r.record,

@@ -107,7 +107,7 @@ func (r *Room) updateRoom(msg *messages.UpdateRoom, ch *change) *messages.RoomRe
 	if !isPrivileged(roleOf(r.record, msg.GetCaller())) {
 		return denied(msg.GetCaller())
 	}
-	r.changing(ch)
+	r.changingRecord(ch)
 	metadataBefore := r.metadata()
 	if msg.Name != nil {
 		r.record.Name = msg.GetName()

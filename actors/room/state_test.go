@@ -1,6 +1,7 @@
 package room
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -52,5 +53,66 @@ func TestStatePersistsEveryField(t *testing.T) {
 	}
 	if restored.recordingMode != modeTranscript {
 		t.Errorf("recording mode after load = %q, want %q", restored.recordingMode, modeTranscript)
+	}
+}
+
+// state is the persisted form of the room, a copy the room's later changes do not touch.
+func (r *Room) state(time.Time) *messages.RoomState {
+	s := r.stateSharing()
+	s.Record = proto.CloneOf(r.record)
+	return s
+}
+
+// TestChangesKeepTheRecordTheyStartedFrom: a change's before-image shares the room's record
+// until the change modifies the record (changingRecord). Each command that modifies the record
+// must leave the before-image as the room was, or a failed write would not be undone and the
+// index would miss the change.
+func TestChangesKeepTheRecordTheyStartedFrom(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	owner := &messages.User{Id: "owner"}
+	member := &messages.User{Id: "member"}
+	caller := &messages.Caller{User: owner}
+	name := "Renamed"
+	cases := []struct {
+		name string
+		run  func(r *Room, ch *change) *messages.RoomReply
+	}{
+		{"create access", func(r *Room, ch *change) *messages.RoomReply {
+			return r.createAccess(&messages.CreateAccess{Caller: caller, User: &messages.User{Id: "new"}, Role: messages.Role_ROLE_MEMBER}, ch)
+		}},
+		{"update access", func(r *Room, ch *change) *messages.RoomReply {
+			return r.updateAccess(&messages.UpdateAccess{Caller: caller, AccessId: "a-member", Role: messages.Role_ROLE_ADMINISTRATOR}, ch)
+		}},
+		{"delete access", func(r *Room, ch *change) *messages.RoomReply {
+			return r.deleteAccess(&messages.DeleteAccess{Caller: caller, AccessId: "a-member"}, ch)
+		}},
+		{"update room", func(r *Room, ch *change) *messages.RoomReply {
+			return r.updateRoom(&messages.UpdateRoom{Caller: caller, Name: &name, AccessLevel: messages.AccessLevel_ACCESS_LEVEL_PUBLIC,
+				Configuration: &messages.RoomConfiguration{EveryoneCanMute: proto.Bool(true)}}, ch)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fullRoom(now)
+			r.deps = &Deps{Config: Config{LiveKitAPIKey: "key", LiveKitAPISecret: "a-livekit-secret-of-at-least-32-bytes"}, Logger: slog.New(slog.DiscardHandler)}
+			r.deleted = false
+			r.record.AccessLevel = messages.AccessLevel_ACCESS_LEVEL_RESTRICTED
+			r.record.Accesses = []*messages.Access{
+				{Id: "a-owner", User: owner, Role: messages.Role_ROLE_OWNER},
+				{Id: "a-member", User: member, Role: messages.Role_ROLE_MEMBER},
+			}
+			was := proto.CloneOf(r.record)
+			ch := &change{now: now}
+			r.changing(ch) // an earlier step of the same change, sharing the record
+			if reply := tc.run(r, ch); reply.GetFailure() != nil {
+				t.Fatalf("command failed: %v", reply.GetFailure())
+			}
+			if proto.Equal(r.record, was) {
+				t.Fatal("the command changed nothing: the test checks nothing")
+			}
+			if !proto.Equal(ch.before.GetRecord(), was) {
+				t.Errorf("before-image record\n got  %v\n want %v", ch.before.GetRecord(), was)
+			}
+		})
 	}
 }
