@@ -107,10 +107,10 @@ type membershipSample struct {
 	detail  string // of a 503: the part that is down
 }
 
-// saysNothingOfMembership: no answer, or "store unavailable" (the node checks the store before
-// the membership, so such an answer does not tell whether the node is a member).
-func (s membershipSample) saysNothingOfMembership() bool {
-	return s.status == 0 || (s.status == http.StatusServiceUnavailable && s.detail == "store unavailable")
+// storeUnavailable: the node answered "store unavailable". It checks the store before the
+// membership, so such an answer does not tell whether the node is a member.
+func (s membershipSample) storeUnavailable() bool {
+	return s.status == http.StatusServiceUnavailable && s.detail == "store unavailable"
 }
 
 // watchMembership polls every node's /readyz every 250 ms until stop is closed.
@@ -247,12 +247,18 @@ func TestStarvedMembersStayMembers(t *testing.T) {
 	close(stop)
 
 	changes, unanswered := 0, 0
+	perNode := make([]int, len(nodes))
+	storeOff := make([]int, len(nodes))
 	var firstChange *membershipSample
 	for _, s := range samples() {
+		perNode[s.node]++
 		switch {
-		case s.saysNothingOfMembership():
-			// The store's health is what the polls below assert: none may fail.
+		case s.status == 0:
 			unanswered++
+		case s.storeUnavailable():
+			// A readiness ping that outlasted REDIS_TIMEOUT on a starved machine: now and then,
+			// not as the rule (checked below).
+			storeOff[s.node]++
 		case s.status != http.StatusOK || s.members != 3:
 			changes++
 			if firstChange == nil {
@@ -260,8 +266,13 @@ func TestStarvedMembersStayMembers(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("under the burner for %v, each node frozen %v in turn: %d membership samples off (not ready or not 3 members), %d /readyz unanswered within 5 s or store unavailable; %d polls, %d failed",
-		starvation, frozenFor, changes, unanswered, polls.Load(), pollFailures.Load())
+	t.Logf("under the burner for %v, each node frozen %v in turn: %d membership samples off (not ready or not 3 members), %d /readyz unanswered within 5 s, store unavailable %v of %v per node; %d polls, %d failed",
+		starvation, frozenFor, changes, unanswered, storeOff, perNode, polls.Load(), pollFailures.Load())
+	for i := range nodes {
+		if storeOff[i] > max(2, perNode[i]/20) {
+			t.Errorf("node %d answered \"store unavailable\" in %d of its %d /readyz samples under the burner", i+1, storeOff[i], perNode[i])
+		}
+	}
 	if firstChange != nil {
 		t.Errorf("membership changed under the burner: first at %v, node %d answered %d with %d members", firstChange.at.Round(time.Millisecond), firstChange.node+1, firstChange.status, firstChange.members)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/proto"
 
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
@@ -276,11 +277,14 @@ func recWaitStatusTicking(t *testing.T, c *servicetest.Client, id, status string
 // recPeer is a participant in the LiveKit room, recording what reaches it.
 type recPeer struct {
 	room     *lksdk.Room
-	joinedAt time.Time
 	mu       sync.Mutex
 	metadata []string
 	data     []string
+	probed   atomic.Bool // a probe sent by dataReady arrived
 }
+
+// probeTopic marks the data packets dataReady sends; they are not counted as received.
+const probeTopic = "meetcoord-test-probe"
 
 // join connects an anonymous participant of a public room with the token the node gives it.
 func (e *recEnv) join(t *testing.T, roomID string) *recPeer {
@@ -300,6 +304,10 @@ func (e *recEnv) join(t *testing.T, roomID string) *recPeer {
 	}}
 	cb.OnDataPacket = func(data lksdk.DataPacket, _ lksdk.DataReceiveParams) {
 		if u, ok := data.(*lksdk.UserDataPacket); ok {
+			if u.Topic == probeTopic {
+				p.probed.Store(true)
+				return
+			}
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			p.data = append(p.data, string(u.Payload))
@@ -309,7 +317,7 @@ func (e *recEnv) join(t *testing.T, roomID string) *recPeer {
 	if err != nil {
 		t.Fatalf("participant could not join: %v", err)
 	}
-	p.room, p.joinedAt = room, time.Now()
+	p.room = room
 	t.Cleanup(room.Disconnect)
 	return p
 }
@@ -359,13 +367,26 @@ func (p *recPeer) received() []string {
 	return append([]string(nil), p.data...)
 }
 
-// dataReady waits until the participant's data channel had time to open (it opens shortly
-// after ConnectToRoom returns, and LiveKit drops reliable data for a participant whose channel
-// is not up yet).
-func (p *recPeer) dataReady() {
-	if wait := time.Until(p.joinedAt.Add(time.Second)); wait > 0 {
-		time.Sleep(wait)
-	}
+// dataReady waits until the participant's data channel is open: it opens shortly after
+// ConnectToRoom returns, and LiveKit drops reliable data for a participant whose channel is not
+// up yet. It sends the participant probes through LiveKit until one arrives.
+func (e *recEnv) dataReady(t *testing.T, roomID string, p *recPeer) {
+	t.Helper()
+	identity := p.room.LocalParticipant.Identity()
+	var lastProbe time.Time
+	servicetest.Eventually(t, recWithin, "the participant's data channel to open", func() bool {
+		if p.probed.Load() {
+			return true
+		}
+		if time.Since(lastProbe) >= 100*time.Millisecond {
+			lastProbe = time.Now()
+			_, _ = e.rooms.SendData(context.Background(), &livekit.SendDataRequest{
+				Room: roomID, Data: []byte("probe"), Kind: livekit.DataPacket_RELIABLE,
+				DestinationIdentities: []string{identity}, Topic: proto.String(probeTopic),
+			})
+		}
+		return false
+	})
 }
 
 // checkEgressRequest checks what LiveKit was asked to record for a recording.
@@ -471,7 +492,7 @@ func TestRecording(t *testing.T) {
 			if m := peer.lastMeta(); m["recording_mode"] != c.mode {
 				t.Fatalf("metadata %v: want recording_mode %s", m, c.mode)
 			}
-			peer.dataReady()
+			e.dataReady(t, roomID, peer)
 
 			e.send(t, "egress_ended", egressID, livekit.EgressStatus_EGRESS_LIMIT_REACHED)
 			servicetest.Eventually(t, recWithin, "the "+c.notification+" notification", func() bool {

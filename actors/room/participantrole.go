@@ -88,14 +88,7 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 	// Stored before LiveKit hears of it: if the mirror fails, the role is still real.
 	stored := r.apply(ctx, "", func(ch *change) *messages.RoomReply {
 		if current != msg.GetRole() {
-			r.changingRecord(ch)
-			if i >= 0 {
-				updated := proto.CloneOf(r.record.GetAccesses()[i])
-				updated.Role = msg.GetRole()
-				r.record.Accesses[i] = updated
-			} else {
-				r.record.Accesses = append(r.record.Accesses, &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(target), Role: msg.GetRole()})
-			}
+			r.setRoleOf(ch, target, msg.GetRole())
 		}
 		return participantRoleChanged(msg.GetRole(), false)
 	})
@@ -116,6 +109,18 @@ func (r *Room) storeParticipantRole(ctx actor.Context, flight string, msg *messa
 			return participantRoleChanged(msg.GetRole(), err == nil)
 		}))
 	})
+}
+
+// setRoleOf gives user role in the room's accesses: their access changed, or a new one.
+func (r *Room) setRoleOf(ch *change, user *messages.User, role messages.Role) {
+	r.changingRecord(ch)
+	if i := r.accessIndexOfUser(user.GetId()); i >= 0 {
+		updated := proto.CloneOf(r.record.GetAccesses()[i])
+		updated.Role = role
+		r.record.Accesses[i] = updated
+		return
+	}
+	r.record.Accesses = append(r.record.Accesses, &messages.Access{Id: uuid.NewString(), User: proto.CloneOf(user), Role: role})
 }
 
 // participantRoleRefused is the failure reply when the rules refuse the change, nil otherwise.

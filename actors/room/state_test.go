@@ -86,6 +86,14 @@ func TestChangesKeepTheRecordTheyStartedFrom(t *testing.T) {
 		{"delete access", func(r *Room, ch *change) *messages.RoomReply {
 			return r.deleteAccess(&messages.DeleteAccess{Caller: caller, AccessId: "a-member"}, ch)
 		}},
+		{"participant role, existing access", func(r *Room, ch *change) *messages.RoomReply {
+			r.setRoleOf(ch, member, messages.Role_ROLE_ADMINISTRATOR)
+			return nil
+		}},
+		{"participant role, new access", func(r *Room, ch *change) *messages.RoomReply {
+			r.setRoleOf(ch, &messages.User{Id: "participant"}, messages.Role_ROLE_MEMBER)
+			return nil
+		}},
 		{"update room", func(r *Room, ch *change) *messages.RoomReply {
 			return r.updateRoom(&messages.UpdateRoom{Caller: caller, Name: &name, AccessLevel: messages.AccessLevel_ACCESS_LEVEL_PUBLIC,
 				Configuration: &messages.RoomConfiguration{EveryoneCanMute: proto.Bool(true)}}, ch)
