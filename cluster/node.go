@@ -148,7 +148,8 @@ func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg p
 		// gone while this code runs, and the timeout is within the caller's deadline), so the
 		// wait needs no goroutine watching the member and the caller: most requests take this
 		// path, and that goroutine was a visible part of a lobby poll's CPU.
-		return n.reply(roomID, pid, future)
+		res, err := future.Result()
+		return n.replyOf(roomID, pid, res, err)
 	}
 	type result struct {
 		res any
@@ -168,12 +169,6 @@ func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg p
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// reply waits for a local grain's answer to future.
-func (n *Node) reply(roomID string, pid *actor.PID, future *actor.Future) (*messages.RoomReply, error) {
-	res, err := future.Result()
-	return n.replyOf(roomID, pid, res, err)
 }
 
 // replyOf is a grain's answer as a room reply.

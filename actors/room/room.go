@@ -24,7 +24,7 @@ type Room struct {
 	// was the room's newest: at activation, then after each check that a stall called for.
 	stallsSeen uint64
 
-	// The room's state; see state() and load() for its persisted form.
+	// The room's state; see stateSharing() and load() for its persisted form.
 	record              *messages.RoomRecord // nil: no such room
 	deleted             bool
 	lobby               *lobby

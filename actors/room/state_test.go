@@ -36,7 +36,7 @@ func fullRoom(now time.Time) *Room {
 // snapshot but forgotten here fails this test.
 func TestStatePersistsEveryField(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	state := fullRoom(now).state(now)
+	state := fullRoom(now).state()
 	// Read from snapshots written before lobby entries were stored apart (lobbystore.go).
 	notFromState := map[protoreflect.Name]bool{"exact_deadlines": true, "lobby": true}
 	fields := state.ProtoReflect().Descriptor().Fields()
@@ -48,7 +48,7 @@ func TestStatePersistsEveryField(t *testing.T) {
 	}
 	restored := &Room{lobby: newLobby(lobbyTimeouts{waiting: 3 * time.Second, denied: 5 * time.Second, accepted: time.Hour}), presence: presence{}}
 	restored.load(state, now)
-	if again := restored.state(now); !proto.Equal(again, state) {
+	if again := restored.state(); !proto.Equal(again, state) {
 		t.Errorf("load() then state() differs:\n got  %v\n want %v", again, state)
 	}
 	if restored.recordingMode != modeTranscript {
@@ -57,7 +57,7 @@ func TestStatePersistsEveryField(t *testing.T) {
 }
 
 // state is the persisted form of the room, a copy the room's later changes do not touch.
-func (r *Room) state(time.Time) *messages.RoomState {
+func (r *Room) state() *messages.RoomState {
 	s := r.stateSharing()
 	s.Record = proto.CloneOf(r.record)
 	return s

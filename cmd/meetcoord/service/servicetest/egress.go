@@ -96,13 +96,10 @@ func (e *EgressStandIn) StartRoomCompositeEgress(_ context.Context, req *livekit
 // StopEgress implements livekit.Egress.
 func (e *EgressStandIn) StopEgress(_ context.Context, req *livekit.StopEgressRequest) (*livekit.EgressInfo, error) {
 	e.mu.Lock()
-	failStop := e.failStop
-	e.mu.Unlock()
-	if failStop != nil {
-		return nil, failStop
-	}
-	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.failStop != nil {
+		return nil, e.failStop
+	}
 	info, ok := e.info[req.GetEgressId()]
 	if !ok {
 		return nil, twirp.NotFoundError("egress not found")
