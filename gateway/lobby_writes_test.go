@@ -120,3 +120,28 @@ func TestLobbyEntriesOfAnOldSnapshotMoveApart(t *testing.T) {
 		t.Errorf("%d waiting after the knock, want 2", got)
 	}
 }
+
+// TestLobbyDecisionRepeatAfterRestart: a decision's answer is stored with it, so that a repeat of
+// the request (its first answer lost as the node stopped) gets that answer from the next
+// activation, even after the room changed, instead of running the decision again.
+func TestLobbyDecisionRepeatAfterRestart(t *testing.T) {
+	n := servicetest.StartNode(t, map[string]string{"LOBBY_WAITING_TIMEOUT": "60"})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID, _ := restrictedRoomWithAdmitted(t, n, owner)
+	guestID := lobbyKnock(t, n.Client(""), roomID, "Wanda").ID
+	decide := func() servicetest.Response {
+		return owner.Do(http.MethodPost, servicetest.Path("rooms", roomID, "enter"),
+			map[string]any{"participant_id": guestID, "allow_entry": true}, "Idempotency-Key", "admit-wanda")
+	}
+	if res := decide(); res.Status != http.StatusOK {
+		t.Fatalf("admit: %d %s", res.Status, res.Body)
+	}
+	n.Restart() // the room's next activation reads what the decision stored
+	if res := owner.Do(http.MethodPatch, servicetest.Path("rooms", roomID), map[string]any{"access_level": "public"}); res.Status != http.StatusOK {
+		t.Fatalf("make the room public: %d %s", res.Status, res.Body)
+	}
+	res := decide()
+	if msg, _ := res.JSON()["message"].(string); res.Status != http.StatusOK || msg != "Participant was allowed access to the room." {
+		t.Fatalf("repeated admission after a restart: %d %s, want the first answer (200, allowed)", res.Status, res.Body)
+	}
+}

@@ -94,8 +94,8 @@ func (r *Room) decideEntry(msg *messages.DecideEntry, ch *change) *messages.Room
 	if _, ok := r.lobby.get(msg.GetParticipantId(), now); !ok {
 		return failure(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "Participant not found.")
 	}
-	// The decision writes its one entry (lobbystore.go), not the snapshot: its remembered reply
-	// is kept in memory and stored with the next snapshot.
+	// The decision writes its one entry (lobbystore.go) and the snapshot, which holds its
+	// remembered reply (commit).
 	r.lobby.decide(msg.GetParticipantId(), msg.GetAllowEntry(), now)
 	if msg.GetAllowEntry() {
 		r.deps.Metrics.LobbyDecisions.WithLabelValues("admitted").Inc()

@@ -101,6 +101,13 @@ func (r *Room) precheck(ctx actor.Context, requestID string, needsRoom bool, vie
 func (r *Room) commit(ctx actor.Context, requestID string, ch *change, reply *messages.RoomReply) *messages.RoomReply {
 	r.indexTaken = false
 	if ch.before != nil || r.lobby.changedByCommand() {
+		if requestID != "" {
+			// The remembered reply must be stored with the change it answers: a change of the
+			// lobby alone writes its entries without the snapshot, which holds the replies, and
+			// a retry reaching the next activation (the first answer lost as its node stopped)
+			// would run the command again on a room that may have changed meanwhile.
+			r.changing(ch)
+		}
 		repliesBefore := r.replies
 		r.remember(requestID, reply, ch.repeatShowsRoom)
 		if err := r.save(ch); err != nil {
