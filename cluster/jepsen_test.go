@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,18 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 		"violations found: %d; rooms the checker could not decide in time: %d",
 		checked, indeterminate, len(rooms), ran.Round(time.Second), time.Since(checking).Round(time.Millisecond), run.probes.Load(),
 		run.failedReads.Load(), run.refused.Load(), nemesis.total(), nemesis.summary(), len(violations), undecided)
+	// How often the members' views disagreed enough that a room was activated while another
+	// member held it (counters of the nodes as they are now: a restarted node starts from 0).
+	var released, gaveUp float64
+	for _, n := range nodes {
+		res, err := n.Client(t, "").Request(http.MethodGet, "/metrics", nil)
+		if err != nil || res.Status != http.StatusOK {
+			continue // a node the last fault left down: its counters are gone anyway
+		}
+		released += counterIn(res.Body, "meetcoord_room_released_total")
+		gaveUp += counterIn(res.Body, "meetcoord_room_handovers_failed_total")
+	}
+	t.Logf("handovers: %v activations released to a newer one, %v new activations gave up", released, gaveUp)
 	if n := run.unexpected.Load(); n > 0 {
 		t.Errorf("%d answers outside the API's contract, first ones:\n%s", n, strings.Join(run.unexpectedSample(), "\n"))
 	}
@@ -676,4 +689,15 @@ func explainViolation(ops []porcupine.Operation, info porcupine.LinearizationInf
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// counterIn is the value of an unlabelled counter in a Prometheus text exposition (0 if absent).
+func counterIn(exposition []byte, name string) float64 {
+	for _, line := range strings.Split(string(exposition), "\n") {
+		if value, ok := strings.CutPrefix(line, name+" "); ok {
+			v, _ := strconv.ParseFloat(value, 64)
+			return v
+		}
+	}
+	return 0
 }

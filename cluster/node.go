@@ -18,6 +18,10 @@ import (
 	"meetcoord/messages"
 )
 
+// The placement tells a room's new activation who the room's earlier holders are and how to
+// reach them (room.Members, found in each grain's ClusterInit).
+var _ room.Members = (*placement.Lookup)(nil)
+
 // ErrRoomUnreachable is returned when a room grain did not answer (not activated in time, node
 // gone): the caller may retry.
 var ErrRoomUnreachable = errors.New("room unreachable")

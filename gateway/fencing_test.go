@@ -63,7 +63,9 @@ func TestAnnouncedActivationStopsTheOldOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, _, err := other.Activate(context.Background(), id); err != nil {
+	// Another member's activation, whose address the store does not know: the room asks no
+	// one to release it when it is activated here again.
+	if _, err := other.Activate(context.Background(), id, ""); err != nil {
 		t.Fatal(err)
 	}
 	servicetest.Eventually(t, 5*time.Second, "the old activation to stop", func() bool {

@@ -3726,6 +3726,119 @@ func (x *Superseded) GetEpoch() int64 {
 	return 0
 }
 
+// ReleaseRoom asks a member to let go of its activation of a room, sent by a newer activation
+// (at epoch) to every member that held the room before it and is not known to be gone. A
+// member's view of the membership can lag behind another's, so two members may each believe they
+// own a room: the newer activation answers nothing until the older ones have stopped (or refused
+// because they are newer still), so that no older one answers a read from memory after the newer
+// one acknowledged a write. The member's placement actor forwards it to the room's activation
+// there, or answers RoomReleased at once when it holds none.
+type ReleaseRoom struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Epoch         int64                  `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseRoom) Reset() {
+	*x = ReleaseRoom{}
+	mi := &file_messages_room_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseRoom) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseRoom) ProtoMessage() {}
+
+func (x *ReleaseRoom) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseRoom.ProtoReflect.Descriptor instead.
+func (*ReleaseRoom) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ReleaseRoom) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *ReleaseRoom) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ReleaseRoom) GetEpoch() int64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+// RoomReleased answers ReleaseRoom: the activation there stopped, or there was none.
+// newer_epoch > 0: the activation there is newer than the one that asked, which must stop.
+type RoomReleased struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NewerEpoch    int64                  `protobuf:"varint,1,opt,name=newer_epoch,json=newerEpoch,proto3" json:"newer_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomReleased) Reset() {
+	*x = RoomReleased{}
+	mi := &file_messages_room_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomReleased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomReleased) ProtoMessage() {}
+
+func (x *RoomReleased) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_room_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomReleased.ProtoReflect.Descriptor instead.
+func (*RoomReleased) Descriptor() ([]byte, []int) {
+	return file_messages_room_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *RoomReleased) GetNewerEpoch() int64 {
+	if x != nil {
+		return x.NewerEpoch
+	}
+	return 0
+}
+
 // IndexAccesses is ListAccesses for a room stored before the access index existed: the room
 // answers as ListAccesses and writes its access index with a save, so that later listings read
 // the index instead of asking it.
@@ -3738,7 +3851,7 @@ type IndexAccesses struct {
 
 func (x *IndexAccesses) Reset() {
 	*x = IndexAccesses{}
-	mi := &file_messages_room_proto_msgTypes[48]
+	mi := &file_messages_room_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3750,7 +3863,7 @@ func (x *IndexAccesses) String() string {
 func (*IndexAccesses) ProtoMessage() {}
 
 func (x *IndexAccesses) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[48]
+	mi := &file_messages_room_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3763,7 +3876,7 @@ func (x *IndexAccesses) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexAccesses.ProtoReflect.Descriptor instead.
 func (*IndexAccesses) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{48}
+	return file_messages_room_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *IndexAccesses) GetCaller() *Caller {
@@ -3789,7 +3902,7 @@ type LobbyEntriesRecord struct {
 
 func (x *LobbyEntriesRecord) Reset() {
 	*x = LobbyEntriesRecord{}
-	mi := &file_messages_room_proto_msgTypes[49]
+	mi := &file_messages_room_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3801,7 +3914,7 @@ func (x *LobbyEntriesRecord) String() string {
 func (*LobbyEntriesRecord) ProtoMessage() {}
 
 func (x *LobbyEntriesRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_room_proto_msgTypes[49]
+	mi := &file_messages_room_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3814,7 +3927,7 @@ func (x *LobbyEntriesRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LobbyEntriesRecord.ProtoReflect.Descriptor instead.
 func (*LobbyEntriesRecord) Descriptor() ([]byte, []int) {
-	return file_messages_room_proto_rawDescGZIP(), []int{49}
+	return file_messages_room_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *LobbyEntriesRecord) GetEntry() *LobbyEntry {
@@ -4140,7 +4253,14 @@ const file_messages_room_proto_rawDesc = "" +
 	"\x19recording_metadata_status\x18\r \x01(\tR\x17recordingMetadataStatus\"\"\n" +
 	"\n" +
 	"Superseded\x12\x14\n" +
-	"\x05epoch\x18\x01 \x01(\x03R\x05epoch\"C\n" +
+	"\x05epoch\x18\x01 \x01(\x03R\x05epoch\"S\n" +
+	"\vReleaseRoom\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x03R\x05epoch\"/\n" +
+	"\fRoomReleased\x12\x1f\n" +
+	"\vnewer_epoch\x18\x01 \x01(\x03R\n" +
+	"newerEpoch\"C\n" +
 	"\rIndexAccesses\x122\n" +
 	"\x06caller\x18\x01 \x01(\v2\x1a.meetcoord.messages.CallerR\x06caller\"p\n" +
 	"\x12LobbyEntriesRecord\x124\n" +
@@ -4199,7 +4319,7 @@ func file_messages_room_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_room_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_messages_room_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_messages_room_proto_goTypes = []any{
 	(AccessLevel)(0),               // 0: meetcoord.messages.AccessLevel
 	(Role)(0),                      // 1: meetcoord.messages.Role
@@ -4254,11 +4374,13 @@ var file_messages_room_proto_goTypes = []any{
 	(*RememberedReply)(nil),        // 50: meetcoord.messages.RememberedReply
 	(*RoomState)(nil),              // 51: meetcoord.messages.RoomState
 	(*Superseded)(nil),             // 52: meetcoord.messages.Superseded
-	(*IndexAccesses)(nil),          // 53: meetcoord.messages.IndexAccesses
-	(*LobbyEntriesRecord)(nil),     // 54: meetcoord.messages.LobbyEntriesRecord
-	nil,                            // 55: meetcoord.messages.UpdateParticipant.AttributesEntry
-	nil,                            // 56: meetcoord.messages.Failure.FieldsEntry
-	(*livekit.WebhookEvent)(nil),   // 57: livekit.WebhookEvent
+	(*ReleaseRoom)(nil),            // 53: meetcoord.messages.ReleaseRoom
+	(*RoomReleased)(nil),           // 54: meetcoord.messages.RoomReleased
+	(*IndexAccesses)(nil),          // 55: meetcoord.messages.IndexAccesses
+	(*LobbyEntriesRecord)(nil),     // 56: meetcoord.messages.LobbyEntriesRecord
+	nil,                            // 57: meetcoord.messages.UpdateParticipant.AttributesEntry
+	nil,                            // 58: meetcoord.messages.Failure.FieldsEntry
+	(*livekit.WebhookEvent)(nil),   // 59: livekit.WebhookEvent
 }
 var file_messages_room_proto_depIdxs = []int32{
 	5,  // 0: meetcoord.messages.Caller.user:type_name -> meetcoord.messages.User
@@ -4284,11 +4406,11 @@ var file_messages_room_proto_depIdxs = []int32{
 	6,  // 20: meetcoord.messages.RequestEntry.caller:type_name -> meetcoord.messages.Caller
 	6,  // 21: meetcoord.messages.ListWaiting.caller:type_name -> meetcoord.messages.Caller
 	6,  // 22: meetcoord.messages.DecideEntry.caller:type_name -> meetcoord.messages.Caller
-	57, // 23: meetcoord.messages.WebhookEvent.livekit_event:type_name -> livekit.WebhookEvent
+	59, // 23: meetcoord.messages.WebhookEvent.livekit_event:type_name -> livekit.WebhookEvent
 	6,  // 24: meetcoord.messages.MuteParticipant.caller:type_name -> meetcoord.messages.Caller
 	9,  // 25: meetcoord.messages.ParticipantPermission.can_publish_sources:type_name -> meetcoord.messages.SourceList
 	6,  // 26: meetcoord.messages.UpdateParticipant.caller:type_name -> meetcoord.messages.Caller
-	55, // 27: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
+	57, // 27: meetcoord.messages.UpdateParticipant.attributes:type_name -> meetcoord.messages.UpdateParticipant.AttributesEntry
 	24, // 28: meetcoord.messages.UpdateParticipant.permission:type_name -> meetcoord.messages.ParticipantPermission
 	6,  // 29: meetcoord.messages.RemoveParticipant.caller:type_name -> meetcoord.messages.Caller
 	6,  // 30: meetcoord.messages.StartSubtitle.caller:type_name -> meetcoord.messages.Caller
@@ -4302,7 +4424,7 @@ var file_messages_room_proto_depIdxs = []int32{
 	1,  // 38: meetcoord.messages.ChangeParticipantRole.role:type_name -> meetcoord.messages.Role
 	1,  // 39: meetcoord.messages.ParticipantRoleChanged.role:type_name -> meetcoord.messages.Role
 	2,  // 40: meetcoord.messages.Failure.code:type_name -> meetcoord.messages.ErrorCode
-	56, // 41: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
+	58, // 41: meetcoord.messages.Failure.fields:type_name -> meetcoord.messages.Failure.FieldsEntry
 	0,  // 42: meetcoord.messages.RoomView.access_level:type_name -> meetcoord.messages.AccessLevel
 	8,  // 43: meetcoord.messages.RoomView.configuration:type_name -> meetcoord.messages.RoomConfiguration
 	10, // 44: meetcoord.messages.RoomView.accesses:type_name -> meetcoord.messages.Access
@@ -4371,7 +4493,7 @@ func file_messages_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_room_proto_rawDesc), len(file_messages_room_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -55,6 +55,9 @@ type Config struct {
 	LiveKitTimeout time.Duration // one LiveKit call
 	// RecordingNoticeTimeout bounds the notification of a saved recording, retries included.
 	RecordingNoticeTimeout time.Duration
+	// HandoverTimeout bounds the wait for an earlier holder of a room to release it (0:
+	// DefaultHandoverTimeout).
+	HandoverTimeout time.Duration
 }
 
 // Deps are the room's collaborators, shared by every room of the node.
@@ -77,6 +80,8 @@ type Metrics struct {
 	Passivations      prometheus.Counter
 	Fenced            prometheus.Counter
 	Superseded        prometheus.Counter
+	Released          prometheus.Counter
+	HandoversFailed   prometheus.Counter
 	StaleAfterStall   prometheus.Counter
 	StoreErrors       prometheus.Counter
 	Notifications     *prometheus.CounterVec // by type and outcome
@@ -99,6 +104,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_room_fenced_total", Help: "Room activations stopped because a newer activation took over."}),
 		Superseded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_superseded_total", Help: "Room activations stopped when a newer activation elsewhere was announced."}),
+		Released: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_released_total", Help: "Room activations stopped at the request of a newer activation on another member."}),
+		HandoversFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetcoord_room_handovers_failed_total", Help: "Room activations given up because an earlier holder of the room did not release it in time."}),
 		StaleAfterStall: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetcoord_room_stale_after_stall_total", Help: "Room activations stopped after a stall of the node, found replaced by a newer activation."}),
 		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
@@ -120,7 +129,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meetcoord_recording_notifications_total", Help: "Notifications of saved recordings to the outside service, by outcome."},
 			[]string{"outcome"}),
 	}
-	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.StaleAfterStall, m.StoreErrors, m.Notifications,
+	reg.MustRegister(m.Activations, m.Passivations, m.Fenced, m.Superseded, m.Released, m.HandoversFailed, m.StaleAfterStall, m.StoreErrors, m.Notifications,
 		m.LobbyKnocks, m.LobbyDecisions, m.DuplicateCommands, m.DuplicateEvents, m.UnknownEgress, m.RecordingNotices)
 	return m
 }

@@ -171,36 +171,37 @@ func (r *Room) supersede(ctx actor.Context, msg *messages.Superseded) {
 	}
 	r.deps.Metrics.Superseded.Inc()
 	r.logger().Info("room activated elsewhere at a newer epoch, stopping", slog.Int64("epoch", r.epoch), slog.Int64("newer", msg.GetEpoch()))
-	r.loaded = false // never write again from this activation
-	ctx.Stop(ctx.Self())
+	r.stopAsStale(ctx)
 }
 
-// loadFromStore takes this activation's epoch and loads the stored state.
-func (r *Room) loadFromStore() error {
+// loadFromStore takes this activation's epoch and loads the stored state. It returns the
+// other members that held the room before (see handover).
+func (r *Room) loadFromStore() ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.Config.StoreTimeout)
 	defer cancel()
-	epoch, data, err := r.deps.Store.Activate(ctx, r.id)
+	activation, err := r.deps.Store.Activate(ctx, r.id, r.holder)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	epoch, data := activation.Epoch, activation.State
 	r.epoch = epoch
 	state := &messages.RoomState{}
 	if err := proto.Unmarshal(data, state); err != nil {
-		return fmt.Errorf("decode state of room %s: %w", r.id, err)
+		return nil, fmt.Errorf("decode state of room %s: %w", r.id, err)
 	}
 	var lobbyRecords [][]byte
 	if data != nil {
 		if lobbyRecords, err = r.deps.Store.LobbyEntries(ctx, r.id); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	now := r.deps.Clock.Now()
 	r.load(state, now)
 	if err := r.lobby.restoreStored(state.GetLobby(), state.GetExactDeadlines(), lobbyRecords, epoch, now); err != nil {
-		return fmt.Errorf("load lobby of room %s: %w", r.id, err)
+		return nil, fmt.Errorf("load lobby of room %s: %w", r.id, err)
 	}
 	r.loaded = true
-	return nil
+	return activation.Holders, nil
 }
 
 // save writes what the command changed: when only lobby entries changed, those entries alone;
@@ -236,6 +237,7 @@ func (r *Room) save(ch *change) error {
 	snapshot := Snapshot{
 		RoomID: r.id,
 		Epoch:  r.epoch,
+		Holder: r.holder,
 		State:  data,
 		Index:  append(index, ch.extra...),
 		Lobby:  lobbyChange,

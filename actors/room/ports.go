@@ -119,6 +119,9 @@ type IndexOp struct {
 type Snapshot struct {
 	RoomID string
 	Epoch  int64
+	// Holder is the address of the member whose activation writes: a room's first save records
+	// it as the room's holder (see Activation.Holders).
+	Holder string
 	State  []byte        // encoded messages.RoomState
 	TTL    time.Duration // 0: kept until overwritten; tombstones of deleted rooms expire
 	Index  []IndexOp
@@ -144,12 +147,32 @@ type LobbyEntryPut struct {
 	Record        []byte
 }
 
+// Activation is a room's stored state as a new activation takes it over.
+type Activation struct {
+	Epoch int64
+	State []byte // nil: no such room
+	// Holders are the addresses of the other members whose activations held the room before
+	// this one and were not yet seen to let it go, newest first. The new activation asks each to
+	// release the room (messages.ReleaseRoom) before it answers anything: members' views of the
+	// membership can disagree for a while, and an older activation that still believes it owns
+	// the room would answer reads from memory that the newer one has made stale.
+	Holders []string
+}
+
 // Store persists room snapshots with fencing. It is used only by room actors.
 type Store interface {
-	// Activate takes a new epoch for a stored room (fencing out every older activation) and
-	// returns it with the stored state. For a room never stored it returns epoch 0 and nil state
+	// Activate takes a new epoch for a stored room (fencing out every older activation),
+	// records holder (this member's address) as the room's newest holder and returns the stored
+	// state with the earlier holders. For a room never stored it returns epoch 0 and nil state
 	// without writing anything, so that looking up unknown ids leaves no trace.
-	Activate(ctx context.Context, roomID string) (epoch int64, state []byte, err error)
+	Activate(ctx context.Context, roomID, holder string) (Activation, error)
+	// SoleHolder records that every earlier holder let the room go, so that holder alone holds
+	// it; nothing changes if epoch is no longer the room's newest.
+	SoleHolder(ctx context.Context, roomID string, epoch int64, holder string) error
+	// DropHolder removes holder from the room's holders: its activation (at epoch) stopped.
+	// Nothing changes if epoch is no longer the room's newest: the newer activation's record
+	// stands (a late removal must not erase a holder that came back since).
+	DropHolder(ctx context.Context, roomID string, epoch int64, holder string) error
 	// Save writes the snapshot and its index changes atomically, or returns ErrFenced when the
 	// snapshot's epoch is not the room's newest. The first save of a room never stored before is
 	// made with epoch 0 and succeeds only if no other activation stored it first; the store then

@@ -23,6 +23,8 @@ type Room struct {
 	// stallsSeen is the node's stall generation (Deps.Stalls) when this activation last knew it
 	// was the room's newest: at activation, then after each check that a stall called for.
 	stallsSeen uint64
+	handover   *handover // while the room's earlier holders have not all released it
+	holder     string    // this member's name in the room's holders (Members.Holder)
 
 	// The room's state; see stateSharing() and load() for its persisted form.
 	record              *messages.RoomRecord // nil: no such room
@@ -65,6 +67,9 @@ func NewProps(deps Deps) *actor.Props {
 	if deps.Stalls == nil {
 		deps.Stalls = NoStalls{}
 	}
+	if deps.Config.HandoverTimeout <= 0 {
+		deps.Config.HandoverTimeout = DefaultHandoverTimeout
+	}
 	shared := &deps
 	sweeper := newIdleSweeper(deps.Clock, deps.Config.IdleTimeout)
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -78,9 +83,12 @@ func (d Deps) lobbyTimeouts() lobbyTimeouts {
 
 // Receive routes each message to the one handler of its concern.
 func (r *Room) Receive(ctx actor.Context) {
+	if r.waitsForHandover(ctx) {
+		return
+	}
 	switch msg := ctx.Message().(type) {
 	case *cluster.ClusterInit:
-		r.activate(ctx, msg.Identity.GetIdentity())
+		r.activate(ctx, msg)
 	case idleCheck:
 		if r.idle.expired() && r.mayPassivate() {
 			r.deps.Metrics.Passivations.Inc()
@@ -88,7 +96,7 @@ func (r *Room) Receive(ctx actor.Context) {
 		}
 		return
 	case *actor.Stopping:
-		r.deactivate()
+		r.deactivate(ctx)
 
 	case *messages.CreateRoom:
 		r.commandShowing(ctx, msg.GetRequestId(), false, func() *messages.RoomReply { return r.roomReply(msg.GetCaller(), msg.GetUsername(), "") },
@@ -154,6 +162,9 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *messages.Superseded:
 		r.supersede(ctx, msg)
 		return
+	case *messages.ReleaseRoom:
+		r.release(ctx, msg)
+		return
 	case knockNoticeDue:
 		r.sendDueKnockNotice(ctx)
 		return
@@ -171,21 +182,48 @@ func (r *Room) mayPassivate() bool {
 	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.knockNoticePending && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil && !r.metadataStale
 }
 
-// activate loads the room's state when the grain starts on this node.
-func (r *Room) activate(ctx actor.Context, id string) {
-	r.id = id
+// activate loads the room's state when the grain starts on this node, and has the room's earlier
+// holders release it (handover.go) before it serves.
+func (r *Room) activate(ctx actor.Context, init *cluster.ClusterInit) {
+	r.id = init.Identity.GetIdentity()
 	r.system, r.self = ctx.ActorSystem(), ctx.Self()
 	r.deps.Metrics.Activations.Inc()
 	r.idle.start(ctx)
+	members, clustered := clusterMembers(init)
+	r.holder = r.system.Address() // a process alone (no cluster): nobody else holds its rooms
+	if clustered {
+		r.holder = members.Holder()
+	}
 	// Before the store is read: a stall from here on is one this activation has not seen past.
 	r.stallsSeen = r.deps.Stalls.Check()
-	if err := r.loadFromStore(); err != nil {
+	holders, err := r.loadFromStore()
+	if err != nil {
 		// Leave loaded false: every request is answered "unavailable" and the grain stops, so
 		// that the next request tries a fresh activation.
 		r.deps.Metrics.StoreErrors.Inc()
 		r.logger().Error("room state could not be loaded", slog.Any("error", err))
 		return
 	}
+	if len(holders) > 0 && clustered {
+		if r.beginHandover(ctx, members, holders) {
+			return // serves once they answered
+		}
+		r.holdAlone() // every earlier holder is gone
+	}
+	r.afterActivation(ctx)
+}
+
+// clusterMembers is the cluster's view of the other members, from the grain's ClusterInit.
+func clusterMembers(init *cluster.ClusterInit) (Members, bool) {
+	if init.Cluster == nil || init.Cluster.Config == nil {
+		return nil, false
+	}
+	members, ok := init.Cluster.Config.IdentityLookup.(Members)
+	return members, ok
+}
+
+// afterActivation runs once the activation serves.
+func (r *Room) afterActivation(ctx actor.Context) {
 	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil {
 		// Webhooks may have been missed while no activation held the room.
 		ctx.Send(ctx.Self(), reconcileTick{})
@@ -193,7 +231,9 @@ func (r *Room) activate(ctx actor.Context, id string) {
 }
 
 // deactivate runs when the grain stops (passivation, node shutdown, fencing).
-func (r *Room) deactivate() {
+func (r *Room) deactivate(ctx actor.Context) {
+	serving := r.handover == nil
+	r.abandonHandover(ctx)
 	r.idle.stop()
 	if r.reconcile != nil {
 		r.reconcile.Stop()
@@ -201,7 +241,10 @@ func (r *Room) deactivate() {
 	if r.knockNoticeTimer != nil {
 		r.knockNoticeTimer.Stop()
 	}
-	r.saveExactDeadlines()
+	if serving { // an activation that never served has nothing of its own to leave behind
+		r.saveExactDeadlines()
+		r.letGo()
+	}
 	if r.outbox != nil {
 		r.outbox.close()
 	}

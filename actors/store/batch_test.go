@@ -47,7 +47,7 @@ func TestConcurrentSavesKeepTheirOwnOutcome(t *testing.T) {
 		}
 		for i := range rooms {
 			room := fmt.Sprintf("batch-room-%d", i)
-			epoch, state, err := f.s.Activate(ctxT(t), room)
+			epoch, state, err := activate(f.s, ctxT(t), room)
 			if want := fmt.Sprintf("v%d", saves-1); err != nil || epoch != 2 || string(state) != want {
 				t.Fatalf("%s: Activate = %d, %q, %v; want 2, %q", room, epoch, state, err, want)
 			}
@@ -76,7 +76,7 @@ func TestSaveAfterScriptsFlushed(t *testing.T) {
 	if err := r.SaveLobbyEntries(ctxT(t), "flushed-room", 1, roomactor.LobbyChange{}); err != nil {
 		t.Fatalf("lobby save after SCRIPT FLUSH: %v", err)
 	}
-	_, state, err := r.Activate(ctxT(t), "flushed-room")
+	_, state, err := activate(r, ctxT(t), "flushed-room")
 	if err != nil || string(state) != "after flush" {
 		t.Fatalf("Activate = %q, %v", state, err)
 	}

@@ -11,6 +11,7 @@ const prefix = "meetcoord:"
 func epochKey(roomID string) string          { return prefix + "room:" + roomID + ":epoch" }
 func stateKey(roomID string) string          { return prefix + "room:" + roomID + ":state" }
 func lobbyKey(roomID string) string          { return prefix + "room:" + roomID + ":lobby" }
+func holdersKey(roomID string) string        { return prefix + "room:" + roomID + ":holders" }
 func slugKey(slug string) string             { return prefix + "slug:" + slug }
 func userRoomsKey(userID string) string      { return prefix + "user:" + userID + ":rooms" }
 func callbackKey(id string) string           { return prefix + "callback:" + id }

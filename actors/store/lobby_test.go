@@ -67,7 +67,7 @@ func TestLobbyEntriesWrittenOneByOne(t *testing.T) {
 			}
 			wantLobby(t, f, "r1", s.want...)
 		}
-		if _, state, err := f.s.Activate(ctx, "r1"); err != nil || string(state) != "state-of-r1" {
+		if _, state, err := activate(f.s, ctx, "r1"); err != nil || string(state) != "state-of-r1" {
 			t.Fatalf("Activate = %q, %v; the snapshot must be left as it was", state, err)
 		}
 		if f.rdb != nil {
@@ -87,7 +87,7 @@ func TestLobbyEntriesFencing(t *testing.T) {
 		if err := f.s.SaveLobbyEntries(ctx, "r1", 1, roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("a")}, TTL: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
-		if epoch, _, err := f.s.Activate(ctx, "r1"); err != nil || epoch != 2 {
+		if epoch, _, err := activate(f.s, ctx, "r1"); err != nil || epoch != 2 {
 			t.Fatalf("Activate = %d, %v; want 2", epoch, err)
 		}
 		stale := roomactor.LobbyChange{Put: []roomactor.LobbyEntryPut{lobbyPut("stale")}, Remove: []string{"a"}, TTL: time.Hour}

@@ -15,6 +15,7 @@ type Memory struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	epochs    map[string]int64
+	holders   map[string][]string // per room, newest first (see room.Activation.Holders)
 	states    map[string]expiring
 	lobbies   map[string]*memoryLobby // by room id
 	pointers  map[string]expiring     // slug, callback and access indexes, by store key
@@ -47,6 +48,7 @@ func NewMemory() *Memory {
 	return &Memory{
 		now:       time.Now,
 		epochs:    map[string]int64{},
+		holders:   map[string][]string{},
 		states:    map[string]expiring{},
 		lobbies:   map[string]*memoryLobby{},
 		pointers:  map[string]expiring{},
@@ -61,24 +63,67 @@ func NewMemory() *Memory {
 func (m *Memory) Ping(context.Context) error { return nil }
 
 // Activate implements room.Store.
-func (m *Memory) Activate(_ context.Context, roomID string) (int64, []byte, error) {
+func (m *Memory) Activate(_ context.Context, roomID, holder string) (room.Activation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.states[roomID]
 	if ok && !s.alive(m.now()) {
-		// An expired tombstone takes its epoch with it, as in Redis.
+		// An expired tombstone takes its epoch and holders with it, as in Redis.
 		delete(m.states, roomID)
 		delete(m.epochs, roomID)
+		delete(m.holders, roomID)
 		ok = false
 	}
 	if !ok {
-		return m.epochs[roomID], nil, nil
+		return room.Activation{Epoch: m.epochs[roomID]}, nil
 	}
 	m.epochs[roomID]++
 	for _, announce := range m.watchers {
 		announce(roomID, m.epochs[roomID])
 	}
-	return m.epochs[roomID], clone(s.value), nil
+	// As in Redis, where the holders are one space-separated string: an empty name is none.
+	var others []string
+	for _, h := range m.holders[roomID] {
+		if h != holder && len(others) < maxHolders-1 {
+			others = append(others, h)
+		}
+	}
+	m.holders[roomID] = others
+	if holder != "" {
+		m.holders[roomID] = append([]string{holder}, others...)
+	}
+	return room.Activation{Epoch: m.epochs[roomID], State: clone(s.value), Holders: others}, nil
+}
+
+// SoleHolder implements room.Store.
+func (m *Memory) SoleHolder(_ context.Context, roomID string, epoch int64, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epochs[roomID] == epoch && holder != "" {
+		m.holders[roomID] = []string{holder}
+	}
+	return nil
+}
+
+// DropHolder implements room.Store.
+func (m *Memory) DropHolder(_ context.Context, roomID string, epoch int64, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epochs[roomID] != epoch {
+		return nil
+	}
+	var kept []string
+	for _, h := range m.holders[roomID] {
+		if h != holder {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == 0 {
+		delete(m.holders, roomID)
+	} else {
+		m.holders[roomID] = kept
+	}
+	return nil
 }
 
 // Epoch implements room.Store.
@@ -117,6 +162,10 @@ func (m *Memory) Save(_ context.Context, s room.Snapshot) (int64, error) {
 	if current == 0 {
 		current = 1
 		m.epochs[s.RoomID] = current
+		m.holders[s.RoomID] = nil
+		if s.Holder != "" {
+			m.holders[s.RoomID] = []string{s.Holder}
+		}
 	}
 	now := m.now()
 	m.states[s.RoomID] = expiring{value: clone(s.State), expires: expiry(now, s.TTL)}

@@ -83,9 +83,9 @@ func TestMemoryExpiry(t *testing.T) {
 
 	// An expired tombstone: the room reads as never stored, its epoch gone with it (as in
 	// Redis, where the epoch key expires with the tombstone), so no key outlives a deleted room.
-	epoch, state, err := m.Activate(ctx, "r2")
-	if err != nil || state != nil || epoch != 0 {
-		t.Errorf("Activate(expired tombstone) = %d, %q, %v; want 0, nil, nil", epoch, state, err)
+	a, err := m.Activate(ctx, "r2", "member-1")
+	if err != nil || a.State != nil || a.Epoch != 0 || a.Holders != nil {
+		t.Errorf("Activate(expired tombstone) = %+v, %v; want epoch 0, no state, no holders", a, err)
 	}
 }
 

@@ -58,20 +58,41 @@ func (r *Redis) Ping(ctx context.Context) error {
 }
 
 // Activate implements room.Store.
-func (r *Redis) Activate(ctx context.Context, roomID string) (int64, []byte, error) {
-	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID)}, roomID).Slice()
+func (r *Redis) Activate(ctx context.Context, roomID, holder string) (room.Activation, error) {
+	res, err := activateScript.Run(ctx, r.client, []string{epochKey(roomID), stateKey(roomID), holdersKey(roomID)}, roomID, holder).Slice()
 	if err != nil {
-		return 0, nil, fmt.Errorf("activate room %s: %w", roomID, err)
+		return room.Activation{}, fmt.Errorf("activate room %s: %w", roomID, err)
 	}
 	epoch, ok := res[0].(int64)
 	if !ok {
-		return 0, nil, fmt.Errorf("activate room %s: unexpected epoch %T", roomID, res[0])
+		return room.Activation{}, fmt.Errorf("activate room %s: unexpected epoch %T", roomID, res[0])
 	}
-	var state []byte
+	a := room.Activation{Epoch: epoch}
 	if s, ok := res[1].(string); ok {
-		state = []byte(s)
+		a.State = []byte(s)
 	}
-	return epoch, state, nil
+	if others, ok := res[2].(string); ok {
+		a.Holders = strings.Fields(others)
+	}
+	return a, nil
+}
+
+// SoleHolder implements room.Store.
+func (r *Redis) SoleHolder(ctx context.Context, roomID string, epoch int64, holder string) error {
+	err := soleHolderScript.Run(ctx, r.client, []string{epochKey(roomID), holdersKey(roomID)}, strconv.FormatInt(epoch, 10), holder).Err()
+	if err != nil {
+		return fmt.Errorf("record the holder of room %s: %w", roomID, err)
+	}
+	return nil
+}
+
+// DropHolder implements room.Store. It goes with the saves' batches: when a node leaves, all its
+// rooms stop at once.
+func (r *Redis) DropHolder(ctx context.Context, roomID string, epoch int64, holder string) error {
+	if _, err := r.writes.runScript(ctx, dropHolderScript, []string{epochKey(roomID), holdersKey(roomID)}, strconv.FormatInt(epoch, 10), holder); err != nil {
+		return fmt.Errorf("drop a holder of room %s: %w", roomID, err)
+	}
+	return nil
 }
 
 // ActivationsChannel is the Redis pub/sub channel on which every activation is announced.
@@ -106,8 +127,8 @@ func (r *Redis) WatchActivations(ctx context.Context, announce func(roomID strin
 
 // Save implements room.Store.
 func (r *Redis) Save(ctx context.Context, s room.Snapshot) (int64, error) {
-	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID), lobbyKey(s.RoomID)}
-	args := []any{strconv.FormatInt(s.Epoch, 10), s.State, ttlMillis(s.TTL), s.RoomID}
+	keys := []string{epochKey(s.RoomID), stateKey(s.RoomID), lobbyKey(s.RoomID), holdersKey(s.RoomID)}
+	args := []any{strconv.FormatInt(s.Epoch, 10), s.State, ttlMillis(s.TTL), s.RoomID, s.Holder}
 	for _, op := range s.Index {
 		keys = append(keys, indexKey(op))
 		args = append(args, indexArgs(op)...)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -8,17 +9,45 @@ import (
 	"meetcoord/actors/room"
 )
 
+// maxHolders bounds the holders a room's record keeps (newest first): more members than that
+// cannot have held a room without one of them letting the others go.
+const maxHolders = 8
+
 // activateScript takes a new epoch only for rooms that exist: a lookup of an unknown id must not
-// leave keys behind. It publishes "<room id> <epoch>" on ActivationsChannel (ARGV[1] is the room
-// id) so that older activations elsewhere stop at once.
+// leave keys behind (KEYS: epoch, state, holders). It records ARGV[2], the activating member, as
+// the newest holder and returns the earlier ones (space-separated), and publishes
+// "<room id> <epoch>" on ActivationsChannel (ARGV[1] is the room id) so that older activations
+// elsewhere stop at once. The holders key lives as long as the epoch does.
 var activateScript = redis.NewScript(`
 local state = redis.call('GET', KEYS[2])
-if state then
-  local epoch = redis.call('INCR', KEYS[1])
-  redis.call('PUBLISH', '` + ActivationsChannel + `', ARGV[1] .. ' ' .. epoch)
-  return {epoch, state}
+if not state then
+  return {tonumber(redis.call('GET', KEYS[1]) or '0'), false, ''}
 end
-return {tonumber(redis.call('GET', KEYS[1]) or '0'), false}
+local epoch = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', '` + ActivationsChannel + `', ARGV[1] .. ' ' .. epoch)
+local holders, others = {ARGV[2]}, {}
+for h in string.gmatch(redis.call('GET', KEYS[3]) or '', '%S+') do
+  if h ~= ARGV[2] and #holders < ` + strconv.Itoa(maxHolders) + ` then
+    holders[#holders + 1] = h
+    others[#others + 1] = h
+  end
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('SET', KEYS[3], table.concat(holders, ' '), 'PX', ttl)
+else
+  redis.call('SET', KEYS[3], table.concat(holders, ' '))
+end
+return {epoch, state, table.concat(others, ' ')}
+`)
+
+// soleHolderScript records ARGV[2] as the room's only holder (KEYS: epoch, holders) if ARGV[1]
+// is still the room's epoch.
+var soleHolderScript = redis.NewScript(`
+if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'KEEPTTL')
+end
+return 1
 `)
 
 // applyLobbyLua defines applyLobby(key, a): it applies the lobby change whose arguments start at
@@ -49,6 +78,24 @@ local function applyLobby(key, a)
 end
 `
 
+// dropHolderScript removes ARGV[2] from the room's holders (KEYS: epoch, holders), and the key
+// with the last of them, if ARGV[1] is still the room's epoch.
+var dropHolderScript = redis.NewScript(`
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then
+  return 0
+end
+local kept = {}
+for h in string.gmatch(redis.call('GET', KEYS[2]) or '', '%S+') do
+  if h ~= ARGV[2] then kept[#kept + 1] = h end
+end
+if #kept == 0 then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], table.concat(kept, ' '), 'KEEPTTL')
+end
+return 1
+`)
+
 // saveLobbyScript writes a lobby change alone (KEYS: epoch, lobby), refused unless ARGV[1] is
 // still the room's epoch, as saveScript's writes are.
 var saveLobbyScript = redis.NewScript(applyLobbyLua + `
@@ -61,9 +108,10 @@ return 1
 `)
 
 // saveScript refuses the write unless ARGV[1] is still the room's epoch (epoch "0": the room
-// was never stored, and the first such writer takes epoch 1), then writes the state, applies the
-// lobby change (KEYS[3], its arguments after the index operations' ones; see applyLobby) and
-// one index operation per extra key:
+// was never stored, and the first such writer takes epoch 1 and is recorded in KEYS[4] as the
+// room's holder, ARGV[5]), then writes the state, applies the lobby change (KEYS[3], its
+// arguments after the index operations' ones; see applyLobby) and one index operation per extra
+// key:
 //
 //	"h" <summary>       HSET key <room id> summary   (user rooms, room accesses)
 //	"hd"                HDEL key <room id>
@@ -80,8 +128,8 @@ if current ~= ARGV[1] then
 end
 local room = ARGV[4]
 local ops = {}
-local a = 5
-for k = 4, #KEYS do
+local a = 6
+for k = 5, #KEYS do
   local op = {name = ARGV[a], key = KEYS[k]}
   if op.name == 'hf' then
     op.field = ARGV[a + 1]; op.arg = ARGV[a + 2]; a = a + 3
@@ -101,16 +149,19 @@ end
 local epoch = tonumber(current)
 if epoch == 0 then
   epoch = redis.call('INCR', KEYS[1])
+  redis.call('SET', KEYS[4], ARGV[5])
 end
 if tonumber(ARGV[3]) > 0 then
-  -- A tombstone: the epoch goes with it, and the lobby at once, so a deleted room leaves no
-  -- key behind.
+  -- A tombstone: the epoch and holders go with it, and the lobby at once, so a deleted room
+  -- leaves no key behind.
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
   redis.call('DEL', KEYS[3])
 else
   redis.call('SET', KEYS[2], ARGV[2])
   redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[4])
 end
 for _, op in ipairs(ops) do
   if op.name == 'hf' then

@@ -77,6 +77,12 @@ func mustSave(t *testing.T, s contractStore, snap roomactor.Snapshot) int64 {
 	return epoch
 }
 
+// activate is Activate as member-1 (the tests of holders use Activate directly).
+func activate(s roomactor.Store, ctx context.Context, roomID string) (int64, []byte, error) {
+	a, err := s.Activate(ctx, roomID, "member-1")
+	return a.Epoch, a.State, err
+}
+
 // create stores a room for the first time and returns its epoch (1).
 func create(t *testing.T, s contractStore, roomID string, index ...roomactor.IndexOp) int64 {
 	t.Helper()
@@ -108,7 +114,7 @@ func (f fixture) pttl(t *testing.T, key string) time.Duration {
 func TestActivateUnknownRoomWritesNothing(t *testing.T) {
 	eachStore(t, func(t *testing.T, f fixture) {
 		for range 3 {
-			epoch, state, err := f.s.Activate(ctxT(t), "no-such-room")
+			epoch, state, err := activate(f.s, ctxT(t), "no-such-room")
 			if err != nil || epoch != 0 || state != nil {
 				t.Fatalf("Activate(unknown) = %d, %q, %v; want 0, nil, nil", epoch, state, err)
 			}
@@ -140,7 +146,7 @@ func TestFencing(t *testing.T) {
 			t.Fatalf("save at epoch 1 returned %d, want 1", e)
 		}
 		// A new activation fences epoch 1 out.
-		epoch, state, err := f.s.Activate(ctx, room)
+		epoch, state, err := activate(f.s, ctx, room)
 		if err != nil || epoch != 2 || string(state) != "v2" {
 			t.Fatalf("Activate = %d, %q, %v; want 2, v2, nil", epoch, state, err)
 		}
@@ -159,7 +165,7 @@ func TestFencing(t *testing.T) {
 		if e := mustSave(t, f.s, roomactor.Snapshot{RoomID: room, Epoch: 2, State: []byte("v3")}); e != 2 {
 			t.Fatalf("save at epoch 2 returned %d, want 2", e)
 		}
-		epoch, state, err = f.s.Activate(ctx, room)
+		epoch, state, err = activate(f.s, ctx, room)
 		if err != nil || epoch != 3 || string(state) != "v3" {
 			t.Fatalf("Activate = %d, %q, %v; want 3, v3 (the stale saves changed nothing), nil", epoch, state, err)
 		}
@@ -185,12 +191,66 @@ func TestEpochReadsWithoutTakingOne(t *testing.T) {
 		create(t, f.s, "r")
 		epochIs(1, "after the first save")
 		epochIs(1, "read again")
-		if epoch, _, err := f.s.Activate(ctx, "r"); err != nil || epoch != 2 {
+		if epoch, _, err := activate(f.s, ctx, "r"); err != nil || epoch != 2 {
 			t.Fatalf("Activate = %d, %v; want 2", epoch, err)
 		}
 		epochIs(2, "after an activation")
 		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r", Epoch: 2, State: []byte("v2")})
 		epochIs(2, "after a save")
+	})
+}
+
+// TestHoldersOfARoom: each activation learns the other members that held the room before it,
+// newest first, until one of them records that it holds the room alone; a member that let the
+// room go is forgotten.
+func TestHoldersOfARoom(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		ctx := ctxT(t)
+		activateAs := func(holder string, want ...string) int64 {
+			t.Helper()
+			a, err := f.s.Activate(ctx, "r", holder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(a.Holders, want) {
+				t.Fatalf("Activate as %s: holders %q, want %q", holder, a.Holders, want)
+			}
+			return a.Epoch
+		}
+		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r", Epoch: 0, State: []byte("v1"), Holder: "a"})
+		activateAs("b", "a")
+		activateAs("c", "b", "a")
+		epoch := activateAs("a", "c", "b")
+		activateAs("a", "c", "b") // its own earlier activation is not a holder to ask
+		if err := f.s.SoleHolder(ctx, "r", epoch, "a"); err != nil {
+			t.Fatal(err)
+		}
+		activateAs("b", "a", "c") // epoch moved on: the stale SoleHolder changed nothing
+		epoch = activateAs("c", "b", "a")
+		if err := f.s.SoleHolder(ctx, "r", epoch, "c"); err != nil {
+			t.Fatal(err)
+		}
+		epoch = activateAs("b", "c")
+		drop := func(epoch int64, holder string) {
+			t.Helper()
+			if err := f.s.DropHolder(ctx, "r", epoch, holder); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drop(epoch-1, "c") // late: from an activation older than the newest, it changes nothing
+		epoch = activateAs("a", "b", "c")
+		drop(epoch, "c")
+		epoch = activateAs("a", "b")
+		drop(epoch, "a")
+		drop(epoch, "b")
+		epoch = activateAs("c")
+		// A deleted room's holders expire with its tombstone.
+		if f.rdb != nil {
+			mustSave(t, f.s, roomactor.Snapshot{RoomID: "r", Epoch: epoch, State: []byte("tombstone"), TTL: time.Hour})
+			if ttl := f.pttl(t, "meetcoord:room:r:holders"); ttl <= 0 || ttl > time.Hour {
+				t.Fatalf("holders of a deleted room expire in %v, want within the tombstone's hour", ttl)
+			}
+		}
 	})
 }
 
@@ -227,7 +287,7 @@ func TestConcurrentFirstSave(t *testing.T) {
 		if winner < 0 {
 			t.Fatal("no creator stored the room")
 		}
-		_, state, _ := f.s.Activate(ctxT(t), "r")
+		_, state, _ := activate(f.s, ctxT(t), "r")
 		if want := fmt.Sprintf("creator %d", winner); string(state) != want {
 			t.Errorf("stored %q, want %q", state, want)
 		}
@@ -261,7 +321,7 @@ func TestConcurrentActivations(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				ctx := context.Background()
-				epoch, state, err := f.s.Activate(ctx, "r")
+				epoch, state, err := activate(f.s, ctx, "r")
 				if err != nil {
 					results[i].err = err
 					return
@@ -305,7 +365,7 @@ func TestConcurrentActivations(t *testing.T) {
 			t.Fatal("no save succeeded (the newest activation must)")
 		}
 		// The newest activation is never fenced, so it wrote last.
-		current, state, err := f.s.Activate(ctxT(t), "r")
+		current, state, err := activate(f.s, ctxT(t), "r")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +456,7 @@ func TestSlugIndex(t *testing.T) {
 		if !errors.As(err, &taken) || taken.Index != roomactor.IndexSlug || taken.Key != "aaa-bbbb-ccc" {
 			t.Errorf("save with a taken slug = %v, want an IndexTakenError on slug aaa-bbbb-ccc", err)
 		}
-		if epoch, state, err := f.s.Activate(ctx, "r2"); err != nil || epoch != 0 || state != nil {
+		if epoch, state, err := activate(f.s, ctx, "r2"); err != nil || epoch != 0 || state != nil {
 			t.Errorf("after the refused creation, Activate(r2) = %d, %q, %v; want 0, nil", epoch, state, err)
 		}
 		if rooms, _ := f.s.RoomsOfUser(ctx, "alice"); len(rooms) != 0 {
@@ -424,7 +484,7 @@ func TestSlugIndex(t *testing.T) {
 		if id, ok, _ := f.s.RoomIDBySlug(ctx, "r3-slug"); !ok || id != "r3" {
 			t.Errorf("refused save removed r3's slug (%q, %v)", id, ok)
 		}
-		if epoch, state, _ := f.s.Activate(ctx, "r3"); epoch != 2 || string(state) != "state-of-r3" {
+		if epoch, state, _ := activate(f.s, ctx, "r3"); epoch != 2 || string(state) != "state-of-r3" {
 			t.Errorf("after the refused save, Activate(r3) = %d, %q; want 2, state-of-r3", epoch, state)
 		}
 		if id, _, _ := f.s.RoomIDBySlug(ctx, "aaa-bbbb-ccc"); id != "r1" {
@@ -556,7 +616,7 @@ func TestSnapshotTTL(t *testing.T) {
 		const ttl = 24 * time.Hour
 		mustSave(t, f.s, roomactor.Snapshot{RoomID: "r1", Epoch: 1, State: []byte("tombstone"), TTL: ttl})
 		// Until it expires, the tombstone is the room's state.
-		if epoch, state, err := f.s.Activate(ctx, "r1"); err != nil || epoch != 2 || string(state) != "tombstone" {
+		if epoch, state, err := activate(f.s, ctx, "r1"); err != nil || epoch != 2 || string(state) != "tombstone" {
 			t.Errorf("Activate = %d, %q, %v; want 2, tombstone", epoch, state, err)
 		}
 		if f.rdb != nil {
@@ -629,12 +689,12 @@ func TestStoredBytesAreCopied(t *testing.T) {
 		}
 		copy(state, "XXXXX")
 		copy(summary, "XXXXXXX")
-		_, got, _ := f.s.Activate(ctx, "r")
+		_, got, _ := activate(f.s, ctx, "r")
 		if string(got) != "state" {
 			t.Errorf("state %q, want %q", got, "state")
 		}
 		got[0] = 'Y'
-		_, again, _ := f.s.Activate(ctx, "r")
+		_, again, _ := activate(f.s, ctx, "r")
 		if string(again) != "state" {
 			t.Errorf("state %q after the caller changed a loaded copy", again)
 		}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,15 @@ type Lookup struct {
 	mu       sync.Mutex
 	members  map[string]bool      // addresses of the current members
 	suspects map[string]time.Time // members whose connection broke, since when
-	owners   []string             // members minus suspects: who may host rooms
-	down     map[string]chan struct{}
+	// incarnations are the member ids of the processes at the members' addresses (a process
+	// restarted on the same address is a new member id); suspectOf and departed say which
+	// process was seen gone, so that a new one on the same address is not taken for it (Gone).
+	incarnations map[string]string
+	suspectOf    map[string]string
+	departed     map[string]departure
+	selfID       string   // this process's member id, once the membership lists it
+	owners       []string // members minus suspects: who may host rooms
+	down         map[string]chan struct{}
 }
 
 var _ protocluster.IdentityLookup = (*Lookup)(nil)
@@ -75,6 +83,9 @@ func New(activationTimeout time.Duration, logger *slog.Logger, grainProps map[st
 		log:               logger.With(slog.String("component", "placement")),
 		members:           map[string]bool{},
 		suspects:          map[string]time.Time{},
+		incarnations:      map[string]string{},
+		suspectOf:         map[string]string{},
+		departed:          map[string]departure{},
 		down:              map[string]chan struct{}{},
 	}
 }
@@ -170,6 +181,80 @@ func (l *Lookup) Down(address string) <-chan struct{} {
 	return ch
 }
 
+// departedMemory is how long a member that left is remembered as gone (Gone): long enough for
+// the rooms it held to move, short enough that the map stays small however many members came
+// and went.
+const departedMemory = 10 * time.Minute
+
+// departure is a member seen leaving the membership: when, and which process it was.
+type departure struct {
+	at time.Time
+	id string // member id, "" when unknown
+}
+
+// Holder is this process's name in the rooms' holders (room.Activation.Holders): its member id
+// and address, so that a process restarted on the same address is told from the one before. The
+// id is known once the membership lists this member; before that the address stands alone.
+func (l *Lookup) Holder() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.selfID == "" {
+		return l.self
+	}
+	return l.selfID + "@" + l.self
+}
+
+// splitHolder is Holder's inverse: the member id ("" when not recorded) and the address. Member
+// ids may hold "@" themselves; addresses do not.
+func splitHolder(holder string) (id, address string) {
+	i := strings.LastIndexByte(holder, '@')
+	if i < 0 {
+		return "", holder
+	}
+	return holder[:i], holder[i+1:]
+}
+
+// sameProcess reports whether a member id seen here and a holder's are the same process, or
+// either is unknown (then the address decides alone).
+func sameProcess(seen, holder string) bool { return seen == "" || holder == "" || seen == holder }
+
+// Gone reports whether the holder (see Holder) is known to be gone: its process left the
+// membership or its connection broke, or it ran on this member's address before this process. A
+// room activated here does not wait for such a holder to release the room (messages.ReleaseRoom):
+// it is dead, or it stood still and its rooms check the store when it resumes (room.Stalls). A
+// member this view never had is not known to be gone: it may have joined in another member's
+// view first; nor is a new process on the address of one seen gone.
+func (l *Lookup) Gone(holder string) bool {
+	id, address := splitHolder(holder)
+	if address == l.self {
+		// This process's own earlier activations stopped before a new one could start (one
+		// activation per room here); anything older on this address is a process that exited.
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.suspects[address].IsZero() && sameProcess(l.suspectOf[address], id) {
+		return true
+	}
+	d, left := l.departed[address]
+	return left && sameProcess(d.id, id)
+}
+
+// Member reports whether the holder's process is in this member's view of the membership.
+func (l *Lookup) Member(holder string) bool {
+	id, address := splitHolder(holder)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.members[address] && sameProcess(l.incarnations[address], id)
+}
+
+// PlacementOf is the PID of the placement actor of the holder's member: where a room's
+// messages.ReleaseRoom goes.
+func (l *Lookup) PlacementOf(holder string) *actor.PID {
+	_, address := splitHolder(holder)
+	return actor.NewPID(address, ActorName)
+}
+
 // Tell delivers msg to the grain's activation on this member, if there is one (nothing is
 // activated for it).
 func (l *Lookup) Tell(ci *protocluster.ClusterIdentity, msg any) {
@@ -213,21 +298,44 @@ func (l *Lookup) Drain(timeout time.Duration) int {
 func (l *Lookup) onTopology(t *protocluster.ClusterTopology) {
 	l.mu.Lock()
 	members := make(map[string]bool, len(t.Members))
+	incarnations := make(map[string]string, len(t.Members))
 	for _, m := range t.Members {
 		members[m.Address()] = true
+		incarnations[m.Address()] = m.Id
 	}
+	now := time.Now()
 	for addr := range l.members {
-		if !members[addr] && addr != l.self {
+		if addr == l.self {
+			continue
+		}
+		if !members[addr] {
 			l.signalDownLocked(addr)
 		}
+		if old := l.incarnations[addr]; !members[addr] || (old != "" && incarnations[addr] != old) {
+			l.departed[addr] = departure{at: now, id: old} // gone, or replaced by a new process
+		}
+	}
+	for addr, d := range l.departed {
+		// Forgotten after a while, and at once when it is back and cannot be told from the
+		// process that left.
+		if now.Sub(d.at) > departedMemory || (members[addr] && (d.id == "" || incarnations[addr] == d.id)) {
+			delete(l.departed, addr)
+		}
+	}
+	if id := incarnations[l.self]; id != "" {
+		l.selfID = id
 	}
 	// A view without this member (dropped by the provider, or leaving) still routes to it, so
 	// that requests in flight on this node find their rooms; readiness reports the drop.
 	members[l.self] = true
 	l.members = members
+	l.incarnations = incarnations
 	for addr := range l.suspects {
-		if !members[addr] {
+		// Gone from the membership, or a new process on its address: not the one whose
+		// connection broke.
+		if suspected := l.suspectOf[addr]; !members[addr] || (suspected != "" && incarnations[addr] != suspected) {
 			delete(l.suspects, addr)
+			delete(l.suspectOf, addr)
 		}
 	}
 	l.recomputeLocked()
@@ -242,11 +350,12 @@ func (l *Lookup) onConnectionLost(address string) {
 		return
 	}
 	l.suspects[address] = time.Now()
+	l.suspectOf[address] = l.incarnations[address]
 	l.signalDownLocked(address)
 	l.recomputeLocked()
 	l.mu.Unlock()
 	l.log.Info("member connection lost: its rooms move until it reconnects or leaves", slog.String("member", address))
-	if host, portText, err := net.SplitHostPort(address); err == nil {
+	if host, portText, err := net.SplitHostPort(address); err == nil && l.cluster != nil {
 		if port, err := strconv.Atoi(portText); err == nil {
 			l.cluster.PidCache.RemoveByMember(&protocluster.Member{Host: host, Port: int32(port)})
 		}
@@ -261,6 +370,7 @@ func (l *Lookup) onConnected(address string) {
 		return
 	}
 	delete(l.suspects, address)
+	delete(l.suspectOf, address)
 	l.recomputeLocked()
 	l.mu.Unlock()
 	l.log.Info("member reconnected", slog.String("member", address))

@@ -2,8 +2,14 @@ package placement
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
+
+	protocluster "github.com/asynkron/protoactor-go/cluster"
 )
 
 func TestRendezvous(t *testing.T) {
@@ -65,4 +71,54 @@ func TestRendezvous(t *testing.T) {
 			t.Fatalf("owner among no members: %q", got)
 		}
 	})
+}
+
+// TestHoldersGoneOrMember: a room's earlier holder is gone when its own process was seen gone
+// (connection broken, left the membership), not when a new process took its address; a holder
+// never seen is neither gone nor a member.
+func TestHoldersGoneOrMember(t *testing.T) {
+	const self, a, b = "10.0.0.1:4000", "10.0.0.2:4000", "10.0.0.3:4000"
+	l := New(0, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	l.self = self
+	topology := func(ids map[string]string) {
+		var members []*protocluster.Member
+		for addr, id := range ids {
+			host, port, _ := net.SplitHostPort(addr)
+			p, _ := strconv.Atoi(port)
+			members = append(members, &protocluster.Member{Id: id, Host: host, Port: int32(p)})
+		}
+		l.onTopology(&protocluster.ClusterTopology{Members: members})
+	}
+	check := func(when, holder string, gone, member bool) {
+		t.Helper()
+		if got := l.Gone(holder); got != gone {
+			t.Errorf("%s: Gone(%s) = %v, want %v", when, holder, got, gone)
+		}
+		if got := l.Member(holder); got != member {
+			t.Errorf("%s: Member(%s) = %v, want %v", when, holder, got, member)
+		}
+	}
+	topology(map[string]string{self: "s1", a: "a1", b: "b1"})
+	if got := l.Holder(); got != "s1@"+self {
+		t.Fatalf("Holder() = %q", got)
+	}
+	check("all up", "a1@"+a, false, true)
+	check("all up", "a0@"+a, false, false)   // an earlier process of a that this view never had
+	check("all up", "s0@"+self, true, false) // an earlier process on this address
+	check("all up", "x1@10.0.0.9:4000", false, false)
+
+	l.onConnectionLost(a)
+	check("a's connection broke", "a1@"+a, true, true)
+	check("a's connection broke", a, true, true) // a holder recorded before its id was known
+
+	topology(map[string]string{self: "s1", a: "a2", b: "b1"}) // a restarted on its address
+	check("a restarted", "a1@"+a, true, false)
+	check("a restarted", "a2@"+a, false, true)
+
+	topology(map[string]string{self: "s1", a: "a2"}) // b left
+	check("b left", "b1@"+b, true, false)
+	check("b left", "b2@"+b, false, false) // a new process of b, not yet in this view
+	topology(map[string]string{self: "s1", a: "a2", b: "b2"})
+	check("b back as a new process", "b1@"+b, true, false)
+	check("b back as a new process", "b2@"+b, false, true)
 }

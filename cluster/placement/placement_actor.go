@@ -1,10 +1,14 @@
 package placement
 
 import (
+	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
+
+	"meetcoord/messages"
 )
 
 // rebalance asks the placement actor to passivate grains this member no longer owns.
@@ -42,6 +46,8 @@ func (p *placementActor) Receive(ctx actor.Context) {
 		if g, ok := p.grains[msg.key]; ok {
 			ctx.Send(g.pid, msg.msg)
 		}
+	case *messages.ReleaseRoom:
+		p.release(ctx, msg)
 	case rebalance:
 		p.passivateMoved(ctx)
 	case passivateAll:
@@ -82,6 +88,33 @@ func (p *placementActor) activate(ctx actor.Context, req *protocluster.Activatio
 	p.grains[key] = grain{identity: req.ClusterIdentity, pid: pid}
 	p.byPID[pid.Id] = key
 	ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
+}
+
+// releaseTimeout bounds the wait for a grain to answer ReleaseRoom here; the member that asked
+// stops waiting sooner (room.Config.HandoverTimeout).
+const releaseTimeout = 30 * time.Second
+
+// release hands a newer activation's ReleaseRoom (from another member) to the activation here,
+// which answers it after the messages already in its mailbox, so that nothing it answers
+// afterwards comes from its memory. No activation here, or one that stopped just before the
+// question reached it (its mailbox bounces it), is an answer too: released. Only a member this
+// one could not be reached from answers nothing, and the asker decides what that means.
+func (p *placementActor) release(ctx actor.Context, msg *messages.ReleaseRoom) {
+	g, ok := p.grains[protocluster.NewClusterIdentity(msg.GetIdentity(), msg.GetKind()).AsKey()]
+	if !ok {
+		ctx.Respond(&messages.RoomReleased{})
+		return
+	}
+	ctx.ReenterAfter(ctx.RequestFuture(g.pid, msg, releaseTimeout), func(res any, err error) {
+		switch {
+		case errors.Is(err, actor.ErrDeadLetter):
+			ctx.Respond(&messages.RoomReleased{})
+		case err == nil:
+			ctx.Respond(res)
+		default:
+			ctx.Logger().Warn("a room did not answer ReleaseRoom", slog.String("room", msg.GetIdentity()), slog.Any("error", err))
+		}
+	})
 }
 
 func (p *placementActor) forget(pid *actor.PID) {
