@@ -64,6 +64,7 @@ type Lookup struct {
 	suspectOf    map[string]string
 	departed     map[string]departure
 	selfID       string   // this process's member id, once the membership lists it
+	holder       string   // selfID@self, once selfID is known (Holder)
 	owners       []string // members minus suspects: who may host rooms
 	down         map[string]chan struct{}
 }
@@ -195,13 +196,15 @@ type departure struct {
 // Holder is this process's name in the rooms' holders (room.Activation.Holders): its member id
 // and address, so that a process restarted on the same address is told from the one before. The
 // id is known once the membership lists this member; before that the address stands alone.
+//
+// Every room keeps it: the one string made when the id became known is shared by all of them.
 func (l *Lookup) Holder() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.selfID == "" {
+	if l.holder == "" {
 		return l.self
 	}
-	return l.selfID + "@" + l.self
+	return l.holder
 }
 
 // splitHolder is Holder's inverse: the member id ("" when not recorded) and the address. Member
@@ -322,8 +325,8 @@ func (l *Lookup) onTopology(t *protocluster.ClusterTopology) {
 			delete(l.departed, addr)
 		}
 	}
-	if id := incarnations[l.self]; id != "" {
-		l.selfID = id
+	if id := incarnations[l.self]; id != "" && id != l.selfID {
+		l.selfID, l.holder = id, id+"@"+l.self
 	}
 	// A view without this member (dropped by the provider, or leaving) still routes to it, so
 	// that requests in flight on this node find their rooms; readiness reports the drop.
