@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,8 +130,13 @@ func TestJepsenRoomLinearizable(t *testing.T) {
 		if err != nil || res.Status != http.StatusOK {
 			continue // a node the last fault left down: its counters are gone anyway
 		}
-		released += counterIn(res.Body, "meetcoord_room_released_total")
-		gaveUp += counterIn(res.Body, "meetcoord_room_handovers_failed_total")
+		metrics, err := servicetest.ParseMetrics(res.Body)
+		if err != nil {
+			t.Fatalf("parse /metrics: %v", err)
+		}
+		r, _ := metrics.Value("meetcoord_room_released_total")
+		g, _ := metrics.Value("meetcoord_room_handovers_failed_total")
+		released, gaveUp = released+r, gaveUp+g
 	}
 	t.Logf("handovers: %v activations released to a newer one, %v new activations gave up", released, gaveUp)
 	if n := run.unexpected.Load(); n > 0 {
@@ -689,15 +693,4 @@ func explainViolation(ops []porcupine.Operation, info porcupine.LinearizationInf
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// counterIn is the value of an unlabelled counter in a Prometheus text exposition (0 if absent).
-func counterIn(exposition []byte, name string) float64 {
-	for _, line := range strings.Split(string(exposition), "\n") {
-		if value, ok := strings.CutPrefix(line, name+" "); ok {
-			v, _ := strconv.ParseFloat(value, 64)
-			return v
-		}
-	}
-	return 0
 }

@@ -208,6 +208,8 @@ func (r *Room) abandonHandover(ctx actor.Context) {
 	}
 }
 
+// moved is the answer of an activation that a newer one replaced: Node.Ask retries it on the
+// room's current owner.
 func moved() *messages.RoomReply {
 	return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
 }

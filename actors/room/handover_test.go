@@ -17,6 +17,7 @@ import (
 
 	"meetcoord/actors/room"
 	"meetcoord/actors/store"
+	"meetcoord/cmd/meetcoord/service/servicetest"
 	"meetcoord/messages"
 )
 
@@ -127,7 +128,7 @@ func TestNewActivationWaitsForTheEarlierHolder(t *testing.T) {
 			get := answerOf(system.Root.RequestFuture(grain, &messages.GetRoom{}, 30*time.Second))
 
 			if tc.wantAsked {
-				waitFor(t, "the earlier holder to be asked", func() bool { return len(holder.askedEpochs()) == 1 })
+				servicetest.Eventually(t, 30*time.Second, "the earlier holder to be asked", func() bool { return len(holder.askedEpochs()) == 1 })
 			}
 			if tc.answer != nil {
 				// The room must not answer while the holder has not: give it time to (wrongly) do so.
@@ -184,18 +185,6 @@ func TestNewActivationWaitsForTheEarlierHolder(t *testing.T) {
 				t.Fatalf("holders after the handover: %q, want %q", next.Holders, wantHolders)
 			}
 		})
-	}
-}
-
-// waitFor waits, with a deadline generous for a loaded machine, until cond holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

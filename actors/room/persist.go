@@ -136,9 +136,8 @@ func (r *Room) saveFailed(ctx actor.Context, ch *change, err error) *messages.Ro
 	case errors.Is(err, ErrFenced):
 		r.deps.Metrics.Fenced.Inc()
 		r.logger().Warn("room activation fenced by a newer one, stopping", slog.Any("error", err))
-		r.loaded = false // never write again from this activation
-		ctx.Stop(ctx.Self())
-		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
+		r.stopAsStale(ctx)
+		return moved()
 	case errors.Is(err, ErrIndexTaken) && ch.clientSlug != "" && takenIndex(err, IndexSlug) == ch.clientSlug:
 		return invalid("name", "Room with this Slug already exists.")
 	case errors.Is(err, ErrIndexTaken) && takenIndex(err, IndexCallback) != "":

@@ -40,9 +40,8 @@ func (r *Room) verifyCurrent(ctx actor.Context) *messages.RoomReply {
 		r.deps.Metrics.StaleAfterStall.Inc()
 		r.logger().Info("room activated elsewhere while the node stood still, stopping",
 			slog.Int64("epoch", r.epoch), slog.Int64("stored", stored))
-		r.loaded = false // never write again from this activation
-		ctx.Stop(ctx.Self())
-		return failure(messages.ErrorCode_ERROR_CODE_MOVED, "The room moved to another node, try again.")
+		r.stopAsStale(ctx)
+		return moved()
 	}
 	// The generation read before the store: a stall during the read is seen by the next request.
 	r.stallsSeen = generation

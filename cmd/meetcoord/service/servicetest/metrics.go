@@ -20,12 +20,17 @@ func (c *Client) Metrics() Metrics {
 	if res.Status != http.StatusOK {
 		c.t.Fatalf("GET /metrics: %d %s", res.Status, res.Body)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(res.Body))
+	families, err := ParseMetrics(res.Body)
 	if err != nil {
 		c.t.Fatalf("parse /metrics: %v", err)
 	}
 	return families
+}
+
+// ParseMetrics reads a /metrics answer (Prometheus text format).
+func ParseMetrics(exposition []byte) (Metrics, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(bytes.NewReader(exposition))
 }
 
 // Value is the value of the counter, gauge or untyped series name{labels} (labels in name/value
