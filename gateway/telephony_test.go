@@ -290,3 +290,42 @@ func TestTelephonyKilledParticipant(t *testing.T) {
 		return len(sipRules(t, lk, roomID)) == 0
 	})
 }
+
+// TestTelephonyActivationAsksWhoIsIn: who is in the room is written behind (docs/decisions.md),
+// so an activation cannot trust the stored list: a room with telephony asks LiveKit when it
+// activates. Here the participant_joined never reached the node that stopped; the next
+// activation finds the participant in LiveKit and opens the dispatch rule.
+func TestTelephonyActivationAsksWhoIsIn(t *testing.T) {
+	n, lk := servicetest.StartNodeWithLiveKit(t, map[string]string{"ROOM_TELEPHONY_ENABLED": "true"})
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	roomID := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Unseen", "access_level": "public"}).JSON()["id"].(string)
+	dropped := make(chan struct{}, 16)
+	n.DropWebhooks(func(event string) bool {
+		if event == "participant_joined" {
+			select {
+			case dropped <- struct{}{}:
+			default:
+			}
+			return true
+		}
+		return event == "room_started"
+	})
+	joinPublicRoom(t, n, lk, roomID, 1)
+	select {
+	case <-dropped:
+	case <-time.After(time.Minute):
+		t.Fatal("LiveKit sent no participant_joined")
+	}
+	if rules := sipRules(t, lk, roomID); len(rules) != 0 {
+		t.Fatalf("%d rules while the node knows of nobody in the room, want 0", len(rules))
+	}
+
+	n.DropWebhooks(nil)
+	n.Restart()
+	if res := owner.Do(http.MethodGet, servicetest.Path("rooms", roomID), nil); res.Status != http.StatusOK {
+		t.Fatalf("get room (activates it): %d %s", res.Status, res.Body)
+	}
+	servicetest.Eventually(t, 30*time.Second, "the activation to find the participant and open the rule", func() bool {
+		return len(sipRules(t, lk, roomID)) == 1
+	})
+}

@@ -27,6 +27,9 @@ type change struct {
 	// repeatShowsRoom: a repeat of the request is answered with the room as its caller sees it
 	// then, not with a kept copy of this reply (RememberedReply.room_view; commandShowing).
 	repeatShowsRoom bool
+	// presence: the change modified what LiveKit is the record of (who is in the room, when it
+	// last said so), which is written behind (changingPresence).
+	presence bool
 }
 
 // openChange starts the change of a command running at now.
@@ -45,6 +48,18 @@ func (r *Room) changing(ch *change) {
 	if ch.before == nil {
 		ch.before = r.stateSharing()
 	}
+}
+
+// changingPresence marks the change as modifying only what LiveKit is the record of: who is in
+// the room and the time of the last event that said the room is live. Such a change is not
+// written before its reply: it stays in memory and goes to the store with the room's next write
+// or when the activation stops. A crash loses at most that, and LiveKit holds it: the next
+// activation asks LiveKit who is in the room where it matters (telephony; afterActivation). A
+// participant event was a snapshot write each, most of what a webhook cost (docs/performance.md,
+// docs/decisions.md).
+func (r *Room) changingPresence(ch *change) {
+	ch.presence = true
+	r.presenceUnsaved = true
 }
 
 // changingRecord is changing for a change that modifies the record in place: the room goes on

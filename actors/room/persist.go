@@ -249,9 +249,23 @@ func (r *Room) save(ch *change) error {
 		return err
 	}
 	r.epoch = epoch
+	r.presenceUnsaved = false
 	r.lobby.saved(lobbyChange, now)
 	r.lobby.snapshotSaved()
 	return nil
+}
+
+// savePresence writes the presence changed since the last write (changingPresence) when the
+// activation stops while serving, so that the next one starts from it. Nothing else is pending:
+// every other change was written before its reply.
+func (r *Room) savePresence() {
+	if !r.presenceUnsaved || !r.loaded || r.epoch == 0 || r.record == nil {
+		return
+	}
+	ch := &change{now: r.deps.Clock.Now(), before: r.stateSharing()}
+	if err := r.save(ch); err != nil && !errors.Is(err, ErrFenced) {
+		r.logger().Warn("participants not saved on stop; the next activation asks LiveKit", slog.Any("error", err))
+	}
 }
 
 // saveExactDeadlines writes the lobby's in-memory waiting deadlines when the grain stops while

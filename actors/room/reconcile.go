@@ -22,7 +22,7 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	if r.watchedRecording() != nil {
 		r.reconcileRecording(ctx)
 	}
-	if r.deps.Config.TelephonyEnabled && (r.sipRuleID != "" || r.presence.occupied()) {
+	if r.deps.Config.TelephonyEnabled && (r.sipRuleID != "" || r.presence.occupied() || r.presenceUnchecked && r.presenceMatters()) {
 		r.reconcilePresence(ctx)
 	}
 	if r.metadataStale {
@@ -34,12 +34,13 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 }
 
 // scheduleReconcile arms the reconciliation timer while the room holds a rule, has
-// participants, records or has metadata LiveKit may lack.
+// participants, records, has metadata LiveKit may lack or has not yet checked who is in it.
 func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
 		return
 	}
-	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil && !r.metadataStale {
+	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil && !r.metadataStale &&
+		!(r.presenceUnchecked && r.presenceMatters()) {
 		return
 	}
 	r.reconcile = sendSelfAfter(ctx, r.deps.Clock, r.deps.Config.ReconcileInterval, reconcileTick{})

@@ -36,10 +36,15 @@ type Room struct {
 	replies             []*messages.RememberedReply
 	subtitlesDispatched bool
 	presence            presence
-	sipRuleID           string
-	recordings          []*messages.Recording
-	recordingMeta       string // recording_status in the LiveKit metadata, "" when none
-	recordingMode       string // recording_mode in the LiveKit metadata
+	// presenceUnsaved: presence (or the liveness time) changed since the last write
+	// (changingPresence); presenceUnchecked: this activation has not asked LiveKit who is in the
+	// room yet, so presence may be behind (a crash or a move lost its unsaved part).
+	presenceUnsaved   bool
+	presenceUnchecked bool
+	sipRuleID         string
+	recordings        []*messages.Recording
+	recordingMeta     string // recording_status in the LiveKit metadata, "" when none
+	recordingMode     string // recording_mode in the LiveKit metadata
 
 	outbox *outbox // made with the first LiveKit call: see liveKitOutbox
 	idle   idleTimer
@@ -224,7 +229,10 @@ func clusterMembers(init *cluster.ClusterInit) (Members, bool) {
 
 // afterActivation runs once the activation serves.
 func (r *Room) afterActivation(ctx actor.Context) {
-	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil {
+	// The stored presence may be behind: changes to it are written behind (changingPresence),
+	// and an activation that stopped without its clean stop (a crash, a move) lost them.
+	r.presenceUnchecked = true
+	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil || r.presenceMatters() {
 		// Webhooks may have been missed while no activation held the room.
 		ctx.Send(ctx.Self(), reconcileTick{})
 	}
@@ -242,6 +250,7 @@ func (r *Room) deactivate(ctx actor.Context) {
 		r.knockNoticeTimer.Stop()
 	}
 	if serving { // an activation that never served has nothing of its own to leave behind
+		r.savePresence()
 		r.saveExactDeadlines()
 		r.letGo()
 	}

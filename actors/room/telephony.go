@@ -94,7 +94,7 @@ func (r *Room) participantEvent(event *livekit.WebhookEvent, present bool, at in
 	if !known && !present {
 		return
 	}
-	r.changing(ch)
+	r.changingPresence(ch)
 	r.presence = r.presence.set(&messages.Presence{Identity: id, Sip: sip, Present: present, AtUnixMs: at})
 }
 
@@ -166,6 +166,12 @@ func (r *Room) setSIPRule(ctx actor.Context, id string) {
 	}
 }
 
+// presenceMatters: who is in the room decides something, the dispatch rule of a room with
+// telephony. Elsewhere presence is only kept.
+func (r *Room) presenceMatters() bool {
+	return r.deps.Config.TelephonyEnabled && r.record.GetPinCode() != ""
+}
+
 // reconcilePresence asks LiveKit who is really in the room, correcting webhooks that were lost
 // (a participant who vanished without participant_left), then fixes the dispatch rule.
 func (r *Room) reconcilePresence(ctx actor.Context) {
@@ -182,6 +188,7 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 			r.logger().Warn("reconciliation of participants with livekit failed", slog.Any("error", err))
 			return
 		}
+		r.presenceUnchecked = false
 		now := r.deps.Clock.Now()
 		at := now.UnixMilli()
 		seen := presence{}

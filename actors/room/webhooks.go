@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 
@@ -59,7 +60,7 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, ch *change) *messages.Ro
 	}
 	if slices.Contains(r.appliedEvents, event.GetId()) {
 		r.deps.Metrics.DuplicateEvents.Inc()
-		return ack("Event already applied.")
+		return eventAlreadyApplied
 	}
 	handle, handled := webhookHandlers[event.GetEvent()]
 	if !handled {
@@ -67,12 +68,22 @@ func (r *Room) applyWebhook(msg *messages.WebhookEvent, ch *change) *messages.Ro
 		return ack("Event applied.")
 	}
 	handle(r, event, msg.GetCreatedAt()*1000, ch)
-	if ch.before != nil {
+	if ch.before != nil || ch.presence {
 		r.rememberEvent(event.GetId())
 	}
-	r.logger().Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
-	return ack("Event applied.")
+	if r.deps.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		// Checked first: the room's logger is made on first use, and most rooms never log.
+		r.logger().Debug("webhook applied", slog.String("event", event.GetEvent()), slog.String("event_id", event.GetId()))
+	}
+	return eventApplied
 }
+
+// The replies to a webhook: made once, they are never modified (a reply is only read, encoded
+// for a remote caller or remembered).
+var (
+	eventApplied        = ack("Event applied.")
+	eventAlreadyApplied = ack("Event already applied.")
+)
 
 // setLive records the room's liveness as of an event time; reports whether it applied.
 func (r *Room) setLive(live bool, at int64, ch *change) bool {
@@ -82,7 +93,12 @@ func (r *Room) setLive(live bool, at int64, ch *change) bool {
 	if r.live == live && r.liveUpdatedAt == at {
 		return false
 	}
-	r.changing(ch)
+	if live && r.live {
+		// Still live, at a later time: what LiveKit is the record of, written behind.
+		r.changingPresence(ch)
+	} else {
+		r.changing(ch)
+	}
 	r.live = live
 	r.liveUpdatedAt = at
 	return true
