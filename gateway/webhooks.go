@@ -46,7 +46,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		// A known event no room acts on (track_*, ingress_*): acknowledged here, so that it never
 		// wakes a passivated room only to be ignored there.
 		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "ignored").Inc()
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 		return nil
 	}
 	roomName := event.GetRoom().GetName()
@@ -55,7 +55,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if g.cfg.WebhookRoomFilter != nil && !g.cfg.WebhookRoomFilter.MatchString(roomName) {
 		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "filtered").Inc()
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 		return nil
 	}
 	roomID, err := uuid.Parse(roomName)
@@ -63,7 +63,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		// Not one of ours (a connection test, another application's room): nothing to do.
 		g.metrics.webhooks.WithLabelValues(event.GetEvent(), "not_a_room").Inc()
 		g.log.Info("webhook for a room name that is not a room id", slog.String("room", roomName), slog.String("event", event.GetEvent()))
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 		return nil
 	}
 	reply, err := g.askRoom(r, roomID.String(), webhookMessage(event))
@@ -87,15 +87,24 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		return errRoomUnavailable
 	case "unknown_room":
 		g.log.Info("webhook for an unknown room", slog.String("room", roomName), slog.String("event", event.GetEvent()))
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 	case "rejected":
 		g.log.Warn("webhook rejected by its room", slog.String("room", roomName), slog.String("event", event.GetEvent()),
 			slog.String("detail", reply.GetFailure().GetDetail()))
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		writeWebhookSuccess(w)
 	}
 	return nil
+}
+
+// webhookSuccess is the body of every acknowledged webhook, encoded once (as writeJSON would).
+var webhookSuccess = []byte(`{"status":"success"}` + "\n")
+
+func writeWebhookSuccess(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(webhookSuccess)
 }
 
 // webhookMessage wraps a verified event for its room.

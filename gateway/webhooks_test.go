@@ -80,7 +80,11 @@ func TestWebhookVerification(t *testing.T) {
 		{"no expiry", body, signWebhookClaims(t, jwt.SigningMethodHS256, secret, webhookClaims(key, body, nil)), http.StatusBadRequest},
 		{"HS384", body, signWebhookClaims(t, jwt.SigningMethodHS384, secret, webhookClaims(key, body, time.Now().Add(time.Minute))), http.StatusBadRequest},
 		{"alg none", body, signWebhookClaims(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, webhookClaims(key, body, time.Now().Add(time.Minute))), http.StatusBadRequest},
+		{"not valid yet", body, signWebhookClaims(t, jwt.SigningMethodHS256, secret, notBefore(webhookClaims(key, body, time.Now().Add(time.Hour)), time.Now().Add(10*time.Minute))), http.StatusBadRequest},
+		{"valid within the leeway", body, signWebhookClaims(t, jwt.SigningMethodHS256, secret, notBefore(webhookClaims(key, body, time.Now().Add(time.Hour)), time.Now().Add(30*time.Second))), http.StatusOK},
+		{"signature of another token", body, otherSignature(servicetest.SignWebhook(t, body, key, secret, time.Minute), servicetest.SignWebhook(t, tampered, key, secret, time.Minute)), http.StatusBadRequest},
 		{"not a token", body, "Bearer nonsense", http.StatusBadRequest},
+		{"four parts", body, servicetest.SignWebhook(t, body, key, secret, time.Minute) + ".x", http.StatusBadRequest},
 		{"body not an event", []byte("{not json"), servicetest.SignWebhook(t, []byte("{not json"), key, secret, time.Minute), http.StatusBadRequest},
 		{"valid", body, servicetest.SignWebhook(t, body, key, secret, time.Minute), http.StatusOK},
 	}
@@ -105,6 +109,17 @@ func webhookClaims(key string, body []byte, exp any) jwt.MapClaims {
 		claims["exp"] = t.Unix()
 	}
 	return claims
+}
+
+// notBefore sets the claims' nbf.
+func notBefore(claims jwt.MapClaims, at time.Time) jwt.MapClaims {
+	claims["nbf"] = at.Unix()
+	return claims
+}
+
+// otherSignature is token with the signature of other.
+func otherSignature(token, other string) string {
+	return token[:strings.LastIndex(token, ".")] + other[strings.LastIndex(other, "."):]
 }
 
 // signWebhookClaims signs claims as a forger might: any method, any key.
