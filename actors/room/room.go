@@ -230,8 +230,9 @@ func clusterMembers(init *cluster.ClusterInit) (Members, bool) {
 // afterActivation runs once the activation serves.
 func (r *Room) afterActivation(ctx actor.Context) {
 	// The stored presence may be behind: changes to it are written behind (changingPresence),
-	// and an activation that stopped without its clean stop (a crash, a move) lost them.
-	r.presenceUnchecked = true
+	// and an activation that stopped without its clean stop (a crash, a move) lost them. A room
+	// created by this activation has had nobody in it yet.
+	r.presenceUnchecked = r.record != nil
 	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil || r.presenceMatters() {
 		// Webhooks may have been missed while no activation held the room.
 		ctx.Send(ctx.Self(), reconcileTick{})
