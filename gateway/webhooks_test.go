@@ -328,3 +328,43 @@ func TestPollDoesNotTouchRedis(t *testing.T) {
 		t.Fatalf("%d polls made %d Redis commands, want none", polls, delta-1)
 	}
 }
+
+// TestRoomStartedPushesMetadataWhateverTheOrder: a LiveKit room that starts again (LiveKit
+// restarted and lost it) gets the room's metadata even when the participant_joined of the same
+// second reaches the node before room_started: the join finds the room live already.
+func TestRoomStartedPushesMetadataWhateverTheOrder(t *testing.T) {
+	n := servicetest.StartNode(t, nil)
+	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
+	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Restarted"), "access_level": "public"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create room: %d %s", res.Status, res.Body)
+	}
+	roomID := res.JSON()["id"].(string)
+	joined := func(identity string, at time.Time) {
+		t.Helper()
+		ev := &livekit.WebhookEvent{Event: "participant_joined", Id: fmt.Sprintf("EV_%d", eventSeq.Add(1)), CreatedAt: at.Unix(),
+			Room: &livekit.Room{Name: roomID, Sid: "RM_test"}, Participant: &livekit.ParticipantInfo{Identity: identity}}
+		if res := n.PostWebhook(ev); res.Status != http.StatusOK {
+			t.Fatalf("participant_joined: %d %s", res.Status, res.Body)
+		}
+	}
+	first := time.Now().Add(-time.Minute)
+	joined("alice", first)
+	servicetest.Eventually(t, 30*time.Second, "the metadata pushed when the room went live", func() bool {
+		_, ok := n.LiveKit.Metadata(roomID)
+		return ok
+	})
+
+	n.LiveKit.ForgetMetadata(roomID) // LiveKit restarted; no room_finished ever came
+	again := time.Now()
+	joined("bob", again)
+	started := &livekit.WebhookEvent{Event: "room_started", Id: fmt.Sprintf("EV_%d", eventSeq.Add(1)), CreatedAt: again.Unix(),
+		Room: &livekit.Room{Name: roomID, Sid: "RM_test2"}}
+	if res := n.PostWebhook(started); res.Status != http.StatusOK {
+		t.Fatalf("room_started: %d %s", res.Status, res.Body)
+	}
+	servicetest.Eventually(t, 30*time.Second, "the metadata pushed again at the new start", func() bool {
+		_, ok := n.LiveKit.Metadata(roomID)
+		return ok
+	})
+}

@@ -16,9 +16,13 @@ import (
 // time in unix milliseconds.
 var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, ch *change){
 	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
-		if r.setLive(true, at, ch) {
-			r.pushMetadataOnStart(ch)
-		}
+		r.setLive(true, at, ch)
+		// Every start of the LiveKit room gets the metadata, whatever the order of its events:
+		// LiveKit delivers them concurrently, and a participant_joined of the same second that
+		// came first found the room live already (LiveKit restarted, say) and pushed nothing.
+		// A repeated room_started is not applied twice (its id), a late one pushes the current
+		// metadata again, which changes nothing.
+		r.pushMetadataOnStart(ch)
 	},
 	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
 		if wasLive := r.live; r.setLive(true, at, ch) && !wasLive {

@@ -496,6 +496,13 @@ func (l *LiveKitRecorder) Data() []DataMessage {
 	return append([]DataMessage(nil), l.data...)
 }
 
+// ForgetMetadata drops a room's metadata, as a LiveKit server that restarted without the room.
+func (l *LiveKitRecorder) ForgetMetadata(room string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.metadata, room)
+}
+
 // Metadata returns the last metadata set on a room.
 func (l *LiveKitRecorder) Metadata(room string) (string, bool) {
 	l.mu.Lock()
