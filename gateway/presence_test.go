@@ -14,17 +14,24 @@ import (
 	"meetcoord/messages"
 )
 
-// storedParticipants is who the room's stored snapshot says is in the LiveKit room.
-func storedParticipants(t *testing.T, n *servicetest.Node, roomID string) []string {
+// storedState is the room's stored snapshot.
+func storedState(t *testing.T, n *servicetest.Node, roomID string) *messages.RoomState {
 	t.Helper()
 	data, err := n.Redis.Client().Get(context.Background(), "meetcoord:room:"+roomID+":state").Bytes()
 	if err != nil {
 		t.Fatalf("read the room's snapshot: %v", err)
 	}
-	var state messages.RoomState
-	if err := proto.Unmarshal(data, &state); err != nil {
+	state := &messages.RoomState{}
+	if err := proto.Unmarshal(data, state); err != nil {
 		t.Fatalf("decode the room's snapshot: %v", err)
 	}
+	return state
+}
+
+// storedParticipants is who the room's stored snapshot says is in the LiveKit room.
+func storedParticipants(t *testing.T, n *servicetest.Node, roomID string) []string {
+	t.Helper()
+	state := storedState(t, n, roomID)
 	var ids []string
 	for _, p := range state.GetParticipants() {
 		if p.GetPresent() {
@@ -63,6 +70,17 @@ func TestParticipantsWrittenBehind(t *testing.T) {
 	joined("bob", now.Add(time.Second)) // presence alone: kept in memory
 	if got := storedParticipants(t, n, roomID); len(got) != 1 {
 		t.Fatalf("stored participants right after bob joined = %v, want alice alone (written behind)", got)
+	}
+
+	// A new LiveKit session's start is stored at once: a retried room_finished of the session
+	// before must find it after a crash.
+	startedAt := now.Add(2 * time.Second)
+	if res := n.PostWebhook(&livekit.WebhookEvent{Event: "room_started", Id: "EV_" + uuid.NewString(), CreatedAt: startedAt.Unix(),
+		Room: &livekit.Room{Name: roomID}}); res.Status != http.StatusOK {
+		t.Fatalf("room_started: %d %s", res.Status, res.Body)
+	}
+	if got := storedState(t, n, roomID).GetLiveUpdatedUnixMs(); got != startedAt.Unix()*1000 {
+		t.Fatalf("stored liveness time after room_started = %d, want %d", got, startedAt.Unix()*1000)
 	}
 
 	n.Restart() // a clean stop writes what is in memory

@@ -1,10 +1,13 @@
 package gateway_test
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -367,4 +370,31 @@ func TestRoomStartedPushesMetadataWhateverTheOrder(t *testing.T) {
 		_, ok := n.LiveKit.Metadata(roomID)
 		return ok
 	})
+}
+
+// TestWebhookTokenCheckedBeforeTheBody: a webhook whose token is not valid is refused before
+// its body is read, so that a caller without the API secret cannot have the node set aside a
+// buffer of the length it declares and then keep it waiting.
+func TestWebhookTokenCheckedBeforeTheBody(t *testing.T) {
+	n := servicetest.StartNode(t, nil)
+	// The node's handler itself: the test server's exchange checker reads every body first.
+	server := httptest.NewServer(n.Service.Handler())
+	defer server.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(server.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The declared body never comes.
+	fmt.Fprintf(conn, "POST /api/v1.0/rooms/webhooks-livekit/ HTTP/1.1\r\nHost: node\r\nContent-Type: application/webhook+json\r\n"+
+		"Authorization: not-a-token\r\nContent-Length: 1000000\r\n\r\n")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body was still owed: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", res.StatusCode)
+	}
 }

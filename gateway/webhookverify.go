@@ -57,11 +57,9 @@ type webhookTokenClaims struct {
 var webhookParsers fastjson.ParserPool
 
 // receiveWebhook reads and verifies a LiveKit webhook and decodes its event.
+// The token is checked before the body is read: the body's buffer is made for its declared
+// length, which an unauthenticated caller must not get to choose.
 func receiveWebhook(r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEvent, error) {
-	body, err := readBody(r)
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
 	token := r.Header.Get("Authorization")
 	if token == "" {
 		return nil, webhook.ErrNoAuthHeader
@@ -69,6 +67,10 @@ func receiveWebhook(r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEve
 	digest, err := verifyWebhookToken(token, keys, time.Now())
 	if err != nil {
 		return nil, err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	var want [base64Sha256Len]byte

@@ -22,7 +22,7 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 	if r.watchedRecording() != nil {
 		r.reconcileRecording(ctx)
 	}
-	if r.deps.Config.TelephonyEnabled && (r.sipRuleID != "" || r.presence.occupied() || r.presenceUnchecked && r.presenceMatters()) {
+	if r.deps.Config.TelephonyEnabled && (r.sipRuleID != "" || r.presence.occupied() || r.presenceToCheck()) {
 		r.reconcilePresence(ctx)
 	}
 	if r.metadataStale {
@@ -34,13 +34,14 @@ func (r *Room) reconcileWithLiveKit(ctx actor.Context) {
 }
 
 // scheduleReconcile arms the reconciliation timer while the room holds a rule, has
-// participants, records, has metadata LiveKit may lack or has not yet checked who is in it.
+// participants, records, has metadata LiveKit may lack, or may be behind LiveKit on who is in it
+// (presenceToCheck).
 func (r *Room) scheduleReconcile(ctx actor.Context) {
 	if r.reconcile != nil || r.deps.Config.ReconcileInterval <= 0 {
 		return
 	}
 	if r.sipRuleID == "" && !r.presence.occupied() && r.watchedRecording() == nil && !r.metadataStale &&
-		!(r.presenceUnchecked && r.presenceMatters()) {
+		!r.presenceToCheck() {
 		return
 	}
 	r.reconcile = sendSelfAfter(ctx, r.deps.Clock, r.deps.Config.ReconcileInterval, reconcileTick{})

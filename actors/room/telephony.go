@@ -172,6 +172,14 @@ func (r *Room) presenceMatters() bool {
 	return r.deps.Config.TelephonyEnabled && r.record.GetPinCode() != ""
 }
 
+// presenceToCheck: who is in the room matters and may be behind what LiveKit knows. Not yet
+// checked since the activation, or the LiveKit room is live: a participant event acknowledged
+// by an activation that a newer one had replaced without its knowing is lost with it, and a
+// live room's next reconciliation finds what it missed.
+func (r *Room) presenceToCheck() bool {
+	return (r.presenceUnchecked || r.live) && r.presenceMatters()
+}
+
 // reconcilePresence asks LiveKit who is really in the room, correcting webhooks that were lost
 // (a participant who vanished without participant_left), then fixes the dispatch rule.
 func (r *Room) reconcilePresence(ctx actor.Context) {
@@ -188,14 +196,13 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 			r.logger().Warn("reconciliation of participants with livekit failed", slog.Any("error", err))
 			return
 		}
-		r.presenceUnchecked = false
 		now := r.deps.Clock.Now()
 		at := now.UnixMilli()
 		seen := presence{}
 		for _, p := range participants {
 			seen[p.Identity] = &messages.Presence{Identity: p.Identity, Sip: p.SIP, Present: true, AtUnixMs: at}
 		}
-		r.apply(ctx, "", func(ch *change) *messages.RoomReply {
+		reply := r.apply(ctx, "", func(ch *change) *messages.RoomReply {
 			for id, e := range r.presence {
 				if _, there := seen[id]; !there && e.GetPresent() {
 					r.changing(ch)
@@ -210,6 +217,9 @@ func (r *Room) reconcilePresence(ctx actor.Context) {
 			}
 			return nil
 		})
+		if reply.GetFailure() == nil {
+			r.presenceUnchecked = false // else undone: asked again at the next reconciliation
+		}
 		r.reconcileSIP(ctx)
 	})
 }

@@ -16,7 +16,9 @@ import (
 // time in unix milliseconds.
 var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at int64, ch *change){
 	webhook.EventRoomStarted: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
-		r.setLive(true, at, ch)
+		// A session's start is stored before the reply, unlike a join's time: a room_finished of
+		// the session before, retried after a crash, must find it and not end this one.
+		r.setLive(true, at, ch, true)
 		// Every start of the LiveKit room gets the metadata, whatever the order of its events:
 		// LiveKit delivers them concurrently, and a participant_joined of the same second that
 		// came first found the room live already (LiveKit restarted, say) and pushed nothing.
@@ -25,7 +27,7 @@ var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at i
 		r.pushMetadataOnStart(ch)
 	},
 	webhook.EventParticipantJoined: func(r *Room, event *livekit.WebhookEvent, at int64, ch *change) {
-		if wasLive := r.live; r.setLive(true, at, ch) && !wasLive {
+		if wasLive := r.live; r.setLive(true, at, ch, false) && !wasLive {
 			r.pushMetadataOnStart(ch) // room_started may be lost, or come later
 		}
 		r.participantEvent(event, true, at, ch)
@@ -40,7 +42,7 @@ var webhookHandlers = map[string]func(r *Room, event *livekit.WebhookEvent, at i
 		r.participantEvent(event, false, at, ch)
 	},
 	webhook.EventRoomFinished: func(r *Room, _ *livekit.WebhookEvent, at int64, ch *change) {
-		if r.setLive(false, at, ch) {
+		if r.setLive(false, at, ch, true) {
 			// A finished LiveKit room takes its lobby with it: admitted participants must knock
 			// again for the next session, and subtitles start afresh.
 			r.lobby.clear()
@@ -89,15 +91,16 @@ var (
 	eventAlreadyApplied = ack("Event already applied.")
 )
 
-// setLive records the room's liveness as of an event time; reports whether it applied.
-func (r *Room) setLive(live bool, at int64, ch *change) bool {
+// setLive records the room's liveness as of an event time; reports whether it applied. A later
+// time of a room still live is written behind with presence (changingPresence), unless stored.
+func (r *Room) setLive(live bool, at int64, ch *change, stored bool) bool {
 	if at < r.liveUpdatedAt {
 		return false
 	}
 	if r.live == live && r.liveUpdatedAt == at {
 		return false
 	}
-	if live && r.live {
+	if live && r.live && !stored {
 		// Still live, at a later time: what LiveKit is the record of, written behind.
 		r.changingPresence(ch)
 	} else {
