@@ -47,11 +47,7 @@ func storedParticipants(t *testing.T, n *servicetest.Node, roomID string) []stri
 func TestParticipantsWrittenBehind(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": "Presence", "access_level": "public"})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("create: %d %s", res.Status, res.Body)
-	}
-	roomID := res.JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": "Presence", "access_level": "public"}).ID
 	joined := func(identity string, at time.Time) {
 		t.Helper()
 		res := n.PostWebhook(&livekit.WebhookEvent{

@@ -338,11 +338,7 @@ func TestPollDoesNotTouchRedis(t *testing.T) {
 func TestRoomStartedPushesMetadataWhateverTheOrder(t *testing.T) {
 	n := servicetest.StartNode(t, nil)
 	owner := n.Client(n.Token("owner", "owner@example.org", "Olive Owner"))
-	res := owner.Do(http.MethodPost, servicetest.Path("rooms"), map[string]any{"name": servicetest.UniqueRoomName("Restarted"), "access_level": "public"})
-	if res.Status != http.StatusCreated {
-		t.Fatalf("create room: %d %s", res.Status, res.Body)
-	}
-	roomID := res.JSON()["id"].(string)
+	roomID := owner.CreateRoom(map[string]any{"name": servicetest.UniqueRoomName("Restarted"), "access_level": "public"}).ID
 	joined := func(identity string, at time.Time) {
 		t.Helper()
 		ev := &livekit.WebhookEvent{Event: "participant_joined", Id: fmt.Sprintf("EV_%d", eventSeq.Add(1)), CreatedAt: at.Unix(),
