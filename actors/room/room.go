@@ -2,6 +2,7 @@ package room
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,8 +15,8 @@ import (
 // Room is the actor of one room. protoactor delivers its messages one at a time, so nothing in
 // it is guarded: the actor is the only reader and writer of its room's state.
 type Room struct {
-	deps *Deps        // shared by every room of the node
-	log  *slog.Logger // made on first use: see logger
+	deps *Deps                       // shared by every room of the node
+	log  atomic.Pointer[slog.Logger] // made on first use: see logger
 
 	id     string
 	epoch  int64 // fencing epoch of this activation (0 until the room is first stored)
@@ -310,12 +311,14 @@ func ack(message string) *messages.RoomReply {
 }
 
 // logger is the room's logger, made on first use: most rooms never log, and a logger carrying
-// the room's id costs a hundred bytes or so in each of the 100,000 rooms a node may hold.
+// the room's id costs a hundred bytes or so in each of the 100,000 rooms a node may hold. The
+// room's LiveKit calls log from the outbox's goroutine, so the logger is published atomically.
 func (r *Room) logger() *slog.Logger {
-	if r.log == nil {
-		r.log = r.deps.Logger.With(slog.String("room", r.id))
+	if l := r.log.Load(); l != nil {
+		return l
 	}
-	return r.log
+	r.log.CompareAndSwap(nil, r.deps.Logger.With(slog.String("room", r.id)))
+	return r.log.Load()
 }
 
 // liveKitOutbox is the room's outbox, made with the room's first LiveKit call: most rooms never

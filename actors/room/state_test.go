@@ -124,3 +124,17 @@ func TestChangesKeepTheRecordTheyStartedFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestLoggerMadeOnceAcrossGoroutines: the room's logger is made on first use, and the room's
+// LiveKit calls log from the outbox's goroutine while the actor logs from its own; under the race
+// detector (make test) an unsynchronised first use fails this test.
+func TestLoggerMadeOnceAcrossGoroutines(t *testing.T) {
+	r := &Room{id: "room", deps: &Deps{Logger: slog.New(slog.DiscardHandler)}}
+	loggers := make(chan *slog.Logger, 2)
+	for range 2 {
+		go func() { loggers <- r.logger() }()
+	}
+	if a, b := <-loggers, <-loggers; a != b || a != r.logger() {
+		t.Fatalf("two loggers made for one room: %p and %p", a, b)
+	}
+}
