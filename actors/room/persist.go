@@ -262,6 +262,7 @@ func (r *Room) savePresence() {
 	if !r.presenceUnsaved || !r.loaded || r.epoch == 0 || r.record == nil {
 		return
 	}
+	// A before-image equal to the state: save writes the snapshot and derives no index change.
 	ch := &change{now: r.deps.Clock.Now(), before: r.stateSharing()}
 	if err := r.save(ch); err != nil && !errors.Is(err, ErrFenced) {
 		r.logger().Warn("participants not saved on stop; the next activation asks LiveKit", slog.Any("error", err))

@@ -234,7 +234,7 @@ func (r *Room) afterActivation(ctx actor.Context) {
 	// and an activation that stopped without its clean stop (a crash, a move) lost them. A room
 	// created by this activation has had nobody in it yet.
 	r.presenceUnchecked = r.record != nil
-	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil || r.presenceMatters() {
+	if r.sipRuleID != "" || r.presence.occupied() || r.watchedRecording() != nil || r.presenceToCheck() {
 		// Webhooks may have been missed while no activation held the room.
 		ctx.Send(ctx.Self(), reconcileTick{})
 	}
