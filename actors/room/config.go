@@ -72,6 +72,8 @@ type Deps struct {
 	Metrics *Metrics
 	// RecordingNotifier is told of saved recordings; nil: nobody is (they stay saved).
 	RecordingNotifier RecordingNotifier
+
+	idle *idleSweeper // the node's one idle sweeper, made by NewProps
 }
 
 // Metrics are the room actors' Prometheus metrics.

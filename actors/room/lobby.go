@@ -32,13 +32,13 @@ type lobbyEntry struct {
 // The entries are stored one by one, apart from the snapshot (lobbystore.go): every change goes
 // through touch, which remembers what to write and how to undo it.
 type lobby struct {
-	timeouts lobbyTimeouts
+	timeouts *lobbyTimeouts // the node's, shared by its rooms
 	entries  map[string]*lobbyEntry
 	store    lobbyStoreState
 }
 
 func newLobby(t lobbyTimeouts) *lobby {
-	return &lobby{timeouts: t}
+	return &lobby{timeouts: &t}
 }
 
 // The lobby's maps are made on first write: most rooms never have a lobby, and empty maps

@@ -31,17 +31,18 @@ type lobbyStoreState struct {
 	// unsaved are the participant ids whose stored entry may differ from memory: changed by a
 	// command whose write failed, or dropped on expiry. The next write stores (or removes) them.
 	unsaved map[string]bool
-	// changed: the current command changed an entry, so it must write.
-	changed bool
 	// undo holds the entries as they were before the current command first changed them (nil:
 	// there was none).
 	undo map[string]*lobbyEntry
-	// legacy: the entries were loaded from a snapshot written before they were kept apart; the
-	// next write rewrites the snapshot without them (and stores them apart).
-	legacy bool
 	// storedUntil is when the stored entries expire, as far as this activation knows (zero:
 	// none is stored).
 	storedUntil time.Time
+	// changed: the current command changed an entry, so it must write.
+	changed bool
+	// legacy: the entries were loaded from a snapshot written before they were kept apart; the
+	// next write rewrites the snapshot without them (and stores them apart). (The flags come last
+	// so that they share one word: every room has a lobby.)
+	legacy bool
 }
 
 func newLobbyStoreState() lobbyStoreState {

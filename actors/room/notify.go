@@ -111,9 +111,9 @@ func (r *Room) metadata() string {
 		"access_level":  messages.AccessLevelName(r.record.GetAccessLevel()),
 		"configuration": messages.ConfigurationView(r.record.GetConfiguration()),
 	}
-	if r.recordingMeta != "" {
-		meta["recording_mode"] = r.recordingMode
-		meta["recording_status"] = r.recordingMeta
+	if status, mode := r.recordingMetadata(); status != "" {
+		meta["recording_mode"] = mode
+		meta["recording_status"] = status
 	}
 	b, _ := json.Marshal(meta)
 	return string(b)
@@ -153,33 +153,41 @@ type knockNoticeDue struct{}
 // them), so a flood of knocks is not a flood of LiveKit messages.
 func (r *Room) announceKnock(ch *change) {
 	now := ch.now
-	if now.Sub(r.lastKnockNotice) >= r.deps.Config.KnockNoticeInterval {
-		r.lastKnockNotice = now
+	if r.knocks == nil {
+		r.knocks = &knockNotices{}
+	}
+	if now.Sub(r.knocks.last) >= r.deps.Config.KnockNoticeInterval {
+		r.knocks.last = now
 		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
 		return
 	}
-	r.knockNoticePending = true
+	r.knocks.pending = true
 }
 
 // scheduleKnockNotice arms the timer of a pending knock notice (once).
 func (r *Room) scheduleKnockNotice(ctx actor.Context) {
-	if !r.knockNoticePending || r.knockNoticeTimer != nil {
+	k := r.knocks
+	if k == nil || !k.pending || k.timer != nil {
 		return
 	}
-	wait := r.lastKnockNotice.Add(r.deps.Config.KnockNoticeInterval).Sub(r.deps.Clock.Now())
-	r.knockNoticeTimer = sendSelfAfter(ctx, r.deps.Clock, max(wait, 0), knockNoticeDue{})
+	wait := k.last.Add(r.deps.Config.KnockNoticeInterval).Sub(r.deps.Clock.Now())
+	k.timer = sendSelfAfter(ctx, r.deps.Clock, max(wait, 0), knockNoticeDue{})
 }
 
 // sendDueKnockNotice sends the pending knock notice: a change of no state whose one LiveKit
 // call commit lets out at once.
 func (r *Room) sendDueKnockNotice(ctx actor.Context) {
-	r.knockNoticeTimer = nil
-	if !r.knockNoticePending || r.record == nil {
+	k := r.knocks
+	if k == nil {
 		return
 	}
-	r.knockNoticePending = false
+	k.timer = nil
+	if !k.pending || r.record == nil {
+		return
+	}
+	k.pending = false
 	r.apply(ctx, "", func(ch *change) *messages.RoomReply {
-		r.lastKnockNotice = ch.now
+		k.last = ch.now
 		r.notifyIfLive(ch, r.deps.Config.WaitingNotificationType)
 		return nil
 	})

@@ -307,8 +307,8 @@ func (r *Room) stateSharing() *messages.RoomState {
 		SubtitlesDispatched:     r.subtitlesDispatched,
 		Participants:            r.presence.snapshot(),
 		SipDispatchRuleId:       r.sipRuleID,
-		Recordings:              append([]*messages.Recording(nil), r.recordings...),
-		RecordingMetadataStatus: r.recordingMeta,
+		Recordings:              append([]*messages.Recording(nil), r.recordingList()...),
+		RecordingMetadataStatus: r.recs.metadataStatus(),
 	}
 }
 
@@ -324,13 +324,18 @@ func (r *Room) load(s *messages.RoomState, now time.Time) {
 	r.subtitlesDispatched = s.GetSubtitlesDispatched()
 	r.presence = restorePresence(s.GetParticipants())
 	r.sipRuleID = s.GetSipDispatchRuleId()
-	r.recordings = append([]*messages.Recording(nil), s.GetRecordings()...)
-	r.recordingMeta = s.GetRecordingMetadataStatus()
-	r.recordingMode = ""
+	if recordings := s.GetRecordings(); len(recordings) > 0 || r.recs != nil {
+		r.recordingWork().recordings = append([]*messages.Recording(nil), recordings...)
+	}
+	mode := ""
 	if rec := r.currentRecording(); rec != nil {
-		r.recordingMode = rec.GetMode()
+		mode = rec.GetMode()
 	} else if rec := r.watchedRecording(); rec != nil {
-		r.recordingMode = rec.GetMode()
+		mode = rec.GetMode()
+	}
+	if status := s.GetRecordingMetadataStatus(); status != "" || mode != "" || r.recs != nil {
+		e := r.recordingWork()
+		e.metaStatus, e.metaMode = status, mode
 	}
 }
 

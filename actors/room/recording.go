@@ -59,7 +59,7 @@ var metadataRank = map[string]int{metadataStarting: 0, metadataStarted: 1, metad
 
 // currentRecording is the room's recording that is initiated or active, if any.
 func (r *Room) currentRecording() *messages.Recording {
-	for _, rec := range r.recordings {
+	for _, rec := range r.recordingList() {
 		if rec.CurrentStatus() == statusInitiated || rec.CurrentStatus() == statusActive {
 			return rec
 		}
@@ -70,8 +70,9 @@ func (r *Room) currentRecording() *messages.Recording {
 // watchedRecording is the recording whose egress has not been seen ending (active, stopped or
 // failed to stop): the one reconciliation asks LiveKit about, in case egress_ended was lost.
 func (r *Room) watchedRecording() *messages.Recording {
-	for i := len(r.recordings) - 1; i >= 0; i-- {
-		rec := r.recordings[i]
+	recordings := r.recordingList()
+	for i := len(recordings) - 1; i >= 0; i-- {
+		rec := recordings[i]
 		switch rec.CurrentStatus() {
 		case statusActive, statusStopped, statusFailedToStop:
 			if rec.GetEgressId() != "" {
@@ -83,7 +84,7 @@ func (r *Room) watchedRecording() *messages.Recording {
 }
 
 func (r *Room) recordingByEgress(egressID string) *messages.Recording {
-	for _, rec := range r.recordings {
+	for _, rec := range r.recordingList() {
 		if rec.GetEgressId() == egressID {
 			return rec
 		}
@@ -97,18 +98,19 @@ func (r *Room) setRecording(rec *messages.Recording, ch *change) {
 	now := ch.now
 	r.changing(ch)
 	rec.UpdatedUnixMs = now.UnixMilli()
+	work := r.recordingWork()
 	replaced := false
-	for i, old := range r.recordings {
+	for i, old := range work.recordings {
 		if old.GetId() == rec.GetId() {
-			r.recordings[i] = rec
+			work.recordings[i] = rec
 			replaced = true
 		}
 	}
 	if !replaced {
-		r.recordings = append(r.recordings, rec)
+		work.recordings = append(work.recordings, rec)
 		ch.extra = append(ch.extra, IndexOp{Index: IndexRecording, Key: rec.GetId()})
-		if over := len(r.recordings) - recordingsKept; over > 0 {
-			r.recordings = r.recordings[over:]
+		if over := len(work.recordings) - recordingsKept; over > 0 {
+			work.recordings = work.recordings[over:]
 		}
 	}
 	entry, _ := proto.Marshal(r.recordingEntry(rec))
@@ -155,14 +157,15 @@ func (r *Room) moveRecording(rec *messages.Recording, status messages.RecordingS
 // setRecordingMetadata sets (or with "" removes) the recording keys of the LiveKit room
 // metadata, never moving them backwards within one recording.
 func (r *Room) setRecordingMetadata(status string, ch *change) {
-	if status == r.recordingMeta {
+	current, _ := r.recordingMetadata()
+	if status == current {
 		return
 	}
-	if status != "" && status != metadataStarting && r.recordingMeta != "" && metadataRank[status] < metadataRank[r.recordingMeta] {
+	if status != "" && status != metadataStarting && current != "" && metadataRank[status] < metadataRank[current] {
 		return
 	}
 	r.changing(ch)
-	r.recordingMeta = status
+	r.recordingWork().metaStatus = status
 	ch.effects = append(ch.effects, r.updateMetadataEffect(r.metadata()))
 }
 
@@ -187,7 +190,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, c
 	}
 	rec.SetStatus(statusInitiated)
 	r.setRecording(rec, ch)
-	r.recordingMode = rec.GetMode()
+	r.recordingWork().metaMode = rec.GetMode()
 	r.setRecordingMetadata(metadataStarting, ch)
 	if reply := r.commit(ctx, "", ch, nil); reply.GetFailure() != nil {
 		return reply
@@ -202,7 +205,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, c
 		if err != nil {
 			r.moveRecording(current, statusFailedToStart, ch)
 			r.setRecordingMetadata("", ch)
-			r.pendingEgress = nil
+			r.recordingWork().pending = nil
 			r.logger().Warn("recording not started", slog.Any("error", err))
 			return failure(messages.ErrorCode_ERROR_CODE_UPSTREAM, "LiveKit could not start the recording.")
 		}
@@ -211,8 +214,9 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, c
 		active.EgressId = egressID
 		r.setRecording(active, ch)
 		// Webhooks that overtook this call are applied now that the egress id is known.
-		pending := r.pendingEgress
-		r.pendingEgress = nil
+		work := r.recordingWork()
+		pending := work.pending
+		work.pending = nil
 		for _, e := range pending {
 			r.applyEgress(e, ch)
 		}
@@ -223,7 +227,7 @@ func (r *Room) startRecording(ctx actor.Context, msg *messages.StartRecording, c
 }
 
 func (r *Room) recordingByID(id string) *messages.Recording {
-	for _, rec := range r.recordings {
+	for _, rec := range r.recordingList() {
 		if rec.GetId() == id {
 			return rec
 		}
@@ -275,7 +279,8 @@ func (r *Room) egressEvent(event *livekit.WebhookEvent, ch *change) {
 	if r.recordingByEgress(info.GetEgressId()) == nil {
 		if rec := r.currentRecording(); rec != nil && rec.CurrentStatus() == statusInitiated {
 			// The start call has not returned yet: keep the event for when it does.
-			r.pendingEgress = append(r.pendingEgress, event)
+			work := r.recordingWork()
+			work.pending = append(work.pending, event)
 			return
 		}
 		r.deps.Metrics.UnknownEgress.Inc()

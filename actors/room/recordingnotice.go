@@ -31,11 +31,12 @@ func (r *Room) queueRecordingNotice(ch *change, recordingID string) {
 // marks them pending so that the room does not passivate before they are sent.
 func (r *Room) queueNotices(ctx actor.Context, ch *change) {
 	for _, id := range ch.noticesDue {
-		if _, pending := r.notifying[id]; !pending {
-			if r.notifying == nil {
-				r.notifying = map[string]bool{}
+		work := r.recordingWork()
+		if _, pending := work.notifying[id]; !pending {
+			if work.notifying == nil {
+				work.notifying = map[string]bool{}
 			}
-			r.notifying[id] = false
+			work.notifying[id] = false
 			ctx.Send(ctx.Self(), recordingSaved{recordingID: id})
 		}
 	}
@@ -45,11 +46,12 @@ func (r *Room) queueNotices(ctx actor.Context, ch *change) {
 // moves the recording to notification_succeeded.
 func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 	rec := r.recordingByID(recordingID)
-	if started, pending := r.notifying[recordingID]; !pending || started {
+	work := r.recordingWork()
+	if started, pending := work.notifying[recordingID]; !pending || started {
 		return
 	}
 	if rec == nil || rec.CurrentStatus() != statusSaved || r.record == nil {
-		delete(r.notifying, recordingID)
+		delete(work.notifying, recordingID)
 		return
 	}
 	// Copies: the notice is encoded on another goroutine while the actor goes on changing its
@@ -59,12 +61,12 @@ func (r *Room) notifyRecordingSaved(ctx actor.Context, recordingID string) {
 		owners[i] = proto.CloneOf(u)
 	}
 	notice := RecordingNotice{Recording: proto.CloneOf(rec), Room: proto.CloneOf(r.record), Owners: owners}
-	r.notifying[recordingID] = true
+	work.notifying[recordingID] = true
 	notifier := r.deps.RecordingNotifier
 	runOffActor(ctx, r.deps.Config.RecordingNoticeTimeout, func(c context.Context) error {
 		return notifier.RecordingSaved(c, notice)
 	}, func(err error) {
-		delete(r.notifying, recordingID)
+		delete(work.notifying, recordingID)
 		if err != nil {
 			r.deps.Metrics.RecordingNotices.WithLabelValues("failed").Inc()
 			r.logger().Warn("recording notification failed; the recording stays saved",

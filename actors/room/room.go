@@ -18,9 +18,8 @@ type Room struct {
 	deps *Deps                       // shared by every room of the node
 	log  atomic.Pointer[slog.Logger] // made on first use: see logger
 
-	id     string
-	epoch  int64 // fencing epoch of this activation (0 until the room is first stored)
-	loaded bool  // state was read from the store
+	id    string
+	epoch int64 // fencing epoch of this activation (0 until the room is first stored)
 	// stallsSeen is the node's stall generation (Deps.Stalls) when this activation last knew it
 	// was the room's newest: at activation, then after each check that a stall called for.
 	stallsSeen uint64
@@ -28,44 +27,95 @@ type Room struct {
 	holder     string    // this member's name in the room's holders (Members.Holder)
 
 	// The room's state; see stateSharing() and load() for its persisted form.
-	record              *messages.RoomRecord // nil: no such room
+	record        *messages.RoomRecord // nil: no such room
+	lobby         *lobby
+	liveUpdatedAt int64 // ms, LiveKit time of the event that last set live
+	appliedEvents []string
+	replies       []*messages.RememberedReply
+	presence      presence
+	sipRuleID     string
+	recs          *recordingState // nil until the room's first recording
+
+	outbox *outbox // made with the first LiveKit call: see liveKitOutbox
+	idle   idleTimer
+	// inFlight is nil until first written: most rooms never need it, and an empty map costs a
+	// few hundred bytes in each of the 100,000 rooms a node may hold.
+	inFlight  map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
+	system    *actor.ActorSystem      // to send the room its own messages from the outbox
+	self      *actor.PID
+	reconcile Timer
+	knocks    *knockNotices // nil until the first knock notice
+
+	// The flags are kept together: Go lays a struct out in the order of its fields, and a bool
+	// between wider fields takes eight bytes. A node holds 100,000 rooms.
+	loaded              bool // state was read from the store
 	deleted             bool
-	lobby               *lobby
 	live                bool
-	liveUpdatedAt       int64 // ms, LiveKit time of the event that last set live
-	appliedEvents       []string
-	replies             []*messages.RememberedReply
 	subtitlesDispatched bool
-	presence            presence
 	// presenceUnsaved: presence (or the liveness time) changed since the last write
 	// (changingPresence); presenceUnchecked: this activation has not asked LiveKit who is in the
 	// room yet, so presence may be behind (a crash or a move lost its unsaved part).
 	presenceUnsaved   bool
 	presenceUnchecked bool
-	sipRuleID         string
-	recordings        []*messages.Recording
-	recordingMeta     string // recording_status in the LiveKit metadata, "" when none
-	recordingMode     string // recording_mode in the LiveKit metadata
-
-	outbox *outbox // made with the first LiveKit call: see liveKitOutbox
-	idle   idleTimer
-	// The maps below are nil until first written: most rooms never need them, and an empty map
-	// costs a few hundred bytes in each of the 100,000 rooms a node may hold.
-	inFlight  map[string][]*actor.PID // LiveKit calls under way, by flight key: who awaits them
-	notifying map[string]bool         // recordings whose saved notice is queued (false) or under way (true)
-	sipBusy   bool                    // a SIP dispatch rule is being created or deleted
+	sipBusy           bool // a SIP dispatch rule is being created or deleted
 	// metadataStale: a metadata push failed (LiveKit unreachable); reconciliation pushes again.
 	metadataStale bool
-	system        *actor.ActorSystem // to send the room its own messages from the outbox
-	self          *actor.PID
 	indexTaken    bool // the last save collided on an exclusive index
-	reconcile     Timer
-	// Knock notices (announceKnock): when the last went out, and one waiting for its turn.
-	lastKnockNotice    time.Time
-	knockNoticePending bool
-	knockNoticeTimer   Timer
-	// Egress webhooks that arrived while a start call was in flight, applied when it returns.
-	pendingEgress []*livekit.WebhookEvent
+}
+
+// recordingState is the room's recordings and the work around them: what the LiveKit metadata
+// says of the recording, the saved notices under way and the egress webhooks waiting for a start
+// call. Most rooms never record, so it is made on first use (Room.recordingWork): a node holds
+// 100,000 rooms.
+type recordingState struct {
+	recordings []*messages.Recording // the room's last recordingsKept, oldest first
+	metaStatus string                // recording_status in the LiveKit metadata, "" when none
+	metaMode   string                // recording_mode in the LiveKit metadata
+	// notifying: recordings whose saved notice is queued (false) or under way (true).
+	notifying map[string]bool
+	// pending: egress webhooks that arrived while a start call was in flight, applied when it
+	// returns.
+	pending []*livekit.WebhookEvent
+}
+
+// recordingWork is the room's recordingState, made when first needed.
+func (r *Room) recordingWork() *recordingState {
+	if r.recs == nil {
+		r.recs = &recordingState{}
+	}
+	return r.recs
+}
+
+// recordingList is the room's recordings, oldest first.
+func (r *Room) recordingList() []*messages.Recording {
+	if r.recs == nil {
+		return nil
+	}
+	return r.recs.recordings
+}
+
+// metadataStatus is recording_status in the LiveKit metadata ("" when none, or no state).
+func (e *recordingState) metadataStatus() string {
+	if e == nil {
+		return ""
+	}
+	return e.metaStatus
+}
+
+// recordingMetadata is the recording's status and mode in the LiveKit metadata ("" when none).
+func (r *Room) recordingMetadata() (status, mode string) {
+	if r.recs == nil {
+		return "", ""
+	}
+	return r.recs.metaStatus, r.recs.metaMode
+}
+
+// knockNotices paces the room's knock notices (announceKnock): when the last went out, and one
+// waiting for its turn. Made with the first knock.
+type knockNotices struct {
+	last    time.Time
+	pending bool
+	timer   Timer
 }
 
 // NewProps returns the props of room grains.
@@ -76,10 +126,11 @@ func NewProps(deps Deps) *actor.Props {
 	if deps.Config.HandoverTimeout <= 0 {
 		deps.Config.HandoverTimeout = DefaultHandoverTimeout
 	}
+	deps.idle = newIdleSweeper(deps.Clock, deps.Config.IdleTimeout)
 	shared := &deps
-	sweeper := newIdleSweeper(deps.Clock, deps.Config.IdleTimeout)
+	timeouts := deps.lobbyTimeouts()
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Room{deps: shared, idle: idleTimer{sweeper: sweeper}, lobby: newLobby(deps.lobbyTimeouts())}
+		return &Room{deps: shared, lobby: &lobby{timeouts: &timeouts}}
 	})
 }
 
@@ -96,7 +147,7 @@ func (r *Room) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		r.activate(ctx, msg)
 	case idleCheck:
-		if r.idle.expired() && r.mayPassivate() {
+		if r.idle.expired(r.deps.idle, r.self) && r.mayPassivate() {
 			r.deps.Metrics.Passivations.Inc()
 			ctx.Stop(ctx.Self())
 		}
@@ -178,14 +229,14 @@ func (r *Room) Receive(ctx actor.Context) {
 		r.notifyRecordingSaved(ctx, msg.recordingID)
 		return
 	}
-	r.idle.touch()
+	r.idle.touch(r.deps.idle)
 }
 
 // mayPassivate: a room stays active while a LiveKit call or a recording notification is in
 // flight (its continuation must run here) and while it holds a recording or a SIP dispatch rule (it reconciles them with
 // LiveKit on a timer).
 func (r *Room) mayPassivate() bool {
-	return len(r.inFlight) == 0 && len(r.notifying) == 0 && !r.knockNoticePending && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil && !r.metadataStale
+	return len(r.inFlight) == 0 && (r.recs == nil || len(r.recs.notifying) == 0) && (r.knocks == nil || !r.knocks.pending) && !r.sipBusy && r.sipRuleID == "" && r.currentRecording() == nil && r.watchedRecording() == nil && !r.metadataStale
 }
 
 // activate loads the room's state when the grain starts on this node, and has the room's earlier
@@ -194,7 +245,7 @@ func (r *Room) activate(ctx actor.Context, init *cluster.ClusterInit) {
 	r.id = init.Identity.GetIdentity()
 	r.system, r.self = ctx.ActorSystem(), ctx.Self()
 	r.deps.Metrics.Activations.Inc()
-	r.idle.start(ctx)
+	r.idle.start(ctx, r.deps.idle)
 	members, clustered := clusterMembers(init)
 	r.holder = r.system.Address() // a process alone (no cluster): nobody else holds its rooms
 	if clustered {
@@ -244,12 +295,12 @@ func (r *Room) afterActivation(ctx actor.Context) {
 func (r *Room) deactivate(ctx actor.Context) {
 	serving := r.handover == nil
 	r.abandonHandover(ctx)
-	r.idle.stop()
+	r.idle.stop(r.deps.idle, r.self)
 	if r.reconcile != nil {
 		r.reconcile.Stop()
 	}
-	if r.knockNoticeTimer != nil {
-		r.knockNoticeTimer.Stop()
+	if r.knocks != nil && r.knocks.timer != nil {
+		r.knocks.timer.Stop()
 	}
 	if serving { // an activation that never served has nothing of its own to leave behind
 		r.savePresence()

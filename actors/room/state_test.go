@@ -26,8 +26,8 @@ func fullRoom(now time.Time) *Room {
 	r.subtitlesDispatched = true
 	r.presence["alice"] = &messages.Presence{Identity: "alice", Present: true, AtUnixMs: 1}
 	r.sipRuleID = "SDR_1"
-	r.recordings = []*messages.Recording{{Id: "rec", RecordingStatus: statusActive, EgressId: "EG_1", Mode: modeTranscript}}
-	r.recordingMeta = "started"
+	r.recordingWork().recordings = []*messages.Recording{{Id: "rec", RecordingStatus: statusActive, EgressId: "EG_1", Mode: modeTranscript}}
+	r.recordingWork().metaStatus = "started"
 	return r
 }
 
@@ -51,8 +51,8 @@ func TestStatePersistsEveryField(t *testing.T) {
 	if again := restored.state(); !proto.Equal(again, state) {
 		t.Errorf("load() then state() differs:\n got  %v\n want %v", again, state)
 	}
-	if restored.recordingMode != modeTranscript {
-		t.Errorf("recording mode after load = %q, want %q", restored.recordingMode, modeTranscript)
+	if _, mode := restored.recordingMetadata(); mode != modeTranscript {
+		t.Errorf("recording mode after load = %q, want %q", mode, modeTranscript)
 	}
 }
 
