@@ -100,7 +100,7 @@ func (l *Lookup) Setup(c *protocluster.Cluster, _ []string, _ bool) {
 	l.recomputeLocked()
 	l.mu.Unlock()
 	l.actor, _ = c.ActorSystem.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return &placementActor{lookup: l, grains: map[string]grain{}, byPID: map[string]string{}}
+		return &placementActor{lookup: l, grains: map[grainKey]*actor.PID{}, byPID: map[string]grainKey{}}
 	}), ActorName)
 	events := c.ActorSystem.EventStream
 	l.subs = append(l.subs,
@@ -262,7 +262,7 @@ func (l *Lookup) PlacementOf(holder string) *actor.PID {
 // activated for it).
 func (l *Lookup) Tell(ci *protocluster.ClusterIdentity, msg any) {
 	if l.actor != nil {
-		l.cluster.ActorSystem.Root.Send(l.actor, tell{key: ci.AsKey(), msg: msg})
+		l.cluster.ActorSystem.Root.Send(l.actor, tell{key: keyOf(ci), msg: msg})
 	}
 }
 

@@ -16,24 +16,31 @@ type rebalance struct{}
 
 // tell is a message for a grain's local activation, dropped when there is none.
 type tell struct {
-	key string
+	key grainKey
 	msg any
 }
 
 // passivateAll asks the placement actor for every grain it hosts (it is draining).
 type passivateAll struct{}
 
-type grain struct {
-	identity *protocluster.ClusterIdentity
-	pid      *actor.PID
+// grainKey names a grain: its identity and kind. The two strings, rather than the request's
+// ClusterIdentity or its AsKey string, are what the placement keeps of each of a node's 100,000
+// rooms: the identity is the room's own id string, shared with the room, and the kind a constant.
+type grainKey struct {
+	identity string
+	kind     string
+}
+
+func keyOf(ci *protocluster.ClusterIdentity) grainKey {
+	return grainKey{identity: ci.GetIdentity(), kind: ci.GetKind()}
 }
 
 // placementActor activates grains on this member and keeps track of them; being one actor, it
 // activates a given room at most once here.
 type placementActor struct {
 	lookup *Lookup
-	grains map[string]grain  // by ClusterIdentity.AsKey()
-	byPID  map[string]string // PID id -> key, so that a stop is forgotten in O(1)
+	grains map[grainKey]*actor.PID
+	byPID  map[string]grainKey // PID id -> key, so that a stop is forgotten in O(1)
 }
 
 func (p *placementActor) Receive(ctx actor.Context) {
@@ -43,8 +50,8 @@ func (p *placementActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		p.forget(msg.Who)
 	case tell:
-		if g, ok := p.grains[msg.key]; ok {
-			ctx.Send(g.pid, msg.msg)
+		if pid, ok := p.grains[msg.key]; ok {
+			ctx.Send(pid, msg.msg)
 		}
 	case *messages.ReleaseRoom:
 		p.release(ctx, msg)
@@ -52,17 +59,17 @@ func (p *placementActor) Receive(ctx actor.Context) {
 		p.passivateMoved(ctx)
 	case passivateAll:
 		pids := make([]*actor.PID, 0, len(p.grains))
-		for _, g := range p.grains {
-			pids = append(pids, g.pid)
+		for _, pid := range p.grains {
+			pids = append(pids, pid)
 		}
 		ctx.Respond(pids)
 	}
 }
 
 func (p *placementActor) activate(ctx actor.Context, req *protocluster.ActivationRequest) {
-	key := req.ClusterIdentity.AsKey()
-	if g, ok := p.grains[key]; ok {
-		ctx.Respond(&protocluster.ActivationResponse{Pid: g.pid})
+	key := keyOf(req.ClusterIdentity)
+	if pid, ok := p.grains[key]; ok {
+		ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
 		return
 	}
 	if p.lookup.draining.Load() {
@@ -85,7 +92,7 @@ func (p *placementActor) activate(ctx actor.Context, req *protocluster.Activatio
 		pid = ctx.SpawnPrefix(protocluster.WithClusterIdentity(kind.Props, req.ClusterIdentity), req.ClusterIdentity.Identity)
 	}
 	kind.Inc()
-	p.grains[key] = grain{identity: req.ClusterIdentity, pid: pid}
+	p.grains[key] = pid
 	p.byPID[pid.Id] = key
 	ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
 }
@@ -100,12 +107,12 @@ const releaseTimeout = 30 * time.Second
 // question reached it (its mailbox bounces it), is an answer too: released. Only a member this
 // one could not be reached from answers nothing, and the asker decides what that means.
 func (p *placementActor) release(ctx actor.Context, msg *messages.ReleaseRoom) {
-	g, ok := p.grains[protocluster.NewClusterIdentity(msg.GetIdentity(), msg.GetKind()).AsKey()]
+	pid, ok := p.grains[grainKey{identity: msg.GetIdentity(), kind: msg.GetKind()}]
 	if !ok {
 		ctx.Respond(&messages.RoomReleased{})
 		return
 	}
-	ctx.ReenterAfter(ctx.RequestFuture(g.pid, msg, releaseTimeout), func(res any, err error) {
+	ctx.ReenterAfter(ctx.RequestFuture(pid, msg, releaseTimeout), func(res any, err error) {
 		switch {
 		case errors.Is(err, actor.ErrDeadLetter):
 			ctx.Respond(&messages.RoomReleased{})
@@ -122,22 +129,21 @@ func (p *placementActor) forget(pid *actor.PID) {
 	if !ok {
 		return
 	}
-	g := p.grains[key]
 	delete(p.byPID, pid.Id)
 	delete(p.grains, key)
-	if kind := p.lookup.cluster.GetClusterKind(g.identity.Kind); kind != nil {
+	if kind := p.lookup.cluster.GetClusterKind(key.kind); kind != nil {
 		kind.Dec()
 	}
-	p.lookup.RemovePid(g.identity, pid)
+	p.lookup.RemovePid(protocluster.NewClusterIdentity(key.identity, key.kind), pid)
 }
 
 // passivateMoved stops the grains whose owner is now another member: their state is stored, and
 // their next message activates them on the new owner. A poisoned grain handles the messages
 // already in its mailbox first.
 func (p *placementActor) passivateMoved(ctx actor.Context) {
-	for _, g := range p.grains {
-		if p.lookup.Owner(g.identity.Identity) != p.lookup.self {
-			ctx.Poison(g.pid)
+	for key, pid := range p.grains {
+		if p.lookup.Owner(key.identity) != p.lookup.self {
+			ctx.Poison(pid)
 		}
 	}
 }
