@@ -1,10 +1,11 @@
 package gateway
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"google.golang.org/protobuf/proto"
 
@@ -78,7 +79,7 @@ func requestID(r *http.Request, u *userRecord) string {
 func scopedRequestID(r *http.Request, caller *messages.Caller) string {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		return uuid.NewString()
+		return newRequestID()
 	}
 	owner := "anonymous"
 	switch p := caller.GetLivekitParticipant(); {
@@ -88,6 +89,15 @@ func scopedRequestID(r *http.Request, caller *messages.Caller) string {
 		owner = "livekit:" + p.GetRoom() + ":" + p.GetIdentity()
 	}
 	return owner + ":" + key
+}
+
+// newRequestID is a fresh request id: 96 random bits, which no two requests to one room share,
+// in 16 characters. A room keeps the ids of its last commands with their replies (and stores
+// them); a UUID's 36 characters took a 48-byte allocation in each of a node's 100,000 rooms.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand's Read never fails (it crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // idempotentActionID is the request id of an action that is idempotent by nature (raising a
