@@ -16,11 +16,11 @@ import (
 
 const (
 	webhookRooms = 10000
-	// Distinct events per run: more than the node can take in the run, so that no event is a
+	// Distinct events per second of a run: more than the node can take, so that no event is a
 	// duplicate (a duplicate costs the node less, and would flatter it). The run fails if wrk
 	// wraps around.
-	webhookEvents       = 200000
-	webhookWarmUpEvents = 40000
+	webhookEventsPerSecond = 40000
+	webhookWarmUpEvents    = 40000
 )
 
 // measureWebhooks: signed participant_joined/left webhooks with distinct event ids over 10,000
@@ -40,12 +40,13 @@ func measureWebhooks(ctx context.Context, s settings) ([]row, error) {
 	if err := writeWebhooks(warmUp, rooms, webhookWarmUpEvents); err != nil {
 		return nil, err
 	}
+	webhookEvents := int(s.duration.Seconds() * webhookEventsPerSecond)
 	if err := writeWebhooks(measured, rooms, webhookEvents); err != nil {
 		return nil, err
 	}
 	nodeRun, bareRun, err := compareWithBare(ctx, s, n, "webhooks", warmUp, measured, "application/webhook+json", func(run wrkResult) error {
-		if run.requests > webhookEvents {
-			return fmt.Errorf("the node took %d webhooks, more than the %d distinct events made: raise webhookEvents", run.requests, webhookEvents)
+		if run.requests > int64(webhookEvents) {
+			return fmt.Errorf("the node took %d webhooks, more than the %d distinct events made: raise webhookEventsPerSecond", run.requests, webhookEvents)
 		}
 		applied, err := n.metric(`meetcoord_webhooks_total{event="participant_joined",outcome="applied"}`)
 		if err != nil || applied == 0 {
