@@ -35,6 +35,8 @@ type Node struct {
 	cfg      Config
 	log      *slog.Logger
 
+	inboxes *inboxes // where requests to room grains wait for their replies
+
 	stopOnce sync.Once
 	stopped  chan struct{}
 	lost     chan struct{} // closed when outside the membership longer than RejoinTimeout
@@ -69,7 +71,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	c := protocluster.New(system, clusterConfig)
 	c.StartMember()
 	n := &Node{system: system, cluster: c, provider: provider, lookup: lookup, cfg: cfg, log: logger,
-		stopped: make(chan struct{}), lost: make(chan struct{})}
+		inboxes: newInboxes(system), stopped: make(chan struct{}), lost: make(chan struct{})}
 	if cfg.Provider != "none" {
 		go n.watchMembership()
 	}
@@ -144,33 +146,28 @@ func (n *Node) pid(roomID string) *actor.PID {
 }
 
 // request sends one request to pid and waits for its reply, for timeout at most, or until pid's
-// member is seen gone (then the request is abandoned: the caller retries elsewhere).
+// member is seen gone (then the request is abandoned: the caller retries elsewhere) or ctx ends.
 func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg proto.Message, timeout time.Duration) (*messages.RoomReply, error) {
-	future := n.system.Root.RequestFuture(pid, msg, timeout)
-	if pid.Address == n.system.Address() {
-		// A grain of this member answers within the timeout or not at all (its member cannot be
-		// gone while this code runs, and the timeout is within the caller's deadline), so the
-		// wait needs no goroutine watching the member and the caller: most requests take this
-		// path, and that goroutine was a visible part of a lobby poll's CPU.
-		res, err := future.Result()
-		return n.replyOf(roomID, pid, res, err)
-	}
-	type result struct {
-		res any
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		res, err := future.Result()
-		done <- result{res, err}
-	}()
+	inbox := n.inboxes.take()
+	n.system.Root.RequestWithCustomSender(pid, msg, inbox.pid)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	select {
-	case r := <-done:
-		return n.replyOf(roomID, pid, r.res, r.err)
-	case <-n.lookup.Down(pid.Address):
+	case res := <-inbox.reply:
+		n.inboxes.done(inbox)
+		if _, gone := res.(*actor.DeadLetterResponse); gone {
+			return n.replyOf(roomID, pid, nil, actor.ErrDeadLetter)
+		}
+		return n.replyOf(roomID, pid, res, nil)
+	case <-timer.C:
+		n.inboxes.retire(inbox)
+		return n.replyOf(roomID, pid, nil, actor.ErrTimeout)
+	case <-n.lookup.Down(pid.Address): // nil, never ready, for this member's own grains
+		n.inboxes.retire(inbox)
 		n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
 		return nil, fmt.Errorf("member %s is gone", pid.Address)
 	case <-ctx.Done():
+		n.inboxes.retire(inbox)
 		return nil, ctx.Err()
 	}
 }
