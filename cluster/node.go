@@ -150,8 +150,15 @@ func (n *Node) pid(roomID string) *actor.PID {
 func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg proto.Message, timeout time.Duration) (*messages.RoomReply, error) {
 	inbox := n.inboxes.take()
 	n.system.Root.RequestWithCustomSender(pid, msg, inbox.pid)
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	inbox.timer.Reset(timeout)
+	// A grain of this member answers within the timeout or not at all (its member cannot be gone
+	// while this code runs, and the timeout is within the caller's deadline), so the wait need
+	// not watch the caller either: most requests are local, and the context's channel is made
+	// on first use (an allocation per request).
+	var callerGone <-chan struct{}
+	if pid.Address != n.system.Address() {
+		callerGone = ctx.Done()
+	}
 	select {
 	case res := <-inbox.reply:
 		n.inboxes.done(inbox)
@@ -159,14 +166,14 @@ func (n *Node) request(ctx context.Context, roomID string, pid *actor.PID, msg p
 			return n.replyOf(roomID, pid, nil, actor.ErrDeadLetter)
 		}
 		return n.replyOf(roomID, pid, res, nil)
-	case <-timer.C:
+	case <-inbox.timer.C:
 		n.inboxes.retire(inbox)
 		return n.replyOf(roomID, pid, nil, actor.ErrTimeout)
 	case <-n.lookup.Down(pid.Address): // nil, never ready, for this member's own grains
 		n.inboxes.retire(inbox)
 		n.cluster.PidCache.RemoveByValue(roomID, room.Kind, pid)
 		return nil, fmt.Errorf("member %s is gone", pid.Address)
-	case <-ctx.Done():
+	case <-callerGone:
 		n.inboxes.retire(inbox)
 		return nil, ctx.Err()
 	}

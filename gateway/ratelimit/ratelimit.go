@@ -114,12 +114,14 @@ func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
 		l.keys[key] = b
 	}
 	b.seen = now
-	r := b.limiter.ReserveN(now, n)
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now) // all or none: give the tokens back
-		return Decision{RetryAfter: delay}, nil
+	if b.limiter.AllowN(now, n) { // no allocation: a reservation is one
+		return Decision{Allowed: true}, nil
 	}
-	return Decision{Allowed: true}, nil
+	// Refused: a reservation tells how long the tokens take to come; it is given back at once.
+	r := b.limiter.ReserveN(now, n)
+	delay := r.DelayFrom(now)
+	r.CancelAt(now)
+	return Decision{RetryAfter: delay}, nil
 }
 
 // sweep forgets keys idle for a whole period: their bucket would be full again anyway.

@@ -48,6 +48,28 @@ func Make(name string) string {
 	return strings.Trim(out.String(), "-_")
 }
 
+// isCanonicalUUID: s is a UUID written as uuid.UUID.String writes one (lowercase hex, hyphens
+// at 8, 13, 18 and 23).
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // isSpace: the ASCII runes Python's regular expressions count as whitespace (\s), which
 // include the four information separators U+001C to U+001F.
 func isSpace(r rune) bool {
@@ -62,6 +84,9 @@ func isSpace(r rune) bool {
 // uuid.UUID: hyphens anywhere or none, braces, a urn:uuid: prefix, any case) and returns its
 // canonical form. A slug for which it succeeds is reserved: it would read as an id.
 func ParseUUID(s string) (string, bool) {
+	if isCanonicalUUID(s) {
+		return s, true // the form ids are given out in, on every request to a room: no copy
+	}
 	s = strings.ReplaceAll(s, "urn:", "")
 	s = strings.ReplaceAll(s, "uuid:", "")
 	s = strings.Trim(s, "{}")

@@ -45,6 +45,7 @@ func TestParseUUID(t *testing.T) {
 		{"0b7c1f5e2d4a4c8e9f3b6a1d2e3f4a5b", true},        // no hyphens
 		{"0B7C1F5E-2D4A-4C8E-9F3B-6A1D2E3F4A5B", true},    // upper case
 		{"0b7c-1f5e-2d4a-4c8e-9f3b-6a1d-2e3f-4a5b", true}, // hyphens anywhere
+		{"0b7c1f5e2-d4a-4c8e-9f3b-6a1d2e3f4a5b", true},    // as long as a canonical id, hyphens elsewhere
 		{"{" + id + "}", true},
 		{"urn:uuid:" + id, true},
 		{"0b7c1f5e-2d4a-4c8e-9f3b-6a1d2e3f4a5", false},  // one digit short
