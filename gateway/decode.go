@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
 // jsonRaw is a field of a decoded request body, kept raw until validated.
@@ -16,15 +18,27 @@ const maxBodyBytes = 1 << 20
 
 // decodeObject reads a JSON object body into its raw fields, so that validation can tell a
 // missing field from a null one and report unknown keys where the API forbids them.
+//
+// encoding/json decides what a body is: a document it refuses gets its error, one it accepts is
+// split with fastjson, which reads the few fields of a request body without reflection (a lobby
+// poll's body was a twentieth of the node's CPU). Each field is written back as fastjson read
+// it: strings and numbers byte for byte, nested values without their whitespace.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		return nil, errBodyTooLarge
 	}
-	fields := map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return fields, nil
+		return map[string]json.RawMessage{}, nil
 	}
+	if json.Valid(body) && bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		// Escapes and invalid UTF-8 are left to encoding/json, whose reading of them (a lone
+		// surrogate, a byte it replaces) the fields' names must follow.
+		if fields, ok := splitObject(body); ok {
+			return fields, nil
+		}
+	}
+	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, jsonParseError(err)
 	}
@@ -32,6 +46,33 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMe
 		return nil, errNotAnObject
 	}
 	return fields, nil
+}
+
+// bodyParsers parse request bodies (decodeObject).
+var bodyParsers fastjson.ParserPool
+
+// splitObject reads a valid JSON document that is an object into its fields; false for any
+// other document (null, an array, ...) or one fastjson does not read (nesting deeper than its
+// limit), which encoding/json then answers.
+func splitObject(body []byte) (map[string]json.RawMessage, bool) {
+	p := bodyParsers.Get()
+	defer bodyParsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return nil, false
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, false
+	}
+	fields := make(map[string]json.RawMessage, o.Len())
+	values := make([]byte, 0, len(body)) // all the fields' values, each a slice of it
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		start := len(values)
+		values = v.MarshalTo(values)
+		fields[string(key)] = values[start:len(values):len(values)]
+	})
+	return fields, true
 }
 
 // stringField reads an optional string field; present=false when absent or null.

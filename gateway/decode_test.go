@@ -2,6 +2,12 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -37,4 +43,71 @@ func TestPlainStringAgreesWithEncodingJSON(t *testing.T) {
 			t.Errorf("%s: fast path read %q, encoding/json %q (%v)", tc.raw, got, want, err)
 		}
 	}
+}
+
+// TestDecodeObjectAgreesWithEncodingJSON: the fields decodeObject gives hold what encoding/json
+// reads from the same body, whichever path read it; a body encoding/json refuses gets its error.
+func TestDecodeObjectAgreesWithEncodingJSON(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 400) + `1` + strings.Repeat(`}`, 400)
+	for _, body := range []string{
+		`{"username":"guest"}`,
+		` { "username" : "guest" , "n" : 12.50e3 , "b" : true , "z" : null } `,
+		`{"configuration":{"can_publish_sources": ["camera", "microphone"], "x": {"y": [1, 2, {}]}}}`,
+		`{"a":"first","a":"second"}`,
+		`{"name":"Zoë Ünal 李"}`,
+		`{"name":"a\"b","k\u00e9y":"\u00e9"}`,
+		"{\"name\":\"bad \xff utf8\"}",
+		"{\"k\xffey\":1}",
+		`{"n":123456789012345678901234567890}`,
+		`{}`,
+		`{"outer":` + deep + `}`,
+	} {
+		want := map[string]json.RawMessage{}
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatalf("%.40s: %v", body, err)
+		}
+		got, err := decodeObject(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)))
+		if err != nil {
+			t.Errorf("%.40s: %v", body, err)
+			continue
+		}
+		if len(got) != len(want) {
+			t.Errorf("%.40s: fields %v, want %v", body, keys(got), keys(want))
+		}
+		for k, raw := range want {
+			var a, b any
+			if err := json.Unmarshal(raw, &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(got[k], &b); err != nil {
+				t.Errorf("%.40s: field %q = %s: %v", body, k, got[k], err)
+				continue
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%.40s: field %q = %s, want %s", body, k, got[k], raw)
+			}
+		}
+	}
+	for _, body := range []string{`null`, `[1]`, `"text"`, `{"a":NaN}`, `{"a":1,}`, `{"a" 1}`, `{"a":01}`, `{"a":1}}`} {
+		var fields map[string]json.RawMessage
+		wantErr := json.Unmarshal([]byte(body), &fields)
+		_, err := decodeObject(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)))
+		switch {
+		case wantErr == nil && fields == nil: // null
+			if !errors.Is(err, errNotAnObject) {
+				t.Errorf("%s: %v, want %v", body, err, errNotAnObject)
+			}
+		case err == nil || err.Error() != jsonParseError(wantErr).Error():
+			t.Errorf("%s: %v, want %v", body, err, jsonParseError(wantErr))
+		}
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
