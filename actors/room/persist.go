@@ -297,6 +297,7 @@ func (r *Room) saveExactDeadlines() {
 // room no longer modifies once it is kept (changingRecord). Cloning the record for them was most
 // of what a webhook cost the room (docs/performance.md).
 func (r *Room) stateSharing() *messages.RoomState {
+	metadataStatus, _ := r.recordingMetadata()
 	return &messages.RoomState{
 		Record:                  r.record,
 		Live:                    r.live,
@@ -308,7 +309,7 @@ func (r *Room) stateSharing() *messages.RoomState {
 		Participants:            r.presence.snapshot(),
 		SipDispatchRuleId:       r.sipRuleID,
 		Recordings:              append([]*messages.Recording(nil), r.recordingList()...),
-		RecordingMetadataStatus: r.recs.metadataStatus(),
+		RecordingMetadataStatus: metadataStatus,
 	}
 }
 

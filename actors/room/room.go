@@ -94,14 +94,6 @@ func (r *Room) recordingList() []*messages.Recording {
 	return r.recs.recordings
 }
 
-// metadataStatus is recording_status in the LiveKit metadata ("" when none, or no state).
-func (e *recordingState) metadataStatus() string {
-	if e == nil {
-		return ""
-	}
-	return e.metaStatus
-}
-
 // recordingMetadata is the recording's status and mode in the LiveKit metadata ("" when none).
 func (r *Room) recordingMetadata() (status, mode string) {
 	if r.recs == nil {
