@@ -59,7 +59,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	}
 	grainProps := roomProps.Clone(actor.WithMailbox(bounceAfterStop(system)))
 	lookup := placement.New(cfg.ActivationTimeout, logger, map[string]*actor.Props{room.Kind: grainProps})
-	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port)
+	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port, remoteOptions()...)
 	options := []protocluster.ConfigOption{
 		protocluster.WithKinds(protocluster.NewKind(room.Kind, grainProps)),
 		protocluster.WithRequestTimeout(cfg.RequestTimeout),
