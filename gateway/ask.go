@@ -53,7 +53,11 @@ func (g *Gateway) roomBody(w http.ResponseWriter, r *http.Request) (string, map[
 // roomID resolves the {room} segment, an id or a slug. A segment that is not an id is slugified
 // first, as the reference product does: /rooms/ABC-Défg-hij/ is the room abc-defg-hij.
 func (g *Gateway) roomID(r *http.Request) (string, error) {
-	segment := mux.Vars(r)["room"]
+	return g.roomIDOf(r, mux.Vars(r)["room"])
+}
+
+// roomIDOf is roomID for a path segment found by other means than the router (hotroutes.go).
+func (g *Gateway) roomIDOf(r *http.Request, segment string) (string, error) {
 	if id, ok := slug.ParseUUID(segment); ok {
 		return id, nil
 	}

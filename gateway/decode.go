@@ -3,7 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"unicode/utf8"
 
@@ -24,9 +24,9 @@ const maxBodyBytes = 1 << 20
 // poll's body was a twentieth of the node's CPU). Each field is written back as fastjson read
 // it: strings and numbers byte for byte, nested values without their whitespace.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	body, err := readBody(w, r) // one allocation of the declared length, where io.ReadAll's was 512 bytes
 	if err != nil {
-		return nil, errBodyTooLarge
+		return nil, bodyReadError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return map[string]json.RawMessage{}, nil
@@ -46,6 +46,16 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMe
 		return nil, errNotAnObject
 	}
 	return fields, nil
+}
+
+// bodyReadError answers a body that could not be read: too large, or shorter than declared
+// (the caller hung up, or sent less than its Content-Length).
+func bodyReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	}
+	return errBodyUnreadable.because(err)
 }
 
 // bodyParsers parse request bodies (decodeObject).

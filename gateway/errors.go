@@ -104,6 +104,7 @@ var (
 	errAccessNotFound      = &apiError{status: http.StatusNotFound, detail: "No ResourceAccess matches the given query."}
 	errRecordingNotFound   = &apiError{status: http.StatusNotFound, detail: "No Recording matches the given query."}
 	errBodyTooLarge        = &apiError{status: http.StatusRequestEntityTooLarge, detail: "Request body too large."}
+	errBodyUnreadable      = &apiError{status: http.StatusBadRequest, detail: "Request body could not be read."}
 	errNotAnObject         = &apiError{status: http.StatusBadRequest, detail: "Expected a JSON object."}
 	errIdempotencyKey      = &apiError{status: http.StatusBadRequest, detail: "Idempotency-Key must be valid UTF-8 of at most 255 bytes."}
 	errThrottled           = &apiError{status: http.StatusTooManyRequests, detail: "Request was throttled."}
@@ -276,17 +277,19 @@ func (g *Gateway) handle(h handlerFunc) http.HandlerFunc { return g.handleCounti
 // handleCounting is handle for an endpoint that counts its outcomes: a failure labelled with
 // one (apiError.outcome) is counted on outcomes; the handler counts its successes.
 func (g *Gateway) handleCounting(outcomes *prometheus.CounterVec, h handlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		e := g.answerOf(r, err)
-		if outcomes != nil && e.outcome != "" {
-			outcomes.WithLabelValues(e.outcome).Inc()
-		}
-		e.write(w)
+	return func(w http.ResponseWriter, r *http.Request) { g.answerFailure(w, r, outcomes, h(w, r)) }
+}
+
+// answerFailure answers a handler's failure, if it failed (see handleCounting).
+func (g *Gateway) answerFailure(w http.ResponseWriter, r *http.Request, outcomes *prometheus.CounterVec, err error) {
+	if err == nil {
+		return
 	}
+	e := g.answerOf(r, err)
+	if outcomes != nil && e.outcome != "" {
+		outcomes.WithLabelValues(e.outcome).Inc()
+	}
+	e.write(w)
 }
 
 // answerOf is the answer to a failed request, logged once: an apiError's cause at its level,

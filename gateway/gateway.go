@@ -156,6 +156,7 @@ type Config struct {
 type Gateway struct {
 	cfg               Config
 	log               *slog.Logger
+	hot               hotRoutes // the routes served before the router (hotroutes.go)
 	users             *userCache
 	entryLimit        ratelimit.Limiter
 	knockLimit        ratelimit.Limiter // new lobby entries, per address
@@ -196,7 +197,7 @@ func New(cfg Config) *Gateway {
 		g.loginMetrics = newLoginMetrics(cfg.Registry)
 	}
 	g.routes()
-	g.handler = g.guard(withCORS(cfg.CORSAllowedOrigins, g.router))
+	g.handler = g.guard(withCORS(cfg.CORSAllowedOrigins, g.withHotRoutes(g.router)))
 	return g
 }
 
@@ -219,8 +220,11 @@ func (g *Gateway) routes() {
 	// and lobby polls (every waiting guest, every few seconds) and LiveKit's webhooks (every
 	// participant's comings and goings) are most of the traffic. No route registered later
 	// matches their paths, so the order changes only the cost.
-	api.HandleFunc("/rooms/{room}/request-entry/", g.handle(g.requestEntry)).Methods(http.MethodPost)
-	api.HandleFunc("/rooms/webhooks-livekit/", g.handle(g.livekitWebhook)).Methods(http.MethodPost)
+	entry := api.HandleFunc("/rooms/{room}/request-entry/", g.handle(g.requestEntry)).Methods(http.MethodPost)
+	webhook := api.HandleFunc("/rooms/webhooks-livekit/", g.handle(g.livekitWebhook)).Methods(http.MethodPost)
+	if !mountedUnder(g.cfg.Mount, roomsPath) {
+		g.hot = hotRoutes{requestEntry: entry, webhook: webhook} // hotroutes.go
+	}
 	// The API description; ServeHTTP has added the slash that API paths end with.
 	api.HandleFunc("/openapi.json/", openapi.Handler().ServeHTTP).Methods(http.MethodGet)
 	api.HandleFunc("/users/me/", g.handle(g.usersMe)).Methods(http.MethodGet)
@@ -277,6 +281,17 @@ func (g *Gateway) routes() {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		methodNotAllowed(req.Method).write(w)
 	})
+}
+
+// mountedUnder tells whether a mount's prefix takes some of the paths under path (the router
+// tries mounts before the API's routes).
+func mountedUnder(mounts map[string]http.Handler, path string) bool {
+	for prefix := range mounts {
+		if strings.HasPrefix(prefix, path) || strings.HasPrefix(path, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // now is the gateway's clock.

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/mux"
 
 	"meetcoord/gateway/lobbyid"
 	"meetcoord/messages"
@@ -49,8 +50,14 @@ func (g *Gateway) setLobbyCookie(w http.ResponseWriter, secret string) {
 // every admin on every poll.
 const maxUsernameLength = 255
 
-// requestEntry is a knock or a poll at the room's lobby.
+// requestEntry is a knock or a poll at the room's lobby (its route's handler; polls reach
+// requestEntryAt through the fast path of hotroutes.go instead).
 func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) error {
+	return g.requestEntryAt(w, r, mux.Vars(r)["room"])
+}
+
+// requestEntryAt is requestEntry for the room of the path segment roomSegment.
+func (g *Gateway) requestEntryAt(w http.ResponseWriter, r *http.Request, roomSegment string) error {
 	u, err := g.caller(r)
 	if err != nil {
 		return err
@@ -67,7 +74,7 @@ func (g *Gateway) requestEntry(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	roomID, err := g.roomID(r)
+	roomID, err := g.roomIDOf(r, roomSegment)
 	if err != nil {
 		return err
 	}

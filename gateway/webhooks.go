@@ -31,8 +31,7 @@ func (g *Gateway) livekitWebhook(w http.ResponseWriter, r *http.Request) error {
 		g.metrics.webhooks.WithLabelValues("", "unauthenticated").Inc()
 		return errNotAuthenticated
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	event, err := receiveWebhook(r, g.cfg.WebhookKeys)
+	event, err := receiveWebhook(w, r, g.cfg.WebhookKeys)
 	if err != nil {
 		g.metrics.webhooks.WithLabelValues("", "invalid").Inc()
 		g.log.Warn("webhook rejected", slog.Any("error", err))

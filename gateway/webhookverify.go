@@ -59,7 +59,7 @@ var webhookParsers fastjson.ParserPool
 // receiveWebhook reads and verifies a LiveKit webhook and decodes its event.
 // The token is checked before the body is read: the body's buffer is made for its declared
 // length, which an unauthenticated caller must not get to choose.
-func receiveWebhook(r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEvent, error) {
+func receiveWebhook(w http.ResponseWriter, r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEvent, error) {
 	token := r.Header.Get("Authorization")
 	if token == "" {
 		return nil, webhook.ErrNoAuthHeader
@@ -68,7 +68,7 @@ func receiveWebhook(r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEve
 	if err != nil {
 		return nil, err
 	}
-	body, err := readBody(r)
+	body, err := readBody(w, r)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
@@ -81,16 +81,24 @@ func receiveWebhook(r *http.Request, keys auth.KeyProvider) (*livekit.WebhookEve
 	return decodeWebhookEvent(body)
 }
 
-// readBody reads a request body whole, in one allocation when its length is declared.
-func readBody(r *http.Request) ([]byte, error) {
+// readBody reads a request body whole, up to maxBodyBytes, in one allocation when its length
+// is declared.
+//
+// r.Body itself is left as it is: net/http, once the handler returns, looks at the request it
+// made to decide what to do with a body the handler did not read. Its own body type, with more
+// than 256 KiB unread, means "close the connection"; any other reader is drained first, which
+// waits for a declared body that never comes (TestWebhookTokenCheckedBeforeTheBody). The hot
+// routes are served on that very request (hotroutes.go), where the router served a copy.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limited := http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if n := r.ContentLength; n > 0 && n <= maxBodyBytes {
 		body := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
+		if _, err := io.ReadFull(limited, body); err != nil {
 			return nil, err
 		}
 		return body, nil
 	}
-	return io.ReadAll(r.Body)
+	return io.ReadAll(limited)
 }
 
 // verifyWebhookToken checks a webhook token at now and returns its sha256 claim.

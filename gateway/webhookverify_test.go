@@ -41,7 +41,7 @@ func BenchmarkReceiveWebhook(b *testing.B) {
 	for b.Loop() {
 		r := httptest.NewRequest("POST", "/api/v1.0/rooms/webhooks-livekit/", bytes.NewReader(body))
 		r.Header.Set("Authorization", token)
-		event, err := receiveWebhook(r, keys)
+		event, err := receiveWebhook(httptest.NewRecorder(), r, keys)
 		if err != nil || event.GetParticipant().GetIdentity() != "guest-1" {
 			b.Fatalf("receive: %v %v", event, err)
 		}

@@ -34,8 +34,8 @@ func ParseMetrics(exposition []byte) (Metrics, error) {
 }
 
 // Value is the value of the counter, gauge or untyped series name{labels} (labels in name/value
-// pairs, all of the series' labels), and whether the scrape has that series (a labelled counter
-// appears at its first increment).
+// pairs, all of the series' labels), or the count of samples of a histogram's, and whether the
+// scrape has that series (a labelled counter appears at its first increment).
 func (m Metrics) Value(name string, labels ...string) (float64, bool) {
 	family := m[name]
 	if family == nil {
@@ -52,6 +52,8 @@ func (m Metrics) Value(name string, labels ...string) (float64, bool) {
 			return series.GetGauge().GetValue(), true
 		case series.Untyped != nil:
 			return series.GetUntyped().GetValue(), true
+		case series.Histogram != nil:
+			return float64(series.GetHistogram().GetSampleCount()), true
 		}
 	}
 	return 0, false
