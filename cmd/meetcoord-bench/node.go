@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -286,18 +287,18 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// profileCPU, when profiling is on, records the node's CPU profile for d into workDir/name; the
-// returned wait blocks until the profile is written.
-func (n *node) profileCPU(s settings, name string, d time.Duration) (wait func()) {
+// profileRun, when profiling is on, records the node's CPU profile and the allocations it made
+// for d, into workDir/kind.cpu.pprof and kind.allocs.pprof; the returned wait blocks until both
+// are written.
+func (n *node) profileRun(s settings, kind string, d time.Duration) (wait func()) {
 	if !s.profile {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		n.saveProfile(s, name, fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())))
-	}()
-	return func() { <-done }
+	var wg sync.WaitGroup
+	for name, path := range map[string]string{".cpu.pprof": "/debug/pprof/profile", ".allocs.pprof": "/debug/pprof/allocs"} {
+		wg.Go(func() { n.saveProfile(s, kind+name, fmt.Sprintf("%s?seconds=%d", path, int(d.Seconds()))) })
+	}
+	return wg.Wait
 }
 
 // saveHeapProfile, when profiling is on, writes the node's heap profile into workDir/name.

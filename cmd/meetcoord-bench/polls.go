@@ -41,7 +41,7 @@ func measurePolls(ctx context.Context, s settings) ([]row, error) {
 	}
 	return []row{{
 		figure:   fmt.Sprintf("lobby polls (%d rooms, wrk -t%d -c%d)", pollRooms, wrkThreads, wrkConnections),
-		measured: rate(nodeRun.perSecond), counterpart: rate(bareRun.perSecond),
+		measured: nodeRun.rateAndCPU(), counterpart: bareRun.rateAndCPU(),
 		result: nodeRun.perSecond / bareRun.perSecond, unit: "ratio", goal: 0.7,
 	}}, nil
 }
@@ -54,8 +54,8 @@ func compareWithBare(ctx context.Context, s settings, n *node, kind, warmUpFile,
 	if _, err := runWrk(ctx, s, n.url, warmUpFile, contentType, warmUp); err != nil {
 		return wrkResult{}, wrkResult{}, fmt.Errorf("warm-up: %w", err)
 	}
-	profiled := n.profileCPU(s, kind+".cpu.pprof", s.duration-time.Second)
-	nodeRun, err := runWrk(ctx, s, n.url, file, contentType, s.duration)
+	profiled := n.profileRun(s, kind, s.duration-time.Second)
+	nodeRun, err := runWrkOn(ctx, s, n.cmd.Process.Pid, n.url, file, contentType, s.duration)
 	profiled()
 	if err == nil && check != nil {
 		err = check(nodeRun)
@@ -71,7 +71,7 @@ func compareWithBare(ctx context.Context, s settings, n *node, kind, warmUpFile,
 	if _, err := runWrk(ctx, s, bare.url, warmUpFile, contentType, warmUp); err != nil {
 		return wrkResult{}, wrkResult{}, fmt.Errorf("bare warm-up: %w", err)
 	}
-	bareRun, err := runWrk(ctx, s, bare.url, file, contentType, s.duration)
+	bareRun, err := runWrkOn(ctx, s, bare.cmd.Process.Pid, bare.url, file, contentType, s.duration)
 	if err != nil {
 		return wrkResult{}, wrkResult{}, err
 	}

@@ -59,7 +59,7 @@ func measureWebhooks(ctx context.Context, s settings) ([]row, error) {
 	}
 	return []row{{
 		figure:   fmt.Sprintf("signed webhooks (%d rooms, distinct ids, wrk -c%d)", webhookRooms, wrkConnections),
-		measured: rate(nodeRun.perSecond), counterpart: rate(bareRun.perSecond),
+		measured: nodeRun.rateAndCPU(), counterpart: bareRun.rateAndCPU(),
 		result: nodeRun.perSecond / bareRun.perSecond, unit: "ratio", goal: 0.5,
 	}}, nil
 }

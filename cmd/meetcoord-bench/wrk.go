@@ -54,6 +54,7 @@ type wrkResult struct {
 	perSecond   float64
 	non2xx      int64
 	socketError int64
+	serverCPU   time.Duration // the server process's CPU time during the run (runWrkOn)
 }
 
 const (
@@ -125,4 +126,56 @@ func runWrk(ctx context.Context, s settings, base, requestsFile, contentType str
 		return r, fmt.Errorf("wrk against %s: %d answers not 2xx, %d socket errors:\n%s", base, r.non2xx, r.socketError, text)
 	}
 	return r, nil
+}
+
+// runWrkOn is runWrk against the server process pid, whose CPU time during the run it records
+// too: the server's CPU per request is steadier from run to run than the rate, which moves with
+// whatever else the machine does (wrk shares its two cores), so it tells what a change did.
+func runWrkOn(ctx context.Context, s settings, pid int, url, file, contentType string, d time.Duration) (wrkResult, error) {
+	before, err := processCPU(pid)
+	if err != nil {
+		return wrkResult{}, err
+	}
+	res, err := runWrk(ctx, s, url, file, contentType, d)
+	if err != nil {
+		return res, err
+	}
+	after, err := processCPU(pid)
+	if err != nil {
+		return res, err
+	}
+	res.serverCPU = after - before
+	return res, nil
+}
+
+// processCPU is the CPU time (user and system) a process has used, from /proc/pid/stat.
+func processCPU(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("server's CPU time: %w", err)
+	}
+	// The command (field 2) is in parentheses and may hold spaces: fields are counted after it.
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("server's CPU time: unexpected %s", stat)
+	}
+	const clockTicksPerSecond = 100 // USER_HZ, the same on every Linux architecture Go runs on
+	var ticks int64
+	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("server's CPU time: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicksPerSecond, nil
+}
+
+// rateAndCPU is the rate of a run and the server's CPU time per request, as the table shows it.
+func (r wrkResult) rateAndCPU() string {
+	if r.requests == 0 || r.serverCPU == 0 {
+		return rate(r.perSecond)
+	}
+	return fmt.Sprintf("%s, %.0f us CPU", rate(r.perSecond), float64(r.serverCPU.Microseconds())/float64(r.requests))
 }
