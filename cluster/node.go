@@ -35,7 +35,8 @@ type Node struct {
 	cfg      Config
 	log      *slog.Logger
 
-	inboxes *inboxes // where requests to room grains wait for their replies
+	inboxes    *inboxes          // where requests to room grains wait for their replies
+	dispatcher *workerDispatcher // runs the room grains' mailboxes
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -57,7 +58,8 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	if err != nil {
 		return nil, err
 	}
-	grainProps := roomProps.Clone(actor.WithMailbox(bounceAfterStop(system)))
+	dispatcher := newWorkerDispatcher(idleWorkers, actorThroughput)
+	grainProps := roomProps.Clone(actor.WithMailbox(bounceAfterStop(system)), actor.WithDispatcher(dispatcher))
 	lookup := placement.New(cfg.ActivationTimeout, logger, map[string]*actor.Props{room.Kind: grainProps})
 	remoteConfig := remote.Configure(cfg.AdvertiseAddr, cfg.Port, remoteOptions()...)
 	options := []protocluster.ConfigOption{
@@ -71,7 +73,7 @@ func StartNode(cfg Config, roomProps *actor.Props, logger *slog.Logger) (*Node, 
 	c := protocluster.New(system, clusterConfig)
 	c.StartMember()
 	n := &Node{system: system, cluster: c, provider: provider, lookup: lookup, cfg: cfg, log: logger,
-		inboxes: newInboxes(system), stopped: make(chan struct{}), lost: make(chan struct{})}
+		inboxes: newInboxes(system), dispatcher: dispatcher, stopped: make(chan struct{}), lost: make(chan struct{})}
 	if cfg.Provider != "none" {
 		go n.watchMembership()
 	}
@@ -273,6 +275,7 @@ func (n *Node) Stop() {
 		n.cluster.Gossip.Shutdown()
 		n.cluster.Remote.Shutdown(true)
 		n.system.Shutdown()
+		n.dispatcher.stop()
 		n.log.Info("left the cluster", slog.Int("rooms_passivated", rooms), slog.Duration("took", time.Since(started).Round(time.Millisecond)))
 	})
 }
