@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -35,7 +36,8 @@ func measurePolls(ctx context.Context, s settings) ([]row, error) {
 		return nil, err
 	}
 	const contentType = "application/json"
-	nodeRun, bareRun, err := compareWithBare(ctx, s, n, "polls", file, file, contentType, nil)
+	// Polls change nothing: each round replays the same file.
+	nodeRun, bareRun, err := compareWithBare(ctx, s, n, "polls", file, slices.Repeat([]string{file}, rounds), contentType, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -46,22 +48,25 @@ func measurePolls(ctx context.Context, s settings) ([]row, error) {
 	}}, nil
 }
 
-// compareWithBare replays file against the node, then against a bare counterpart of kind, each
-// after a short warm-up replaying warmUpFile (a file of its own where a request may not be
-// repeated), and returns both runs. check, when set, judges the node's run before the bare one.
-func compareWithBare(ctx context.Context, s settings, n *node, kind, warmUpFile, file, contentType string, check func(wrkResult) error) (wrkResult, wrkResult, error) {
+// rounds is how many times a figure's node and bare runs alternate: the machine's speed drifts
+// (other tenants of the host, its own background work), and one run of each, a few seconds
+// apart, measured that drift as much as the node. Alternating spreads it over both.
+const rounds = 3
+
+// roundLength is each round's run, the run's length split over the rounds (wrk counts whole
+// seconds).
+func roundLength(s settings) time.Duration {
+	return max(time.Second, (s.duration+rounds*time.Second-1)/rounds).Truncate(time.Second)
+}
+
+// compareWithBare replays files[i] against the node and then against a bare counterpart of
+// kind, for each round i, after a short warm-up of each replaying warmUpFile (a file of its own
+// where a request may not be repeated), and returns the rounds of each added up. check, when set,
+// judges each of the node's runs.
+func compareWithBare(ctx context.Context, s settings, n *node, kind, warmUpFile string, files []string, contentType string, check func(wrkResult) error) (wrkResult, wrkResult, error) {
 	const warmUp = 2 * time.Second
 	if _, err := runWrk(ctx, s, n.url, warmUpFile, contentType, warmUp); err != nil {
 		return wrkResult{}, wrkResult{}, fmt.Errorf("warm-up: %w", err)
-	}
-	profiled := n.profileRun(s, kind, s.duration-time.Second)
-	nodeRun, err := runWrkOn(ctx, s, n.cmd.Process.Pid, n.url, file, contentType, s.duration)
-	profiled()
-	if err == nil && check != nil {
-		err = check(nodeRun)
-	}
-	if err != nil {
-		return wrkResult{}, wrkResult{}, err
 	}
 	bare, err := startBare(ctx, s, kind)
 	if err != nil {
@@ -71,9 +76,43 @@ func compareWithBare(ctx context.Context, s settings, n *node, kind, warmUpFile,
 	if _, err := runWrk(ctx, s, bare.url, warmUpFile, contentType, warmUp); err != nil {
 		return wrkResult{}, wrkResult{}, fmt.Errorf("bare warm-up: %w", err)
 	}
-	bareRun, err := runWrkOn(ctx, s, bare.cmd.Process.Pid, bare.url, file, contentType, s.duration)
-	if err != nil {
-		return wrkResult{}, wrkResult{}, err
+	length := roundLength(s)
+	var nodeRuns, bareRuns []wrkResult
+	for i, file := range files {
+		profiled := func() {}
+		if i == 0 {
+			profiled = n.profileRun(s, kind, length-time.Second)
+		}
+		nodeRun, err := runWrkOn(ctx, s, n.cmd.Process.Pid, n.url, file, contentType, length)
+		profiled()
+		if err == nil && check != nil {
+			err = check(nodeRun)
+		}
+		if err != nil {
+			return wrkResult{}, wrkResult{}, err
+		}
+		bareRun, err := runWrkOn(ctx, s, bare.cmd.Process.Pid, bare.url, file, contentType, length)
+		if err != nil {
+			return wrkResult{}, wrkResult{}, err
+		}
+		nodeRuns, bareRuns = append(nodeRuns, nodeRun), append(bareRuns, bareRun)
 	}
-	return nodeRun, bareRun, nil
+	return sumRuns(nodeRuns), sumRuns(bareRuns), nil
+}
+
+// sumRuns adds runs up: their requests and server CPU, and the rate over their time together.
+func sumRuns(runs []wrkResult) wrkResult {
+	var sum wrkResult
+	var seconds float64
+	for _, r := range runs {
+		sum.requests += r.requests
+		sum.serverCPU += r.serverCPU
+		if r.perSecond > 0 {
+			seconds += float64(r.requests) / r.perSecond
+		}
+	}
+	if seconds > 0 {
+		sum.perSecond = float64(sum.requests) / seconds
+	}
+	return sum
 }

@@ -36,13 +36,17 @@ func measureWebhooks(ctx context.Context, s settings) ([]row, error) {
 		return nil, err
 	}
 	warmUp := filepath.Join(s.workDir, "webhooks-warmup.txt")
-	measured := filepath.Join(s.workDir, "webhooks.txt")
 	if err := writeWebhooks(warmUp, rooms, webhookWarmUpEvents); err != nil {
 		return nil, err
 	}
-	webhookEvents := int(s.duration.Seconds() * webhookEventsPerSecond)
-	if err := writeWebhooks(measured, rooms, webhookEvents); err != nil {
-		return nil, err
+	// A file of distinct events for each round: no event reaches the node twice.
+	webhookEvents := int(roundLength(s).Seconds() * webhookEventsPerSecond)
+	measured := make([]string, rounds)
+	for i := range measured {
+		measured[i] = filepath.Join(s.workDir, fmt.Sprintf("webhooks-%d.txt", i+1))
+		if err := writeWebhooks(measured[i], rooms, webhookEvents); err != nil {
+			return nil, err
+		}
 	}
 	nodeRun, bareRun, err := compareWithBare(ctx, s, n, "webhooks", warmUp, measured, "application/webhook+json", func(run wrkResult) error {
 		if run.requests > int64(webhookEvents) {
