@@ -19,7 +19,7 @@ const (
 	// Distinct events per second of a run: more than the node can take, so that no event is a
 	// duplicate (a duplicate costs the node less, and would flatter it). The run fails if wrk
 	// wraps around.
-	webhookEventsPerSecond = 40000
+	webhookEventsPerSecond = 60000
 	webhookWarmUpEvents    = 40000
 )
 
