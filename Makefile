@@ -123,8 +123,9 @@ image:
 # knock at 1,000 waiting against 10, and the cross-node poll latency against the local one. A
 # Redis and an etcd of its own (it flushes that Redis); exits 1 when a goal is missed. Not part
 # of `make test`: it takes about 4 minutes and wants a quiet machine. BENCH_ONLY=polls,webhooks
-# measures some figures only; BENCH_DURATION sets each wrk run's length; BENCH_PROFILE=1 saves the
-# node's CPU profile of each run and its heap profile in .cache/bench (go tool pprof).
+# measures some figures only; BENCH_DURATION is each side's time under wrk, split in three
+# alternating rounds; BENCH_PROFILE=1 saves the node's CPU and allocation profiles of the first
+# round and its heap profile in .cache/bench (go tool pprof).
 BENCH_DURATION ?= 10s
 bench:
 	@set -euo pipefail; \
