@@ -1,14 +1,9 @@
 package gateway_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"meetcoord/cmd/meetcoord/service/servicetest"
 )
@@ -75,23 +70,10 @@ func TestHotRoutesServedAsTheRouterWould(t *testing.T) {
 	t.Run("an unread body owed by the caller does not hold the answer", func(t *testing.T) {
 		// The room is unknown: the answer needs no body, and the connection is closed rather
 		// than drained of a megabyte that never comes (see readBody).
-		server := httptest.NewServer(n.Service.Handler())
-		defer server.Close()
-		conn, err := net.Dial("tcp", strings.TrimPrefix(server.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "POST /api/v1.0/rooms/no-such-room/request-entry/ HTTP/1.1\r\nHost: node\r\n"+
+		status := statusWhileBodyOwed(t, n, "POST /api/v1.0/rooms/no-such-room/request-entry/ HTTP/1.1\r\nHost: node\r\n"+
 			"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatalf("no answer while the body was still owed: %v", err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusNotFound {
-			t.Fatalf("status %d, want 404", res.StatusCode)
+		if status != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", status)
 		}
 	})
 }
