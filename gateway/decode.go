@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"unicode/utf8"
 
@@ -16,6 +17,11 @@ type jsonRaw = json.RawMessage
 // maxBodyBytes bounds request bodies: API bodies are small, webhooks a few kilobytes.
 const maxBodyBytes = 1 << 20
 
+// apiBodyPrealloc is how much of an API body's declared length is allocated before its bytes
+// arrive (readBody): every body the front end sends fits, and a caller who declares more and
+// sends nothing costs the node no more than this.
+const apiBodyPrealloc = 16 << 10
+
 // decodeObject reads a JSON object body into its raw fields, so that validation can tell a
 // missing field from a null one and report unknown keys where the API forbids them.
 //
@@ -24,7 +30,7 @@ const maxBodyBytes = 1 << 20
 // poll's body was a twentieth of the node's CPU). Each field is written back as fastjson read
 // it: strings and numbers byte for byte, nested values without their whitespace.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
-	body, err := readBody(w, r) // one allocation of the declared length, where io.ReadAll's was 512 bytes
+	body, err := readBody(w, r, apiBodyPrealloc) // one allocation of the declared length, where io.ReadAll's was 512 bytes
 	if err != nil {
 		return nil, bodyReadError(err)
 	}
@@ -56,6 +62,46 @@ func bodyReadError(err error) error {
 		return errBodyTooLarge
 	}
 	return errBodyUnreadable.because(err)
+}
+
+// readBody reads a request body whole, up to maxBodyBytes. A body declared larger is refused
+// before any of it is read.
+//
+// Its buffer is made at once for the declared length up to prealloc bytes, and grows past that
+// only as bytes arrive: a caller who declares a megabyte and sends nothing must not make the node
+// hold a megabyte. An anonymous caller (a lobby poll, a fresh cookie each time) gets a few
+// kilobytes of that trust; a webhook, whose token is checked first, gets its whole declared length.
+//
+// r.Body itself is left as it is: net/http, once the handler returns, looks at the request it
+// made to decide what to do with a body the handler did not read. Its own body type, with more
+// than 256 KiB unread, means "close the connection"; any other reader is drained first, which
+// waits for a declared body that never comes (TestWebhookTokenCheckedBeforeTheBody). The hot
+// routes are served on that very request (hotroutes.go), where the router served a copy.
+func readBody(w http.ResponseWriter, r *http.Request, prealloc int64) ([]byte, error) {
+	declared := r.ContentLength
+	if declared > maxBodyBytes {
+		// Nothing read, so nothing to drain: the connection is closed after the answer rather
+		// than kept for a body that is refused anyway.
+		w.Header().Set("Connection", "close")
+		return nil, &http.MaxBytesError{Limit: maxBodyBytes}
+	}
+	limited := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if declared > 0 && declared <= prealloc {
+		body := make([]byte, declared)
+		if _, err := io.ReadFull(limited, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(declared, 0), prealloc)))
+	if _, err := buf.ReadFrom(limited); err != nil {
+		return nil, err
+	}
+	if declared > 0 && int64(buf.Len()) != declared {
+		// net/http's own body says so itself; any other reader is held to the same rule.
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), nil
 }
 
 // bodyParsers parse request bodies (decodeObject).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -110,4 +111,68 @@ func keys(m map[string]json.RawMessage) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestReadBody: a body is read whole whatever its declared length, a body shorter than declared
+// or longer than the bound is refused, and one declared larger than it is refused unread.
+func TestReadBody(t *testing.T) {
+	const prealloc = 64
+	big := strings.Repeat("x", maxBodyBytes)
+	for _, tc := range []struct {
+		name     string
+		body     string
+		declared int64 // -1: unknown (chunked)
+		want     error // nil, errBodyTooLarge, or errBodyUnreadable
+	}{
+		{"empty", "", 0, nil},
+		{"within the preallocation", `{"username":"guest"}`, 20, nil},
+		{"past the preallocation", strings.Repeat("y", 3*prealloc+5), 3*prealloc + 5, nil},
+		{"undeclared length", strings.Repeat("z", 3*prealloc), -1, nil},
+		{"the bound itself", big, maxBodyBytes, nil},
+		{"shorter than declared, within the preallocation", "abc", 10, errBodyUnreadable},
+		{"shorter than declared, past it", "abc", 10 * prealloc, errBodyUnreadable},
+		{"declared past the bound", "abc", maxBodyBytes + 1, errBodyTooLarge},
+		{"undeclared past the bound", big + "!", -1, errBodyTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r.ContentLength = tc.declared
+			w := httptest.NewRecorder()
+			got, err := readBody(w, r, prealloc)
+			if tc.want == nil {
+				if err != nil || string(got) != tc.body {
+					t.Fatalf("read %d bytes, %v; want the %d bytes sent", len(got), err, len(tc.body))
+				}
+				return
+			}
+			if apiErr := bodyReadError(err); err == nil || apiErr.(*apiError).status != tc.want.(*apiError).status {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if tc.want == errBodyTooLarge && tc.declared > maxBodyBytes && w.Header().Get("Connection") != "close" {
+				t.Errorf("a body refused unread leaves the connection open")
+			}
+		})
+	}
+}
+
+// TestReadBodyHoldsWhatArrives: a caller who declares a megabyte and sends a few bytes makes
+// the node allocate the preallocation, not the megabyte.
+func TestReadBodyHoldsWhatArrives(t *testing.T) {
+	const calls = 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range calls {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+		r.ContentLength = maxBodyBytes
+		if _, err := readBody(httptest.NewRecorder(), r, apiBodyPrealloc); err == nil {
+			t.Fatal("a body shorter than declared was accepted")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	if perCall > 2*apiBodyPrealloc {
+		t.Errorf("%d bytes allocated per body declared at %d and never sent, want at most %d",
+			perCall, maxBodyBytes, 2*apiBodyPrealloc)
+	}
 }

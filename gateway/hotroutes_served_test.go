@@ -76,4 +76,14 @@ func TestHotRoutesServedAsTheRouterWould(t *testing.T) {
 			t.Fatalf("status %d, want 404", status)
 		}
 	})
+
+	t.Run("a body declared past the bound is refused unread", func(t *testing.T) {
+		// The room is known, so its body is owed an answer; one declared past the bound gets
+		// that answer before a byte of it is read.
+		status := statusWhileBodyOwed(t, n, "POST "+servicetest.Path("rooms", roomID, "request-entry")+" HTTP/1.1\r\nHost: node\r\n"+
+			"Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n")
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", status)
+		}
+	})
 }

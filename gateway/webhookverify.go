@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -68,7 +67,7 @@ func receiveWebhook(w http.ResponseWriter, r *http.Request, keys auth.KeyProvide
 	if err != nil {
 		return nil, err
 	}
-	body, err := readBody(w, r)
+	body, err := readBody(w, r, maxBodyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
@@ -79,26 +78,6 @@ func receiveWebhook(w http.ResponseWriter, r *http.Request, keys auth.KeyProvide
 		return nil, webhook.ErrInvalidChecksum
 	}
 	return decodeWebhookEvent(body)
-}
-
-// readBody reads a request body whole, up to maxBodyBytes, in one allocation when its length
-// is declared.
-//
-// r.Body itself is left as it is: net/http, once the handler returns, looks at the request it
-// made to decide what to do with a body the handler did not read. Its own body type, with more
-// than 256 KiB unread, means "close the connection"; any other reader is drained first, which
-// waits for a declared body that never comes (TestWebhookTokenCheckedBeforeTheBody). The hot
-// routes are served on that very request (hotroutes.go), where the router served a copy.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limited := http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if n := r.ContentLength; n > 0 && n <= maxBodyBytes {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(limited, body); err != nil {
-			return nil, err
-		}
-		return body, nil
-	}
-	return io.ReadAll(limited)
 }
 
 // verifyWebhookToken checks a webhook token at now and returns its sha256 claim.
