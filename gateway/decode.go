@@ -30,7 +30,7 @@ const apiBodyPrealloc = 16 << 10
 // poll's body was a twentieth of the node's CPU). Each field is written back as fastjson read
 // it: strings and numbers byte for byte, nested values without their whitespace.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
-	body, err := readBody(w, r, apiBodyPrealloc) // one allocation of the declared length, where io.ReadAll's was 512 bytes
+	body, err := readBody(w, r, apiBodyPrealloc) // a front end's body in one allocation of its declared length
 	if err != nil {
 		return nil, bodyReadError(err)
 	}

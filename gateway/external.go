@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -177,9 +176,9 @@ func (g *Gateway) applicationToken(w http.ResponseWriter, r *http.Request) error
 func tokenRequestFields(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "application/x-www-form-urlencoded" {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		body, err := readBody(w, r, apiBodyPrealloc)
 		if err != nil {
-			return nil, errBodyTooLarge
+			return nil, bodyReadError(err)
 		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {

@@ -213,6 +213,23 @@ func TestApplicationTokenRateLimit(t *testing.T) {
 	}
 }
 
+// TestApplicationTokenFormBodyBounded: a form body is read as every API body is (readBody),
+// bounded in size, and answered in the API's JSON shape.
+func TestApplicationTokenFormBodyBounded(t *testing.T) {
+	n, _ := externalNode(t, nil)
+	body := "client_id=" + strings.Repeat("a", 1<<20)
+	res, err := http.Post(n.URL+extPath("application", "token"), "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	got := servicetest.Response{Status: res.StatusCode, Header: res.Header, Body: data}
+	if got.Status != http.StatusRequestEntityTooLarge || detail(got) != "Request body too large." {
+		t.Fatalf("%d %s, want 413 Request body too large.", got.Status, got.Body)
+	}
+}
+
 // Each endpoint needs its own scope: a token without it is a 403, with it the call succeeds.
 func TestExternalScopes(t *testing.T) {
 	n, reg := externalNode(t, nil)
